@@ -1,0 +1,69 @@
+// slm data ...: make, import and inspect corpora.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/common.h"
+#include "slm/data/assets.h"
+#include "slm/data/story_corpus.h"
+#include "slm/util/progress.h"
+
+namespace slm::cli {
+
+namespace {
+
+void add_stories(CLI::App* data) {
+  struct Args {
+    Common common;
+    std::string out, vocab;
+    uint64_t count = 0;
+    double size_mb = 0;
+    bool instruct = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = data->add_subcommand("stories", "Generate a TinyStories-style corpus from the built-in child vocabulary");
+  cmd->add_option("--out", a->out, "output file: .txt (TinyStories text) or .jsonl (with TinyStories-Instruct metadata)")
+      ->required();
+  auto* count = cmd->add_option("--count", a->count, "number of stories")->check(CLI::PositiveNumber);
+  auto* size = cmd->add_option("--size", a->size_mb, "stop once the file reaches this many megabytes (10^6 bytes)")
+                   ->check(CLI::PositiveNumber);
+  count->excludes(size);
+  cmd->add_flag("--instruct", a->instruct, "write .txt in TinyStories-Instruct's form (Features:, Words:, Summary:, ...)");
+  cmd->add_option("--vocab", a->vocab, "a folder with your own vocabulary files (see docs/data.md)")
+      ->check(CLI::ExistingDirectory);
+  add_common(cmd, a->common);
+  cmd->footer(
+      "Examples:\n"
+      "  slm data stories --count 1000 --out stories.txt\n"
+      "  slm data stories --size 100 --seed 7 --out stories.jsonl\n"
+      "  slm data stories --count 50 --instruct --out instruct.txt");
+  cmd->callback([a, cmd] {
+    if (a->count == 0 && a->size_mb <= 0) throw CLI::RequiredError("--count or --size");
+    data::StoryGenerator gen = a->vocab.empty() ? data::StoryGenerator()
+                                                : data::StoryGenerator(data::Vocabulary::from_dir(a->vocab),
+                                                                       assets::get("story.txt"));
+    data::StoryCorpusOptions o;
+    o.out = a->out;
+    o.format = a->instruct ? data::StoryFormat::Instruct : data::story_format_for(a->out);
+    o.seed = a->common.seed;
+    o.count = a->count;
+    o.size_mb = a->size_mb;
+    o.threads = a->common.resolved_threads();
+    o.quiet = a->common.quiet;
+    auto st = data::write_story_corpus(gen, o);
+    if (!a->common.quiet)
+      fmt::print(stderr, "wrote {} stories, {} to {} ({:.1f} MB/min)\n", st.stories, human_bytes(double(st.bytes)),
+                 a->out, double(st.bytes) / 1e6 / st.seconds * 60);
+    (void)cmd;
+  });
+}
+
+}  // namespace
+
+void add_data_commands(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Make, import and sample corpora");
+  data->require_subcommand(1);
+  add_stories(data);
+}
+
+}  // namespace slm::cli

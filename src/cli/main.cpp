@@ -1,0 +1,51 @@
+// slm: from raw text to a small language model. This file only wires the commands; each
+// command's flags are in its own file, and the work is done by the library (src/slm/).
+#include <cstdio>
+#include <thread>
+
+#include "cli/common.h"
+#include "slm/util/error.h"
+
+namespace slm::cli {
+
+int Common::resolved_threads() const {
+  return threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("--seed", c.seed, "random seed (the same seed gives the same output)")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--quiet,-q", c.quiet, "no progress output");
+}
+
+}  // namespace slm::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"slm: build a small language model from raw text, end to end.\n"
+               "Stages: data -> tokenizer -> pack -> pretrain -> finetune -> eval.",
+               "slm"};
+  app.set_version_flag("--version", std::string("slm ") + SLM_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'slm COMMAND --help' for a command's options and examples.");
+  slm::cli::add_data_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A wrong command line: say so in our one-line form and exit 2.
+    std::fprintf(stderr, "slm: error: %s\nRun with --help for usage.\n", e.what());
+    return 2;
+  } catch (const slm::Error& e) {
+    std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "slm: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+#pragma once
+// A small template grammar: [sections] of alternative lines with {slots} and {@section}
+// references (the format is described at the top of assets/story.txt). Parsed once into
+// pieces, so expanding a template is a few appends: the story generator writes tens of
+// megabytes a second with it.
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "slm/util/rng.h"
+
+namespace slm::data {
+
+class Grammar {
+ public:
+  // slot_names: the slots a template may use; a slot is referred to by its index here.
+  // "{He}" is accepted for a slot named "he" (capitals are restored after expansion).
+  // Throws slm::Error naming file and line for an unknown slot or section, an unclosed
+  // brace, or an empty section.
+  static Grammar parse(std::string_view text, const std::string& file, const std::vector<std::string>& slot_names);
+
+  int section(std::string_view name) const;  // throws when there is none
+  bool has_section(std::string_view name) const { return index_.count(std::string(name)) > 0; }
+  size_t alternatives(int section) const { return sections_[section].size(); }
+
+  // Appends a random alternative of the section, with slot i filled by slots[i].
+  void expand(int section, Rng& rng, const std::string_view* slots, std::string& out) const;
+
+ private:
+  struct Piece {
+    enum Kind : uint8_t { Text, Slot, Section } kind;
+    int id;            // slot or section index
+    std::string text;  // for Text
+  };
+  using Template = std::vector<Piece>;
+  void expand_template(const Template& t, Rng& rng, const std::string_view* slots, std::string& out) const;
+
+  std::vector<std::vector<Template>> sections_;
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, int> index_;
+};
+
+}  // namespace slm::data

@@ -1,0 +1,276 @@
+#include "slm/data/story.h"
+
+#include <array>
+
+#include "slm/data/assets.h"
+#include "slm/util/error.h"
+#include "slm/util/hash.h"
+#include "slm/util/text.h"
+
+namespace slm::data {
+
+namespace {
+
+// The slots of assets/story.txt, in the order of kSlotNames.
+enum Slot {
+  kName, kHe, kHim, kHis, kHimself, kFriend, kFhe, kFhim, kFhis, kParent, kPhe, kPhim, kPhis,
+  kKind, kFkind, kObj, kAObj, kATadjObj, kAAdjObj, kPlace, kAnimal, kAAnimal, kPerson, kAPerson,
+  kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kNumSlots
+};
+const std::vector<std::string> kSlotNames = {
+    "Name", "he", "him", "his", "himself", "Friend", "fhe", "fhim", "fhis", "parent", "phe", "phim", "phis",
+    "kind", "fkind", "obj", "a_obj", "a_tadj_obj", "a_adj_obj", "place", "animal", "a_animal", "person", "a_person",
+    "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a"};
+
+// The article marker: finish_text() turns it into "a" or "an" for the next word.
+constexpr char kArticleMark = '\x01';
+
+struct Pronouns {
+  const char *he, *him, *his, *himself;
+};
+const Pronouns& pronouns(Gender g) {
+  static const Pronouns she{"she", "her", "her", "herself"}, he{"he", "him", "his", "himself"};
+  return g == Gender::Female ? she : he;
+}
+
+// "a ball" / "an apple" / "some milk", with the article left to finish_text().
+std::string with_article(const std::string& words, bool mass) {
+  return (mass ? std::string("some ") : std::string(1, kArticleMark) + " ") + words;
+}
+
+const char* kArcs[] = {"find", "lost", "want", "broken", "help"};
+
+const char* feature_request(Feature f) {
+  switch (f) {
+    case Feature::Dialogue: return "the story should contain at least one dialogue";
+    case Feature::BadEnding: return "the story has a bad ending";
+    case Feature::MoralValue: return "the story has a moral value";
+    case Feature::PlotTwist: return "something unexpected happens in the story (a plot twist)";
+    case Feature::Foreshadowing: return "the narrative uses foreshadowing or setup and payoff";
+    case Feature::Conflict: return "the story has some sort of conflict";
+  }
+  return "";
+}
+
+}  // namespace
+
+const char* feature_name(Feature f) {
+  static const char* names[] = {"Dialogue", "BadEnding", "MoralValue", "PlotTwist", "Foreshadowing", "Conflict"};
+  return names[int(f)];
+}
+
+bool StoryPlan::has(Feature f) const {
+  for (auto x : features)
+    if (x == f) return true;
+  return false;
+}
+
+StoryGenerator::StoryGenerator() : StoryGenerator(Vocabulary::builtin(), assets::get("story.txt")) {}
+
+StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
+    : vocab_(std::move(vocab)), grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames)) {
+  // Fail at start-up, not in the middle of a run, when a section the plan needs is missing.
+  for (const char* arc : kArcs)
+    for (const char* part : {"_problem", "_event", "_good", "_bad"}) grammar_.section(std::string(arc) + part);
+}
+
+StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
+  const auto& v = vocab_;
+  StoryPlan p;
+  p.noun = &v.nouns[rng.below(uint32_t(v.nouns.size()))];
+  p.verb = &v.verbs[rng.below(uint32_t(v.verbs.size()))];
+  p.adjective = &v.adjectives[rng.below(uint32_t(v.adjectives.size()))];
+  for (int f = 0; f < kFeatures; ++f)
+    if (rng.chance(0.35)) p.features.push_back(Feature(f));
+
+  auto noun_of = [&](NounKind k) -> const Noun& { return v.nouns[rng.pick(v.nouns_of_kind[int(k)])]; };
+  auto draw_character = [&](Character& c, const Character* other) {
+    do {
+      const auto& n = rng.pick(v.names);
+      c.name = n.name;
+      c.gender = n.gender;
+    } while (other && c.name == other->name);
+    c.kind = rng.chance(0.6) ? (c.gender == Gender::Female ? "girl" : "boy") : noun_of(NounKind::Animal).word;
+  };
+  draw_character(p.main, nullptr);
+  draw_character(p.friend_, &p.main);
+  bool main_is_noun = p.noun->kind == NounKind::Animal && rng.chance(0.5);
+  if (main_is_noun) p.main.kind = p.noun->word;
+  p.parent = rng.chance(0.5) ? "mom" : "dad";
+  p.arc = kArcs[rng.below(5)];
+
+  NounKind k = p.noun->kind;
+  bool is_object = k == NounKind::Toy || k == NounKind::Food || k == NounKind::Thing;
+  p.object = is_object ? p.noun : &noun_of(rng.chance(0.5) ? NounKind::Toy : NounKind::Thing);
+  p.place = k == NounKind::Place ? p.noun->word : noun_of(NounKind::Place).word;
+  p.animal = k == NounKind::Animal && !main_is_noun ? p.noun->word : noun_of(NounKind::Animal).word;
+  p.person = k == NounKind::Person ? p.noun->word : noun_of(NounKind::Person).word;
+  p.nature = k == NounKind::Nature ? p.noun->word : noun_of(NounKind::Nature).word;
+  return p;
+}
+
+std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::string_view* slots) const {
+  std::string text;
+  auto say = [&](const std::string& section) {
+    if (!text.empty() && text.back() != '\n') text += ' ';
+    grammar_.expand(grammar_.section(section), rng, slots, text);
+  };
+  auto paragraph = [&] { text += "\n\n"; };
+  const bool bad = p.has(Feature::BadEnding);
+  const NounKind k = p.noun->kind;
+  const AdjUse use = p.adjective->use;
+  const bool adj_for_thing = use == AdjUse::Thing || (use == AdjUse::Both && rng.chance(0.5));
+
+  // 1. Who, where, and (for required animals, people and nature) the word in its place.
+  say("opening");
+  say("meet_friend");
+  if (p.has(Feature::Dialogue)) say("dialogue_open");
+  if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
+  if (k == NounKind::Person) say("use_person");
+  if (k == NounKind::Nature) say("use_nature");
+  if (!adj_for_thing) say("adj_being");
+  if (p.has(Feature::Foreshadowing)) say("foreshadow");
+  paragraph();
+
+  // 2. The problem, which introduces the object; then the verb and any conflict.
+  say(p.arc + "_problem");
+  if (adj_for_thing) say("adj_thing");
+  say(p.verb->transitive ? "verb_t" : "verb_i");
+  if (p.has(Feature::Conflict)) {
+    say("conflict");
+    if (!bad || rng.chance(0.5)) say("conflict_resolve");
+  }
+
+  // 3. What happens; short stories fold it into paragraph two.
+  bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
+  if (own_paragraph) paragraph();
+  say(p.arc + "_event");
+  if (p.has(Feature::PlotTwist)) say("twist");
+  if (p.has(Feature::Dialogue)) say("dialogue_mid");
+  paragraph();
+
+  // 4. The ending, happy or sad; 5. the moral.
+  say(p.arc + (bad ? "_bad" : "_good"));
+  say(bad ? "closing_bad" : "closing");
+  if (p.has(Feature::MoralValue)) {
+    paragraph();
+    say(bad ? "moral_bad" : "moral");
+  }
+  finish_text(text);
+  return text;
+}
+
+Story StoryGenerator::generate(uint64_t seed, uint64_t index) const {
+  uint64_t s = seed ^ (index * 0xD1B54A32D192ED03ull);
+  Rng rng(splitmix64(s));
+  Story story;
+  story.plan = draw_plan(rng);
+  const StoryPlan& p = story.plan;
+
+  const auto& mp = pronouns(p.main.gender);
+  const auto& fp = pronouns(p.friend_.gender);
+  const auto& pp = pronouns(p.parent == "mom" ? Gender::Female : Gender::Male);
+  const auto& tadj = vocab_.adjectives[rng.pick(vocab_.thing_adjectives)].word;
+  const auto& badj = vocab_.adjectives[rng.pick(vocab_.being_adjectives)].word;
+  std::array<std::string, kNumSlots> val;
+  val[kName] = p.main.name, val[kHe] = mp.he, val[kHim] = mp.him, val[kHis] = mp.his, val[kHimself] = mp.himself;
+  val[kFriend] = p.friend_.name, val[kFhe] = fp.he, val[kFhim] = fp.him, val[kFhis] = fp.his;
+  val[kParent] = p.parent, val[kPhe] = pp.he, val[kPhim] = pp.him, val[kPhis] = pp.his;
+  val[kKind] = p.main.kind, val[kFkind] = p.friend_.kind;
+  val[kObj] = p.object->word;
+  val[kAObj] = with_article(p.object->word, p.object->mass);
+  val[kATadjObj] = with_article(tadj + " " + p.object->word, p.object->mass);
+  val[kAAdjObj] = with_article(p.adjective->word + " " + p.object->word, p.object->mass);
+  val[kPlace] = p.place, val[kAnimal] = p.animal, val[kAAnimal] = with_article(p.animal, false);
+  val[kPerson] = p.person, val[kAPerson] = with_article(p.person, false);
+  val[kNature] = p.nature;
+  val[kANature] = with_article(p.nature, p.noun->kind == NounKind::Nature && p.noun->mass);
+  val[kAdj] = p.adjective->word, val[kTadj] = tadj, val[kBadj] = badj;
+  val[kVerb] = p.verb->base, val[kVerbed] = p.verb->past;
+  val[kArticle] = std::string(1, kArticleMark);
+  std::array<std::string_view, kNumSlots> slots;
+  for (int i = 0; i < kNumSlots; ++i) slots[i] = val[i];
+
+  story.text = write_text(p, rng, slots.data());
+  story.words = {p.noun->word, p.verb->base, p.adjective->word};
+
+  grammar_.expand(grammar_.section("summary_" + p.arc + (p.has(Feature::BadEnding) ? "_bad" : "_good")), rng,
+                  slots.data(), story.summary);
+  finish_text(story.summary);
+  auto sentences = split_sentences(story.text);
+  story.sentence = sentences.empty() ? std::string() : sentences[rng.below(uint32_t(sentences.size()))];
+
+  story.prompt = "Write a short story (3-5 paragraphs) which only uses very simple words that a 3 year old child "
+                 "would likely understand. The story should use the verb \"" + p.verb->base + "\", the noun \"" +
+                 p.noun->word + "\" and the adjective \"" + p.adjective->word + "\".";
+  if (!p.features.empty()) {
+    story.prompt += " The story has the following features: ";
+    for (size_t i = 0; i < p.features.size(); ++i)
+      story.prompt += std::string(i ? (i + 1 == p.features.size() ? " and " : ", ") : "") + feature_request(p.features[i]);
+    story.prompt += ".";
+  }
+  story.prompt += " Remember to only use simple words!";
+  return story;
+}
+
+void finish_text(std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  bool cap = true;  // the next letter starts a sentence
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == kArticleMark) {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] == ' ') ++j;
+      size_t e = j;
+      while (e < text.size() && (is_ascii_alpha(text[e]) || text[e] == '-')) ++e;
+      std::string art = indefinite_article(std::string_view(text).substr(j, e - j));
+      if (cap) art[0] = ascii_upper(art[0]);
+      cap = false;
+      out += art;
+      continue;
+    }
+    if (is_ascii_alpha(c)) {
+      out.push_back(cap ? ascii_upper(c) : c);
+      cap = false;
+      continue;
+    }
+    out.push_back(c);
+    if (c == '.' || c == '!' || c == '?' || c == '\n') {
+      cap = true;
+    } else if (c == '"') {
+      bool opening = out.size() == 1 || out[out.size() - 2] == ' ' || out[out.size() - 2] == '\n';
+      cap = opening;  // a closing quote is followed by "said Tom", not a new sentence
+    }
+  }
+  text = std::move(out);
+}
+
+std::vector<std::string> split_sentences(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  bool in_quote = false;
+  auto push = [&](size_t end) {
+    while (start < end && (text[start] == ' ' || text[start] == '\n')) ++start;
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      in_quote = !in_quote;
+      if (in_quote || i == 0 || (text[i - 1] != '.' && text[i - 1] != '!' && text[i - 1] != '?')) continue;
+      size_t j = i + 1;  // "Hi!" said Tom. -- a dialogue tag keeps the sentence going
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j < text.size() && text[j] >= 'a' && text[j] <= 'z') continue;
+      push(i + 1);
+    } else if (!in_quote && (c == '.' || c == '!' || c == '?') &&
+               (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n')) {
+      push(i + 1);
+    }
+  }
+  push(text.size());
+  return out;
+}
+
+}  // namespace slm::data

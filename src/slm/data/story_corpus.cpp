@@ -1,0 +1,97 @@
+#include "slm/data/story_corpus.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <vector>
+
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+#include "slm/util/progress.h"
+#include "slm/util/text.h"
+
+namespace slm::data {
+
+StoryFormat story_format_for(const std::string& path) {
+  auto ends = [&](std::string_view e) { return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0; };
+  return ends(".jsonl") ? StoryFormat::Jsonl : StoryFormat::Text;
+}
+
+void format_story(const Story& s, StoryFormat f, std::string& out) {
+  const auto& p = s.plan;
+  switch (f) {
+    case StoryFormat::Text:
+      out += s.text;
+      out += "\n<|endoftext|>\n";
+      break;
+    case StoryFormat::Instruct: {
+      out += "Features: ";
+      for (size_t i = 0; i < p.features.size(); ++i) out += std::string(i ? ", " : "") + feature_name(p.features[i]);
+      out += "\nWords: " + s.words[0] + ", " + s.words[1] + ", " + s.words[2];
+      out += "\nSummary: " + s.summary;
+      out += "\nRandom sentence: " + s.sentence;
+      out += "\nStory: \n\n" + s.text + "\n<|endoftext|>\n";
+      break;
+    }
+    case StoryFormat::Jsonl: {
+      out += "{\"story\":";
+      append_json_string(out, s.text);
+      out += ",\"instruction\":{\"prompt\":";
+      append_json_string(out, s.prompt);
+      out += ",\"words\":[";
+      for (size_t i = 0; i < s.words.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, s.words[i]);
+      }
+      out += "],\"features\":[";
+      for (size_t i = 0; i < p.features.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, feature_name(p.features[i]));
+      }
+      out += "]},\"summary\":";
+      append_json_string(out, s.summary);
+      out += ",\"random_sentence\":";
+      append_json_string(out, s.sentence);
+      out += ",\"source\":\"slm-stories\"}\n";
+      break;
+    }
+  }
+}
+
+StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpusOptions& opt) {
+  if (opt.count == 0 && opt.size_mb <= 0) throw Error("give --count N or --size MB", "--count");
+  const double target_bytes = opt.size_mb * 1e6;
+  auto start = std::chrono::steady_clock::now();
+  AtomicFile file(opt.out);
+  Progress bar("stories", opt.count ? double(opt.count) : opt.size_mb, opt.count ? "stories" : "MB", opt.quiet);
+
+  // Stories are numbered, and story i depends only on (seed, i): threads make a block of
+  // them in parallel, then the block is written in order, so output never depends on
+  // the thread count.
+  const int threads = std::max(1, opt.threads);
+  const uint64_t block = 512 * uint64_t(threads);
+  std::vector<std::string> texts(block);
+  StoryCorpusStats st;
+  bool done = false;
+  for (uint64_t first = 0; !done; first += block) {
+    uint64_t n = opt.count ? std::min<uint64_t>(block, opt.count - first) : block;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
+    for (int64_t i = 0; i < int64_t(n); ++i) {
+      texts[i].clear();
+      format_story(gen.generate(opt.seed, first + uint64_t(i)), opt.format, texts[i]);
+    }
+    for (uint64_t i = 0; i < n && !done; ++i) {
+      file.write(texts[i]);
+      st.bytes += texts[i].size();
+      ++st.stories;
+      done = opt.count ? st.stories == opt.count : double(st.bytes) >= target_bytes;
+    }
+    bar.update(opt.count ? double(st.stories) : double(st.bytes) / 1e6);
+  }
+  file.commit();
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bar.finish(human_bytes(double(st.bytes)));
+  return st;
+}
+
+}  // namespace slm::data
