@@ -5,6 +5,7 @@
 
 #include "cli/common.h"
 #include "slm/data/assets.h"
+#include "slm/data/importer.h"
 #include "slm/data/story_corpus.h"
 #include "slm/util/progress.h"
 
@@ -58,12 +59,43 @@ void add_stories(CLI::App* data) {
   });
 }
 
+void add_import(CLI::App* data) {
+  auto o = std::make_shared<data::ImportOptions>();
+  auto c = std::make_shared<Common>();
+  auto* cmd = data->add_subcommand("import", "Import real corpora into clean JSONL (train.jsonl, val.jsonl)");
+  cmd->add_option("inputs", o->inputs,
+                  "files or folders: TinyStories text (.txt), TinyStories JSON shards or Alpaca JSON (.json), "
+                  "JSONL with a 'text' field (.jsonl), plain text (.txt, .md)")
+      ->required();
+  cmd->add_option("--out", o->out_dir, "output folder (gets train.jsonl and val.jsonl)")->required();
+  cmd->add_option("--val-fraction", o->val_fraction, "share of records for validation, chosen by content hash")
+      ->capture_default_str();
+  cmd->add_flag("--skip-bad", o->skip_bad, "skip and count bad records (invalid UTF-8, malformed JSON, missing fields)");
+  cmd->add_flag("--paragraphs", o->paragraphs, "plain text: every blank-line-separated paragraph is a document");
+  add_common(cmd, *c);
+  cmd->footer(
+      "Examples:\n"
+      "  slm data import TinyStoriesV2-GPT4-train.txt --out data/tinystories\n"
+      "  slm data import alpaca_data.json --out data/alpaca\n"
+      "  slm data import my_books/ --paragraphs --skip-bad --out data/books");
+  cmd->callback([o, c] {
+    o->quiet = c->quiet;
+    auto st = data::import_corpus(*o);
+    fmt::print(stderr,
+               "files {} | read {} | kept {} (train {}, val {}) | duplicates {} | skipped: empty {}, bad {}"
+               "{}\n",
+               st.files, st.read, st.kept, st.train, st.val, st.duplicates, st.empty, st.bad,
+               st.files_ignored ? fmt::format(", {} files not a corpus format", st.files_ignored) : "");
+  });
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Make, import and sample corpora");
   data->require_subcommand(1);
   add_stories(data);
+  add_import(data);
 }
 
 }  // namespace slm::cli

@@ -123,6 +123,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
 
   // 1. Who, where, and (for required animals, people and nature) the word in its place.
   say("opening");
+  if (rng.chance(0.6)) say("setting");
   say("meet_friend");
   if (p.has(Feature::Dialogue)) say("dialogue_open");
   if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
@@ -145,6 +146,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
   say(p.arc + "_event");
+  if (!own_paragraph || rng.chance(0.5)) say("middle");
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) say("dialogue_mid");
   paragraph();

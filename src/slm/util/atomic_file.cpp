@@ -48,6 +48,12 @@ void AtomicFile::write(const void* data, size_t n) {
   written_ += n;
 }
 
+void AtomicFile::write_at(size_t offset, const void* data, size_t n) {
+  if (offset + n > written_) throw Error("write_at past the end of the data written", tmp_);
+  if (std::fflush(f_) != 0 || ::pwrite(::fileno(f_), data, n, off_t(offset)) != ssize_t(n))
+    throw Error("write failed: " + errno_text(), tmp_);
+}
+
 void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
 void AtomicFile::commit() {

@@ -18,6 +18,8 @@ class AtomicFile {
 
   void write(std::string_view bytes);
   void write(const void* data, size_t n);
+  // Overwrites bytes already written (a header whose counts are known only at the end).
+  void write_at(size_t offset, const void* data, size_t n);
   void commit();
   const std::string& path() const { return path_; }
   size_t bytes_written() const { return written_; }
