@@ -1,11 +1,13 @@
 // slm data ...: make, import and inspect corpora.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <memory>
 
 #include "cli/common.h"
 #include "slm/data/assets.h"
 #include "slm/data/importer.h"
+#include "slm/data/sampler.h"
 #include "slm/data/story_corpus.h"
 #include "slm/util/progress.h"
 
@@ -89,6 +91,53 @@ void add_import(CLI::App* data) {
   });
 }
 
+void add_sample(CLI::App* data) {
+  struct Args {
+    Common common;
+    std::vector<std::string> shards;
+    data::SamplerOptions opt;
+    bool sequential = false;
+    int batches = 1;
+  };
+  auto a = std::make_shared<Args>();
+  a->opt.context = 8;
+  a->opt.batch = 2;
+  auto* cmd = data->add_subcommand("sample", "Show the (input, target) pairs the trainer will see from token shards");
+  cmd->add_option("shards", a->shards, "token shards (.bin, llm.c format)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--context", a->opt.context, "context length T")->capture_default_str();
+  cmd->add_option("--batch", a->opt.batch, "windows a batch")->capture_default_str();
+  cmd->add_option("--stride", a->opt.stride, "tokens between window starts (default: the context length)");
+  cmd->add_option("--batches", a->batches, "batches to print")->capture_default_str();
+  cmd->add_flag("--sequential", a->sequential, "windows in file order instead of shuffled");
+  cmd->add_option("--rank", a->opt.rank, "this worker's rank (with --world)");
+  cmd->add_option("--world", a->opt.world, "number of workers sharing the data");
+  add_common(cmd, a->common);
+  cmd->footer("Examples:\n  slm data sample data/shards/train_000.bin --context 8 --batch 2 --sequential");
+  cmd->callback([a] {
+    std::vector<std::unique_ptr<data::TokenShard>> owned;
+    std::vector<const data::TokenShard*> shards;
+    for (const auto& p : a->shards) {
+      owned.push_back(std::make_unique<data::TokenShard>(p));
+      shards.push_back(owned.back().get());
+    }
+    a->opt.shuffle = !a->sequential;
+    a->opt.seed = a->common.seed;
+    data::BatchSampler sampler(shards, a->opt);
+    fmt::print("{} windows; worker {} of {} sees {} a epoch ({} batches of {})\n", sampler.windows(), a->opt.rank,
+               a->opt.world, sampler.windows_per_epoch(), sampler.batches_per_epoch(), a->opt.batch);
+    const int T = a->opt.context, B = a->opt.batch;
+    std::vector<int32_t> x(size_t(B * T)), y(size_t(B * T));
+    for (int k = 0; k < a->batches; ++k) {
+      sampler.next(x.data(), y.data());
+      for (int b = 0; b < B; ++b) {
+        fmt::print("batch {} row {}\n  input  {}\n  target {}\n", k, b,
+                   fmt::join(x.begin() + b * T, x.begin() + (b + 1) * T, " "),
+                   fmt::join(y.begin() + b * T, y.begin() + (b + 1) * T, " "));
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
@@ -96,6 +145,7 @@ void add_data_commands(CLI::App& app) {
   data->require_subcommand(1);
   add_stories(data);
   add_import(data);
+  add_sample(data);
 }
 
 }  // namespace slm::cli

@@ -1,0 +1,44 @@
+// Story generation speed: megabytes of TinyStories-style text a minute on one core, the
+// figure the data stage promises (at least 50 MB/min). There is no other generator of
+// this corpus to run beside it, so the anchor is the goal itself, printed as a ratio.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+
+#include "slm/data/story_corpus.h"
+
+namespace {
+
+const slm::data::StoryGenerator& generator() {
+  static slm::data::StoryGenerator g;
+  return g;
+}
+
+void run(benchmark::State& state, slm::data::StoryFormat format) {
+  const auto& gen = generator();
+  uint64_t i = 0, bytes = 0;
+  std::string out;
+  auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    out.clear();
+    slm::data::format_story(gen.generate(1, i++), format, out);
+    bytes += out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double mb_per_min = double(bytes) / 1e6 / seconds * 60;
+  state.SetBytesProcessed(int64_t(bytes));
+  state.counters["MB_per_min"] = mb_per_min;
+  state.counters["goal_MB_per_min"] = 50;
+  state.counters["ratio_to_goal"] = mb_per_min / 50;
+  state.counters["stories_per_s"] = double(i) / seconds;
+}
+
+void BM_StoriesText(benchmark::State& s) { run(s, slm::data::StoryFormat::Text); }
+void BM_StoriesJsonl(benchmark::State& s) { run(s, slm::data::StoryFormat::Jsonl); }
+
+}  // namespace
+
+BENCHMARK(BM_StoriesText)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_StoriesJsonl)->MinTime(2.0)->UseRealTime();
+BENCHMARK_MAIN();

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark under bench/ and prints our figures beside the anchors'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh >/dev/null
+echo "== story generation (one core; goal: at least 50 MB/min)"
+./build/bench/bench_stories --benchmark_counters_tabular=true

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole pipeline on the built-in story data, as far as it exists today:
+#   1. generate a TinyStories-style corpus   (slm data stories)
+#   2. import it into clean train/val JSONL  (slm data import)
+# Later stages (tokenizer, pre-training, fine-tuning, evaluation) join here as they land.
+# Everything goes to runs/quickstart/. Usage: scripts/quickstart.sh [SIZE_MB]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+SLM=./build/slm
+RUN=runs/quickstart
+SIZE_MB=${1:-20}
+mkdir -p "$RUN"
+
+echo
+echo "== 1. Generate ${SIZE_MB} MB of stories"
+$SLM data stories --size "$SIZE_MB" --seed 1 --out "$RUN/stories.jsonl"
+
+echo
+echo "== 2. Import: normalise, de-duplicate, split train/validation"
+$SLM data import "$RUN/stories.jsonl" --val-fraction 0.02 --out "$RUN/data"
+
+echo
+echo "== A story from the corpus:"
+python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['text'])" "$RUN/data/val.jsonl"
+echo
+echo "Done. Corpus: $RUN/data/train.jsonl, $RUN/data/val.jsonl"

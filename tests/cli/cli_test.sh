@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# End-to-end tests of the slm command line: the real binary, its exit codes, its one-line
+# errors and its outputs. Usage: cli_test.sh PATH/TO/slm FIXTURES_DIR
+set -u
+SLM=$1
+FIX=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit code.
+expect() {
+  local code=$1 what=$2
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, expected $code"; cat "$TMP/err"; fi
+}
+# has FILE TEXT: the file contains the text.
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1:"; head -5 "$1"; fi; }
+
+# --- help and version
+expect 0 "--help" -- "$SLM" --help
+has "$TMP/out" "data"
+expect 0 "--version" -- "$SLM" --version
+has "$TMP/out" "slm 0."
+for cmd in "data stories" "data import" "data sample"; do
+  expect 0 "$cmd --help" -- "$SLM" $cmd --help
+  has "$TMP/out" "Examples:"
+  has "$TMP/out" "--seed"
+done
+
+# --- command-line errors exit 2 with one line
+expect 2 "no command" -- "$SLM"
+expect 2 "unknown command" -- "$SLM" frobnicate
+expect 2 "missing --out" -- "$SLM" data stories --count 3
+has "$TMP/err" "slm: error:"
+expect 2 "neither --count nor --size" -- "$SLM" data stories --out "$TMP/x.txt"
+expect 2 "--count and --size together" -- "$SLM" data stories --count 2 --size 1 --out "$TMP/x.txt"
+expect 2 "negative count" -- "$SLM" data stories --count -5 --out "$TMP/x.txt"
+
+# --- stories: text, jsonl, instruct; determinism
+expect 0 "stories txt" -- "$SLM" data stories --count 100 --seed 3 --out "$TMP/a.txt"
+[ "$(grep -c '^<|endoftext|>$' "$TMP/a.txt")" -eq 100 ] && ok || bad "100 separators in a.txt"
+expect 0 "stories txt again" -- "$SLM" data stories --count 100 --seed 3 --threads 1 --out "$TMP/b.txt"
+cmp -s "$TMP/a.txt" "$TMP/b.txt" && ok || bad "same seed, same stories (threads 2 vs 1)"
+expect 0 "stories other seed" -- "$SLM" data stories --count 100 --seed 4 --out "$TMP/c.txt"
+cmp -s "$TMP/a.txt" "$TMP/c.txt" && bad "another seed gave the same stories" || ok
+expect 0 "stories jsonl" -- "$SLM" data stories --count 50 --out "$TMP/s.jsonl"
+python3 - "$TMP/s.jsonl" <<'PY' && ok || bad "jsonl records"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 50
+for r in rows:
+    assert set(r) >= {"story", "instruction", "summary", "random_sentence", "source"}, r.keys()
+    assert len(r["instruction"]["words"]) == 3 and "prompt" in r["instruction"]
+PY
+expect 0 "stories size" -- "$SLM" data stories --size 0.2 --quiet --out "$TMP/d.txt"
+[ "$(stat -c %s "$TMP/d.txt")" -ge 200000 ] && ok || bad "--size 0.2 gives at least 200 kB"
+expect 0 "stories instruct" -- "$SLM" data stories --count 5 --instruct --out "$TMP/i.txt"
+has "$TMP/i.txt" "Random sentence: "
+expect 1 "unwritable output" -- "$SLM" data stories --count 5 --out /nonexistent/dir/x.txt
+has "$TMP/err" "slm: error: cannot create file"
+
+# --- import: real formats, counts, errors with file:line, --skip-bad
+expect 0 "import" -- "$SLM" data import "$FIX/tinystories.txt" "$FIX/alpaca.json" "$FIX/texts.jsonl" --out "$TMP/imp"
+has "$TMP/err" "duplicates 2"
+[ -s "$TMP/imp/train.jsonl" ] && ok || bad "train.jsonl written"
+expect 0 "import generated jsonl" -- "$SLM" data import "$TMP/s.jsonl" --out "$TMP/imp2"
+has "$TMP/err" "kept 50"
+expect 1 "import bad utf-8" -- "$SLM" data import "$FIX/bad_utf8.txt" --out "$TMP/imp3"
+has "$TMP/err" "slm: error: invalid UTF-8"
+has "$TMP/err" "bad_utf8.txt:3"
+[ ! -e "$TMP/imp3/train.jsonl" ] && ok || bad "no half-written output after an error"
+expect 1 "import malformed jsonl" -- "$SLM" data import "$FIX/malformed.jsonl" --out "$TMP/imp4"
+has "$TMP/err" "malformed.jsonl:3"
+expect 0 "import --skip-bad" -- "$SLM" data import "$FIX/malformed.jsonl" "$FIX/bad_utf8.txt" --skip-bad --out "$TMP/imp5"
+has "$TMP/err" "bad 2"
+expect 1 "import missing file" -- "$SLM" data import /no/such.txt --out "$TMP/imp6"
+has "$TMP/err" "(/no/such.txt)"
+
+# --- sample: pairs from a shard (made with python: llm.c's format)
+python3 - "$TMP/t.bin" <<'PY'
+import struct, sys
+toks = list(range(100))
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<256i", 20240520, 1, len(toks), *([0] * 253)))
+    f.write(struct.pack("<%dH" % len(toks), *toks))
+PY
+expect 0 "sample" -- "$SLM" data sample "$TMP/t.bin" --context 4 --batch 1 --sequential
+has "$TMP/out" "input  0 1 2 3"
+has "$TMP/out" "target 1 2 3 4"
+head -c 500 "$TMP/t.bin" > "$TMP/cut.bin"
+expect 1 "sample truncated shard" -- "$SLM" data sample "$TMP/cut.bin"
+has "$TMP/err" "shorter than the 1024-byte header"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
