@@ -9,10 +9,13 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3
   libcli11-dev nlohmann-json3-dev libfmt-dev libutf8proc-dev
   libgtest-dev libbenchmark-dev
+  nodejs npm
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+  # A Node.js from elsewhere (with its own npm) will do as well as Debian's.
+  case "$p" in nodejs | npm) command -v "${p/nodejs/node}" >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 jobs=$(nproc)
+# npm packages for the cross-checks against real implementations (HF tokenizers).
+if [ ! -d tests/js/node_modules/@anush008/tokenizers ]; then
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j"$jobs"

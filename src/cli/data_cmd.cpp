@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "slm/data/assets.h"
 #include "slm/data/importer.h"
+#include "slm/data/pack.h"
 #include "slm/data/sampler.h"
 #include "slm/data/story_corpus.h"
 #include "slm/util/progress.h"
@@ -138,6 +139,33 @@ void add_sample(CLI::App* data) {
   });
 }
 
+void add_pack(CLI::App* data) {
+  auto o = std::make_shared<data::PackOptions>();
+  auto c = std::make_shared<Common>();
+  auto tok_path = std::make_shared<std::string>();
+  auto* cmd = data->add_subcommand("pack", "Encode corpora into token shards (llm.c .bin) for pre-training");
+  cmd->add_option("inputs", o->inputs, "corpus files or folders (an import folder gives train.jsonl and val.jsonl)")
+      ->required();
+  cmd->add_option("--tokenizer", *tok_path, "tokenizer.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", o->out_dir, "output folder: train_NNNNNN.bin, val_NNNNNN.bin, meta.json, tokenizer.json")
+      ->required();
+  cmd->add_option("--shard-tokens", o->shard_tokens, "tokens a shard")->capture_default_str();
+  cmd->add_option("--val-fraction", o->val_fraction,
+                  "share of documents for validation by content hash (default: 0.01, or 0 when val* files are given)");
+  add_common(cmd, *c);
+  cmd->footer("Examples:\n  slm data pack data/stories --tokenizer tokenizer.json --out data/shards\n"
+              "  slm data pack a.jsonl b.jsonl val.jsonl --tokenizer tok.json --shard-tokens 10000000 --out shards");
+  cmd->callback([o, c, tok_path] {
+    o->threads = c->resolved_threads();
+    o->quiet = c->quiet;
+    auto tok = tokenizer::Tokenizer::load(*tok_path);
+    auto st = data::pack_corpus(tok, *o);
+    fmt::print(stderr, "train: {} documents, {} tokens, {} shard(s) | val: {} documents, {} tokens | {:.1f} MB/s -> {}\n",
+               st.train_docs, st.train_tokens, st.train_shards.size(), st.val_docs, st.val_tokens,
+               st.bytes / 1e6 / st.seconds, o->out_dir);
+  });
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
@@ -146,6 +174,7 @@ void add_data_commands(CLI::App& app) {
   add_stories(data);
   add_import(data);
   add_sample(data);
+  add_pack(data);
 }
 
 }  // namespace slm::cli

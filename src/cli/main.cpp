@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'slm COMMAND --help' for a command's options and examples.");
   slm::cli::add_data_commands(app);
+  slm::cli::add_tokenizer_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,42 @@
+#include "slm/data/tokenizer_training.h"
+
+#include <omp.h>
+
+#include <chrono>
+
+#include "slm/data/corpus_text.h"
+#include "slm/util/progress.h"
+
+namespace slm::data {
+
+tokenizer::Tokenizer train_tokenizer(const std::vector<std::string>& files, const tokenizer::TrainOptions& opt,
+                                     int threads, TokenizerTrainStats* stats) {
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  threads = std::max(1, threads);
+  std::vector<tokenizer::WordCounts> counts(static_cast<size_t>(threads));
+  TokenizerTrainStats st;
+  st.bytes = total_bytes(files);
+  Progress bar("counting", st.bytes / 1e6, "MB", opt.quiet);
+  for_each_document_batch(
+      files, 32u << 20,
+      [&](std::vector<std::string>& docs) {
+        st.documents += docs.size();
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+        for (int64_t i = 0; i < int64_t(docs.size()); ++i)
+          counts[size_t(omp_get_thread_num())].add_text(docs[size_t(i)], opt.specials);
+      },
+      [&](double b) { bar.update(b / 1e6); });
+  bar.finish();
+  for (int t = 1; t < threads; ++t) counts[0].merge_from(counts[size_t(t)]);
+  st.pieces = counts[0].total();
+  st.unique_pieces = counts[0].unique();
+  auto t1 = Clock::now();
+  auto tok = tokenizer::train_bpe(counts[0], opt);
+  st.seconds_counting = std::chrono::duration<double>(t1 - t0).count();
+  st.seconds_merging = std::chrono::duration<double>(Clock::now() - t1).count();
+  if (stats) *stats = st;
+  return tok;
+}
+
+}  // namespace slm::data
