@@ -5,3 +5,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh >/dev/null
 echo "== story generation (one core; goal: at least 50 MB/min)"
 ./build/bench/bench_stories --benchmark_counters_tabular=true
+echo
+echo "== tokenizer: training vs sentencepiece, compression, encoding vs tiktoken, pack"
+bench/tokenizer_bench.sh "${TOKENIZER_BENCH_MB:-100}"

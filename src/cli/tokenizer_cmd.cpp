@@ -32,7 +32,8 @@ void add_train(CLI::App* parent) {
   cmd->add_option("inputs", a->inputs, "corpus files or folders (.jsonl, .json, .txt)")->required();
   cmd->add_option("--out", a->out, "output tokenizer.json (Hugging Face format)")->required();
   cmd->add_option("--vocab-size", a->opt.vocab_size, "vocabulary size: 256 bytes + merges + special tokens")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(257), size_t(10'000'000)));
   cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
   cmd->add_option("--special", a->extra, "another special token (repeatable); <|endoftext|> is always there");
   add_common(cmd, a->common);

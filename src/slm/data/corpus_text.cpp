@@ -24,6 +24,7 @@ void for_each_document(const std::vector<std::string>& files, const std::functio
   double before = 0;
   for (const auto& f : files) {
     SourceOptions so;
+    so.allow_empty = true;  // an import can leave an empty val.jsonl
     if (progress) so.progress = [&](long long b) { progress(before + double(b)); };
     read_source(
         f, source_format_for(f), so, [&](Record&& r, const std::string&) { fn(record_text(r)); },

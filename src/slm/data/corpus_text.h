@@ -14,7 +14,7 @@ namespace slm::data {
 std::string record_text(const Record& r);
 
 // Reads the files in order and calls fn(text) for each document. Bad records throw
-// slm::Error with the file and line. bytes_done reports progress through all files.
+// slm::Error with the file and line; empty files are skipped. bytes_done reports progress through all files.
 void for_each_document(const std::vector<std::string>& files, const std::function<void(std::string&&)>& fn,
                        const std::function<void(double bytes_done)>& progress = {});
 

@@ -130,6 +130,7 @@ PackStats pack_corpus(const tokenizer::Tokenizer& tok, const PackOptions& opt) {
   };
   pack_files(train_files, false);
   if (!val_files.empty()) pack_files(val_files, true);
+  if (st.train_docs == 0) throw Error("no documents in the training files", train_files.front());
   train.close();
   val.close();
   st.train_tokens = train.tokens();

@@ -184,7 +184,7 @@ void read_source(const std::string& path, SourceFormat format, const SourceOptio
     case SourceFormat::Jsonl: read_jsonl(path, opt, counted, counted_bad); break;
     case SourceFormat::JsonArray: read_json_array(path, opt, counted, counted_bad); break;
   }
-  if (!any) on_bad(Error("empty file: no records", path));
+  if (!any && !opt.allow_empty) on_bad(Error("empty file: no records", path));
 }
 
 }  // namespace slm::data

@@ -19,7 +19,8 @@ enum class SourceFormat {
 SourceFormat source_format_for(const std::string& path);
 
 struct SourceOptions {
-  bool paragraphs = false;  // Text: a blank line also ends a document
+  bool paragraphs = false;   // Text: a blank line also ends a document
+  bool allow_empty = false;  // an empty file is no error (it holds no records)
   std::function<void(long long bytes_read)> progress;  // called after each record, if set
 };
 
@@ -29,7 +30,7 @@ using BadFn = std::function<void(const Error& e)>;
 // Calls on_record for each record (raw: not yet normalised) with its "file:line", and
 // on_bad for each record that cannot be read (invalid UTF-8, malformed JSON, a missing
 // field). Reading goes on after a bad record where the format allows it; on_bad may throw
-// to stop. An empty file is reported to on_bad.
+// to stop. An empty file is reported to on_bad unless allowed.
 void read_source(const std::string& path, SourceFormat format, const SourceOptions& opt, const RecordFn& on_record,
                  const BadFn& on_bad);
 

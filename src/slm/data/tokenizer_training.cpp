@@ -12,6 +12,7 @@ namespace slm::data {
 tokenizer::Tokenizer train_tokenizer(const std::vector<std::string>& files, const tokenizer::TrainOptions& opt,
                                      int threads, TokenizerTrainStats* stats) {
   using Clock = std::chrono::steady_clock;
+  tokenizer::check_train_options(opt);
   auto t0 = Clock::now();
   threads = std::max(1, threads);
   std::vector<tokenizer::WordCounts> counts(static_cast<size_t>(threads));

@@ -49,6 +49,7 @@ void WordCounts::add_text(std::string_view text, const std::vector<std::string>&
   while (pos < text.size()) {
     size_t cut = text.size(), len = 0;
     for (const auto& s : specials) {
+      if (s.empty()) continue;  // would match everywhere; train_bpe rejects it
       size_t at = text.find(s, pos);
       if (at < cut) cut = at, len = s.size();
     }
@@ -76,9 +77,17 @@ struct Candidate {
 
 }  // namespace
 
-Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
+void check_train_options(const TrainOptions& opt) {
   for (const auto& s : opt.specials)
     if (s.empty()) throw Error("a special token is empty", "--special");
+  if (opt.vocab_size < 257)
+    throw Error("vocabulary size " + std::to_string(opt.vocab_size) +
+                    " is below the 256 byte tokens plus the special token(s)",
+                "--vocab-size");
+}
+
+Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
+  check_train_options(opt);
   std::vector<std::string> specials = opt.specials;
   if (std::find(specials.begin(), specials.end(), kEndOfText) == specials.end())
     specials.insert(specials.begin(), std::string(kEndOfText));

@@ -50,8 +50,12 @@ struct TrainOptions {
   bool quiet = false;
 };
 
-// Throws slm::Error for a vocabulary smaller than 256 + the specials, an empty corpus,
-// or an empty special token.
+// Throws slm::Error for an empty special token or a vocabulary with no room for the byte
+// tokens and <|endoftext|>: called before counting, so bad options fail at once.
+void check_train_options(const TrainOptions& opt);
+
+// Throws slm::Error as check_train_options does, and for a vocabulary smaller than 256 +
+// the specials or an empty corpus.
 Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt);
 
 }  // namespace slm::tokenizer
