@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3
   libcli11-dev nlohmann-json3-dev libfmt-dev libutf8proc-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev libopenblas-openmp-dev
   nodejs npm
 )
 

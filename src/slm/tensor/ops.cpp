@@ -1,0 +1,302 @@
+#include "slm/tensor/ops.h"
+
+#include <cmath>
+#include <vector>
+
+#include "slm/tensor/gemm.h"
+
+namespace slm::tensor {
+
+// ---------------------------------------------------------------- linear
+
+template <class T>
+void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O) {
+  gemm(false, true, N, O, I, T(1), x, I, w, I, T(0), y, O);
+}
+
+template <class T>
+void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, int I, int O) {
+  if (dx) gemm(false, false, N, I, O, T(1), dy, O, w, I, T(1), dx, I);
+  if (dw) gemm(true, false, O, I, N, T(1), dy, O, x, I, T(1), dw, I);
+}
+
+// ---------------------------------------------------------------- embedding
+
+template <class T>
+void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const T* row = table + int64_t(ids[n]) * C;
+    for (int c = 0; c < C; ++c) out[int64_t(n) * C + c] = row[c];
+  }
+}
+
+template <class T>
+void embedding_backward(T* dtable, const int32_t* ids, const T* dout, int N, int C) {
+  // Serial: rows may share a token, and a fixed order keeps runs bit-identical.
+  for (int n = 0; n < N; ++n) {
+    T* row = dtable + int64_t(ids[n]) * C;
+    for (int c = 0; c < C; ++c) row[c] += dout[int64_t(n) * C + c];
+  }
+}
+
+// ---------------------------------------------------------------- rmsnorm
+
+template <class T>
+void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const T* xr = x + int64_t(n) * C;
+    T* yr = y + int64_t(n) * C;
+    T ss = 0;
+    for (int c = 0; c < C; ++c) ss += xr[c] * xr[c];
+    T r = T(1) / std::sqrt(ss / T(C) + T(eps));
+    rstd[n] = r;
+    for (int c = 0; c < C; ++c) yr[c] = xr[c] * r * w[c];
+  }
+}
+
+template <class T>
+void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int N, int C) {
+  // y_c = x_c r w_c with r = (mean(x²) + eps)^(-1/2):
+  //   dx_c = r w_c dy_c - x_c r³/C Σ_i dy_i w_i x_i,   dw_c = Σ_n dy_c x_c r.
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const T* xr = x + int64_t(n) * C;
+    const T* dyr = dy + int64_t(n) * C;
+    T* dxr = dx + int64_t(n) * C;
+    T r = rstd[n], dot = 0;
+    for (int c = 0; c < C; ++c) dot += dyr[c] * w[c] * xr[c];
+    T k = r * r * r * dot / T(C);
+    for (int c = 0; c < C; ++c) dxr[c] += r * w[c] * dyr[c] - k * xr[c];
+  }
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) dw[c] += dy[int64_t(n) * C + c] * x[int64_t(n) * C + c] * rstd[n];
+}
+
+// ---------------------------------------------------------------- rope
+
+namespace {
+// cos and sin of position t times frequency i, for t < Tn and i < d/2.
+template <class T>
+void rope_table(std::vector<T>& cosv, std::vector<T>& sinv, int Tn, int d, float theta) {
+  const int half = d / 2;
+  cosv.resize(size_t(Tn) * half);
+  sinv.resize(size_t(Tn) * half);
+  for (int t = 0; t < Tn; ++t)
+    for (int i = 0; i < half; ++i) {
+      double freq = std::pow(double(theta), -2.0 * i / d);
+      cosv[size_t(t) * half + i] = T(std::cos(t * freq));
+      sinv[size_t(t) * half + i] = T(std::sin(t * freq));
+    }
+}
+
+template <class T>
+void rotate(T* x, int B, int Tn, int heads, int d, float theta, T sign) {
+  std::vector<T> cosv, sinv;
+  rope_table(cosv, sinv, Tn, d, theta);
+  const int half = d / 2;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < Tn; ++t)
+      for (int h = 0; h < heads; ++h) {
+        T* v = x + ((int64_t(b) * Tn + t) * heads + h) * d;
+        const T* c = &cosv[size_t(t) * half];
+        const T* s = &sinv[size_t(t) * half];
+        for (int i = 0; i < half; ++i) {
+          T x1 = v[i], x2 = v[i + half], sn = sign * s[i];
+          v[i] = x1 * c[i] - x2 * sn;
+          v[i + half] = x2 * c[i] + x1 * sn;
+        }
+      }
+}
+}  // namespace
+
+template <class T>
+void rope_forward(T* x, int B, int Tn, int heads, int d, float theta) {
+  rotate(x, B, Tn, heads, d, theta, T(1));
+}
+
+template <class T>
+void rope_backward(T* dx, int B, int Tn, int heads, int d, float theta) {
+  rotate(dx, B, Tn, heads, d, theta, T(-1));
+}
+
+// ---------------------------------------------------------------- attention
+
+template <class T>
+void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tn, int H, int Hkv, int d) {
+  const T scale = T(1) / std::sqrt(T(d));
+  const int group = H / Hkv;
+#pragma omp parallel for collapse(3) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h)
+      for (int t = 0; t < Tn; ++t) {
+        const int kh = h / group;
+        const T* qt = q + ((int64_t(b) * Tn + t) * H + h) * d;
+        T* a = att + ((int64_t(b) * H + h) * Tn + t) * Tn;
+        T mx = -INFINITY;
+        for (int s = 0; s <= t; ++s) {
+          const T* ks = k + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+          T dot = 0;
+          for (int i = 0; i < d; ++i) dot += qt[i] * ks[i];
+          a[s] = dot * scale;
+          mx = std::max(mx, a[s]);
+        }
+        T sum = 0;
+        for (int s = 0; s <= t; ++s) sum += (a[s] = std::exp(a[s] - mx));
+        for (int s = 0; s <= t; ++s) a[s] /= sum;
+        T* o = out + ((int64_t(b) * Tn + t) * H + h) * d;
+        for (int i = 0; i < d; ++i) o[i] = 0;
+        for (int s = 0; s <= t; ++s) {
+          const T* vs = v + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+          for (int i = 0; i < d; ++i) o[i] += a[s] * vs[i];
+        }
+      }
+}
+
+template <class T>
+void attention_backward(T* dq, T* dk, T* dv, T* datt, const T* dout, const T* q, const T* k, const T* v,
+                        const T* att, int B, int Tn, int H, int Hkv, int d) {
+  const T scale = T(1) / std::sqrt(T(d));
+  const int group = H / Hkv;
+  // One task per (batch, key/value head): the query heads of a group all add into the
+  // same dk and dv, so they run in one task, in a fixed order.
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int kh = 0; kh < Hkv; ++kh) {
+      for (int s = 0; s < Tn; ++s)
+        for (int i = 0; i < d; ++i) {
+          dk[((int64_t(b) * Tn + s) * Hkv + kh) * d + i] = 0;
+          dv[((int64_t(b) * Tn + s) * Hkv + kh) * d + i] = 0;
+        }
+      for (int h = kh * group; h < (kh + 1) * group; ++h)
+        for (int t = 0; t < Tn; ++t) {
+          const T* a = att + ((int64_t(b) * H + h) * Tn + t) * Tn;
+          T* da = datt + ((int64_t(b) * H + h) * Tn + t) * Tn;
+          const T* dot = dout + ((int64_t(b) * Tn + t) * H + h) * d;
+          const T* qt = q + ((int64_t(b) * Tn + t) * H + h) * d;
+          T* dqt = dq + ((int64_t(b) * Tn + t) * H + h) * d;
+          // out_t = Σ_s a_ts v_s
+          T sum = 0;
+          for (int s = 0; s <= t; ++s) {
+            const T* vs = v + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+            T* dvs = dv + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+            T g = 0;
+            for (int i = 0; i < d; ++i) {
+              g += dot[i] * vs[i];
+              dvs[i] += a[s] * dot[i];
+            }
+            da[s] = g;
+            sum += a[s] * g;
+          }
+          // softmax: dscore_s = a_s (da_s - Σ a da); score = q·k · scale
+          for (int i = 0; i < d; ++i) dqt[i] = 0;
+          for (int s = 0; s <= t; ++s) {
+            T ds = a[s] * (da[s] - sum) * scale;
+            const T* ks = k + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+            T* dks = dk + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
+            for (int i = 0; i < d; ++i) {
+              dqt[i] += ds * ks[i];
+              dks[i] += ds * qt[i];
+            }
+          }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- swiglu
+
+template <class T>
+void swiglu_forward(T* h, const T* g, const T* u, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    T sig = T(1) / (T(1) + std::exp(-g[i]));
+    h[i] = g[i] * sig * u[i];
+  }
+}
+
+template <class T>
+void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    T sig = T(1) / (T(1) + std::exp(-g[i]));
+    T silu = g[i] * sig;
+    du[i] = dh[i] * silu;
+    dg[i] = dh[i] * u[i] * sig * (T(1) + g[i] * (T(1) - sig));
+  }
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+template <class T>
+double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, int V, double grad_scale,
+                                      int* counted) {
+  std::vector<double> row_loss(size_t(N), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    T* z = logits + int64_t(n) * V;
+    if (targets[n] < 0) {
+      for (int j = 0; j < V; ++j) z[j] = 0;
+      continue;
+    }
+    T mx = z[0];
+    for (int j = 1; j < V; ++j) mx = std::max(mx, z[j]);
+    double sum = 0;
+    for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
+    row_loss[size_t(n)] = std::log(sum) + double(mx) - double(z[targets[n]]);
+    const double inv = 1.0 / sum;
+    for (int j = 0; j < V; ++j) z[j] = T(std::exp(double(z[j] - mx)) * inv * grad_scale);
+    z[targets[n]] -= T(grad_scale);
+  }
+  double total = 0;
+  int c = 0;
+  for (int n = 0; n < N; ++n)
+    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
+  if (counted) *counted = c;
+  return c ? total / c : 0.0;
+}
+
+template <class T>
+double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V, int* counted) {
+  std::vector<double> row_loss(size_t(N), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    if (targets[n] < 0) continue;
+    const T* z = logits + int64_t(n) * V;
+    T mx = z[0];
+    for (int j = 1; j < V; ++j) mx = std::max(mx, z[j]);
+    double sum = 0;
+    for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
+    row_loss[size_t(n)] = std::log(sum) + double(mx) - double(z[targets[n]]);
+  }
+  double total = 0;
+  int c = 0;
+  for (int n = 0; n < N; ++n)
+    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
+  if (counted) *counted = c;
+  return c ? total / c : 0.0;
+}
+
+// ---------------------------------------------------------------- instantiations
+
+#define SLM_OPS(T)                                                                                       \
+  template void matmul_forward<T>(T*, const T*, const T*, int, int, int);                                \
+  template void matmul_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int);                 \
+  template void embedding_forward<T>(T*, const int32_t*, const T*, int, int);                            \
+  template void embedding_backward<T>(T*, const int32_t*, const T*, int, int);                           \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int, int, float);                         \
+  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int, int);           \
+  template void rope_forward<T>(T*, int, int, int, int, float);                                          \
+  template void rope_backward<T>(T*, int, int, int, int, float);                                         \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, int, int, int, int, int);     \
+  template void attention_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, const T*,  \
+                                      int, int, int, int, int);                                          \
+  template void swiglu_forward<T>(T*, const T*, const T*, int64_t);                                      \
+  template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);                       \
+  template double cross_entropy_forward_backward<T>(T*, const int32_t*, int, int, double, int*);         \
+  template double cross_entropy_loss<T>(const T*, const int32_t*, int, int, int*);
+SLM_OPS(float)
+SLM_OPS(double)
+
+}  // namespace slm::tensor
