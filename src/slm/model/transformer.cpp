@@ -1,0 +1,181 @@
+#include "slm/model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "slm/tensor/ops.h"
+#include "slm/util/error.h"
+#include "slm/util/rng.h"
+
+namespace slm::model {
+
+using namespace slm::tensor;
+
+template <class T>
+Transformer<T>::Transformer(const ModelConfig& cfg) : cfg_(cfg), layout_(cfg) {
+  cfg_.validate("model config");
+  params_.assign(size_t(layout_.total), T(0));
+  grads_.assign(size_t(layout_.total), T(0));
+}
+
+template <class T>
+void Transformer<T>::init_weights(uint64_t seed) {
+  Rng rng(seed);
+  const double out_scale = 1.0 / std::sqrt(2.0 * cfg_.n_layers);
+  for (size_t i = 0; i < layout_.tensors.size(); ++i) {
+    const auto& t = layout_.tensors[i];
+    T* p = params_.data() + t.offset;
+    if (t.shape.size() == 1) {  // norm weights
+      std::fill(p, p + t.size, T(1));
+      continue;
+    }
+    bool output_proj = t.name.find("o_proj") != std::string::npos || t.name.find("down_proj") != std::string::npos;
+    double std = 0.02 * (output_proj ? out_scale : 1.0);
+    for (int64_t j = 0; j < t.size; j += 2) {  // Box-Muller, two normals at a time
+      double u1 = rng.uniform() + 1e-300, u2 = rng.uniform();
+      double r = std::sqrt(-2.0 * std::log(u1));
+      p[j] = T(std * r * std::cos(2 * M_PI * u2));
+      if (j + 1 < t.size) p[j + 1] = T(std * r * std::sin(2 * M_PI * u2));
+    }
+  }
+}
+
+template <class T>
+int64_t Transformer<T>::activation_bytes(const ModelConfig& c, int B, int Tn) {
+  const int64_t N = int64_t(B) * Tn, C = c.dim, KV = c.kv_dim(), F = c.hidden_dim;
+  int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + int64_t(B) * c.n_heads * Tn * Tn + 3 * N * F;
+  int64_t scratch = 4 * N * C + 2 * N * KV + int64_t(B) * c.n_heads * Tn * Tn + 3 * N * F;
+  return int64_t(sizeof(T)) * (c.n_layers * per_layer + 2 * N * C + N + N * c.vocab_size + scratch);
+}
+
+template <class T>
+void Transformer<T>::ensure_buffers(int B, int Tn) {
+  if (Tn > cfg_.context)
+    throw Error("sequence of " + std::to_string(Tn) + " tokens is longer than the model's context of " +
+                std::to_string(cfg_.context));
+  if (B * Tn <= B_ * T_ && B <= B_ && Tn <= T_) {
+    B_ = B, T_ = Tn;
+    return;
+  }
+  B_ = B, T_ = Tn;
+  const size_t N = size_t(B) * Tn, C = size_t(cfg_.dim), KV = size_t(cfg_.kv_dim()), F = size_t(cfg_.hidden_dim);
+  const size_t att = size_t(B) * cfg_.n_heads * Tn * Tn;
+  acts_.resize(size_t(cfg_.n_layers));
+  for (auto& a : acts_) {
+    a.x_in.resize(N * C), a.xn1.resize(N * C), a.rstd1.resize(N);
+    a.q.resize(N * C), a.k.resize(N * KV), a.v.resize(N * KV), a.att.resize(att), a.a.resize(N * C);
+    a.x_mid.resize(N * C), a.xn2.resize(N * C), a.rstd2.resize(N);
+    a.g.resize(N * F), a.u.resize(N * F), a.h.resize(N * F);
+  }
+  x_out_.resize(N * C), xnf_.resize(N * C), rstdf_.resize(N), logits_.resize(N * size_t(cfg_.vocab_size));
+  dx_.resize(N * C), dxn_.resize(N * C), dq_.resize(N * C), dk_.resize(N * KV), dv_.resize(N * KV);
+  da_.resize(N * C), datt_.resize(att), dg_.resize(N * F), du_.resize(N * F), dh_.resize(N * F);
+}
+
+template <class T>
+void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
+  ensure_buffers(B, Tn);
+  const int N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
+  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
+  for (int n = 0; n < N; ++n)
+    if (inputs[n] < 0 || inputs[n] >= V)
+      throw Error("token id " + std::to_string(inputs[n]) + " is outside the model's vocabulary of " + std::to_string(V));
+
+  // x = embed[tokens]
+  embedding_forward(acts_[0].x_in.data(), inputs, param(layout_.embed), N, C);
+  for (int l = 0; l < cfg_.n_layers; ++l) {
+    auto& A = acts_[size_t(l)];
+    const auto& L = layout_.layers[size_t(l)];
+    // Attention block: x_mid = x + Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn), xn = rmsnorm(x)
+    rmsnorm_forward(A.xn1.data(), A.rstd1.data(), A.x_in.data(), param(L.attn_norm), N, C, cfg_.norm_eps);
+    matmul_forward(A.q.data(), A.xn1.data(), param(L.wq), N, C, C);
+    matmul_forward(A.k.data(), A.xn1.data(), param(L.wk), N, C, KV);
+    matmul_forward(A.v.data(), A.xn1.data(), param(L.wv), N, C, KV);
+    rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta);
+    rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta);
+    attention_forward(A.a.data(), A.att.data(), A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
+    matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C);
+    for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
+    // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
+    rmsnorm_forward(A.xn2.data(), A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
+    matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F);
+    matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F);
+    swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
+    T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
+    matmul_forward(out, A.h.data(), param(L.w_down), N, F, C);
+    for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
+  }
+  // logits = W_out · rmsnorm(x)
+  rmsnorm_forward(xnf_.data(), rstdf_.data(), x_out_.data(), param(layout_.final_norm), N, C, cfg_.norm_eps);
+  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  matmul_forward(logits_.data(), xnf_.data(), param(head), N, C, V);
+}
+
+template <class T>
+double Transformer<T>::loss(const int32_t* inputs, const int32_t* targets, int B, int Tn) {
+  forward(inputs, B, Tn);
+  return cross_entropy_loss(logits_.data(), targets, B * Tn, cfg_.vocab_size);
+}
+
+template <class T>
+double Transformer<T>::forward_backward(const int32_t* inputs, const int32_t* targets, int B, int Tn,
+                                        double grad_scale, int* counted) {
+  forward(inputs, B, Tn);
+  // The logits become dloss/dlogits in the same sweep.
+  double l = cross_entropy_forward_backward(logits_.data(), targets, B * Tn, cfg_.vocab_size, grad_scale, counted);
+  backward(inputs);
+  return l;
+}
+
+template <class T>
+void Transformer<T>::backward(const int32_t* inputs) {
+  const int B = B_, Tn = T_, N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
+  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
+  const size_t NC = size_t(N) * C;
+  // logits = xnf · W_outᵀ ; xnf = rmsnorm(x_out)
+  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
+  matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V);
+  std::fill(dx_.begin(), dx_.begin() + long(NC), T(0));
+  rmsnorm_backward(dx_.data(), grad(layout_.final_norm), dxn_.data(), x_out_.data(), param(layout_.final_norm),
+                   rstdf_.data(), N, C);
+  // dx_ now holds dL/dx at the output of the last layer; walk the layers backwards.
+  for (int l = cfg_.n_layers - 1; l >= 0; --l) {
+    auto& A = acts_[size_t(l)];
+    const auto& L = layout_.layers[size_t(l)];
+    // x_out = x_mid + down(h): dx_ flows on to x_mid unchanged, and into the MLP.
+    std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
+    matmul_backward(dh_.data(), grad(L.w_down), dx_.data(), A.h.data(), param(L.w_down), N, F, C);
+    swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
+    std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
+    matmul_backward(dxn_.data(), grad(L.w_gate), dg_.data(), A.xn2.data(), param(L.w_gate), N, C, F);
+    matmul_backward(dxn_.data(), grad(L.w_up), du_.data(), A.xn2.data(), param(L.w_up), N, C, F);
+    rmsnorm_backward(dx_.data(), grad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
+                     N, C);
+    // x_mid = x_in + o(attention): dx_ flows on to x_in, and into attention.
+    std::fill(da_.begin(), da_.begin() + long(NC), T(0));
+    matmul_backward(da_.data(), grad(L.wo), dx_.data(), A.a.data(), param(L.wo), N, C, C);
+    attention_backward(dq_.data(), dk_.data(), dv_.data(), datt_.data(), da_.data(), A.q.data(), A.k.data(),
+                       A.v.data(), A.att.data(), B, Tn, H, Hkv, d);
+    rope_backward(dq_.data(), B, Tn, H, d, cfg_.rope_theta);
+    rope_backward(dk_.data(), B, Tn, Hkv, d, cfg_.rope_theta);
+    std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
+    matmul_backward(dxn_.data(), grad(L.wq), dq_.data(), A.xn1.data(), param(L.wq), N, C, C);
+    matmul_backward(dxn_.data(), grad(L.wk), dk_.data(), A.xn1.data(), param(L.wk), N, C, KV);
+    matmul_backward(dxn_.data(), grad(L.wv), dv_.data(), A.xn1.data(), param(L.wv), N, C, KV);
+    rmsnorm_backward(dx_.data(), grad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
+                     N, C);
+  }
+  embedding_backward(grad(layout_.embed), inputs, dx_.data(), N, C);
+}
+
+template <class T>
+void Transformer<T>::zero_grad() {
+  std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template class Transformer<float>;
+template class Transformer<double>;
+
+}  // namespace slm::model
