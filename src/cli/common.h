@@ -22,5 +22,6 @@ void add_common(CLI::App* cmd, Common& c);
 // Each file of src/cli/ adds its commands here.
 void add_data_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);
+void add_train_commands(CLI::App& app);
 
 }  // namespace slm::cli

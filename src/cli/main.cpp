@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.footer("Run 'slm COMMAND --help' for a command's options and examples.");
   slm::cli::add_data_commands(app);
   slm::cli::add_tokenizer_commands(app);
+  slm::cli::add_train_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

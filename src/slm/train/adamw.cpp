@@ -1,0 +1,46 @@
+#include "slm/train/adamw.h"
+
+#include <cmath>
+
+namespace slm::train {
+
+AdamW::AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
+             bool decay_embeddings)
+    : m_(size_t(layout.total), 0.f), v_(size_t(layout.total), 0.f), beta1_(beta1), beta2_(beta2), eps_(eps),
+      wd_(weight_decay) {
+  for (size_t i = 0; i < layout.tensors.size(); ++i) {
+    const auto& t = layout.tensors[i];
+    bool decay = t.decay || (decay_embeddings && int(i) == layout.embed);
+    ranges_.push_back({t.offset, t.size, decay});
+  }
+}
+
+void AdamW::step(float* params, const float* grads, double lr, int64_t t) {
+  const double bc1 = 1.0 - std::pow(beta1_, double(t)), bc2 = 1.0 - std::pow(beta2_, double(t));
+  const float b1 = float(beta1_), b2 = float(beta2_);
+  for (const auto& r : ranges_) {
+    const float decay = r.decay ? float(lr * wd_) : 0.f;
+    const float step_size = float(lr / bc1), inv_bc2 = float(1.0 / bc2), eps = float(eps_);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = r.offset; i < r.offset + r.size; ++i) {
+      float g = grads[i];
+      m_[size_t(i)] = b1 * m_[size_t(i)] + (1.f - b1) * g;
+      v_[size_t(i)] = b2 * v_[size_t(i)] + (1.f - b2) * g * g;
+      params[i] -= decay * params[i];  // decoupled weight decay
+      params[i] -= step_size * m_[size_t(i)] / (std::sqrt(v_[size_t(i)] * inv_bc2) + eps);
+    }
+  }
+}
+
+double clip_grad_norm(float* grads, int64_t n, double max_norm) {
+  double ss = 0;  // a serial sum: the same order every run
+  for (int64_t i = 0; i < n; ++i) ss += double(grads[i]) * grads[i];
+  double norm = std::sqrt(ss);
+  if (max_norm > 0 && norm > max_norm) {
+    float s = float(max_norm / (norm + 1e-6));
+    for (int64_t i = 0; i < n; ++i) grads[i] *= s;
+  }
+  return norm;
+}
+
+}  // namespace slm::train

@@ -1,0 +1,33 @@
+#pragma once
+// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, applied only to the
+// tensors marked for decay (matrices; norms and, unless asked, embeddings are spared).
+#include <cstdint>
+#include <vector>
+
+#include "slm/model/params.h"
+
+namespace slm::train {
+
+class AdamW {
+ public:
+  AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
+        bool decay_embeddings);
+  // One update with the step's learning rate; t counts updates from 1.
+  void step(float* params, const float* grads, double lr, int64_t t);
+  std::vector<float>& m() { return m_; }
+  std::vector<float>& v() { return v_; }
+
+ private:
+  struct Range {
+    int64_t offset, size;
+    bool decay;
+  };
+  std::vector<Range> ranges_;
+  std::vector<float> m_, v_;
+  double beta1_, beta2_, eps_, wd_;
+};
+
+// The global L2 norm of the gradients; scales them down to max_norm when above it.
+double clip_grad_norm(float* grads, int64_t n, double max_norm);
+
+}  // namespace slm::train

@@ -1,0 +1,89 @@
+#include "slm/train/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "slm/model/checkpoint_io.h"
+#include "slm/model/safetensors.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+
+namespace slm::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt, const TrainConfig& tc,
+                     const TrainerState& st, const std::string& tokenizer_json, const std::string& data_dir) {
+  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  model::save_model_files(tmp, m);
+  if (!tokenizer_json.empty()) fs::copy_file(tokenizer_json, fs::path(tmp) / "tokenizer.json");
+  std::vector<model::NamedTensor> moments;
+  for (const auto& t : m.layout().tensors) {
+    moments.push_back({"m." + t.name, t.shape, opt.m().data() + t.offset});
+    moments.push_back({"v." + t.name, t.shape, opt.v().data() + t.offset});
+  }
+  model::write_safetensors((fs::path(tmp) / "optimizer.safetensors").string(), moments);
+  json state = {{"step", st.step},
+                {"sampler", {{"epoch", st.sampler.epoch}, {"position", st.sampler.position}}},
+                {"last_val_loss", st.last_val_loss},
+                {"train", tc.to_json()},
+                {"model", m.config().to_json()},
+                {"data", data_dir}};
+  write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
+  const std::string old = dir + ".old-" + std::to_string(::getpid());
+  bool had = fs::exists(dir);
+  if (had) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  if (had) fs::remove_all(old);
+}
+
+TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt) {
+  auto loaded = model::load_model(dir);
+  if (loaded->num_params() != m.num_params() || loaded->config().to_json() != m.config().to_json())
+    throw Error("the checkpoint's model (config.json) differs from the configured model", dir);
+  std::copy(loaded->params(), loaded->params() + m.num_params(), m.params());
+  std::string opt_path = (fs::path(dir) / "optimizer.safetensors").string();
+  auto moments = model::read_safetensors(opt_path);
+  for (const auto& t : m.layout().tensors)
+    for (const char* kind : {"m.", "v."}) {
+      auto it = moments.find(kind + t.name);
+      if (it == moments.end() || int64_t(it->second.data.size()) != t.size)
+        throw Error("missing or mis-sized optimizer tensor '" + std::string(kind) + t.name + "'", opt_path);
+      auto& dst = kind[0] == 'm' ? opt.m() : opt.v();
+      std::copy(it->second.data.begin(), it->second.data.end(), dst.begin() + t.offset);
+    }
+  std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  json j;
+  try {
+    j = json::parse(read_file(state_path));
+    TrainerState st;
+    st.step = j.at("step").get<int64_t>();
+    st.sampler.epoch = j.at("sampler").at("epoch").get<uint64_t>();
+    st.sampler.position = j.at("sampler").at("position").get<uint64_t>();
+    st.last_val_loss = j.value("last_val_loss", -1.0);
+    return st;
+  } catch (const json::exception& e) {
+    throw Error(std::string("bad trainer state: ") + e.what(), state_path);
+  }
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::string> out;
+  fs::path dir = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos)
+      out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace slm::train

@@ -1,0 +1,35 @@
+#pragma once
+// Training checkpoints: a Hugging Face model folder (config.json, model.safetensors,
+// tokenizer.json) plus the training state beside it (optimizer.safetensors with AdamW's
+// moments, trainer_state.json with the step, the data position and the configs).
+// Written to a temporary folder and renamed into place: a checkpoint is whole or absent.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slm/data/sampler.h"
+#include "slm/model/transformer.h"
+#include "slm/train/adamw.h"
+#include "slm/train/train_config.h"
+
+namespace slm::train {
+
+struct TrainerState {
+  int64_t step = 0;  // optimizer steps done
+  data::BatchSampler::State sampler;
+  double last_val_loss = -1;
+};
+
+// Saves into dir (replaced if present). tokenizer_json: a file to copy in, or empty.
+void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt,
+                     const TrainConfig& tc, const TrainerState& st, const std::string& tokenizer_json,
+                     const std::string& data_dir);
+
+// Restores weights, moments and state from a checkpoint folder written by save_checkpoint.
+// Throws slm::Error naming the file and field when it does not fit the model.
+TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt);
+
+// The checkpoint folders under run_dir/checkpoints, oldest first.
+std::vector<std::string> list_checkpoints(const std::string& run_dir);
+
+}  // namespace slm::train

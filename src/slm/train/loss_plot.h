@@ -1,0 +1,17 @@
+#pragma once
+// The loss curve as an SVG picture (any browser or image viewer shows it): training
+// loss per step and validation loss at each evaluation, on a log-scaled loss axis.
+#include <string>
+#include <vector>
+
+namespace slm::train {
+
+struct CurvePoint {
+  double step, loss;
+};
+
+// Writes atomically.
+void write_loss_svg(const std::string& path, const std::vector<CurvePoint>& train, const std::vector<CurvePoint>& val,
+                    const std::string& title);
+
+}  // namespace slm::train

@@ -1,0 +1,35 @@
+#pragma once
+// Every hyperparameter of a training run, in one place (configs/*.json "train" section);
+// the command line overrides any field with --set train.FIELD=VALUE.
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace slm::train {
+
+struct TrainConfig {
+  int batch_size = 8;          // sequences a micro-batch
+  int grad_accum = 1;          // micro-batches a step
+  int64_t max_steps = 1000;
+  double lr = 1e-3, min_lr = 1e-4;
+  int64_t warmup_steps = 100;  // linear warm-up, then cosine decay to min_lr at max_steps
+  double weight_decay = 0.1;
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double grad_clip = 1.0;      // clip the global gradient norm to this (0: off)
+  bool decay_embeddings = false;
+  int64_t eval_every = 100, eval_batches = 20;
+  int64_t checkpoint_every = 200;
+  int keep_checkpoints = 2;
+  int64_t log_every = 1;
+  uint64_t seed = 1;
+
+  void validate(const std::string& origin) const;
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& origin);
+  nlohmann::json to_json() const;
+};
+
+// The learning rate at a step: linear warm-up to lr, then cosine decay to min_lr.
+double learning_rate(const TrainConfig& c, int64_t step);
+
+}  // namespace slm::train
