@@ -44,9 +44,14 @@ void save_checkpoint(const std::string& dir, const model::Transformer<float>& m,
 }
 
 TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt) {
+  // Name the first field in which the checkpoint's model differs from the configured one.
+  json have = model::load_model_config(dir).to_json(), want = m.config().to_json();
+  for (const auto& [k, v] : want.items())
+    if (have[k] != v)
+      throw Error("the checkpoint's model." + k + " is " + have[k].dump() + ", the configured model's is " + v.dump() +
+                      ": a checkpoint of another architecture",
+                  (fs::path(dir) / "config.json").string());
   auto loaded = model::load_model(dir);
-  if (loaded->num_params() != m.num_params() || loaded->config().to_json() != m.config().to_json())
-    throw Error("the checkpoint's model (config.json) differs from the configured model", dir);
   std::copy(loaded->params(), loaded->params() + m.num_params(), m.params());
   std::string opt_path = (fs::path(dir) / "optimizer.safetensors").string();
   auto moments = model::read_safetensors(opt_path);
