@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "slm/tensor/blas_setup.h"
 #include "slm/util/error.h"
 
 namespace slm::cli {
@@ -21,6 +22,7 @@ void add_common(CLI::App* cmd, Common& c) {
 }  // namespace slm::cli
 
 int main(int argc, char** argv) {
+  slm::tensor::ensure_fast_blas(argv);  // before any GEMM; see blas_setup.h
   CLI::App app{"slm: build a small language model from raw text, end to end.\n"
                "Stages: data -> tokenizer -> pack -> pretrain -> finetune -> eval.",
                "slm"};
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   slm::cli::add_data_commands(app);
   slm::cli::add_tokenizer_commands(app);
   slm::cli::add_train_commands(app);
+  slm::cli::add_generate_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -28,10 +28,12 @@ std::string find_config(const std::string& name) {
 // Applies "section.field=value" to the config JSON; the value is JSON when it parses.
 void apply_override(json& cfg, const std::string& kv) {
   auto eq = kv.find('='), dot = kv.find('.');
+  // A malformed --set is a command-line error (exit 2), like any bad option.
   if (eq == std::string::npos || dot == std::string::npos || dot > eq)
-    throw Error("expected SECTION.FIELD=VALUE, e.g. train.lr=1e-3", "--set " + kv);
+    throw CLI::ValidationError("--set " + kv, "expected SECTION.FIELD=VALUE, e.g. train.lr=1e-3");
   std::string section = kv.substr(0, dot), field = kv.substr(dot + 1, eq - dot - 1), value = kv.substr(eq + 1);
-  if (section != "model" && section != "train") throw Error("the section must be 'model' or 'train'", "--set " + kv);
+  if (section != "model" && section != "train")
+    throw CLI::ValidationError("--set " + kv, "the section must be 'model' or 'train'");
   json v = json::parse(value, nullptr, false);
   cfg[section][field] = v.is_discarded() ? json(value) : v;
 }

@@ -2,6 +2,7 @@
 // A small, fast, deterministic random generator (xoshiro256**), seeded by splitmix64.
 // The same seed gives the same stream on every machine, which std:: distributions do not
 // promise, so sampling helpers are written here too.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
