@@ -268,8 +268,8 @@ PretrainResult pretrain(const PretrainOptions& opt) {
       res.interrupted = true;
       res.steps = step;
       res.checkpoint = last_checkpoint;
-      if (!opt.quiet)
-        fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
+      // Said even when quiet: where the work went is never noise.
+      fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
                    g_signal ? " (signal)" : "", last_checkpoint, opt.out_dir);
       return res;
     }
