@@ -123,36 +123,38 @@ void rope_backward(T* dx, int B, int Tn, int heads, int d, float theta) {
 }
 
 // ---------------------------------------------------------------- attention
+//
+// Per (batch, head), with Q, K, V the head's rows (strided views, no copies):
+//   S = Q Kᵀ / sqrt(d), P = softmax(S) over s <= t (causal), O = P V.
+// The products are GEMMs (each task runs single-threaded BLAS: OpenBLAS does not nest
+// threads inside an OpenMP region); the masked upper half of S is computed and zeroed,
+// which wastes a little arithmetic but keeps every product a plain GEMM.
 
 template <class T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tn, int H, int Hkv, int d) {
   const T scale = T(1) / std::sqrt(T(d));
   const int group = H / Hkv;
-#pragma omp parallel for collapse(3) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
+    for (int h = 0; h < H; ++h) {
+      const int kh = h / group;
+      const T* Q = q + (int64_t(b) * Tn * H + h) * d;
+      const T* K = k + (int64_t(b) * Tn * Hkv + kh) * d;
+      const T* V = v + (int64_t(b) * Tn * Hkv + kh) * d;
+      T* P = att + (int64_t(b) * H + h) * Tn * Tn;
+      gemm(false, true, Tn, Tn, d, scale, Q, H * d, K, Hkv * d, T(0), P, Tn);
       for (int t = 0; t < Tn; ++t) {
-        const int kh = h / group;
-        const T* qt = q + ((int64_t(b) * Tn + t) * H + h) * d;
-        T* a = att + ((int64_t(b) * H + h) * Tn + t) * Tn;
-        T mx = -INFINITY;
-        for (int s = 0; s <= t; ++s) {
-          const T* ks = k + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-          T dot = 0;
-          for (int i = 0; i < d; ++i) dot += qt[i] * ks[i];
-          a[s] = dot * scale;
-          mx = std::max(mx, a[s]);
-        }
+        T* a = P + int64_t(t) * Tn;
+        T mx = a[0];
+        for (int s = 1; s <= t; ++s) mx = std::max(mx, a[s]);
         T sum = 0;
         for (int s = 0; s <= t; ++s) sum += (a[s] = std::exp(a[s] - mx));
-        for (int s = 0; s <= t; ++s) a[s] /= sum;
-        T* o = out + ((int64_t(b) * Tn + t) * H + h) * d;
-        for (int i = 0; i < d; ++i) o[i] = 0;
-        for (int s = 0; s <= t; ++s) {
-          const T* vs = v + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-          for (int i = 0; i < d; ++i) o[i] += a[s] * vs[i];
-        }
+        const T inv = T(1) / sum;
+        for (int s = 0; s <= t; ++s) a[s] *= inv;
+        for (int s = t + 1; s < Tn; ++s) a[s] = 0;
       }
+      gemm(false, false, Tn, d, Tn, T(1), P, Tn, V, Hkv * d, T(0), out + (int64_t(b) * Tn * H + h) * d, H * d);
+    }
 }
 
 template <class T>
@@ -161,47 +163,37 @@ void attention_backward(T* dq, T* dk, T* dv, T* datt, const T* dout, const T* q,
   const T scale = T(1) / std::sqrt(T(d));
   const int group = H / Hkv;
   // One task per (batch, key/value head): the query heads of a group all add into the
-  // same dk and dv, so they run in one task, in a fixed order.
+  // same dK and dV, so they run in one task, in a fixed order.
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; ++b)
     for (int kh = 0; kh < Hkv; ++kh) {
+      const T* K = k + (int64_t(b) * Tn * Hkv + kh) * d;
+      const T* V = v + (int64_t(b) * Tn * Hkv + kh) * d;
+      T* dK = dk + (int64_t(b) * Tn * Hkv + kh) * d;
+      T* dV = dv + (int64_t(b) * Tn * Hkv + kh) * d;
       for (int s = 0; s < Tn; ++s)
-        for (int i = 0; i < d; ++i) {
-          dk[((int64_t(b) * Tn + s) * Hkv + kh) * d + i] = 0;
-          dv[((int64_t(b) * Tn + s) * Hkv + kh) * d + i] = 0;
-        }
-      for (int h = kh * group; h < (kh + 1) * group; ++h)
+        for (int i = 0; i < d; ++i) dK[int64_t(s) * Hkv * d + i] = dV[int64_t(s) * Hkv * d + i] = 0;
+      for (int h = kh * group; h < (kh + 1) * group; ++h) {
+        const T* Q = q + (int64_t(b) * Tn * H + h) * d;
+        const T* dO = dout + (int64_t(b) * Tn * H + h) * d;
+        const T* P = att + (int64_t(b) * H + h) * Tn * Tn;
+        T* dP = datt + (int64_t(b) * H + h) * Tn * Tn;
+        // O = P V:  dV += Pᵀ dO,  dP = dO Vᵀ
+        gemm(true, false, Tn, d, Tn, T(1), P, Tn, dO, H * d, T(1), dV, Hkv * d);
+        gemm(false, true, Tn, Tn, d, T(1), dO, H * d, V, Hkv * d, T(0), dP, Tn);
+        // softmax: dS = P ⊙ (dP - Σ_s P dP), times the 1/sqrt(d) of S
         for (int t = 0; t < Tn; ++t) {
-          const T* a = att + ((int64_t(b) * H + h) * Tn + t) * Tn;
-          T* da = datt + ((int64_t(b) * H + h) * Tn + t) * Tn;
-          const T* dot = dout + ((int64_t(b) * Tn + t) * H + h) * d;
-          const T* qt = q + ((int64_t(b) * Tn + t) * H + h) * d;
-          T* dqt = dq + ((int64_t(b) * Tn + t) * H + h) * d;
-          // out_t = Σ_s a_ts v_s
-          T sum = 0;
-          for (int s = 0; s <= t; ++s) {
-            const T* vs = v + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-            T* dvs = dv + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-            T g = 0;
-            for (int i = 0; i < d; ++i) {
-              g += dot[i] * vs[i];
-              dvs[i] += a[s] * dot[i];
-            }
-            da[s] = g;
-            sum += a[s] * g;
-          }
-          // softmax: dscore_s = a_s (da_s - Σ a da); score = q·k · scale
-          for (int i = 0; i < d; ++i) dqt[i] = 0;
-          for (int s = 0; s <= t; ++s) {
-            T ds = a[s] * (da[s] - sum) * scale;
-            const T* ks = k + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-            T* dks = dk + ((int64_t(b) * Tn + s) * Hkv + kh) * d;
-            for (int i = 0; i < d; ++i) {
-              dqt[i] += ds * ks[i];
-              dks[i] += ds * qt[i];
-            }
-          }
+          const T* a = P + int64_t(t) * Tn;
+          T* g = dP + int64_t(t) * Tn;
+          T dot = 0;
+          for (int s = 0; s <= t; ++s) dot += a[s] * g[s];
+          for (int s = 0; s <= t; ++s) g[s] = a[s] * (g[s] - dot) * scale;
+          for (int s = t + 1; s < Tn; ++s) g[s] = 0;
         }
+        // S = Q Kᵀ:  dQ = dS K,  dK += dSᵀ Q
+        gemm(false, false, Tn, d, Tn, T(1), dP, Tn, K, Hkv * d, T(0), dq + (int64_t(b) * Tn * H + h) * d, H * d);
+        gemm(true, false, Tn, d, Tn, T(1), dP, Tn, Q, H * d, T(1), dK, Hkv * d);
+      }
     }
 }
 
@@ -242,11 +234,12 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, 
     }
     T mx = z[0];
     for (int j = 1; j < V; ++j) mx = std::max(mx, z[j]);
-    double sum = 0;
-    for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
-    row_loss[size_t(n)] = std::log(sum) + double(mx) - double(z[targets[n]]);
-    const double inv = 1.0 / sum;
-    for (int j = 0; j < V; ++j) z[j] = T(std::exp(double(z[j] - mx)) * inv * grad_scale);
+    const T target_logit = z[targets[n]];
+    double sum = 0;  // exponentials in T (vectorised), their sum in double
+    for (int j = 0; j < V; ++j) sum += double(z[j] = std::exp(z[j] - mx));
+    row_loss[size_t(n)] = std::log(sum) + double(mx) - double(target_logit);
+    const T k = T(grad_scale / sum);
+    for (int j = 0; j < V; ++j) z[j] *= k;
     z[targets[n]] -= T(grad_scale);
   }
   double total = 0;
