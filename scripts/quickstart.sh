@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SLM=./build/slm
 RUN=runs/quickstart
 SIZE_MB=${1:-20}
-STEPS=${QUICKSTART_STEPS:-800}
+STEPS=${QUICKSTART_STEPS:-1000}
 mkdir -p "$RUN"
 
 echo
