@@ -1,7 +1,6 @@
 // slm generate: text from a trained model.
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -40,17 +39,18 @@ void add_generate_commands(CLI::App& app) {
     auto tok = tokenizer::Tokenizer::load(tok_path);
     auto m = model::load_model(a->model);
     a->g.seed = a->common.seed;
-    auto t0 = std::chrono::steady_clock::now();
-    size_t pieces = 0;
     std::fwrite(a->prompt.data(), 1, a->prompt.size(), stdout);
-    infer::generate(*m, tok, a->prompt, a->g, [&](const std::string& piece) {
+    auto r = infer::generate(*m, tok, a->prompt, a->g, [&](const std::string& piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
-      ++pieces;
     });
     std::fputc('\n', stdout);
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!a->common.quiet) fmt::print(stderr, "{} tokens in {:.2f} s ({:.0f} tokens/s)\n", pieces, s, double(pieces) / s);
+    if (r.context_full)
+      fmt::print(stderr, "slm: note: stopped at the end of the model's context ({} tokens)\n", m->config().context);
+    if (!a->common.quiet)
+      fmt::print(stderr, "prompt: {} tokens, {:.0f} tokens/s | generated: {} tokens, {:.0f} tokens/s\n",
+                 r.prompt_tokens, r.prompt_tokens / std::max(1e-9, r.prompt_seconds), r.generated_tokens,
+                 r.generated_tokens / std::max(1e-9, r.generate_seconds));
   });
 }
 

@@ -1,10 +1,6 @@
 #pragma once
-// Text generation: the prompt's tokens, then one sampled token at a time until a stop
-// token, the token limit or the context's end.
-//
-// This first version runs the whole window through the model for every new token (no KV
-// cache yet): correct and simple, fast enough for the small models the quickstart trains;
-// the KV-cached engine replaces it without changing this interface.
+// Text generation: the prompt in one batched pass, then one sampled token at a time
+// (KV-cached), until <|endoftext|>, the token limit, or the end of the context.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,9 +19,16 @@ struct GenerateOptions {
   bool stop_at_eot = true;
 };
 
-// Returns the generated text (without the prompt). on_text receives each piece as it is
-// made (for streaming), if set.
-std::string generate(model::Transformer<float>& m, const tokenizer::Tokenizer& tok, const std::string& prompt,
-                     const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
+struct GenerateResult {
+  std::string text;  // the generated text, without the prompt
+  int prompt_tokens = 0, generated_tokens = 0;
+  double prompt_seconds = 0, generate_seconds = 0;
+  bool context_full = false;  // stopped because the model's context was full
+};
+
+// on_text receives each piece as it is made (for streaming), if set. Throws slm::Error
+// when the prompt alone does not fit the context.
+GenerateResult generate(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok, const std::string& prompt,
+                        const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
 
 }  // namespace slm::infer

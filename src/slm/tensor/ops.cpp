@@ -79,22 +79,22 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
 namespace {
 // cos and sin of position t times frequency i, for t < Tn and i < d/2.
 template <class T>
-void rope_table(std::vector<T>& cosv, std::vector<T>& sinv, int Tn, int d, float theta) {
+void rope_table(std::vector<T>& cosv, std::vector<T>& sinv, int Tn, int d, float theta, int pos0) {
   const int half = d / 2;
   cosv.resize(size_t(Tn) * half);
   sinv.resize(size_t(Tn) * half);
   for (int t = 0; t < Tn; ++t)
     for (int i = 0; i < half; ++i) {
       double freq = std::pow(double(theta), -2.0 * i / d);
-      cosv[size_t(t) * half + i] = T(std::cos(t * freq));
-      sinv[size_t(t) * half + i] = T(std::sin(t * freq));
+      cosv[size_t(t) * half + i] = T(std::cos((pos0 + t) * freq));
+      sinv[size_t(t) * half + i] = T(std::sin((pos0 + t) * freq));
     }
 }
 
 template <class T>
-void rotate(T* x, int B, int Tn, int heads, int d, float theta, T sign) {
+void rotate(T* x, int B, int Tn, int heads, int d, float theta, T sign, int pos0) {
   std::vector<T> cosv, sinv;
-  rope_table(cosv, sinv, Tn, d, theta);
+  rope_table(cosv, sinv, Tn, d, theta, pos0);
   const int half = d / 2;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; ++b)
@@ -113,13 +113,13 @@ void rotate(T* x, int B, int Tn, int heads, int d, float theta, T sign) {
 }  // namespace
 
 template <class T>
-void rope_forward(T* x, int B, int Tn, int heads, int d, float theta) {
-  rotate(x, B, Tn, heads, d, theta, T(1));
+void rope_forward(T* x, int B, int Tn, int heads, int d, float theta, int pos0) {
+  rotate(x, B, Tn, heads, d, theta, T(1), pos0);
 }
 
 template <class T>
 void rope_backward(T* dx, int B, int Tn, int heads, int d, float theta) {
-  rotate(dx, B, Tn, heads, d, theta, T(-1));
+  rotate(dx, B, Tn, heads, d, theta, T(-1), 0);
 }
 
 // ---------------------------------------------------------------- attention
@@ -280,7 +280,7 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
   template void embedding_backward<T>(T*, const int32_t*, const T*, int, int);                           \
   template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int, int, float);                         \
   template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int, int);           \
-  template void rope_forward<T>(T*, int, int, int, int, float);                                          \
+  template void rope_forward<T>(T*, int, int, int, int, float, int);                                     \
   template void rope_backward<T>(T*, int, int, int, int, float);                                         \
   template void attention_forward<T>(T*, T*, const T*, const T*, const T*, int, int, int, int, int);     \
   template void attention_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, const T*,  \

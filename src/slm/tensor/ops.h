@@ -25,8 +25,8 @@ template <class T>
 void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int N, int C);
 
 // Rotary position embedding in Hugging Face Llama's layout ("rotate_half": dimension i
-// pairs with i + d/2), in place on x[B, T, heads, d], position = t.
-template <class T> void rope_forward(T* x, int B, int Tn, int heads, int d, float theta);
+// pairs with i + d/2), in place on x[B, T, heads, d], position = pos0 + t.
+template <class T> void rope_forward(T* x, int B, int Tn, int heads, int d, float theta, int pos0 = 0);
 // The backward of a rotation is the inverse rotation, in place on dx.
 template <class T> void rope_backward(T* dx, int B, int Tn, int heads, int d, float theta);
 

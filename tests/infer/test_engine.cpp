@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "slm/infer/engine.h"
+#include "slm/infer/sampler.h"
+#include "slm/util/error.h"
+
+using namespace slm;
+
+namespace {
+model::ModelConfig config() {
+  model::ModelConfig c;
+  c.vocab_size = 37;
+  c.dim = 16;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.hidden_dim = 24;
+  c.context = 24;
+  return c;
+}
+}  // namespace
+
+TEST(Engine, IncrementalDecodingMatchesTheFullForwardPass) {
+  model::Transformer<float> m(config());
+  m.init_weights(7);
+  for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 10;  // make every path matter
+  std::vector<uint32_t> toks;
+  for (int i = 0; i < 20; ++i) toks.push_back(uint32_t((i * 7 + 3) % 37));
+  std::vector<int32_t> as_int(toks.begin(), toks.end());
+  m.forward(as_int.data(), 1, int(toks.size()));
+  std::vector<float> full(m.logits(), m.logits() + toks.size() * 37);
+
+  // Within 1e-5 relative to the size of the position's logits (the weights are scaled
+  // up, so logits reach a few units, and float rounding differs between GEMM shapes).
+  std::vector<double> row_scale(toks.size(), 1.0);
+  for (size_t t = 0; t < toks.size(); ++t)
+    for (int j = 0; j < 37; ++j) row_scale[t] = std::max(row_scale[t], double(std::abs(full[t * 37 + size_t(j)])));
+  size_t at = 6;
+  auto tol = [&](float) { return 1e-5 * row_scale[at]; };
+  infer::Engine e(m);
+  const float* l = e.feed(toks.data(), 7);  // the prompt in one batched pass
+  for (int j = 0; j < 37; ++j) {
+    EXPECT_NEAR(l[j], full[6 * 37 + size_t(j)], tol(full[6 * 37 + size_t(j)])) << "prefill, logit " << j;
+  }
+  for (size_t t = 7; t < toks.size(); ++t) {
+    at = t;
+    l = e.feed(&toks[t], 1);
+    for (int j = 0; j < 37; ++j) ASSERT_NEAR(l[j], full[t * 37 + size_t(j)], tol(full[t * 37 + size_t(j)])) << t;
+  }
+  EXPECT_EQ(e.position(), 20);
+  std::vector<uint32_t> more(5, 1);
+  EXPECT_THROW(e.feed(more.data(), 5), Error) << "24-token context";
+}
+
+TEST(TokenSampler, TemperatureZeroIsGreedy) {
+  std::vector<float> logits = {0.1f, 2.0f, -1.f, 1.9f};
+  Rng rng(1);
+  infer::SamplingOptions o;
+  o.temperature = 0;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(infer::sample_token(logits.data(), 4, o, rng), 1u);
+}
+
+TEST(TokenSampler, TopKAndTopPKeepExactlyTheRightTokens) {
+  // Probabilities (temperature 1): 0.5, 0.25, 0.15, 0.1 by construction.
+  std::vector<float> logits = {std::log(0.5f), std::log(0.25f), std::log(0.15f), std::log(0.1f)};
+  Rng rng(2);
+  auto seen = [&](const infer::SamplingOptions& o) {
+    std::map<uint32_t, int> n;
+    for (int i = 0; i < 4000; ++i) ++n[infer::sample_token(logits.data(), 4, o, rng)];
+    return n;
+  };
+  infer::SamplingOptions o;
+  o.temperature = 1;
+  o.top_k = 2;
+  auto k2 = seen(o);
+  EXPECT_EQ(k2.size(), 2u);
+  EXPECT_NEAR(k2[0] / 4000.0, 0.5 / 0.75, 0.03);
+  o.top_k = 0;
+  o.top_p = 0.8f;  // 0.5 + 0.25 = 0.75 < 0.8: the third token is needed too
+  auto p8 = seen(o);
+  EXPECT_EQ(p8.size(), 3u);
+  EXPECT_EQ(p8.count(3), 0u);
+  o.top_p = 0.5f;
+  EXPECT_EQ(seen(o).size(), 1u);
+  // A fixed seed gives the same draws.
+  o.top_p = 1;
+  Rng a(9), b(9);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(infer::sample_token(logits.data(), 4, o, a), infer::sample_token(logits.data(), 4, o, b));
+}
