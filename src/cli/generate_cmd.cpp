@@ -1,21 +1,66 @@
-// slm generate: text from a trained model.
+// slm generate and slm chat: text from a trained model.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
 
 #include "cli/common.h"
 #include "slm/infer/generate.h"
+#include "slm/infer/prompts.h"
 #include "slm/model/checkpoint_io.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
 namespace slm::cli {
 
-void add_generate_commands(CLI::App& app) {
+namespace {
+
+struct Loaded {
+  std::unique_ptr<model::Transformer<float>> model;
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+};
+
+Loaded load(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::string tok_path = (fs::path(dir) / "tokenizer.json").string();
+  if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", dir);
+  Loaded l;
+  l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tok_path));
+  l.model = model::load_model(dir);
+  return l;
+}
+
+void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
+  cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")->capture_default_str();
+  cmd->add_option("--temperature", g.sampling.temperature, "0: greedy")->capture_default_str();
+  cmd->add_option("--top-k", g.sampling.top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--top-p", g.sampling.top_p, "sample among the most likely tokens holding this probability")
+      ->capture_default_str();
+  cmd->add_option("--min-p", g.sampling.min_p, "drop tokens less than min-p times as likely as the best")
+      ->capture_default_str();
+  cmd->add_option("--repetition-penalty", g.sampling.repetition_penalty, "> 1 makes repeating a token less likely")
+      ->capture_default_str();
+  cmd->add_option("--stop", g.stop, "stop before this text (repeatable)");
+}
+
+void print_timing(const infer::GenerateResult& r, bool quiet) {
+  if (r.finish == "context") fmt::print(stderr, "slm: note: stopped at the end of the model's context\n");
+  if (quiet) return;
+  fmt::print(stderr, "prompt: {} tokens, {:.0f} tokens/s | generated: {} tokens, {:.0f} tokens/s\n", r.prompt_tokens,
+             r.prompt_tokens / std::max(1e-9, r.prompt_seconds), r.generated_tokens,
+             r.generated_tokens / std::max(1e-9, r.generate_seconds));
+}
+
+void add_generate(CLI::App& app) {
   struct Args {
     Common common;
-    std::string model, prompt;
+    std::string model, prompt, prompt_file, input, output, shots, instruction;
+    int k = 3;
     infer::GenerateOptions g;
   };
   auto a = std::make_shared<Args>();
@@ -23,35 +68,128 @@ void add_generate_commands(CLI::App& app) {
   cmd->add_option("--model", a->model, "a model folder (config.json, model.safetensors, tokenizer.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--prompt", a->prompt, "the text to continue (empty: a new story)");
-  cmd->add_option("--max-tokens", a->g.max_tokens, "tokens to generate at most")->capture_default_str();
-  cmd->add_option("--temperature", a->g.sampling.temperature, "0: greedy")->capture_default_str();
-  cmd->add_option("--top-k", a->g.sampling.top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", a->g.sampling.top_p, "sample among the most likely tokens holding this probability")
-      ->capture_default_str();
+  auto* p = cmd->add_option("--prompt", a->prompt, "the text to continue (empty: a new story)");
+  auto* pf = cmd->add_option("--prompt-file", a->prompt_file, "read the prompt from a file")->check(CLI::ExistingFile);
+  auto* in = cmd->add_option("--input", a->input, "JSONL of prompts ({\"prompt\": ...}), decoded together")
+                 ->check(CLI::ExistingFile);
+  cmd->add_option("--output", a->output, "with --input: JSONL of {prompt, completion, tokens, finish}");
+  cmd->add_option("--shots", a->shots, "few-shot: JSONL of {input, output} examples; the prompt is the query")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--k", a->k, "few-shot: examples to put before the query")->capture_default_str();
+  cmd->add_option("--instruction", a->instruction, "few-shot: a line that says what the task is");
+  p->excludes(pf);
+  in->excludes(p)->excludes(pf);
+  add_sampling_options(cmd, a->g);
   add_common(cmd, a->common);
-  cmd->footer("Examples:\n  slm generate --model runs/q/pretrain/model --prompt 'Once upon a time'\n"
-              "  slm generate --model runs/q/pretrain/model --temperature 0 --max-tokens 50");
+  cmd->footer(
+      "Examples:\n"
+      "  slm generate --model runs/q/pretrain/model --prompt 'Once upon a time'\n"
+      "  slm generate --model M --temperature 0 --max-tokens 50 --stop '.'\n"
+      "  slm generate --model M --input prompts.jsonl --output out.jsonl\n"
+      "  slm generate --model M --shots shots.jsonl --k 3 --prompt 'a red ball'\n"
+      "Few-shot prompts read: [instruction]  Input: x1 / Output: y1  (blank line) ... Input: query / Output:");
   cmd->callback([a] {
-    namespace fs = std::filesystem;
-    std::string tok_path = (fs::path(a->model) / "tokenizer.json").string();
-    if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", a->model);
-    auto tok = tokenizer::Tokenizer::load(tok_path);
-    auto m = model::load_model(a->model);
+    auto l = load(a->model);
     a->g.seed = a->common.seed;
-    std::fwrite(a->prompt.data(), 1, a->prompt.size(), stdout);
-    auto r = infer::generate(*m, tok, a->prompt, a->g, [&](const std::string& piece) {
+    if (!a->input.empty()) {  // a batch: every prompt decoded together
+      if (a->output.empty()) throw CLI::RequiredError("--output (with --input)");
+      std::vector<std::string> prompts;
+      std::istringstream lines(read_file(a->input));
+      std::string line;
+      for (long n = 1; std::getline(lines, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
+          throw Error("expected a JSON object with a string field 'prompt'", at_line(a->input, n));
+        prompts.push_back(j["prompt"]);
+      }
+      auto results = infer::generate_batch(*l.model, *l.tok, prompts, a->g);
+      std::string out;
+      for (size_t i = 0; i < results.size(); ++i)
+        out += nlohmann::json{{"prompt", prompts[i]}, {"completion", results[i].text},
+                              {"tokens", results[i].generated_tokens}, {"finish", results[i].finish}}
+                   .dump() +
+               "\n";
+      write_file_atomic(a->output, out);
+      int total = 0;
+      for (const auto& r : results) total += r.generated_tokens;
+      if (!a->common.quiet && !results.empty())
+        fmt::print(stderr, "{} prompts, {} tokens generated together in {:.2f} s ({:.0f} tokens/s)\n", results.size(),
+                   total, results[0].generate_seconds, total / std::max(1e-9, results[0].generate_seconds));
+      return;
+    }
+    std::string prompt = a->prompt_file.empty() ? a->prompt : read_file(a->prompt_file);
+    if (!a->shots.empty()) {
+      prompt = infer::few_shot_prompt(infer::read_shots(a->shots), a->k, prompt, a->common.seed, a->instruction);
+      a->g.stop.push_back(infer::kFewShotStop);
+    }
+    std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+    auto r = infer::generate(*l.model, *l.tok, prompt, a->g, [&](const std::string& piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
     });
     std::fputc('\n', stdout);
-    if (r.context_full)
-      fmt::print(stderr, "slm: note: stopped at the end of the model's context ({} tokens)\n", m->config().context);
-    if (!a->common.quiet)
-      fmt::print(stderr, "prompt: {} tokens, {:.0f} tokens/s | generated: {} tokens, {:.0f} tokens/s\n",
-                 r.prompt_tokens, r.prompt_tokens / std::max(1e-9, r.prompt_seconds), r.generated_tokens,
-                 r.generated_tokens / std::max(1e-9, r.generate_seconds));
+    print_timing(r, a->common.quiet);
   });
+}
+
+void add_chat(CLI::App& app) {
+  struct Args {
+    Common common;
+    std::string model;
+    infer::GenerateOptions g;
+  };
+  auto a = std::make_shared<Args>();
+  a->g.sampling.temperature = 0.7f;
+  auto* cmd = app.add_subcommand("chat", "Talk with an instruction-tuned model (Alpaca's template)");
+  cmd->add_option("--model", a->model, "a model folder")->required()->check(CLI::ExistingDirectory);
+  add_sampling_options(cmd, a->g);
+  add_common(cmd, a->common);
+  cmd->footer("Type a message and press Enter. /reset forgets the conversation, /exit (or Ctrl-D) ends it.\n"
+              "Works with piped input too: one message a line.\n"
+              "Example:\n  slm chat --model runs/q/finetune/model");
+  cmd->callback([a] {
+    auto l = load(a->model);
+    a->g.stop.push_back(infer::kChatStop);
+    const bool tty = ::isatty(0);
+    std::vector<std::pair<std::string, std::string>> history;
+    std::string line;
+    uint64_t turn = 0;
+    for (;;) {
+      if (tty) std::fputs("> ", stdout), std::fflush(stdout);
+      if (!std::getline(std::cin, line)) break;
+      if (line == "/exit") break;
+      if (line == "/reset") {
+        history.clear();
+        if (tty) std::puts("(conversation forgotten)");
+        continue;
+      }
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      // Keep the history within the context, leaving room for the reply.
+      std::string prompt = infer::chat_prompt(history, line);
+      const size_t budget = size_t(std::max(1, l.model->config().context - a->g.max_tokens));
+      while (!history.empty() && l.tok->encode(prompt).size() > budget) {
+        history.erase(history.begin());
+        prompt = infer::chat_prompt(history, line);
+      }
+      infer::GenerateOptions g = a->g;
+      g.seed = a->common.seed + turn++;
+      auto r = infer::generate(*l.model, *l.tok, prompt, g, [&](const std::string& piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      });
+      std::fputc('\n', stdout);
+      if (r.finish == "context") fmt::print(stderr, "slm: note: the reply reached the end of the context\n");
+      history.emplace_back(line, r.text);
+    }
+  });
+}
+
+}  // namespace
+
+void add_generate_commands(CLI::App& app) {
+  add_generate(app);
+  add_chat(app);
 }
 
 }  // namespace slm::cli

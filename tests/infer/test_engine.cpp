@@ -47,12 +47,44 @@ TEST(Engine, IncrementalDecodingMatchesTheFullForwardPass) {
   }
   for (size_t t = 7; t < toks.size(); ++t) {
     at = t;
-    l = e.feed(&toks[t], 1);
+    l = e.feed(&toks[t], 1, int(t));
     for (int j = 0; j < 37; ++j) ASSERT_NEAR(l[j], full[t * 37 + size_t(j)], tol(full[t * 37 + size_t(j)])) << t;
   }
-  EXPECT_EQ(e.position(), 20);
   std::vector<uint32_t> more(5, 1);
-  EXPECT_THROW(e.feed(more.data(), 5), Error) << "24-token context";
+  EXPECT_THROW(e.feed(more.data(), 5, 20), Error) << "24-token context";
+}
+
+TEST(Engine, SequencesDecodedTogetherMatchEachAlone) {
+  model::Transformer<float> m(config());
+  m.init_weights(8);
+  for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 10;
+  std::vector<std::vector<uint32_t>> seqs = {{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12}, {30, 20, 10, 0, 5, 9}};
+  // Alone: each sequence in its own engine, one token at a time.
+  std::vector<std::vector<float>> alone;
+  for (const auto& s : seqs) {
+    infer::Engine e(m);
+    const float* l = nullptr;
+    for (int t = 0; t < 6; ++t) l = e.feed(&s[size_t(t)], 1, t);
+    alone.emplace_back(l, l + 37);
+  }
+  // Together: prompts of different lengths, then one row per sequence a step.
+  infer::Engine e(m, 3);
+  e.feed(seqs[0].data(), 2, 0, 0);
+  e.feed(seqs[1].data(), 4, 0, 1);
+  e.feed(seqs[2].data(), 1, 0, 2);
+  int pos[3] = {2, 4, 1};
+  const float* l = nullptr;
+  while (pos[0] < 6 || pos[1] < 6 || pos[2] < 6) {
+    std::vector<infer::Engine::Row> rows;
+    for (int s = 0; s < 3; ++s)
+      if (pos[s] < 6) rows.push_back({seqs[size_t(s)][size_t(pos[s])], s, pos[s]++});
+    l = e.feed(rows);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (rows[r].pos != 5) continue;
+      for (int j = 0; j < 37; ++j)
+        ASSERT_NEAR(l[r * 37 + size_t(j)], alone[size_t(rows[r].seq)][size_t(j)], 1e-4) << "sequence " << rows[r].seq;
+    }
+  }
 }
 
 TEST(TokenSampler, TemperatureZeroIsGreedy) {

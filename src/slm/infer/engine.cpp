@@ -10,66 +10,83 @@ namespace slm::infer {
 
 using namespace slm::tensor;
 
-Engine::Engine(const model::Transformer<float>& m) : m_(m), cfg_(m.config()) {
-  const size_t per_layer = size_t(cfg_.context) * size_t(cfg_.kv_dim());
-  k_cache_.assign(per_layer * size_t(cfg_.n_layers), 0.f);
-  v_cache_.assign(per_layer * size_t(cfg_.n_layers), 0.f);
-  logits_.resize(size_t(cfg_.vocab_size));
+Engine::Engine(const model::Transformer<float>& m, int sequences) : m_(m), cfg_(m.config()), seqs_(sequences) {
+  if (sequences < 1) throw Error("an engine needs at least one sequence");
+  const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
+  k_cache_.assign(per_seq * size_t(sequences), 0.f);
+  v_cache_.assign(per_seq * size_t(sequences), 0.f);
 }
 
-const float* Engine::feed(const uint32_t* tokens, int n) {
+const float* Engine::feed(const uint32_t* tokens, int n, int pos, int seq) {
+  rows_.clear();
+  for (int i = 0; i < n; ++i) rows_.push_back({tokens[i], seq, pos + i});
+  std::vector<Row> rows;
+  rows.swap(rows_);
+  const float* logits = feed(rows);
+  rows_.swap(rows);
+  return logits + size_t(n - 1) * size_t(cfg_.vocab_size);
+}
+
+const float* Engine::feed(const std::vector<Row>& rows) {
   const int C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
-  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim(), group = H / Hkv;
+  const int H = cfg_.n_heads, d = cfg_.head_dim(), group = H / cfg_.n_kv_heads;
+  const int n = int(rows.size());
   if (n < 1) throw Error("nothing to feed the model");
-  if (pos_ + n > cfg_.context)
-    throw Error("the context is full: " + std::to_string(pos_ + n) + " tokens, the model holds " +
-                std::to_string(cfg_.context));
+  for (const auto& r : rows) {
+    if (r.token >= uint32_t(V)) throw Error("token id " + std::to_string(r.token) + " is outside the vocabulary");
+    if (r.seq < 0 || r.seq >= seqs_) throw Error("no sequence " + std::to_string(r.seq) + " in this engine");
+    if (r.pos < 0 || r.pos >= cfg_.context)
+      throw Error("the context is full: position " + std::to_string(r.pos) + ", the model holds " +
+                  std::to_string(cfg_.context) + " tokens");
+  }
   const auto& L = m_.layout();
   auto W = [&](int i) { return m_.params() + L.tensors[size_t(i)].offset; };
-  const size_t N = size_t(n);
+  const size_t N = size_t(n), layer_stride = size_t(cfg_.context) * KV;
+  auto cache_row = [&](std::vector<float>& cache, int seq, int layer, int pos) {
+    return cache.data() + (size_t(seq) * cfg_.n_layers + size_t(layer)) * layer_stride + size_t(pos) * KV;
+  };
   x_.resize(N * C), xn_.resize(N * C), q_.resize(N * C), k_.resize(N * KV), v_.resize(N * KV), a_.resize(N * C);
-  o_.resize(N * C), g_.resize(N * F), u_.resize(N * F), rstd_.resize(N);
-  for (int i = 0; i < n; ++i) {
-    if (tokens[i] >= uint32_t(V)) throw Error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
-    std::memcpy(&x_[size_t(i) * C], W(L.embed) + size_t(tokens[i]) * C, sizeof(float) * size_t(C));
-  }
+  o_.resize(N * C), g_.resize(N * F), u_.resize(N * F), rstd_.resize(N), logits_.resize(N * size_t(V));
+  for (size_t i = 0; i < N; ++i) std::memcpy(&x_[i * C], W(L.embed) + size_t(rows[i].token) * C, sizeof(float) * C);
   const float scale = 1.f / std::sqrt(float(d));
   for (int l = 0; l < cfg_.n_layers; ++l) {
     const auto& Ly = L.layers[size_t(l)];
-    float* kc = k_cache_.data() + size_t(l) * cfg_.context * KV;
-    float* vc = v_cache_.data() + size_t(l) * cfg_.context * KV;
-    // q, k, v of the new positions; k and v join the cache.
+    // q, k, v of every row; k and v join their sequence's cache.
     rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(Ly.attn_norm), n, C, cfg_.norm_eps);
     matmul_forward(q_.data(), xn_.data(), W(Ly.wq), n, C, C);
     matmul_forward(k_.data(), xn_.data(), W(Ly.wk), n, C, KV);
     matmul_forward(v_.data(), xn_.data(), W(Ly.wv), n, C, KV);
-    rope_forward(q_.data(), 1, n, H, d, cfg_.rope_theta, pos_);
-    rope_forward(k_.data(), 1, n, Hkv, d, cfg_.rope_theta, pos_);
-    std::memcpy(kc + size_t(pos_) * KV, k_.data(), sizeof(float) * N * KV);
-    std::memcpy(vc + size_t(pos_) * KV, v_.data(), sizeof(float) * N * KV);
-    // Each new position attends over every cached position up to itself.
+    for (size_t i = 0; i < N; ++i) {  // rows sit at their own positions
+      rope_forward(&q_[i * C], 1, 1, H, d, cfg_.rope_theta, rows[i].pos);
+      rope_forward(&k_[i * KV], 1, 1, cfg_.n_kv_heads, d, cfg_.rope_theta, rows[i].pos);
+      std::memcpy(cache_row(k_cache_, rows[i].seq, l, rows[i].pos), &k_[i * KV], sizeof(float) * KV);
+      std::memcpy(cache_row(v_cache_, rows[i].seq, l, rows[i].pos), &v_[i * KV], sizeof(float) * KV);
+    }
+    // Each row attends over its sequence's cached positions 0..pos.
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < n; ++i)
       for (int h = 0; h < H; ++h) {
-        const int p = pos_ + i, kh = h / group;
+        const Row& r = rows[size_t(i)];
+        const int kh = h / group;
+        const float* kc = cache_row(k_cache_, r.seq, l, 0) + size_t(kh) * d;
+        const float* vc = cache_row(v_cache_, r.seq, l, 0) + size_t(kh) * d;
         const float* qi = &q_[size_t(i) * C + size_t(h) * d];
-        std::vector<float> scores(size_t(p) + 1);  // per task: tasks run in parallel
-        float* s = scores.data();
+        std::vector<float> s(size_t(r.pos) + 1);  // per task: tasks run in parallel
         float mx = -INFINITY;
-        for (int t = 0; t <= p; ++t) {
-          const float* kt = kc + size_t(t) * KV + size_t(kh) * d;
+        for (int t = 0; t <= r.pos; ++t) {
+          const float* kt = kc + size_t(t) * KV;
           float dot = 0;
           for (int j = 0; j < d; ++j) dot += qi[j] * kt[j];
-          s[t] = dot * scale;
-          mx = std::max(mx, s[t]);
+          s[size_t(t)] = dot * scale;
+          mx = std::max(mx, s[size_t(t)]);
         }
         float sum = 0;
-        for (int t = 0; t <= p; ++t) sum += (s[t] = std::exp(s[t] - mx));
+        for (auto& e : s) sum += (e = std::exp(e - mx));
         float* out = &a_[size_t(i) * C + size_t(h) * d];
         for (int j = 0; j < d; ++j) out[j] = 0;
-        for (int t = 0; t <= p; ++t) {
-          const float w = s[t] / sum;
-          const float* vt = vc + size_t(t) * KV + size_t(kh) * d;
+        for (int t = 0; t <= r.pos; ++t) {
+          const float w = s[size_t(t)] / sum;
+          const float* vt = vc + size_t(t) * KV;
           for (int j = 0; j < d; ++j) out[j] += w * vt[j];
         }
       }
@@ -82,11 +99,8 @@ const float* Engine::feed(const uint32_t* tokens, int n) {
     matmul_forward(o_.data(), g_.data(), W(Ly.w_down), n, F, C);
     for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
   }
-  // Logits of the last position only.
-  const float* last = &x_[(N - 1) * C];
-  rmsnorm_forward(xn_.data(), rstd_.data(), last, W(L.final_norm), 1, C, cfg_.norm_eps);
-  matmul_forward(logits_.data(), xn_.data(), W(L.lm_head >= 0 ? L.lm_head : L.embed), 1, C, V);
-  pos_ += n;
+  rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(L.final_norm), n, C, cfg_.norm_eps);
+  matmul_forward(logits_.data(), xn_.data(), W(L.lm_head >= 0 ? L.lm_head : L.embed), n, C, V);
   return logits_.data();
 }
 

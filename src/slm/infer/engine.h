@@ -1,8 +1,10 @@
 #pragma once
-// The inference engine: the model's forward pass one position after another, with a
-// KV cache, as llama2.c's run.c reads. A prompt goes through in one batched pass (matrix
-// products); each new token is then one pass of one row (matrix-vector products) that
-// attends over the cached keys and values of every earlier position.
+// The inference engine: the model's forward pass position by position with a KV cache,
+// as llama2.c's run.c reads, for several sequences at once. Each call feeds rows (a
+// token, its sequence, its position): a prompt is many rows of one sequence (one batched
+// pass of matrix products); a decoding step is one row for each live sequence, so the
+// weights are read once for all of them. Each row attends over its own sequence's cached
+// keys and values up to its position.
 #include <cstdint>
 #include <vector>
 
@@ -12,21 +14,33 @@ namespace slm::infer {
 
 class Engine {
  public:
+  struct Row {
+    uint32_t token;
+    int seq;  // which sequence (cache) the row belongs to
+    int pos;  // its position in that sequence
+  };
+
   // The engine reads the model's weights (it must outlive the engine).
-  explicit Engine(const model::Transformer<float>& m);
-  void reset() { pos_ = 0; }
-  int position() const { return pos_; }  // tokens in the cache
+  explicit Engine(const model::Transformer<float>& m, int sequences = 1);
   int context() const { return cfg_.context; }
-  // Runs n tokens at positions position()..position()+n-1 and returns the logits
-  // [vocab] of the last one. Throws slm::Error when they do not fit the context.
-  const float* feed(const uint32_t* tokens, int n);
+  int sequences() const { return seqs_; }
+
+  // Runs the rows through the model and returns their logits, [rows][vocab]. Rows of one
+  // sequence must come in position order, each sequence's positions without gaps (a row
+  // at position p needs positions 0..p-1 fed before it or earlier in the same call).
+  // Throws slm::Error for a position past the context or an unknown token.
+  const float* feed(const std::vector<Row>& rows);
+
+  // One sequence's tokens from position pos on (a prompt); returns the last row's logits.
+  const float* feed(const uint32_t* tokens, int n, int pos = 0, int seq = 0);
 
  private:
   const model::Transformer<float>& m_;
   const model::ModelConfig& cfg_;
-  int pos_ = 0;
-  std::vector<float> k_cache_, v_cache_;  // [layer][position][kv_dim]
+  int seqs_;
+  std::vector<float> k_cache_, v_cache_;  // [seq][layer][position][kv_dim]
   std::vector<float> x_, xn_, q_, k_, v_, a_, o_, g_, u_, rstd_, logits_;
+  std::vector<Row> rows_;
 };
 
 }  // namespace slm::infer

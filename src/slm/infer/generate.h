@@ -1,6 +1,7 @@
 #pragma once
-// Text generation: the prompt in one batched pass, then one sampled token at a time
-// (KV-cached), until <|endoftext|>, the token limit, or the end of the context.
+// Text generation: each prompt in one batched pass, then one sampled token at a time
+// (KV-cached) until <|endoftext|>, a stop string, the token limit, or the end of the
+// context. Several prompts decode together: one row per live sequence a step.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,20 +16,26 @@ namespace slm::infer {
 struct GenerateOptions {
   int max_tokens = 200;
   SamplingOptions sampling;
-  uint64_t seed = 1;
+  uint64_t seed = 1;                // sequence i of a batch draws from seed + i
   bool stop_at_eot = true;
+  std::vector<std::string> stop;    // stop before any of these strings
 };
 
 struct GenerateResult {
-  std::string text;  // the generated text, without the prompt
+  std::string text;  // the generated text, without the prompt (and without a stop string)
   int prompt_tokens = 0, generated_tokens = 0;
   double prompt_seconds = 0, generate_seconds = 0;
-  bool context_full = false;  // stopped because the model's context was full
+  std::string finish;  // "eot", "stop", "length" or "context"
 };
 
-// on_text receives each piece as it is made (for streaming), if set. Throws slm::Error
-// when the prompt alone does not fit the context.
+// One prompt; on_text receives text as it becomes final (for streaming), if set.
+// Throws slm::Error when the prompt alone does not fit the context.
 GenerateResult generate(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok, const std::string& prompt,
                         const GenerateOptions& opt, const std::function<void(const std::string&)>& on_text = {});
+
+// Several prompts decoded together.
+std::vector<GenerateResult> generate_batch(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                                           const std::vector<std::string>& prompts, const GenerateOptions& opt,
+                                           const std::function<void(size_t, const std::string&)>& on_text = {});
 
 }  // namespace slm::infer

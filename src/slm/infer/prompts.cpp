@@ -1,0 +1,61 @@
+#include "slm/infer/prompts.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+#include "slm/util/rng.h"
+
+namespace slm::infer {
+
+std::string alpaca_prompt(const std::string& instruction, const std::string& input) {
+  if (input.empty())
+    return "Below is an instruction that describes a task. Write a response that appropriately completes the "
+           "request.\n\n### Instruction:\n" +
+           instruction + "\n\n### Response:";
+  return "Below is an instruction that describes a task, paired with an input that provides further context. Write a "
+         "response that appropriately completes the request.\n\n### Instruction:\n" +
+         instruction + "\n\n### Input:\n" + input + "\n\n### Response:";
+}
+
+std::vector<Shot> read_shots(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::vector<Shot> shots;
+  std::string line;
+  for (long n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw Error("malformed JSON", at_line(path, n));
+    if (!j.contains("input") || !j["input"].is_string() || !j.contains("output") || !j["output"].is_string())
+      throw Error("a shot needs string fields 'input' and 'output'", at_line(path, n));
+    shots.push_back({j["input"], j["output"]});
+  }
+  if (shots.empty()) throw Error("no shots in the file", path);
+  return shots;
+}
+
+std::string few_shot_prompt(const std::vector<Shot>& shots, int k, const std::string& query, uint64_t seed,
+                            const std::string& instruction) {
+  if (k < 0 || size_t(k) > shots.size())
+    throw Error("k = " + std::to_string(k) + " but the file has " + std::to_string(shots.size()) + " shots", "--k");
+  std::vector<size_t> order(shots.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(seed);
+  rng.shuffle(order);
+  std::string p = instruction.empty() ? "" : instruction + "\n\n";
+  for (int i = 0; i < k; ++i) {
+    const Shot& s = shots[order[size_t(i)]];
+    p += "Input: " + s.input + "\nOutput: " + s.output + "\n\n";
+  }
+  return p + "Input: " + query + "\nOutput:";
+}
+
+std::string chat_prompt(const std::vector<std::pair<std::string, std::string>>& history, const std::string& message) {
+  std::string p;
+  // The reply follows the final colon directly, as in Alpaca's training examples.
+  for (const auto& [user, reply] : history) p += alpaca_prompt(user) + reply + "\n\n";
+  return p + alpaca_prompt(message);
+}
+
+}  // namespace slm::infer
