@@ -8,3 +8,9 @@ echo "== story generation (one core; goal: at least 50 MB/min)"
 echo
 echo "== tokenizer: training vs sentencepiece, compression, encoding vs tiktoken, pack"
 bench/tokenizer_bench.sh "${TOKENIZER_BENCH_MB:-100}"
+echo
+echo "== pre-training: slm vs PyTorch (tokens/s, MFU, memory)"
+bench/pretrain_bench.sh 3
+echo
+echo "== inference: prompt and decode tokens/s, fp32 and q8"
+bench/infer_bench.sh

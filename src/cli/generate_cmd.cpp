@@ -46,6 +46,10 @@ void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
   cmd->add_option("--repetition-penalty", g.sampling.repetition_penalty, "> 1 makes repeating a token less likely")
       ->capture_default_str();
   cmd->add_option("--stop", g.stop, "stop before this text (repeatable)");
+  cmd->add_option_function<std::string>(
+         "--quantize", [&g](const std::string& v) { g.q8 = v == "q8"; },
+         "q8: int8 weights in blocks of 32 (faster decoding, about the same quality)")
+      ->check(CLI::IsMember({"q8", "none"}));
 }
 
 void print_timing(const infer::GenerateResult& r, bool quiet) {

@@ -10,11 +10,26 @@ namespace slm::infer {
 
 using namespace slm::tensor;
 
-Engine::Engine(const model::Transformer<float>& m, int sequences) : m_(m), cfg_(m.config()), seqs_(sequences) {
+Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
+    : m_(m), cfg_(m.config()), seqs_(sequences), q8_(q8) {
   if (sequences < 1) throw Error("an engine needs at least one sequence");
+  if (q8_) {
+    const auto& L = m.layout();
+    q8w_.resize(L.tensors.size());
+    for (size_t i = 0; i < L.tensors.size(); ++i) {
+      const auto& t = L.tensors[i];
+      bool matrix = t.shape.size() == 2 && (int(i) != L.embed || L.lm_head < 0);  // the tied embedding is the output
+      if (matrix) q8w_[i] = quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
+    }
+  }
   const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
   k_cache_.assign(per_seq * size_t(sequences), 0.f);
   v_cache_.assign(per_seq * size_t(sequences), 0.f);
+}
+
+void Engine::linear(float* y, const float* x, int param, int n, int in, int out) {
+  if (q8_) return q8_matmul(y, x, q8w_[size_t(param)], n);
+  matmul_forward(y, x, m_.params() + m_.layout().tensors[size_t(param)].offset, n, in, out);
 }
 
 const float* Engine::feed(const uint32_t* tokens, int n, int pos, int seq) {
@@ -53,9 +68,9 @@ const float* Engine::feed(const std::vector<Row>& rows) {
     const auto& Ly = L.layers[size_t(l)];
     // q, k, v of every row; k and v join their sequence's cache.
     rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(Ly.attn_norm), n, C, cfg_.norm_eps);
-    matmul_forward(q_.data(), xn_.data(), W(Ly.wq), n, C, C);
-    matmul_forward(k_.data(), xn_.data(), W(Ly.wk), n, C, KV);
-    matmul_forward(v_.data(), xn_.data(), W(Ly.wv), n, C, KV);
+    linear(q_.data(), xn_.data(), Ly.wq, n, C, C);
+    linear(k_.data(), xn_.data(), Ly.wk, n, C, KV);
+    linear(v_.data(), xn_.data(), Ly.wv, n, C, KV);
     for (size_t i = 0; i < N; ++i) {  // rows sit at their own positions
       rope_forward(&q_[i * C], 1, 1, H, d, cfg_.rope_theta, rows[i].pos);
       rope_forward(&k_[i * KV], 1, 1, cfg_.n_kv_heads, d, cfg_.rope_theta, rows[i].pos);
@@ -90,17 +105,17 @@ const float* Engine::feed(const std::vector<Row>& rows) {
           for (int j = 0; j < d; ++j) out[j] += w * vt[j];
         }
       }
-    matmul_forward(o_.data(), a_.data(), W(Ly.wo), n, C, C);
+    linear(o_.data(), a_.data(), Ly.wo, n, C, C);
     for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
     rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(Ly.mlp_norm), n, C, cfg_.norm_eps);
-    matmul_forward(g_.data(), xn_.data(), W(Ly.w_gate), n, C, F);
-    matmul_forward(u_.data(), xn_.data(), W(Ly.w_up), n, C, F);
+    linear(g_.data(), xn_.data(), Ly.w_gate, n, C, F);
+    linear(u_.data(), xn_.data(), Ly.w_up, n, C, F);
     swiglu_forward(g_.data(), g_.data(), u_.data(), int64_t(N) * F);
-    matmul_forward(o_.data(), g_.data(), W(Ly.w_down), n, F, C);
+    linear(o_.data(), g_.data(), Ly.w_down, n, F, C);
     for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
   }
   rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(L.final_norm), n, C, cfg_.norm_eps);
-  matmul_forward(logits_.data(), xn_.data(), W(L.lm_head >= 0 ? L.lm_head : L.embed), n, C, V);
+  linear(logits_.data(), xn_.data(), L.lm_head >= 0 ? L.lm_head : L.embed, n, C, V);
   return logits_.data();
 }
 

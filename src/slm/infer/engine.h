@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "slm/model/transformer.h"
+#include "slm/tensor/q8.h"
 
 namespace slm::infer {
 
@@ -20,8 +21,9 @@ class Engine {
     int pos;  // its position in that sequence
   };
 
-  // The engine reads the model's weights (it must outlive the engine).
-  explicit Engine(const model::Transformer<float>& m, int sequences = 1);
+  // The engine reads the model's weights (it must outlive the engine). With q8, the
+  // matrices are quantised to int8 blocks (tensor/q8.h) once, here.
+  explicit Engine(const model::Transformer<float>& m, int sequences = 1, bool q8 = false);
   int context() const { return cfg_.context; }
   int sequences() const { return seqs_; }
 
@@ -38,6 +40,9 @@ class Engine {
   const model::Transformer<float>& m_;
   const model::ModelConfig& cfg_;
   int seqs_;
+  bool q8_;
+  std::vector<tensor::Q8Matrix> q8w_;      // by parameter index, when q8 (empty matrices elsewhere)
+  void linear(float* y, const float* x, int param, int n, int in, int out);
   std::vector<float> k_cache_, v_cache_;  // [seq][layer][position][kv_dim]
   std::vector<float> x_, xn_, q_, k_, v_, a_, o_, g_, u_, rstd_, logits_;
   std::vector<Row> rows_;

@@ -70,7 +70,7 @@ std::vector<GenerateResult> generate_batch(const model::Transformer<float>& m, c
                 std::to_string(V) + ")");
   if (prompts.empty()) return {};
   const uint32_t eot = tok.eot();
-  Engine engine(m, int(prompts.size()));
+  Engine engine(m, int(prompts.size()), opt.q8);
   std::vector<Live> live;
   live.reserve(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {

@@ -19,6 +19,7 @@ struct GenerateOptions {
   uint64_t seed = 1;                // sequence i of a batch draws from seed + i
   bool stop_at_eot = true;
   std::vector<std::string> stop;    // stop before any of these strings
+  bool q8 = false;                  // int8 weights (tensor/q8.h)
 };
 
 struct GenerateResult {

@@ -16,6 +16,14 @@ void gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
               B, ldb, beta, C, ldc);
 }
 
+void gemv(int M, int N, const float* A, const float* x, float* y) {
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, M, N, 1.f, A, N, x, 1, 0.f, y, 1);
+}
+
+void gemv(int M, int N, const double* A, const double* x, double* y) {
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, M, N, 1.0, A, N, x, 1, 0.0, y, 1);
+}
+
 const char* blas_core_name() { return openblas_get_corename(); }
 int blas_threads() { return openblas_get_num_threads(); }
 

@@ -11,6 +11,8 @@ namespace slm::tensor {
 
 template <class T>
 void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O) {
+  // One row is a matrix-vector product: GEMM would first repack all of W for it.
+  if (N == 1) return gemv(O, I, w, x, y);
   gemm(false, true, N, O, I, T(1), x, I, w, I, T(0), y, O);
 }
 
