@@ -28,7 +28,8 @@ TEST(Q8, RoundTripErrorIsWithinHalfAStep) {
   tensor::q8_matmul(y.data(), x.data(), q, 1);
   for (int o = 0; o < 4; ++o)
     for (int j = 0; j < 64; ++j) ref[size_t(o)] += q.scale[size_t(o * 2 + j / 32)] * q.q[size_t(o * 64 + j)] * x[size_t(j)];
-  for (int o = 0; o < 4; ++o) EXPECT_NEAR(y[size_t(o)], ref[size_t(o)], 1e-4);
+  // The activations are quantised to int8 blocks too: about 0.5% error a product.
+  for (int o = 0; o < 4; ++o) EXPECT_NEAR(y[size_t(o)], ref[size_t(o)], 0.01 * std::abs(ref[size_t(o)]) + 1e-3);
   EXPECT_EQ(q.bytes(), 4 * 64 + 8 * 4);
   // A row length that is no multiple of 32: the last block is partial.
   std::vector<float> w2(3 * 40);

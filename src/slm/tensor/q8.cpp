@@ -1,6 +1,9 @@
 #include "slm/tensor/q8.h"
 
 #include <cmath>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <vector>
 
 #include "slm/tensor/gemm.h"
@@ -28,14 +31,43 @@ Q8Matrix quantize_q8(const float* w, int rows, int cols) {
 }
 
 namespace {
-// 32 products of int8 weights and floats, in 8 independent lanes, so the compiler can
-// vectorise without reordering a float sum.
-inline float dot32(const int8_t* q, const float* x) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int j = 0; j < kQ8Block; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += float(q[j + l]) * x[j + l];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+
+// Activations are quantised per block of 32 too (as llama.cpp's Q8_0 x Q8_0 does), so a
+// block's dot product is integer arithmetic: 32 int8 x int8 products summed exactly,
+// then scaled by both blocks' scales.
+void quantize_row(const float* x, int cols, int blocks, int8_t* q, float* s) {
+  for (int b = 0; b < blocks; ++b) {
+    const int len = std::min(kQ8Block, cols - b * kQ8Block);
+    float amax = 0;
+    for (int j = 0; j < len; ++j) amax = std::max(amax, std::abs(x[b * kQ8Block + j]));
+    const float sc = amax / 127.f, inv = sc > 0 ? 1.f / sc : 0.f;
+    s[b] = sc;
+    for (int j = 0; j < kQ8Block; ++j)
+      q[b * kQ8Block + j] = j < len ? int8_t(std::lround(x[b * kQ8Block + j] * inv)) : 0;
+  }
 }
+
+#if defined(__AVX2__)
+// The sum of 32 int8 x int8 products, with AVX2: maddubs needs one unsigned operand, so
+// the sign of a moves onto b (|a| x sign(a)·b), then pairs and quads are summed.
+inline int dot32(const int8_t* a, const int8_t* b) {
+  __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+  __m256i prod16 = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
+  __m256i prod32 = _mm256_madd_epi16(prod16, _mm256_set1_epi16(1));
+  __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(prod32), _mm256_extracti128_si256(prod32, 1));
+  sum = _mm_hadd_epi32(sum, sum);
+  sum = _mm_hadd_epi32(sum, sum);
+  return _mm_cvtsi128_si32(sum);
+}
+#else
+inline int dot32(const int8_t* a, const int8_t* b) {
+  int acc = 0;
+  for (int j = 0; j < kQ8Block; ++j) acc += int(a[j]) * int(b[j]);
+  return acc;
+}
+#endif
+
 }  // namespace
 
 void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n) {
@@ -50,20 +82,19 @@ void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n) {
     gemm(false, true, n, w.rows, w.cols, 1.f, x, w.cols, deq.data(), w.cols, 0.f, y, w.rows);
     return;
   }
-  const int full = w.cols / kQ8Block, tail = w.cols - full * kQ8Block;
+  std::vector<int8_t> xq(size_t(n) * w.blocks * kQ8Block);
+  std::vector<float> xs(size_t(n) * w.blocks);
+  for (int i = 0; i < n; ++i)
+    quantize_row(x + size_t(i) * w.cols, w.cols, w.blocks, &xq[size_t(i) * w.blocks * kQ8Block], &xs[size_t(i) * w.blocks]);
 #pragma omp parallel for schedule(static)
   for (int o = 0; o < w.rows; ++o) {
     const int8_t* q = w.q.data() + size_t(o) * w.blocks * kQ8Block;
     const float* s = w.scale.data() + size_t(o) * w.blocks;
     for (int i = 0; i < n; ++i) {
-      const float* xi = x + size_t(i) * w.cols;
+      const int8_t* qx = &xq[size_t(i) * w.blocks * kQ8Block];
+      const float* sx = &xs[size_t(i) * w.blocks];
       float acc = 0;
-      for (int b = 0; b < full; ++b) acc += dot32(q + b * kQ8Block, xi + b * kQ8Block) * s[b];
-      if (tail) {
-        float part = 0;
-        for (int j = 0; j < tail; ++j) part += float(q[full * kQ8Block + j]) * xi[full * kQ8Block + j];
-        acc += part * s[full];
-      }
+      for (int b = 0; b < w.blocks; ++b) acc += float(dot32(q + b * kQ8Block, qx + b * kQ8Block)) * (s[b] * sx[b]);
       y[size_t(i) * w.rows + o] = acc;
     }
   }
