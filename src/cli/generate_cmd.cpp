@@ -110,9 +110,11 @@ void add_generate(CLI::App& app) {
       auto results = infer::generate_batch(*l.model, *l.tok, prompts, a->g);
       std::string out;
       for (size_t i = 0; i < results.size(); ++i)
+        // A completion cut at the token limit can end inside a UTF-8 character: replace
+        // such bytes (U+FFFD) rather than fail.
         out += nlohmann::json{{"prompt", prompts[i]}, {"completion", results[i].text},
                               {"tokens", results[i].generated_tokens}, {"finish", results[i].finish}}
-                   .dump() +
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                "\n";
       write_file_atomic(a->output, out);
       int total = 0;
@@ -178,10 +180,16 @@ void add_chat(CLI::App& app) {
       }
       infer::GenerateOptions g = a->g;
       g.seed = a->common.seed + turn++;
-      auto r = infer::generate(*l.model, *l.tok, prompt, g, [&](const std::string& piece) {
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
-      });
+      infer::GenerateResult r;
+      try {
+        r = infer::generate(*l.model, *l.tok, prompt, g, [&](const std::string& piece) {
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+          std::fflush(stdout);
+        });
+      } catch (const Error& e) {  // a message too long for the context: say so, keep chatting
+        std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
+        continue;
+      }
       std::fputc('\n', stdout);
       if (r.finish == "context") fmt::print(stderr, "slm: note: the reply reached the end of the context\n");
       history.emplace_back(line, r.text);

@@ -128,7 +128,7 @@ expect 1 "pack with a bad tokenizer" -- "$SLM" data pack "$TMP/imp2" --tokenizer
 
 # --- pretrain: a short run, Ctrl-C (SIGINT) saves a checkpoint, --resume finishes it
 small=(--set model.dim=32 --set model.n_layers=2 --set model.n_heads=2 --set model.n_kv_heads=1
-  --set model.hidden_dim=64 --set model.context=16 --set train.batch_size=2 --set train.eval_every=10
+  --set model.hidden_dim=64 --set model.context=256 --set train.batch_size=2 --set train.eval_every=10
   --set train.checkpoint_every=1000 --set train.warmup_steps=2)
 expect 0 "pretrain --help" -- "$SLM" pretrain --help
 has "$TMP/out" "--resume"
@@ -153,6 +153,34 @@ ls "$TMP/run3/checkpoints" | grep -q step_ && ok || bad "SIGINT wrote a checkpoi
 stopped=$(ls "$TMP/run3/checkpoints" | tail -1 | sed 's/step_0*//')
 expect 0 "resume" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run3" "${small[@]}" --max-steps $((stopped + 3)) --resume "$TMP/run3" --quiet
 [ -s "$TMP/run3/model/model.safetensors" ] && ok || bad "the resumed run finishes"
+
+# --- generate and chat: options, batches, few-shot, q8
+M="$TMP/run/model"
+for q in none q8; do
+  expect 0 "generate --quantize $q" -- "$SLM" generate --model "$M" --prompt "Once" --max-tokens 12 --temperature 0 --quantize $q
+  has "$TMP/err" "generated:"
+done
+expect 0 "generate sampling" -- "$SLM" generate --model "$M" --max-tokens 8 --temperature 0.9 --top-k 20 --top-p 0.9 --min-p 0.05 --repetition-penalty 1.2 --seed 4
+cp "$TMP/out" "$TMP/g1"
+expect 0 "generate same seed" -- "$SLM" generate --model "$M" --max-tokens 8 --temperature 0.9 --top-k 20 --top-p 0.9 --min-p 0.05 --repetition-penalty 1.2 --seed 4
+cmp -s "$TMP/out" "$TMP/g1" && ok || bad "a fixed seed gives the same text"
+printf 'Once upon' >"$TMP/prompt.txt"
+expect 0 "generate --prompt-file" -- "$SLM" generate --model "$M" --prompt-file "$TMP/prompt.txt" --max-tokens 4
+has "$TMP/out" "Once upon"
+printf '{"prompt": "Once"}\n{"prompt": "The dog"}\n' >"$TMP/prompts.jsonl"
+expect 0 "generate --input/--output" -- "$SLM" generate --model "$M" --input "$TMP/prompts.jsonl" --output "$TMP/gen.jsonl" --max-tokens 6
+[ "$(wc -l <"$TMP/gen.jsonl")" -eq 2 ] && grep -q '"completion"' "$TMP/gen.jsonl" && ok || bad "two completions"
+printf '{"prompt": 3}\n' >"$TMP/badprompts.jsonl"
+expect 1 "generate bad --input" -- "$SLM" generate --model "$M" --input "$TMP/badprompts.jsonl" --output "$TMP/gen2.jsonl"
+has "$TMP/err" "badprompts.jsonl:1"
+printf '{"input": "a dog", "output": "A DOG"}\n{"input": "a cat", "output": "A CAT"}\n' >"$TMP/shots.jsonl"
+expect 0 "generate few-shot" -- "$SLM" generate --model "$M" --shots "$TMP/shots.jsonl" --k 2 --prompt "a ball" --max-tokens 5
+has "$TMP/out" "Input: a ball"
+expect 1 "few-shot k too large" -- "$SLM" generate --model "$M" --shots "$TMP/shots.jsonl" --k 5 --prompt x
+has "$TMP/err" "(--k)"
+printf 'hello\n/reset\nwrite a story\n/exit\nnot read\n' | "$SLM" chat --model "$M" --max-tokens 5 >"$TMP/chat.txt" 2>"$TMP/err" && ok || bad "chat with piped input"
+[ "$(wc -l <"$TMP/chat.txt")" -eq 2 ] && ok || bad "chat answered two messages, then /exit"
+expect 2 "generate bad --quantize" -- "$SLM" generate --model "$M" --quantize q4
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
