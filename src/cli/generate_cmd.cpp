@@ -50,6 +50,8 @@ void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
          "--quantize", [&g](const std::string& v) { g.q8 = v == "q8"; },
          "q8: int8 weights in blocks of 32 (faster decoding, about the same quality)")
       ->check(CLI::IsMember({"q8", "none"}));
+  cmd->add_flag("--context-shift", g.context_shift,
+                "when the context is full, drop the oldest half of the text and go on (default: stop)");
 }
 
 void print_timing(const infer::GenerateResult& r, bool quiet) {

@@ -123,3 +123,25 @@ TEST(TokenSampler, TopKAndTopPKeepExactlyTheRightTokens) {
   for (int i = 0; i < 100; ++i)
     EXPECT_EQ(infer::sample_token(logits.data(), 4, o, a), infer::sample_token(logits.data(), 4, o, b));
 }
+
+TEST(TokenSampler, MinPAndRepetitionPenalty) {
+  std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  Rng rng(3);
+  infer::SamplingOptions o;
+  o.temperature = 1;
+  o.min_p = 0.25f;  // keeps tokens at least 0.125 likely: 0, 1, 2
+  std::map<uint32_t, int> n;
+  for (int i = 0; i < 3000; ++i) ++n[infer::sample_token(logits.data(), 4, o, rng)];
+  EXPECT_EQ(n.size(), 3u);
+  EXPECT_EQ(n.count(3), 0u);
+  // Greedy with a penalty on the best token: positive logits are divided, negative multiplied.
+  std::vector<float> z = {2.0f, 1.5f, -1.0f};
+  infer::SamplingOptions g;
+  g.temperature = 0;
+  EXPECT_EQ(infer::sample_token(z.data(), 3, g, rng, {0}), 0u);
+  g.repetition_penalty = 1.5f;  // 2.0 / 1.5 = 1.33 < 1.5
+  EXPECT_EQ(infer::sample_token(z.data(), 3, g, rng, {0, 0, 0}), 1u);
+  z = {-0.5f, -0.6f};
+  g.repetition_penalty = 1.5f;  // -0.5 * 1.5 = -0.75 < -0.6
+  EXPECT_EQ(infer::sample_token(z.data(), 2, g, rng, {0}), 1u);
+}

@@ -90,6 +90,12 @@ TEST(Generate, StopsBeforeAStopStringAndAtTheContext) {
   EXPECT_EQ(ctx.finish, "context");
   EXPECT_EQ(ctx.prompt_tokens + ctx.generated_tokens, 64 + 1);  // the last token fills no cache slot
   EXPECT_THROW(infer::generate(*s.m, *s.tok, std::string(400, 'x') + " y z", g), Error);
+  g.context_shift = true;
+  g.max_tokens = 150;
+  auto shifted = infer::generate(*s.m, *s.tok, "Once", g);
+  EXPECT_EQ(shifted.finish, "length");
+  EXPECT_EQ(shifted.generated_tokens, 150);
+  EXPECT_EQ(shifted.text.substr(0, ctx.text.size()), ctx.text) << "the same text up to the shift";
 }
 
 TEST(Prompts, AlpacaTemplateByteForByte) {

@@ -114,7 +114,14 @@ std::vector<GenerateResult> generate_batch(const model::Transformer<float>& m, c
     } else if (s.result.generated_tokens >= opt.max_tokens) {
       finish("length");
     } else if (s.pos >= engine.context()) {
-      finish("context");
+      if (!opt.context_shift) return finish("context");
+      // Keep the newest half (the token just drawn comes next) and rebuild its cache.
+      const size_t keep = size_t(engine.context() / 2);
+      std::vector<uint32_t> kept(s.ids.end() - long(keep) - 1, s.ids.end() - 1);
+      engine.feed(kept.data(), int(kept.size()), 0, int(i));
+      s.pos = int(kept.size());
+      kept.push_back(s.ids.back());
+      s.ids = std::move(kept);
     }
   };
   for (size_t i = 0; i < live.size(); ++i) {

@@ -20,6 +20,9 @@ struct GenerateOptions {
   bool stop_at_eot = true;
   std::vector<std::string> stop;    // stop before any of these strings
   bool q8 = false;                  // int8 weights (tensor/q8.h)
+  // When the context is full: stop (false), or drop the oldest half of the text and go
+  // on (true; the kept half is run through the model again at its new positions).
+  bool context_shift = false;
 };
 
 struct GenerateResult {
