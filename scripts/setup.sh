@@ -4,6 +4,8 @@
 # Usage: scripts/setup.sh [--deps-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keyed by paths relative to the project: a fresh clone reuses earlier builds.
+export CCACHE_BASEDIR="$PWD"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3

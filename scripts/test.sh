@@ -3,6 +3,8 @@
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keyed by paths relative to the project: a fresh clone reuses earlier builds.
+export CCACHE_BASEDIR="$PWD"
 ./scripts/setup.sh
 jobs=$(nproc)
 # npm packages for the cross-checks against real implementations (HF tokenizers).

@@ -137,6 +137,7 @@ void add_generate(CLI::App& app) {
       std::fflush(stdout);
     });
     std::fputc('\n', stdout);
+    std::fflush(stdout);  // the text before the timing line on a shared terminal
     print_timing(r, a->common.quiet);
   });
 }

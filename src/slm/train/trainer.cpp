@@ -1,6 +1,7 @@
 #include "slm/train/trainer.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -278,11 +279,15 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   checkpoint(step);
   plot();
   // The final model folder for the next stages: weights, config and tokenizer only.
+  // Assembled beside it and renamed into place, like a checkpoint.
   const std::string final_dir = (fs::path(opt.out_dir) / "model").string();
-  fs::remove_all(final_dir);
-  fs::create_directories(final_dir);
+  const std::string tmp_dir = final_dir + ".tmp-" + std::to_string(::getpid());
+  fs::remove_all(tmp_dir);
+  fs::create_directories(tmp_dir);
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
-    if (fs::exists(fs::path(last_checkpoint) / f)) fs::copy_file(fs::path(last_checkpoint) / f, fs::path(final_dir) / f);
+    if (fs::exists(fs::path(last_checkpoint) / f)) fs::copy_file(fs::path(last_checkpoint) / f, fs::path(tmp_dir) / f);
+  fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
   res.steps = step;
   res.val_loss = st.last_val_loss;
   res.model_dir = final_dir;
