@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keyed by paths relative to the project: a fresh clone reuses earlier builds.
 export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1  # the sanitizer build has -g: do not key it by the clone's folder
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keyed by paths relative to the project: a fresh clone reuses earlier builds.
 export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1  # the sanitizer build has -g: do not key it by the clone's folder
 ./scripts/setup.sh
 jobs=$(nproc)
 # npm packages for the cross-checks against real implementations (HF tokenizers).
