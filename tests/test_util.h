@@ -40,4 +40,8 @@ inline void spit(const std::string& path, const std::string& content) {
 
 inline std::string fixture(const std::string& name) { return std::string(SLM_FIXTURES) + "/" + name; }
 
+// Generated stories, a tokenizer trained on them, and shards packed with it (10% val):
+// the data the training and inference tests learn from. Returns the shard folder.
+std::string make_story_shards(const TempDir& dir, uint64_t stories, size_t vocab);
+
 }  // namespace slm::test

@@ -47,31 +47,17 @@ TEST(Q8, RoundTripErrorIsWithinHalfAStep) {
 // A model trained a little on stories: q8's validation perplexity is within 1% of fp32's.
 TEST(Q8, ValidationPerplexityWithinOnePercentOfFloat) {
   test::TempDir dir;
-  data::StoryCorpusOptions so;
-  so.out = dir / "s.txt";
-  so.count = 600;
-  so.quiet = true;
-  data::write_story_corpus(data::StoryGenerator(), so);
-  tokenizer::TrainOptions to;
-  to.vocab_size = 512;
-  to.quiet = true;
-  auto tok = data::train_tokenizer({so.out}, to, 2);
-  data::PackOptions po;
-  po.inputs = {so.out};
-  po.out_dir = dir / "shards";
-  po.val_fraction = 0.1;
-  po.quiet = true;
-  data::pack_corpus(tok, po);
+  const std::string shards = test::make_story_shards(dir, 600, 512);
   train::PretrainOptions o;
   o.model.dim = 64, o.model.n_layers = 2, o.model.n_heads = 4, o.model.n_kv_heads = 2, o.model.hidden_dim = 128;
   o.model.context = 64;
   o.train.batch_size = 8, o.train.max_steps = 80, o.train.warmup_steps = 5, o.train.lr = 3e-3;
   o.train.eval_every = 0, o.train.checkpoint_every = 0;
-  o.data_dir = po.out_dir, o.out_dir = dir / "run", o.threads = 2, o.quiet = true;
+  o.data_dir = shards, o.out_dir = dir / "run", o.threads = 2, o.quiet = true;
   auto r = train::pretrain(o);
   auto m = model::load_model(r.model_dir);
 
-  data::TokenShard val(data::list_shards(po.out_dir, "val").at(0));
+  data::TokenShard val(data::list_shards(shards, "val").at(0));
   auto nll = [&](bool q8) {
     infer::Engine e(*m, 1, q8);
     double total = 0;

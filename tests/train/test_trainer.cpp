@@ -19,24 +19,7 @@ namespace {
 // Shards of a few hundred stories, made once for all the tests here.
 const std::string& shard_dir() {
   static test::TempDir dir;
-  static std::string path = [] {
-    data::StoryCorpusOptions so;
-    so.out = dir / "s.txt";
-    so.count = 400;
-    so.quiet = true;
-    data::write_story_corpus(data::StoryGenerator(), so);
-    tokenizer::TrainOptions to;
-    to.vocab_size = 512;
-    to.quiet = true;
-    auto tok = data::train_tokenizer({so.out}, to, 2);
-    data::PackOptions po;
-    po.inputs = {so.out};
-    po.out_dir = dir / "shards";
-    po.val_fraction = 0.1;
-    po.quiet = true;
-    data::pack_corpus(tok, po);
-    return po.out_dir;
-  }();
+  static std::string path = test::make_story_shards(dir, 400, 512);
   return path;
 }
 

@@ -223,6 +223,19 @@ void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t 
 
 // ---------------------------------------------------------------- cross-entropy
 
+namespace {
+// The mean of the per-row losses over rows whose target is not ignored, summed in row
+// order so that the result never depends on the thread count.
+double mean_counted(const std::vector<double>& row_loss, const int32_t* targets, int N, int* counted) {
+  double total = 0;
+  int c = 0;
+  for (int n = 0; n < N; ++n)
+    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
+  if (counted) *counted = c;
+  return c ? total / c : 0.0;
+}
+}  // namespace
+
 template <class T>
 double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, int V, double grad_scale,
                                       int* counted) {
@@ -244,12 +257,7 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, 
     for (int j = 0; j < V; ++j) z[j] *= k;
     z[targets[n]] -= T(grad_scale);
   }
-  double total = 0;
-  int c = 0;
-  for (int n = 0; n < N; ++n)
-    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
-  if (counted) *counted = c;
-  return c ? total / c : 0.0;
+  return mean_counted(row_loss, targets, N, counted);
 }
 
 template <class T>
@@ -265,12 +273,7 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
     for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
     row_loss[size_t(n)] = std::log(sum) + double(mx) - double(z[targets[n]]);
   }
-  double total = 0;
-  int c = 0;
-  for (int n = 0; n < N; ++n)
-    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
-  if (counted) *counted = c;
-  return c ? total / c : 0.0;
+  return mean_counted(row_loss, targets, N, counted);
 }
 
 // ---------------------------------------------------------------- instantiations
