@@ -115,15 +115,10 @@ void add_sample(CLI::App* data) {
   add_common(cmd, a->common);
   cmd->footer("Examples:\n  slm data sample data/shards/train_000.bin --context 8 --batch 2 --sequential");
   cmd->callback([a] {
-    std::vector<std::unique_ptr<data::TokenShard>> owned;
-    std::vector<const data::TokenShard*> shards;
-    for (const auto& p : a->shards) {
-      owned.push_back(std::make_unique<data::TokenShard>(p));
-      shards.push_back(owned.back().get());
-    }
+    data::OpenShards shards(a->shards);
     a->opt.shuffle = !a->sequential;
     a->opt.seed = a->common.seed;
-    data::BatchSampler sampler(shards, a->opt);
+    data::BatchSampler sampler(shards.ptrs, a->opt);
     fmt::print("{} windows; worker {} of {} sees {} a epoch ({} batches of {})\n", sampler.windows(), a->opt.rank,
                a->opt.world, sampler.windows_per_epoch(), sampler.batches_per_epoch(), a->opt.batch);
     const int T = a->opt.context, B = a->opt.batch;

@@ -60,4 +60,17 @@ uint32_t TokenShard::max_token() const {
   return m;
 }
 
+OpenShards::OpenShards(const std::vector<std::string>& paths) {
+  for (const auto& p : paths) {
+    owned.push_back(std::make_unique<TokenShard>(p));
+    ptrs.push_back(owned.back().get());
+  }
+}
+
+uint32_t OpenShards::max_token() const {
+  uint32_t m = 0;
+  for (const auto& s : owned) m = std::max(m, s->max_token());
+  return m;
+}
+
 }  // namespace slm::data

@@ -54,4 +54,12 @@ class TokenShard {
   int width_ = 2;
 };
 
+// Several shards opened together, as the sampler takes them.
+struct OpenShards {
+  std::vector<std::unique_ptr<TokenShard>> owned;
+  std::vector<const TokenShard*> ptrs;
+  explicit OpenShards(const std::vector<std::string>& paths);
+  uint32_t max_token() const;  // over all shards (0 when there are none)
+};
+
 }  // namespace slm::data

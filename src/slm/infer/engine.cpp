@@ -33,13 +33,9 @@ void Engine::linear(float* y, const float* x, int param, int n, int in, int out)
 }
 
 const float* Engine::feed(const uint32_t* tokens, int n, int pos, int seq) {
-  rows_.clear();
+  rows_.clear();  // a member, so prompts reuse its allocation; feed(rows) only reads it
   for (int i = 0; i < n; ++i) rows_.push_back({tokens[i], seq, pos + i});
-  std::vector<Row> rows;
-  rows.swap(rows_);
-  const float* logits = feed(rows);
-  rows_.swap(rows);
-  return logits + size_t(n - 1) * size_t(cfg_.vocab_size);
+  return feed(rows_) + size_t(n - 1) * size_t(cfg_.vocab_size);
 }
 
 const float* Engine::feed(const std::vector<Row>& rows) {

@@ -53,22 +53,6 @@ struct SignalGuard {
   }
 };
 
-struct Shards {
-  std::vector<std::unique_ptr<data::TokenShard>> owned;
-  std::vector<const data::TokenShard*> ptrs;
-  explicit Shards(const std::vector<std::string>& paths) {
-    for (const auto& p : paths) {
-      owned.push_back(std::make_unique<data::TokenShard>(p));
-      ptrs.push_back(owned.back().get());
-    }
-  }
-  uint32_t max_token() const {
-    uint32_t m = 0;
-    for (const auto& s : owned) m = std::max(m, s->max_token());
-    return m;
-  }
-};
-
 std::string resolve_resume(const std::string& path) {
   if (fs::exists(fs::path(path) / "trainer_state.json")) return path;
   auto cps = list_checkpoints(path);
@@ -90,7 +74,7 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
-double evaluate(model::Transformer<float>& m, const Shards& val, int B, int T, int64_t batches) {
+double evaluate(model::Transformer<float>& m, const data::OpenShards& val, int B, int T, int64_t batches) {
   data::SamplerOptions so;
   so.context = T;
   so.batch = B;
@@ -132,7 +116,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   // Data: shards, and the tokenizer that made them.
   auto train_paths = data::list_shards(opt.data_dir, "train");
   if (train_paths.empty()) throw Error("no train_*.bin shards (make them with slm data pack)", opt.data_dir);
-  Shards train_shards(train_paths), val_shards(data::list_shards(opt.data_dir, "val"));
+  data::OpenShards train_shards(train_paths), val_shards(data::list_shards(opt.data_dir, "val"));
   std::string tokenizer_json = (fs::path(opt.data_dir) / "tokenizer.json").string();
   if (!fs::exists(tokenizer_json)) tokenizer_json.clear();
   int data_vocab = 0;
@@ -141,7 +125,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   if (mc.vocab_size == 0) mc.vocab_size = data_vocab;
   if (mc.vocab_size == 0) throw Error("model.vocab_size is 0 and the data has no meta.json to take it from", opt.data_dir);
   mc.validate("model config");
-  uint32_t max_tok = std::max(train_shards.max_token(), val_shards.owned.empty() ? 0u : val_shards.max_token());
+  uint32_t max_tok = std::max(train_shards.max_token(), val_shards.max_token());
   if (int64_t(max_tok) >= mc.vocab_size)
     throw Error(fmt::format("the shards hold token {} but model.vocab_size is {}: the shards' vocabulary exceeds the model's",
                             max_tok, mc.vocab_size),
