@@ -24,5 +24,6 @@ void add_data_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);
 void add_generate_commands(CLI::App& app);
+void add_eval_commands(CLI::App& app);
 
 }  // namespace slm::cli

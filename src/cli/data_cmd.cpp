@@ -2,14 +2,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
+#include <map>
 #include <memory>
 
 #include "cli/common.h"
 #include "slm/data/assets.h"
 #include "slm/data/importer.h"
+#include "slm/data/instruct.h"
 #include "slm/data/pack.h"
 #include "slm/data/sampler.h"
 #include "slm/data/story_corpus.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/progress.h"
 
 namespace slm::cli {
@@ -163,6 +167,55 @@ void add_pack(CLI::App* data) {
 
 }  // namespace
 
+void add_instruct(CLI::App* data) {
+  struct Args {
+    Common common;
+    std::string out;
+    data::InstructOptions opt;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = data->add_subcommand("instruct", "Make Alpaca-style instruction data from the story world");
+  cmd->add_option("--out", a->out, "output folder: train.jsonl and heldout.jsonl")->required();
+  cmd->add_option("--stories", a->opt.stories, "stories to make tasks from")->capture_default_str();
+  cmd->add_option("--tasks-per-story", a->opt.tasks_per_story, "tasks drawn (by weight) from each story")
+      ->capture_default_str();
+  cmd->add_option("--heldout", a->opt.heldout_fraction, "share of the stories whose tasks are held out")
+      ->capture_default_str();
+  cmd->add_option("--rouge", a->opt.rouge_threshold,
+                  "drop an instruction whose ROUGE-L to one kept (with the same input) is above this")
+      ->capture_default_str();
+  add_common(cmd, a->common);
+  cmd->footer(
+      "Each record: {\"instruction\", \"input\", \"output\"} as Alpaca, plus \"task\", \"answer\" (questions),\n"
+      "\"words\" and \"features\" (writing tasks) and \"story\" for evaluation. Tasks: write_words,\n"
+      "write_features, continue, summarize, main_character, friend, place, object, kind, yes_no,\n"
+      "moral, happy_ending.\n\n"
+      "Examples:\n"
+      "  slm data instruct --stories 4000 --out sft\n"
+      "  slm data instruct --stories 20000 --tasks-per-story 3 --heldout 0.02 --seed 7 --out sft");
+  cmd->callback([a] {
+    a->opt.seed = a->common.seed;
+    data::StoryGenerator gen;
+    auto set = data::make_instruct_set(gen, a->opt);
+    std::filesystem::create_directories(a->out);
+    std::map<std::string, std::pair<int64_t, int64_t>> per_task;
+    for (auto [recs, name] : {std::pair{&set.train, "train.jsonl"}, std::pair{&set.heldout, "heldout.jsonl"}}) {
+      std::string text;
+      for (const auto& r : *recs) {
+        text += data::instruct_jsonl(r);
+        auto& c = per_task[r.task];
+        (recs == &set.train ? c.first : c.second)++;
+      }
+      write_file_atomic((std::filesystem::path(a->out) / name).string(), text);
+    }
+    if (!a->common.quiet) {
+      fmt::print(stderr, "wrote {} train and {} held-out records to {} ({} dropped as near-duplicates, ROUGE-L > {})\n",
+                 set.train.size(), set.heldout.size(), a->out, set.dropped_similar, a->opt.rouge_threshold);
+      for (const auto& [task, c] : per_task) fmt::print(stderr, "  {:<16} {:>7} train {:>6} held out\n", task, c.first, c.second);
+    }
+  });
+}
+
 void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Make, import and sample corpora");
   data->require_subcommand(1);
@@ -170,6 +223,7 @@ void add_data_commands(CLI::App& app) {
   add_import(data);
   add_sample(data);
   add_pack(data);
+  add_instruct(data);
 }
 
 }  // namespace slm::cli

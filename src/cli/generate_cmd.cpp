@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "slm/data/template.h"
 #include "slm/infer/generate.h"
 #include "slm/infer/prompts.h"
 #include "slm/model/checkpoint_io.h"
@@ -67,6 +68,7 @@ void add_generate(CLI::App& app) {
     Common common;
     std::string model, prompt, prompt_file, input, output, shots, instruction;
     int k = 3;
+    bool raw = false;
     infer::GenerateOptions g;
   };
   auto a = std::make_shared<Args>();
@@ -83,6 +85,8 @@ void add_generate(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--k", a->k, "few-shot: examples to put before the query")->capture_default_str();
   cmd->add_option("--instruction", a->instruction, "few-shot: a line that says what the task is");
+  cmd->add_flag("--raw", a->raw,
+                "continue the prompt as text even when the model is instruction-tuned (no template)");
   p->excludes(pf);
   in->excludes(p)->excludes(pf);
   add_sampling_options(cmd, a->g);
@@ -93,10 +97,15 @@ void add_generate(CLI::App& app) {
       "  slm generate --model M --temperature 0 --max-tokens 50 --stop '.'\n"
       "  slm generate --model M --input prompts.jsonl --output out.jsonl\n"
       "  slm generate --model M --shots shots.jsonl --k 3 --prompt 'a red ball'\n"
+      "  slm generate --model runs/q/finetune/model --prompt 'Write a story about a cat.'\n"
+      "A fine-tuned model folder (with prompt_template.json) wraps the prompt in its Alpaca template\n"
+      "and prints the response only; --raw turns that off.\n"
       "Few-shot prompts read: [instruction]  Input: x1 / Output: y1  (blank line) ... Input: query / Output:");
   cmd->callback([a] {
     auto l = load(a->model);
     a->g.seed = a->common.seed;
+    // A fine-tuned folder records its template: the prompt is then an instruction.
+    const bool templated = !a->raw && a->shots.empty() && data::has_alpaca_template(a->model);
     if (!a->input.empty()) {  // a batch: every prompt decoded together
       if (a->output.empty()) throw CLI::RequiredError("--output (with --input)");
       std::vector<std::string> prompts;
@@ -107,7 +116,7 @@ void add_generate(CLI::App& app) {
         auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
           throw Error("expected a JSON object with a string field 'prompt'", at_line(a->input, n));
-        prompts.push_back(j["prompt"]);
+        prompts.push_back(templated ? infer::alpaca_prompt(j["prompt"]) : j["prompt"].get<std::string>());
       }
       auto results = infer::generate_batch(*l.model, *l.tok, prompts, a->g);
       std::string out;
@@ -131,7 +140,10 @@ void add_generate(CLI::App& app) {
       prompt = infer::few_shot_prompt(infer::read_shots(a->shots), a->k, prompt, a->common.seed, a->instruction);
       a->g.stop.push_back(infer::kFewShotStop);
     }
-    std::fwrite(prompt.data(), 1, prompt.size(), stdout);
+    if (templated)
+      prompt = infer::alpaca_prompt(prompt);
+    else
+      std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     auto r = infer::generate(*l.model, *l.tok, prompt, a->g, [&](const std::string& piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
@@ -159,6 +171,9 @@ void add_chat(CLI::App& app) {
               "Example:\n  slm chat --model runs/q/finetune/model");
   cmd->callback([a] {
     auto l = load(a->model);
+    if (!data::has_alpaca_template(a->model))
+      fmt::print(stderr, "slm: note: {} has no {}: it was not instruction-tuned, replies may wander\n", a->model,
+                 data::kTemplateFile);
     a->g.stop.push_back(infer::kChatStop);
     const bool tty = ::isatty(0);
     std::vector<std::pair<std::string, std::string>> history;

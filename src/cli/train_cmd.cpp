@@ -1,4 +1,4 @@
-// slm pretrain: train a model from token shards.
+// slm pretrain (a model from token shards) and slm finetune (instruction tuning).
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.h"
+#include "slm/eval/instruct_eval.h"
+#include "slm/model/checkpoint_io.h"
+#include "slm/train/sft.h"
 #include "slm/train/trainer.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -38,9 +41,89 @@ void apply_override(json& cfg, const std::string& kv) {
   cfg[section][field] = v.is_discarded() ? json(value) : v;
 }
 
+json read_config(const std::string& name) {
+  std::string path = find_config(name);
+  json cfg;
+  try {
+    cfg = json::parse(read_file(path));
+  } catch (const json::parse_error& e) {
+    throw Error(std::string("malformed JSON: ") + e.what(), path);
+  }
+  if (!cfg.is_object()) throw Error("a config is a JSON object with 'model' and 'train'", path);
+  return cfg;
+}
+
+void add_finetune(CLI::App& app) {
+  struct Args {
+    Common common;
+    std::string config = "sft", eval;
+    std::vector<std::string> sets;
+    int64_t max_steps = 0;
+    int eval_limit = 0;
+    train::FinetuneOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("finetune", "Instruction-tune a model (Alpaca template, loss on the responses only)");
+  cmd->add_option("--base", a->o.base, "the model folder to start from (with its tokenizer.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--data", a->o.data, "records: Alpaca .json, or .jsonl of Alpaca or chat ({\"messages\"}) records")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->o.out_dir, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg")->required();
+  cmd->add_option("--val", a->o.val, "held-out records for the validation loss (default: 2% of --data)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--config", a->config, "a JSON file with a 'train' section")->capture_default_str();
+  cmd->add_option("--set", a->sets, "override a field: train.lr=3e-4 (repeatable)");
+  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N");
+  cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)");
+  cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
+  cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
+  cmd->add_option("--stop-after", a->o.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does");
+  cmd->add_option("--eval", a->eval, "held-out records of slm data instruct: evaluate base and fine-tuned model after")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--eval-limit", a->eval_limit, "with --eval: records at most (0: all)")->capture_default_str();
+  add_common(cmd, a->common);
+  cmd->footer(
+      "Each record becomes Alpaca's prompt (with or without input) followed by the response and\n"
+      "<|endoftext|>; only the response tokens are trained on. The model folder it writes records the\n"
+      "template (prompt_template.json), so slm generate and slm chat use it on their own.\n\n"
+      "Examples:\n"
+      "  slm finetune --base runs/q/pretrain/model --data runs/q/sft/train.jsonl --out runs/q/finetune\n"
+      "  slm finetune --base M --data alpaca_data.json --epochs 3 --truncate --out run\n"
+      "  slm finetune --base M --data chats.jsonl --set train.lr=3e-4 --out run --eval heldout.jsonl");
+  cmd->callback([a, cmd] {
+    json cfg = read_config(a->config);
+    for (const auto& s : a->sets) apply_override(cfg, s);
+    if (cfg.contains("model")) throw Error("the model comes from --base: a fine-tuning config has no 'model' section", a->config);
+    if (a->max_steps > 0) cfg["train"]["max_steps"] = a->max_steps;
+    if (cmd->count("--seed")) cfg["train"]["seed"] = a->common.seed;
+    a->o.train = train::TrainConfig::from_json(cfg.value("train", json::object()), a->config);
+    a->o.threads = a->common.resolved_threads();
+    a->o.quiet = a->common.quiet;
+    auto r = train::finetune(a->o);
+    if (r.interrupted) return;
+    if (!a->eval.empty()) {
+      auto records = eval::read_instruct_records(a->eval);
+      eval::InstructEvalOptions eo;
+      eo.limit = a->eval_limit;
+      eo.quiet = a->common.quiet;
+      auto tok = tokenizer::Tokenizer::load((std::filesystem::path(r.model_dir) / "tokenizer.json").string());
+      auto base = eval::eval_instruct(*model::load_model(a->o.base), tok, records, eo);
+      auto tuned = eval::eval_instruct(*model::load_model(r.model_dir), tok, records, eo);
+      fmt::print(stderr, "{}", eval::instruct_table({{"base", &base}, {"fine-tuned", &tuned}}));
+      json report = {{"eval_data", a->eval}, {"base", base.to_json()}, {"finetuned", tuned.to_json()},
+                     {"samples", tuned.samples}};
+      write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(), report.dump(2) + "\n");
+    }
+    fmt::print("{}\n", r.model_dir);
+  });
+}
+
 }  // namespace
 
 void add_train_commands(CLI::App& app) {
+  add_finetune(app);
   struct Args {
     Common common;
     std::string config = "tiny", data, out, resume;
@@ -66,13 +149,7 @@ void add_train_commands(CLI::App& app) {
       "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume continues exactly where it stopped.");
   cmd->callback([a, cmd] {
     std::string path = find_config(a->config);
-    json cfg;
-    try {
-      cfg = json::parse(read_file(path));
-    } catch (const json::parse_error& e) {
-      throw Error(std::string("malformed JSON: ") + e.what(), path);
-    }
-    if (!cfg.is_object()) throw Error("a config is a JSON object with 'model' and 'train'", path);
+    json cfg = read_config(a->config);
     for (const auto& s : a->sets) apply_override(cfg, s);
     if (a->max_steps > 0) cfg["train"]["max_steps"] = a->max_steps;
     if (cmd->count("--seed")) cfg["train"]["seed"] = a->common.seed;

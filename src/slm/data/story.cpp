@@ -162,11 +162,14 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   return text;
 }
 
-Story StoryGenerator::generate(uint64_t seed, uint64_t index) const {
+Story StoryGenerator::generate(uint64_t seed, uint64_t index) const { return generate(seed, index, nullptr); }
+
+Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::function<void(StoryPlan&)>& edit_plan) const {
   uint64_t s = seed ^ (index * 0xD1B54A32D192ED03ull);
   Rng rng(splitmix64(s));
   Story story;
   story.plan = draw_plan(rng);
+  if (edit_plan) edit_plan(story.plan);
   const StoryPlan& p = story.plan;
 
   const auto& mp = pronouns(p.main.gender);

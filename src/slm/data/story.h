@@ -5,6 +5,7 @@
 // the template grammar in assets/story.txt, filled from a plan of characters and words
 // drawn first, so names, kinds and pronouns stay consistent through a story.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,9 @@ class StoryGenerator {
   // Story number `index` of the stream for `seed`: the same pair always gives the same
   // story, so generation can be split across threads and resumed.
   Story generate(uint64_t seed, uint64_t index) const;
+  // The same story with its plan changed before any text is written (e.g. without its
+  // bad ending): the text follows the same random draws as far as the plans agree.
+  Story generate(uint64_t seed, uint64_t index, const std::function<void(StoryPlan&)>& edit_plan) const;
 
   const Vocabulary& vocabulary() const { return vocab_; }
 

@@ -9,16 +9,6 @@
 
 namespace slm::infer {
 
-std::string alpaca_prompt(const std::string& instruction, const std::string& input) {
-  if (input.empty())
-    return "Below is an instruction that describes a task. Write a response that appropriately completes the "
-           "request.\n\n### Instruction:\n" +
-           instruction + "\n\n### Response:";
-  return "Below is an instruction that describes a task, paired with an input that provides further context. Write a "
-         "response that appropriately completes the request.\n\n### Instruction:\n" +
-         instruction + "\n\n### Input:\n" + input + "\n\n### Response:";
-}
-
 std::vector<Shot> read_shots(const std::string& path) {
   std::istringstream in(read_file(path));
   std::vector<Shot> shots;
@@ -49,13 +39,6 @@ std::string few_shot_prompt(const std::vector<Shot>& shots, int k, const std::st
     p += "Input: " + s.input + "\nOutput: " + s.output + "\n\n";
   }
   return p + "Input: " + query + "\nOutput:";
-}
-
-std::string chat_prompt(const std::vector<std::pair<std::string, std::string>>& history, const std::string& message) {
-  std::string p;
-  // The reply follows the final colon directly, as in Alpaca's training examples.
-  for (const auto& [user, reply] : history) p += alpaca_prompt(user) + reply + "\n\n";
-  return p + alpaca_prompt(message);
 }
 
 }  // namespace slm::infer

@@ -7,10 +7,14 @@
 #include <utility>
 #include <vector>
 
+#include "slm/data/template.h"
+
 namespace slm::infer {
 
-// Alpaca's prompt, with or without an input; the response follows the final colon.
-std::string alpaca_prompt(const std::string& instruction, const std::string& input = "");
+// Alpaca's template lives with the data (fine-tuning builds its examples from it too).
+using data::alpaca_prompt;
+using data::chat_prompt;
+using data::kChatStop;
 
 struct Shot {
   std::string input, output;
@@ -31,11 +35,5 @@ std::vector<Shot> read_shots(const std::string& path);
 std::string few_shot_prompt(const std::vector<Shot>& shots, int k, const std::string& query, uint64_t seed,
                             const std::string& instruction = "");
 constexpr const char* kFewShotStop = "\n\n";
-
-// A chat as Alpaca prompts: each earlier turn (message, reply) as a complete example,
-// then the new message. The caller drops the oldest turns while the prompt does not fit
-// the context (slm chat).
-std::string chat_prompt(const std::vector<std::pair<std::string, std::string>>& history, const std::string& message);
-constexpr const char* kChatStop = "\n### Instruction:";
 
 }  // namespace slm::infer

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt, const TrainConfig& tc,
-                     const TrainerState& st, const std::string& tokenizer_json, const std::string& data_dir) {
+                     const TrainerState& st, const std::string& tokenizer_json, const std::string& data_dir,
+                     const std::function<void(const std::string&)>& add_files) {
   const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
@@ -30,12 +31,13 @@ void save_checkpoint(const std::string& dir, const model::Transformer<float>& m,
   }
   model::write_safetensors((fs::path(tmp) / "optimizer.safetensors").string(), moments);
   json state = {{"step", st.step},
-                {"sampler", {{"epoch", st.sampler.epoch}, {"position", st.sampler.position}}},
+                {"sampler", st.data},
                 {"last_val_loss", st.last_val_loss},
                 {"train", tc.to_json()},
                 {"model", m.config().to_json()},
                 {"data", data_dir}};
   write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
+  if (add_files) add_files(tmp);
   const std::string old = dir + ".old-" + std::to_string(::getpid());
   bool had = fs::exists(dir);
   if (had) fs::rename(dir, old);
@@ -69,8 +71,7 @@ TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& 
     j = json::parse(read_file(state_path));
     TrainerState st;
     st.step = j.at("step").get<int64_t>();
-    st.sampler.epoch = j.at("sampler").at("epoch").get<uint64_t>();
-    st.sampler.position = j.at("sampler").at("position").get<uint64_t>();
+    st.data = j.at("sampler");
     st.last_val_loss = j.value("last_val_loss", -1.0);
     return st;
   } catch (const json::exception& e) {

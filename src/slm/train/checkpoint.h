@@ -4,10 +4,11 @@
 // moments, trainer_state.json with the step, the data position and the configs).
 // Written to a temporary folder and renamed into place: a checkpoint is whole or absent.
 #include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "slm/data/sampler.h"
 #include "slm/model/transformer.h"
 #include "slm/train/adamw.h"
 #include "slm/train/train_config.h"
@@ -15,15 +16,16 @@
 namespace slm::train {
 
 struct TrainerState {
-  int64_t step = 0;  // optimizer steps done
-  data::BatchSampler::State sampler;
+  int64_t step = 0;       // optimizer steps done
+  nlohmann::json data;    // where the batch source is (pre-training: {"epoch", "position"})
   double last_val_loss = -1;
 };
 
-// Saves into dir (replaced if present). tokenizer_json: a file to copy in, or empty.
+// Saves into dir (replaced if present). tokenizer_json: a file to copy in, or empty;
+// add_files, if set, writes more files into the folder before it is renamed into place.
 void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt,
                      const TrainConfig& tc, const TrainerState& st, const std::string& tokenizer_json,
-                     const std::string& data_dir);
+                     const std::string& data_dir, const std::function<void(const std::string&)>& add_files = nullptr);
 
 // Restores weights, moments and state from a checkpoint folder written by save_checkpoint.
 // Throws slm::Error naming the file and field when it does not fit the model.

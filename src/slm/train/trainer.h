@@ -1,11 +1,12 @@
 #pragma once
-// Pre-training: the loop that reads token windows, runs forward and backward, and
-// steps AdamW, with validation, checkpoints, exact resume, and Ctrl-C that saves.
+// Pre-training: windows of token shards, next-token loss on every position, through
+// the shared training loop (loop.h).
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "slm/model/config.h"
+#include "slm/train/loop.h"
 #include "slm/train/train_config.h"
 
 namespace slm::train {
@@ -21,21 +22,7 @@ struct PretrainOptions {
   int64_t stop_after = -1;  // stop as if interrupted after this many steps (tests, time limits)
 };
 
-struct PretrainResult {
-  int64_t start_step = 0, steps = 0;  // steps = the step reached
-  std::vector<double> losses;          // train loss of each step run here
-  double val_loss = -1;
-  bool interrupted = false;
-  std::string model_dir;  // the final model folder (out_dir/model), when the run completed
-  std::string checkpoint; // the last checkpoint written
-};
-
-// Peak FLOP/s of this machine for the MFU figure: the best of a few 1024³ sgemms.
-double measure_peak_flops();
-
-// Gradients are complete here, before the optimizer step: the one place where a
-// multi-process all-reduce (MPI, NCCL) slots in. Single process: nothing to do.
-void allreduce_gradients(float* grads, int64_t n);
+using PretrainResult = TrainResult;
 
 PretrainResult pretrain(const PretrainOptions& opt);
 

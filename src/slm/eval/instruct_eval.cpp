@@ -1,0 +1,201 @@
+#include "slm/eval/instruct_eval.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "slm/data/story_checks.h"
+#include "slm/data/template.h"
+#include "slm/infer/generate.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+#include "slm/util/progress.h"
+#include "slm/util/rouge.h"
+
+namespace slm::eval {
+
+using nlohmann::json;
+
+std::string normalize_answer(const std::string& s) {
+  std::string out;
+  for (const auto& w : rouge_tokens(s)) {  // lower case, letters and digits only
+    if (w == "a" || w == "an" || w == "the") continue;
+    out += (out.empty() ? "" : " ") + w;
+  }
+  return out;
+}
+
+void score_output(const data::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
+  static const data::Vocabulary vocab = data::Vocabulary::builtin();
+  const data::TaskInfo* info = data::find_task(r.task);
+  const std::string kind = info ? info->kind : (!r.answer.empty() ? "question" : !r.words.empty() ? "write" : "rouge");
+  ts.kind = kind;
+  ++ts.n;
+  if (kind == "question") {
+    std::string got = normalize_answer(output), want = normalize_answer(r.answer), ref = normalize_answer(r.output);
+    bool exact = got == want || got == ref;
+    bool contains = !want.empty() && (" " + got + " ").find(" " + want + " ") != std::string::npos;
+    ts.exact += exact;
+    ts.contains += contains;
+    sample["exact"] = exact;
+    sample["contains"] = contains;
+  } else if (kind == "write") {
+    int used = 0, shown = 0;
+    json missing = json::array();
+    for (const auto& w : r.words) {
+      bool u = data::uses_required_word(output, w, vocab);
+      used += u;
+      if (!u) missing.push_back(w);
+    }
+    for (const auto& f : r.features) {
+      auto feat = data::feature_from_name(f);
+      shown += feat && data::shows_feature(output, *feat);
+    }
+    double wshare = r.words.empty() ? 1.0 : double(used) / double(r.words.size());
+    double fshare = r.features.empty() ? 1.0 : double(shown) / double(r.features.size());
+    ts.words += wshare;
+    ts.features += fshare;
+    sample["words_used"] = wshare;
+    sample["features_shown"] = fshare;
+    sample["missing_words"] = missing;
+  } else {
+    double f = rouge_l(output, r.output);
+    ts.rouge += f;
+    sample["rouge_l"] = f;
+  }
+}
+
+json InstructEval::to_json() const {
+  json t = json::array();
+  for (const auto& s : tasks) {
+    json j = {{"task", s.task}, {"kind", s.kind}, {"n", s.n}};
+    if (s.kind == "question") j["exact_match"] = s.exact, j["contains_answer"] = s.contains;
+    if (s.kind == "write") j["required_words"] = s.words, j["features"] = s.features;
+    if (s.kind == "rouge") j["rouge_l"] = s.rouge;
+    t.push_back(j);
+  }
+  json j = {{"records", n}, {"skipped_too_long", skipped}, {"tasks", t}};
+  auto put = [&](const char* k, double v) { j[k] = v < 0 ? json(nullptr) : json(v); };
+  put("question_exact_match", exact);
+  put("question_contains_answer", contains);
+  put("required_words", words);
+  put("features", features);
+  put("rouge_l", rouge);
+  return j;
+}
+
+InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                           const std::vector<data::InstructRecord>& all, const InstructEvalOptions& opt) {
+  std::vector<data::InstructRecord> records = all;
+  if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
+  if (records.empty()) throw Error("no records to evaluate", "eval instruct");
+  const int context = m.config().context;
+  InstructEval ev;
+  std::map<std::string, TaskScore> by_task;
+  Progress bar("eval", double(records.size()), "prompts", opt.quiet);
+  size_t done = 0;
+  // Questions want a few tokens, stories hundreds: decode each kind in its own batches.
+  for (const char* kind : {"question", "rouge", "write"}) {
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const auto* info = data::find_task(records[i].task);
+      std::string k = info ? info->kind : (!records[i].answer.empty() ? "question" : !records[i].words.empty() ? "write" : "rouge");
+      if (k == kind) idx.push_back(i);
+    }
+    infer::GenerateOptions g;
+    g.sampling.temperature = 0;  // greedy: the model's own best answer, reproducible
+    g.max_tokens = opt.max_tokens > 0 ? opt.max_tokens : (std::string(kind) == "question" ? 32 : context);
+    for (size_t s = 0; s < idx.size(); s += size_t(opt.batch)) {
+      std::vector<std::string> prompts;
+      std::vector<size_t> rows;
+      for (size_t k = s; k < std::min(idx.size(), s + size_t(opt.batch)); ++k) {
+        const auto& r = records[idx[k]];
+        std::string p = data::alpaca_prompt(r.instruction, r.input);
+        if (tok.encode(p).size() + 1 >= size_t(context)) {
+          ++ev.skipped;
+          continue;
+        }
+        prompts.push_back(std::move(p));
+        rows.push_back(idx[k]);
+      }
+      auto outs = infer::generate_batch(m, tok, prompts, g);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        const auto& r = records[rows[k]];
+        json sample = {{"task", r.task}, {"instruction", r.instruction}, {"input", r.input}, {"reference", r.output},
+                       {"output", outs[k].text}, {"finish", outs[k].finish}};
+        auto& ts = by_task[r.task.empty() ? std::string(kind) : r.task];
+        ts.task = r.task.empty() ? std::string(kind) : r.task;
+        score_output(r, outs[k].text, ts, sample);
+        ev.samples.push_back(std::move(sample));
+      }
+      done += std::min(idx.size(), s + size_t(opt.batch)) - s;
+      bar.update(double(done));
+    }
+  }
+  bar.finish();
+  // Per task means; overall means weight every record alike.
+  double sums[5] = {}, counts[3] = {};
+  for (auto& [name, ts] : by_task) {
+    if (ts.kind == "question") sums[0] += ts.exact, sums[1] += ts.contains, counts[0] += ts.n;
+    if (ts.kind == "write") sums[2] += ts.words, sums[3] += ts.features, counts[1] += ts.n;
+    if (ts.kind == "rouge") sums[4] += ts.rouge, counts[2] += ts.n;
+    double n = std::max(1, ts.n);
+    ts.exact /= n, ts.contains /= n, ts.words /= n, ts.features /= n, ts.rouge /= n;
+    ev.n += ts.n;
+    ev.tasks.push_back(ts);
+  }
+  if (counts[0]) ev.exact = sums[0] / counts[0], ev.contains = sums[1] / counts[0];
+  if (counts[1]) ev.words = sums[2] / counts[1], ev.features = sums[3] / counts[1];
+  if (counts[2]) ev.rouge = sums[4] / counts[2];
+  if (ev.n == 0) throw Error("every record's prompt is longer than the model's context", "eval instruct");
+  return ev;
+}
+
+std::vector<data::InstructRecord> read_instruct_records(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::vector<data::InstructRecord> out;
+  std::string line;
+  for (long n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    out.push_back(data::instruct_from_json_line(line, at_line(path, n)));
+  }
+  if (out.empty()) throw Error("no records in the file", path);
+  return out;
+}
+
+std::string instruct_table(const std::vector<std::pair<std::string, const InstructEval*>>& cols) {
+  auto pct = [](double v) { return v < 0 ? std::string("-") : fmt::format("{:.1f}%", 100 * v); };
+  auto num = [](double v) { return v < 0 ? std::string("-") : fmt::format("{:.3f}", v); };
+  std::string out = fmt::format("{:<34}", "instruction following");
+  for (const auto& [name, e] : cols) out += fmt::format("{:>14}", name);
+  out += "\n";
+  auto row = [&](const std::string& label, auto get, auto fmt_v) {
+    out += fmt::format("{:<34}", label);
+    for (const auto& c : cols) out += fmt::format("{:>14}", fmt_v(get(*c.second)));
+    out += "\n";
+  };
+  row("questions: contains the answer", [](const InstructEval& e) { return e.contains; }, pct);
+  row("questions: exact match", [](const InstructEval& e) { return e.exact; }, pct);
+  row("writing: required words used", [](const InstructEval& e) { return e.words; }, pct);
+  row("writing: features shown", [](const InstructEval& e) { return e.features; }, pct);
+  row("summaries, endings: ROUGE-L", [](const InstructEval& e) { return e.rouge; }, num);
+  // Per task, the figure its kind is scored by.
+  if (!cols.empty())
+    for (const auto& t : cols[0].second->tasks) {
+      std::string label = fmt::format("  {} ({}, n={})", t.task,
+                                      t.kind == "question" ? "contains" : t.kind == "write" ? "words" : "ROUGE-L", t.n);
+      out += fmt::format("{:<34}", label);
+      for (const auto& c : cols) {
+        double v = -1;
+        for (const auto& u : c.second->tasks)
+          if (u.task == t.task) v = t.kind == "question" ? u.contains : t.kind == "write" ? u.words : u.rouge;
+        out += fmt::format("{:>14}", t.kind == "rouge" ? num(v) : pct(v));
+      }
+      out += "\n";
+    }
+  return out;
+}
+
+}  // namespace slm::eval

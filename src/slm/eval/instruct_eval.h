@@ -1,0 +1,58 @@
+#pragma once
+// How well a model follows instructions, on held-out records of `slm data instruct`:
+// questions by exact match and by whether the output contains the answer, writing tasks
+// by the share of required words used and of requested features visible, and summaries,
+// continuations, morals and rewritten endings by ROUGE-L to the reference. Outputs are
+// greedy, from the Alpaca prompt, up to the end-of-text token.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slm/data/instruct.h"
+#include "slm/model/transformer.h"
+#include "slm/tokenizer/bpe.h"
+
+namespace slm::eval {
+
+struct InstructEvalOptions {
+  int limit = 0;        // records at most (0: all)
+  int batch = 16;       // prompts decoded together
+  int max_tokens = 0;   // 0: up to the context
+  bool quiet = false;
+};
+
+struct TaskScore {
+  std::string task, kind;
+  int n = 0;
+  double exact = 0, contains = 0;  // questions
+  double words = 0, features = 0;  // writing: share of required words / of features shown
+  double rouge = 0;                // rouge tasks
+};
+
+struct InstructEval {
+  std::vector<TaskScore> tasks;
+  int n = 0, skipped = 0;              // skipped: prompts longer than the context
+  double exact = -1, contains = -1;    // over all questions (-1: none)
+  double words = -1, features = -1;    // over all writing tasks
+  double rouge = -1;                   // over all ROUGE-L tasks
+  std::vector<nlohmann::json> samples; // every record with its output and scores
+  nlohmann::json to_json() const;
+};
+
+// SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces.
+std::string normalize_answer(const std::string& s);
+
+// Scores one output against its record into ts (adds to the sums; divide by n after).
+void score_output(const data::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
+
+InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                           const std::vector<data::InstructRecord>& records, const InstructEvalOptions& opt);
+
+// Reads a file of `slm data instruct` records (JSONL), naming the line of a bad one.
+std::vector<data::InstructRecord> read_instruct_records(const std::string& path);
+
+// A side-by-side table of two evaluations (e.g. base and fine-tuned), for a terminal.
+std::string instruct_table(const std::vector<std::pair<std::string, const InstructEval*>>& columns);
+
+}  // namespace slm::eval

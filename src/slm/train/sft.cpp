@@ -1,0 +1,224 @@
+#include "slm/train/sft.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "slm/data/template.h"
+#include "slm/model/checkpoint_io.h"
+#include "slm/util/error.h"
+#include "slm/util/hash.h"
+#include "slm/util/rng.h"
+
+namespace slm::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int64_t SftExample::counted() const {
+  int64_t n = 0;
+  for (size_t i = 1; i < trained.size(); ++i) n += trained[i];
+  return n;
+}
+
+std::vector<SftExample> encode_conversations(const std::vector<data::Conversation>& convs,
+                                             const tokenizer::Tokenizer& tok, int context, bool truncate,
+                                             SftEncodeStats& stats) {
+  std::vector<SftExample> out;
+  std::vector<uint32_t> ids;
+  const size_t max_len = size_t(context) + 1;  // inputs are tokens[0..n-2], targets tokens[1..n-1]
+  for (const auto& c : convs) {
+    SftExample e;
+    for (const auto& s : c.segments) {
+      ids.clear();
+      tok.encode(s.text, ids, /*specials=*/false);  // "<|endoftext|>" typed by a user is text
+      for (uint32_t id : ids) e.tokens.push_back(int32_t(id)), e.trained.push_back(s.response);
+    }
+    e.tokens.push_back(int32_t(tok.eot()));
+    e.trained.push_back(1);
+    if (e.tokens.size() > max_len) {
+      if (stats.first_too_long.empty()) stats.first_too_long = c.where;
+      e.tokens.resize(max_len);
+      e.trained.resize(max_len);
+      if (!truncate || e.counted() == 0) {
+        ++stats.too_long;
+        continue;
+      }
+      ++stats.truncated;
+    }
+    const int64_t resp = e.counted();
+    stats.response_tokens += resp;
+    stats.prompt_tokens += int64_t(e.tokens.size()) - resp;
+    out.push_back(std::move(e));
+  }
+  stats.examples = int64_t(out.size());
+  return out;
+}
+
+void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b) {
+  size_t longest = 2;
+  for (size_t r : rows) longest = std::max(longest, ex[r].tokens.size());
+  b.B = int(rows.size());
+  b.T = int(longest - 1);
+  b.x.assign(size_t(b.B) * b.T, pad);
+  b.y.assign(size_t(b.B) * b.T, -1);
+  b.counted = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const SftExample& e = ex[rows[i]];
+    int32_t* x = b.x.data() + i * size_t(b.T);
+    int32_t* y = b.y.data() + i * size_t(b.T);
+    for (size_t t = 0; t + 1 < e.tokens.size(); ++t) {
+      x[t] = e.tokens[t];
+      if (e.trained[t + 1]) y[t] = e.tokens[t + 1], ++b.counted;
+    }
+  }
+}
+
+SftBatches::SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token)
+    : ex_(examples), batch_(batch), seed_(seed), pad_(pad_token) {
+  if (ex_.empty()) throw Error("no examples to fine-tune on", "data");
+  if (batch_ < 1) throw Error("the batch size must be at least 1", "train.batch_size");
+  plan_epoch();
+}
+
+void SftBatches::plan_epoch() {
+  // Shuffle, then sort runs of 16 batches by length (little padding, still random),
+  // then shuffle the batches. A short last batch wraps around to the first examples.
+  std::vector<size_t> idx(ex_.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  Rng rng(hash64("sft", seed_ * 1000003 + epoch_));
+  rng.shuffle(idx);
+  const size_t B = size_t(batch_), run = B * 16;
+  for (size_t s = 0; s < idx.size(); s += run) {
+    auto e = idx.begin() + long(std::min(idx.size(), s + run));
+    std::stable_sort(idx.begin() + long(s), e,
+                     [&](size_t a, size_t b) { return ex_[a].tokens.size() < ex_[b].tokens.size(); });
+  }
+  order_.clear();
+  for (size_t s = 0; s < idx.size(); s += B) {
+    std::vector<size_t> rows;
+    for (size_t k = 0; k < B; ++k) rows.push_back(idx[(s + k) % idx.size()]);
+    order_.push_back(std::move(rows));
+  }
+  rng.shuffle(order_);
+}
+
+void SftBatches::next(Batch& b) {
+  if (position_ >= order_.size()) {
+    ++epoch_;
+    position_ = 0;
+    plan_epoch();
+  }
+  fill_sft_batch(ex_, order_[position_++], pad_, b);
+}
+
+json SftBatches::state() const { return {{"epoch", epoch_}, {"position", position_}}; }
+
+void SftBatches::restore(const json& s) {
+  try {
+    epoch_ = s.at("epoch").get<uint64_t>();
+    position_ = s.at("position").get<uint64_t>();
+  } catch (const json::exception& e) {
+    throw Error(std::string("bad batch state in the checkpoint: ") + e.what(), "trainer_state.json");
+  }
+  plan_epoch();
+}
+
+double sft_loss(model::Transformer<float>& m, const std::vector<SftExample>& ex, int batch, int32_t pad) {
+  double total = 0;
+  int64_t counted = 0;
+  Batch b;
+  for (size_t s = 0; s < ex.size(); s += size_t(batch)) {
+    std::vector<size_t> rows;
+    for (size_t i = s; i < std::min(ex.size(), s + size_t(batch)); ++i) rows.push_back(i);
+    fill_sft_batch(ex, rows, pad, b);
+    if (b.counted == 0) continue;
+    total += m.loss(b.x.data(), b.y.data(), b.B, b.T) * double(b.counted);
+    counted += b.counted;
+  }
+  return counted ? total / double(counted) : 0.0;
+}
+
+namespace {
+
+void report_encoding(const SftEncodeStats& st, const std::string& what, int context, bool truncate, bool quiet) {
+  if (st.too_long || st.truncated)
+    // Said even when quiet: data that does not fit is never dropped silently.
+    fmt::print(stderr, "slm: note: {}: {} record(s) longer than the context ({} tokens) {}{} (first: {})\n", what,
+               st.too_long + st.truncated, context, truncate ? "truncated" : "skipped",
+               truncate && st.too_long ? fmt::format(", {} skipped with no response token left", st.too_long) : "",
+               st.first_too_long);
+  if (!quiet)
+    fmt::print(stderr, "{}: {} examples, {} prompt tokens (masked) and {} response tokens (trained on)\n", what,
+               st.examples, st.prompt_tokens, st.response_tokens);
+}
+
+}  // namespace
+
+TrainResult finetune(const FinetuneOptions& opt) {
+  omp_set_num_threads(std::max(1, opt.threads));
+  const std::string tok_path = (fs::path(opt.base) / "tokenizer.json").string();
+  if (!fs::exists(tok_path))
+    throw Error("the base model has no tokenizer.json (fine-tuning needs the tokenizer it was trained with)", opt.base);
+  auto tok = tokenizer::Tokenizer::load(tok_path);
+  auto model = model::load_model(opt.base);
+  const model::ModelConfig& mc = model->config();
+  if (int64_t(tok.vocab_size()) > mc.vocab_size)
+    throw Error(fmt::format("the tokenizer has {} tokens but the model's vocabulary is {}", tok.vocab_size(), mc.vocab_size),
+                tok_path);
+
+  auto convs = data::read_sft_file(opt.data);
+  std::vector<data::Conversation> val_convs;
+  if (!opt.val.empty()) {
+    val_convs = data::read_sft_file(opt.val);
+  } else if (opt.val_fraction > 0 && convs.size() >= 50) {
+    // A share of the data by content hash, so the split does not depend on the order.
+    std::vector<data::Conversation> train;
+    for (auto& c : convs) {
+      uint64_t h = hash64(c.segments[0].text + c.segments.back().text, 0x5f7);
+      (double(h % 1000000) / 1e6 < opt.val_fraction ? val_convs : train).push_back(std::move(c));
+    }
+    convs = std::move(train);
+  }
+  SftEncodeStats st, vst;
+  auto examples = encode_conversations(convs, tok, mc.context, opt.truncate, st);
+  auto val = encode_conversations(val_convs, tok, mc.context, opt.truncate, vst);
+  report_encoding(st, "train", mc.context, opt.truncate, opt.quiet);
+  if (!val_convs.empty()) report_encoding(vst, "validation", mc.context, opt.truncate, opt.quiet);
+  if (examples.empty()) throw Error("no example fits the model's context of " + std::to_string(mc.context) + " tokens", opt.data);
+
+  TrainConfig tc = opt.train;
+  const int32_t pad = int32_t(tok.eot());
+  SftBatches batches(examples, tc.batch_size, tc.seed, pad);
+  if (opt.epochs > 0)
+    tc.max_steps = std::max<int64_t>(1, int64_t(std::ceil(opt.epochs * double(batches.batches_per_epoch()) / tc.grad_accum)));
+  if (!opt.quiet)
+    fmt::print(stderr, "fine-tuning {} ({:.2f}M parameters) for {} steps of {} examples ({:.2f} epochs)\n", opt.base,
+               double(model->num_params()) / 1e6, tc.max_steps, tc.batch_size * tc.grad_accum,
+               double(tc.max_steps * tc.grad_accum) / double(batches.batches_per_epoch()));
+
+  LoopOptions lo;
+  lo.train = tc;
+  lo.out_dir = opt.out_dir;
+  lo.resume = opt.resume;
+  lo.tokenizer_json = tok_path;
+  lo.data_desc = opt.data;
+  lo.label = "finetune";
+  lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples}};
+  lo.quiet = opt.quiet;
+  lo.stop_after = opt.stop_after;
+  lo.add_files = [](const std::string& dir) { data::write_template_file(dir); };
+  if (!val.empty()) {
+    const int vb = tc.batch_size;
+    const size_t cap = size_t(std::max<int64_t>(1, tc.eval_batches)) * size_t(vb);
+    if (val.size() > cap) val.resize(cap);
+    lo.validate = [&val, vb, pad](model::Transformer<float>& m) { return sft_loss(m, val, vb, pad); };
+  }
+  return run_training(*model, batches, lo);
+}
+
+}  // namespace slm::train

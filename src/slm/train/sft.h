@@ -1,0 +1,78 @@
+#pragma once
+// Instruction tuning (supervised fine-tuning) as Stanford Alpaca does it: each example
+// is the templated prompt followed by the response and the end-of-text token, and the
+// loss counts the response tokens only (prompt and padding targets are -1). Examples of
+// similar length are batched together and padded to the longest, each row starting at
+// position 0, so no example attends to another.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slm/data/sft_records.h"
+#include "slm/tokenizer/bpe.h"
+#include "slm/train/loop.h"
+
+namespace slm::train {
+
+struct SftExample {
+  std::vector<int32_t> tokens;
+  std::vector<uint8_t> trained;  // trained[i]: token i is a response token, predicted and counted
+  int64_t counted() const;
+};
+
+struct SftEncodeStats {
+  int64_t examples = 0, too_long = 0, truncated = 0, prompt_tokens = 0, response_tokens = 0;
+  std::string first_too_long;  // where the first over-long record is, for the message
+};
+
+// Tokenizes conversations (each segment on its own, as generation will see the prompt),
+// appending end-of-text after the last response. Longer than context + 1 tokens: cut to
+// fit when truncate is set and a response token is left, otherwise skipped; both counted.
+std::vector<SftExample> encode_conversations(const std::vector<data::Conversation>& convs,
+                                             const tokenizer::Tokenizer& tok, int context, bool truncate,
+                                             SftEncodeStats& stats);
+
+// Batches of examples, shuffled each epoch (seeded) and grouped by length so padding is
+// small; resumable from (epoch, position).
+class SftBatches : public BatchSource {
+ public:
+  SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token);
+  void next(Batch& b) override;
+  nlohmann::json state() const override;
+  void restore(const nlohmann::json& s) override;
+  size_t batches_per_epoch() const { return order_.size(); }
+
+ private:
+  void plan_epoch();
+  const std::vector<SftExample>& ex_;
+  int batch_;
+  uint64_t seed_;
+  int32_t pad_;
+  uint64_t epoch_ = 0, position_ = 0;
+  std::vector<std::vector<size_t>> order_;  // this epoch's batches
+};
+
+// Fills a batch with the given examples (padding to the longest).
+void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b);
+
+// The mean loss over the response tokens of all examples.
+double sft_loss(model::Transformer<float>& m, const std::vector<SftExample>& ex, int batch, int32_t pad);
+
+struct FinetuneOptions {
+  std::string base;      // a model folder with tokenizer.json
+  std::string data;      // .json or .jsonl records
+  std::string val;       // held-out records for the validation loss, or empty: a share of data
+  double val_fraction = 0.02;
+  std::string out_dir;
+  std::string resume;
+  TrainConfig train;
+  double epochs = 0;     // > 0: max_steps from the number of examples
+  bool truncate = false;
+  int threads = 1;
+  bool quiet = false;
+  int64_t stop_after = -1;
+};
+
+TrainResult finetune(const FinetuneOptions& opt);
+
+}  // namespace slm::train

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "slm/eval/instruct_eval.h"
+
+using namespace slm;
+using namespace slm::eval;
+
+TEST(InstructEval, AnswersAreNormalisedAsSquadDoes) {
+  EXPECT_EQ(normalize_answer("The  Ball!"), "ball");
+  EXPECT_EQ(normalize_answer("At the park."), "at park");
+  EXPECT_EQ(normalize_answer("An apple, a pear"), "apple pear");
+}
+
+TEST(InstructEval, ScoresEachKindOfTask) {
+  data::InstructRecord q;
+  q.task = "main_character";
+  q.answer = "Jill";
+  q.output = "Jill.";
+  TaskScore ts;
+  nlohmann::json s;
+  score_output(q, "jill", ts, s);
+  score_output(q, "It is Jill and Tom.", ts, s);
+  score_output(q, "Tom.", ts, s);
+  EXPECT_EQ(ts.n, 3);
+  EXPECT_EQ(ts.exact, 1);
+  EXPECT_EQ(ts.contains, 2);
+  EXPECT_FALSE(s["contains"].get<bool>());
+
+  data::InstructRecord w;
+  w.task = "write_words";
+  w.words = {"ball", "jump", "red"};
+  w.features = {"Dialogue", "MoralValue"};
+  TaskScore tw;
+  score_output(w, "Tom jumped with the red balls. \"Hi,\" he said. \"Hi!\"\n\nTom learned to share.", tw, s);
+  EXPECT_DOUBLE_EQ(tw.words, 1.0) << "inflected forms count: jumped, balls";
+  EXPECT_DOUBLE_EQ(tw.features, 1.0);
+  score_output(w, "Tom ran.", tw, s);
+  EXPECT_DOUBLE_EQ(tw.words, 1.0);
+  EXPECT_EQ(s["missing_words"].size(), 3u);
+  EXPECT_DOUBLE_EQ(tw.features, 1.0);
+
+  data::InstructRecord r;
+  r.task = "summarize";
+  r.output = "A girl finds a ball.";
+  TaskScore tr;
+  score_output(r, "A girl finds a ball.", tr, s);
+  EXPECT_DOUBLE_EQ(tr.rouge, 1.0);
+  EXPECT_EQ(tr.kind, "rouge");
+}
