@@ -2,10 +2,13 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <memory>
+#include <sstream>
 
 #include "cli/common.h"
 #include "slm/eval/instruct_eval.h"
+#include "slm/eval/suite.h"
 #include "slm/model/checkpoint_io.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -61,16 +64,163 @@ void add_instruct(CLI::App* eval) {
     cols.push_back({a->base.empty() ? "model" : "fine-tuned", &tuned});
     fmt::print("{}", eval::instruct_table(cols));
     if (tuned.skipped) fmt::print(stderr, "slm: note: {} record(s) skipped: the prompt does not fit the context\n", tuned.skipped);
-    if (!a->out.empty()) write_file_atomic(a->out, report.dump(2) + "\n");
+    if (!a->out.empty()) write_file_atomic(a->out, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  });
+}
+
+// The options every part of slm eval shares, and how they fill SuiteOptions.
+struct EvalArgs {
+  Common common;
+  std::string model, out = "eval", data, train_text, tasks, shots_from, judge_url, judge_model, judge_cache;
+  std::vector<std::string> compare;
+  std::string ks = "0,1,3";
+  eval::SuiteOptions o;
+};
+
+void add_suite_options(CLI::App* cmd, EvalArgs& a, bool model_required) {
+  auto* m = cmd->add_option("--model", a.model, "the model folder")->check(CLI::ExistingDirectory);
+  if (model_required) m->required();
+  cmd->add_option("--out", a.out, "the report folder: report.json, report.html")->capture_default_str();
+  cmd->add_option("--data", a.data, "loss: a shards folder (its val_*.bin), a .bin shard, or a text/JSONL file");
+  cmd->add_option("--stories", a.o.stories, "stories: beginnings to continue, and as many requests")->capture_default_str();
+  cmd->add_option("--story-tokens", a.o.story_tokens, "stories: tokens each at most")->capture_default_str();
+  cmd->add_option("--train-text", a.train_text, "stories: the training corpus, for the share of new 4-grams")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tasks", a.tasks, "few-shot: JSONL {context, choices, label} or HellaSwag (default: built-in)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--shots-from", a.shots_from, "few-shot: the tasks' train split, where K-shot examples come from")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--k", a.ks, "few-shot: the K values, comma-separated")->capture_default_str();
+  cmd->add_option("--items", a.o.mc_items, "few-shot: built-in items of each task")->capture_default_str();
+  cmd->add_option("--judge-url", a.judge_url, "an OpenAI-compatible API base, e.g. http://127.0.0.1:8080/v1");
+  cmd->add_option("--judge-model", a.judge_model, "the judge model's name")->capture_default_str();
+  cmd->add_option("--judge-concurrency", a.o.judge.concurrency, "judge requests in flight")->capture_default_str();
+  cmd->add_option("--judge-attempts", a.o.judge.attempts, "tries per story (429, 5xx, malformed replies)")
+      ->capture_default_str();
+  cmd->add_option("--judge-cache", a.judge_cache, "the judgment cache (default: OUT/judge_cache.jsonl)");
+  add_common(cmd, a.common);
+}
+
+eval::SuiteOptions suite_options(EvalArgs& a) {
+  eval::SuiteOptions o = a.o;
+  o.loss_data = a.data;
+  o.train_text = a.train_text;
+  o.tasks = a.tasks;
+  o.shots_from = a.shots_from;
+  o.seed = a.common.seed;
+  o.quiet = a.common.quiet;
+  o.ks.clear();
+  std::stringstream ss(a.ks);
+  for (std::string k; std::getline(ss, k, ',');) {
+    try {
+      size_t used = 0;
+      int v = std::stoi(k, &used);
+      if (used != k.size() || v < 0) throw std::invalid_argument(k);
+      o.ks.push_back(v);
+    } catch (const std::exception&) {
+      throw CLI::ValidationError("--k " + a.ks, "expected non-negative integers separated by commas, e.g. 0,1,3");
+    }
+  }
+  o.judge.url = a.judge_url;
+  o.judge.model = a.judge_model;
+  if (const char* key = std::getenv("SLM_JUDGE_API_KEY")) o.judge.api_key = key;
+  std::filesystem::create_directories(a.out);
+  o.judge.cache_path = a.judge_cache.empty() ? (std::filesystem::path(a.out) / "judge_cache.jsonl").string() : a.judge_cache;
+  o.judged_out = (std::filesystem::path(a.out) / "judged.jsonl").string();
+  if (!o.judge.url.empty() && o.judge.model.empty()) throw CLI::RequiredError("--judge-model (with --judge-url)");
+  return o;
+}
+
+void run_and_report(EvalArgs& a, eval::SuiteOptions o) {
+  std::vector<std::string> dirs = a.compare.empty() ? std::vector<std::string>{a.model} : a.compare;
+  if (dirs.size() == 1 && dirs[0].empty()) throw CLI::RequiredError("--model (or --compare A B)");
+  std::vector<eval::ModelReport> reports;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    if (dirs.size() > 1) {
+      o.judged_out = (std::filesystem::path(a.out) / fmt::format("judged_{}.jsonl", i + 1)).string();
+      if (!a.common.quiet) fmt::print(stderr, "== {}\n", dirs[i]);
+    }
+    reports.push_back(eval::run_suite(dirs[i], o));
+  }
+  std::string html = eval::write_report(a.out, reports);
+  fmt::print("report: {}\n", html);
+}
+
+void add_part(CLI::App* eval, const char* name, const char* help, void (*select)(eval::SuiteOptions&),
+              const char* footer) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = eval->add_subcommand(name, help);
+  add_suite_options(cmd, *a, true);
+  cmd->footer(footer);
+  cmd->callback([a, select] {
+    auto o = suite_options(*a);
+    select(o);
+    run_and_report(*a, o);
+  });
+}
+
+// Re-renders report.html from report.json files (one or several runs side by side).
+void add_report(CLI::App* eval) {
+  struct Args {
+    std::vector<std::string> from;
+    std::string out;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = eval->add_subcommand("report", "Render report.html again from report.json files, side by side");
+  cmd->add_option("--from", a->from, "report.json files (repeatable)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->out, "the report folder")->required();
+  cmd->footer("Example:\n  slm eval report --from runs/a/eval/report.json --from runs/b/eval/report.json --out both");
+  cmd->callback([a] {
+    std::vector<eval::ModelReport> models;
+    for (const auto& f : a->from) {
+      auto j = json::parse(read_file(f), nullptr, false);
+      if (j.is_discarded() || !j.contains("models") || !j["models"].is_array())
+        throw Error("not a report.json (expected an object with a 'models' array)", f);
+      for (auto& m : j["models"]) models.push_back(m);
+    }
+    fmt::print("report: {}\n", eval::write_report(a->out, models));
   });
 }
 
 }  // namespace
 
 void add_eval_commands(CLI::App& app) {
-  auto* eval = app.add_subcommand("eval", "Evaluate a model");
-  eval->require_subcommand(1);
+  auto a = std::make_shared<EvalArgs>();
+  auto* eval = app.add_subcommand("eval", "Evaluate a model: loss, story metrics, few-shot, LLM judge; a report to look at");
+  add_suite_options(eval, *a, false);
+  eval->add_option("--compare", a->compare, "two (or more) model folders side by side in one report")->expected(2, 4);
+  eval->require_subcommand(0, 1);
+  eval->footer(
+      "With no part named, runs them all (the judge when --judge-url is given) and writes\n"
+      "OUT/report.json and OUT/report.html. Parts alone: slm eval loss|stories|fewshot|judge|instruct.\n"
+      "The judge's key comes from SLM_JUDGE_API_KEY.\n\n"
+      "Examples:\n"
+      "  slm eval --model runs/q/finetune/model --out runs/q/eval\n"
+      "  slm eval --compare runs/q/pretrain/model runs/q/finetune/model --out runs/q/compare\n"
+      "  slm eval judge --model M --judge-url http://127.0.0.1:8080/v1 --judge-model llama-3-8b-instruct\n"
+      "  slm eval fewshot --model M --tasks hellaswag_val.jsonl --k 0,1,5");
+  add_part(eval, "loss", "Loss and perplexity on held-out tokens", [](eval::SuiteOptions& o) { o.do_stories = o.do_fewshot = false; },
+           "Example:\n  slm eval loss --model M --data runs/q/shards");
+  add_part(eval, "stories", "Story metrics over stories the model writes",
+           [](eval::SuiteOptions& o) { o.do_loss = o.do_fewshot = false, o.judge.url.clear(); },
+           "Age (child vocabulary, Flesch-Kincaid, sentence length), grammar (Hunspell, unfinished\n"
+           "sentences, doubled words, a/an), consistency (pronouns), diversity (distinct-n, self-BLEU,\n"
+           "new 4-grams with --train-text), repetition, and required words/features for requests.\n"
+           "Example:\n  slm eval stories --model M --stories 50 --train-text runs/q/data/train.jsonl");
+  add_part(eval, "fewshot", "Multiple-choice tasks, zero- to K-shot", [](eval::SuiteOptions& o) { o.do_loss = o.do_stories = false; },
+           "Example:\n  slm eval fewshot --model M --k 0,1,3,5");
+  add_part(eval, "judge", "Stories graded by an LLM judge (TinyStories' rubric)",
+           [](eval::SuiteOptions& o) {
+             if (o.judge.url.empty()) throw CLI::RequiredError("--judge-url");
+             o.do_loss = o.do_fewshot = false;
+           },
+           "Example:\n  slm eval judge --model M --judge-url http://127.0.0.1:11434/v1 --judge-model llama3");
   add_instruct(eval);
+  add_report(eval);
+  eval->callback([a, eval] {
+    if (!eval->get_subcommands().empty()) return;  // a part ran on its own
+    run_and_report(*a, suite_options(*a));
+  });
 }
 
 }  // namespace slm::cli

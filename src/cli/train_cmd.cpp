@@ -77,6 +77,10 @@ void add_finetune(CLI::App& app) {
   cmd->add_option("--set", a->sets, "override a field: train.lr=3e-4 (repeatable)");
   cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N");
   cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)");
+  cmd->add_option_function<std::string>(
+         "--loss", [a](const std::string& v) { a->o.per_example_loss = v == "example"; },
+         "example: each example's response weighs the same (default); token: every response token does (Alpaca)")
+      ->check(CLI::IsMember({"example", "token"}));
   cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
   cmd->add_option("--stop-after", a->o.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does");
@@ -114,7 +118,7 @@ void add_finetune(CLI::App& app) {
       fmt::print(stderr, "{}", eval::instruct_table({{"base", &base}, {"fine-tuned", &tuned}}));
       json report = {{"eval_data", a->eval}, {"base", base.to_json()}, {"finetuned", tuned.to_json()},
                      {"samples", tuned.samples}};
-      write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(), report.dump(2) + "\n");
+      write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(), report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     }
     fmt::print("{}\n", r.model_dir);
   });

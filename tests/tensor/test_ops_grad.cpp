@@ -164,4 +164,21 @@ TEST(OpsGrad, CrossEntropyWithIgnoredTargets) {
   EXPECT_NEAR(l, loss(), 1e-12);
   expect_grad(z, g, loss, "dlogits");
   for (int j = 0; j < V; ++j) EXPECT_EQ(g[size_t(V + j)], 0.0) << "an ignored row has no gradient";
+
+  // Weighted rows: the loss is the weighted mean; with grad_scale = 1 / (sum of the
+  // counted weights) the gradient is that mean's.
+  const std::vector<float> w = {0.5f, 9.f, 2.f, 1.f, 0.25f};
+  const double wsum = 0.5 + 2 + 1 + 0.25;
+  auto wloss = [&] { return cross_entropy_loss(z.data(), targets.data(), N, V, nullptr, w.data()); };
+  double want = 0;
+  for (int n : {0, 2, 3, 4}) {
+    std::vector<int32_t> one(size_t(N), -1);
+    one[size_t(n)] = targets[size_t(n)];
+    want += w[size_t(n)] * cross_entropy_loss(z.data(), one.data(), N, V);
+  }
+  EXPECT_NEAR(wloss(), want / wsum, 1e-12);
+  Vec gw = z;
+  EXPECT_NEAR(cross_entropy_forward_backward(gw.data(), targets.data(), N, V, 1.0 / wsum, nullptr, w.data()), wloss(),
+              1e-12);
+  expect_grad(z, gw, wloss, "dlogits (weighted rows)");
 }

@@ -109,6 +109,16 @@ TEST(Sft, MasksThePromptAndTrainsOnTheResponseAndEndOfText) {
     }
   EXPECT_EQ(b.counted, counted);
   EXPECT_EQ(counted, ex2[0].counted() + ex2[1].counted());
+  EXPECT_EQ(b.weight, double(counted));
+
+  // Per example: each response's targets weigh 1 / its length, so each example weighs 1.
+  fill_sft_batch(ex2, {0, 1}, int32_t(tok().eot()), b, true);
+  EXPECT_NEAR(b.weight, 2.0, 1e-6);
+  for (int r = 0; r < 2; ++r) {
+    double sum = 0;
+    for (int t = 0; t < b.T; ++t) sum += b.w[size_t(r * b.T + t)];
+    EXPECT_NEAR(sum, 1.0, 1e-6);
+  }
 }
 
 TEST(Sft, RecordsLongerThanTheContextAreSkippedOrTruncatedAndCounted) {
@@ -131,7 +141,7 @@ TEST(Sft, RecordsLongerThanTheContextAreSkippedOrTruncatedAndCounted) {
 TEST(Sft, BatchesCoverEveryExampleEachEpochAndResume) {
   std::vector<SftExample> ex(10);
   for (size_t i = 0; i < ex.size(); ++i) ex[i].tokens.assign(i + 2, int32_t(i)), ex[i].trained.assign(i + 2, 1);
-  SftBatches a(ex, 3, 7, 0);
+  SftBatches a(ex, 3, 7, 0, false);
   EXPECT_EQ(a.batches_per_epoch(), 4u);
   std::set<int32_t> seen;
   Batch b;
@@ -142,7 +152,7 @@ TEST(Sft, BatchesCoverEveryExampleEachEpochAndResume) {
   EXPECT_EQ(seen.size(), 10u);
   a.next(b);  // into the second epoch
   auto state = a.state();
-  SftBatches c(ex, 3, 7, 0);
+  SftBatches c(ex, 3, 7, 0, false);
   c.restore(state);
   Batch x, y;
   for (int i = 0; i < 6; ++i) {

@@ -75,6 +75,14 @@ void Transformer<T>::ensure_buffers(int B, int Tn) {
 
 template <class T>
 void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
+  forward_body(inputs, B, Tn);
+  // logits = W_out · rmsnorm(x)
+  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  matmul_forward(logits_.data(), xnf_.data(), param(head), B * Tn, cfg_.dim, cfg_.vocab_size);
+}
+
+template <class T>
+void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
   ensure_buffers(B, Tn);
   const int N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
@@ -106,37 +114,86 @@ void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
     matmul_forward(out, A.h.data(), param(L.w_down), N, F, C);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
   }
-  // logits = W_out · rmsnorm(x)
   rmsnorm_forward(xnf_.data(), rstdf_.data(), x_out_.data(), param(layout_.final_norm), N, C, cfg_.norm_eps);
-  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
-  matmul_forward(logits_.data(), xnf_.data(), param(head), N, C, V);
 }
 
 template <class T>
-double Transformer<T>::loss(const int32_t* inputs, const int32_t* targets, int B, int Tn) {
-  forward(inputs, B, Tn);
-  return cross_entropy_loss(logits_.data(), targets, B * Tn, cfg_.vocab_size);
+std::vector<int32_t> Transformer<T>::sparse_rows(const int32_t* targets, int N) const {
+  std::vector<int32_t> rows;
+  for (int n = 0; n < N; ++n)
+    if (targets[n] >= 0) rows.push_back(n);
+  // The head is a fair share of the work (vocab x dim a row); below 3/4 of the rows,
+  // gathering them first is cheaper than computing logits nobody reads.
+  if (rows.size() * 4 >= size_t(N) * 3) rows.clear();
+  return rows;
+}
+
+template <class T>
+void Transformer<T>::head_forward_rows(const std::vector<int32_t>& rows, const int32_t* targets, const float* weights) {
+  const size_t C = size_t(cfg_.dim), M = rows.size();
+  xsel_.resize(M * C);
+  tsel_.resize(M);
+  wsel_.resize(weights ? M : 0);
+  for (size_t i = 0; i < M; ++i) {
+    std::copy_n(xnf_.data() + size_t(rows[i]) * C, C, xsel_.data() + i * C);
+    tsel_[i] = targets[rows[i]];
+    if (weights) wsel_[i] = weights[rows[i]];
+  }
+  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  matmul_forward(logits_.data(), xsel_.data(), param(head), int(M), cfg_.dim, cfg_.vocab_size);
+}
+
+template <class T>
+double Transformer<T>::loss(const int32_t* inputs, const int32_t* targets, int B, int Tn, const float* weights) {
+  const int N = B * Tn;
+  auto rows = sparse_rows(targets, N);
+  if (rows.empty()) {
+    forward(inputs, B, Tn);
+    return cross_entropy_loss(logits_.data(), targets, N, cfg_.vocab_size, nullptr, weights);
+  }
+  forward_body(inputs, B, Tn);
+  head_forward_rows(rows, targets, weights);
+  return cross_entropy_loss(logits_.data(), tsel_.data(), int(rows.size()), cfg_.vocab_size, nullptr,
+                            weights ? wsel_.data() : nullptr);
 }
 
 template <class T>
 double Transformer<T>::forward_backward(const int32_t* inputs, const int32_t* targets, int B, int Tn,
-                                        double grad_scale, int* counted) {
-  forward(inputs, B, Tn);
+                                        double grad_scale, int* counted, const float* weights) {
+  const int N = B * Tn;
+  auto rows = sparse_rows(targets, N);
+  double l;
   // The logits become dloss/dlogits in the same sweep.
-  double l = cross_entropy_forward_backward(logits_.data(), targets, B * Tn, cfg_.vocab_size, grad_scale, counted);
-  backward(inputs);
+  if (rows.empty()) {
+    forward(inputs, B, Tn);
+    l = cross_entropy_forward_backward(logits_.data(), targets, N, cfg_.vocab_size, grad_scale, counted, weights);
+  } else {
+    forward_body(inputs, B, Tn);
+    head_forward_rows(rows, targets, weights);
+    l = cross_entropy_forward_backward(logits_.data(), tsel_.data(), int(rows.size()), cfg_.vocab_size, grad_scale,
+                                       counted, weights ? wsel_.data() : nullptr);
+  }
+  backward(inputs, rows);
   return l;
 }
 
 template <class T>
-void Transformer<T>::backward(const int32_t* inputs) {
+void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>& rows) {
   const int B = B_, Tn = T_, N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
   const size_t NC = size_t(N) * C;
-  // logits = xnf · W_outᵀ ; xnf = rmsnorm(x_out)
+  // logits = xnf · W_outᵀ ; xnf = rmsnorm(x_out). Rows without a target get no gradient.
   const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
   std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-  matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V);
+  if (rows.empty()) {
+    matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V);
+  } else {
+    const int M = int(rows.size());
+    dxsel_.assign(size_t(M) * C, T(0));
+    matmul_backward(dxsel_.data(), grad(head), logits_.data(), xsel_.data(), param(head), M, C, V);
+    for (int i = 0; i < M; ++i)
+      std::copy_n(dxsel_.data() + size_t(i) * C, C, dxn_.data() + size_t(rows[size_t(i)]) * C);
+  }
   std::fill(dx_.begin(), dx_.begin() + long(NC), T(0));
   rmsnorm_backward(dx_.data(), grad(layout_.final_norm), dxn_.data(), x_out_.data(), param(layout_.final_norm),
                    rstdf_.data(), N, C);

@@ -22,11 +22,12 @@ class Transformer {
   // Logits for every position of inputs [B, T] (T <= context); kept in logits().
   void forward(const int32_t* inputs, int B, int Tn);
   // The mean next-token loss over targets (-1: ignored), without gradients.
-  double loss(const int32_t* inputs, const int32_t* targets, int B, int Tn);
+  // weights (one a position, optional): each target's loss counts that many times.
+  double loss(const int32_t* inputs, const int32_t* targets, int B, int Tn, const float* weights = nullptr);
   // Forward, loss and backward: ADDS this batch's gradients, each token's loss weighted
   // by grad_scale (1 / tokens in the whole step), into grads(). Returns the mean loss.
   double forward_backward(const int32_t* inputs, const int32_t* targets, int B, int Tn, double grad_scale,
-                          int* counted = nullptr);
+                          int* counted = nullptr, const float* weights = nullptr);
   void zero_grad();
 
   const ModelConfig& config() const { return cfg_; }
@@ -44,7 +45,15 @@ class Transformer {
 
  private:
   void ensure_buffers(int B, int Tn);
-  void backward(const int32_t* inputs);
+  // forward() up to the final norm (xnf_), without the output head.
+  void forward_body(const int32_t* inputs, int B, int Tn);
+  // The rows whose target counts, when they are few enough that computing the head for
+  // them alone pays (instruction tuning masks the prompts); empty: use every row.
+  std::vector<int32_t> sparse_rows(const int32_t* targets, int N) const;
+  // Logits (and their gradient, by the caller) for the selected rows only: xsel_, tsel_.
+  void head_forward_rows(const std::vector<int32_t>& rows, const int32_t* targets, const float* weights);
+  // From dlogits in logits_ (all rows, or the selected ones) down to the embeddings.
+  void backward(const int32_t* inputs, const std::vector<int32_t>& rows);
 
   ModelConfig cfg_;
   ParamLayout layout_;
@@ -56,6 +65,9 @@ class Transformer {
   };
   std::vector<LayerActs> acts_;
   std::vector<T> x_out_, xnf_, rstdf_, logits_;
+  std::vector<T> xsel_, dxsel_;  // the final-norm output of the selected rows, and its gradient
+  std::vector<int32_t> tsel_;    // their targets
+  std::vector<float> wsel_;      // and weights
   // Scratch for gradients flowing backward.
   std::vector<T> dx_, dxn_, dq_, dk_, dv_, da_, datt_, dg_, du_, dh_;
 };

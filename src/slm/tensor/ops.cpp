@@ -226,19 +226,23 @@ void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t 
 namespace {
 // The mean of the per-row losses over rows whose target is not ignored, summed in row
 // order so that the result never depends on the thread count.
-double mean_counted(const std::vector<double>& row_loss, const int32_t* targets, int N, int* counted) {
-  double total = 0;
+double mean_counted(const std::vector<double>& row_loss, const int32_t* targets, int N, int* counted,
+                    const float* weights) {
+  double total = 0, wsum = 0;
   int c = 0;
   for (int n = 0; n < N; ++n)
-    if (targets[n] >= 0) total += row_loss[size_t(n)], ++c;
+    if (targets[n] >= 0) {
+      const double w = weights ? weights[n] : 1.0;
+      total += w * row_loss[size_t(n)], wsum += w, ++c;
+    }
   if (counted) *counted = c;
-  return c ? total / c : 0.0;
+  return wsum > 0 ? total / wsum : 0.0;
 }
 }  // namespace
 
 template <class T>
 double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, int V, double grad_scale,
-                                      int* counted) {
+                                      int* counted, const float* weights) {
   std::vector<double> row_loss(size_t(N), 0.0);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
@@ -253,15 +257,16 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, 
     double sum = 0;  // exponentials in T (vectorised), their sum in double
     for (int j = 0; j < V; ++j) sum += double(z[j] = std::exp(z[j] - mx));
     row_loss[size_t(n)] = std::log(sum) + double(mx) - double(target_logit);
-    const T k = T(grad_scale / sum);
+    const double scale = weights ? grad_scale * weights[n] : grad_scale;
+    const T k = T(scale / sum);
     for (int j = 0; j < V; ++j) z[j] *= k;
-    z[targets[n]] -= T(grad_scale);
+    z[targets[n]] -= T(scale);
   }
-  return mean_counted(row_loss, targets, N, counted);
+  return mean_counted(row_loss, targets, N, counted, weights);
 }
 
 template <class T>
-double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V, int* counted) {
+double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V, int* counted, const float* weights) {
   std::vector<double> row_loss(size_t(N), 0.0);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
@@ -273,7 +278,7 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
     for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
     row_loss[size_t(n)] = std::log(sum) + double(mx) - double(z[targets[n]]);
   }
-  return mean_counted(row_loss, targets, N, counted);
+  return mean_counted(row_loss, targets, N, counted, weights);
 }
 
 // ---------------------------------------------------------------- instantiations
@@ -292,8 +297,9 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
                                       int, int, int, int, int);                                          \
   template void swiglu_forward<T>(T*, const T*, const T*, int64_t);                                      \
   template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);                       \
-  template double cross_entropy_forward_backward<T>(T*, const int32_t*, int, int, double, int*);         \
-  template double cross_entropy_loss<T>(const T*, const int32_t*, int, int, int*);
+  template double cross_entropy_forward_backward<T>(T*, const int32_t*, int, int, double, int*,         \
+                                                    const float*);                                       \
+  template double cross_entropy_loss<T>(const T*, const int32_t*, int, int, int*, const float*);
 SLM_OPS(float)
 SLM_OPS(double)
 

@@ -47,10 +47,15 @@ template <class T> void swiglu_backward(T* dg, T* du, const T* dh, const T* g, c
 // Softmax cross-entropy over V classes, fused: returns the mean loss over the rows whose
 // target is not -1 (ignored), and overwrites logits with dloss/dlogits scaled by
 // grad_scale (the backward pass in the same sweep, as llm.c's fused classifier does).
+// With weights (one a row), row n's loss counts weights[n] times: its gradient is scaled
+// by grad_scale * weights[n] and the mean is weighted (instruction tuning uses this to
+// give every example the same say, however long its response).
 template <class T>
 double cross_entropy_forward_backward(T* logits, const int32_t* targets, int N, int V, double grad_scale,
-                                      int* counted = nullptr);
+                                      int* counted = nullptr, const float* weights = nullptr);
 // The loss alone (no gradient), for evaluation.
-template <class T> double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V, int* counted = nullptr);
+template <class T>
+double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V, int* counted = nullptr,
+                          const float* weights = nullptr);
 
 }  // namespace slm::tensor

@@ -152,20 +152,22 @@ TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const 
     auto t0 = Clock::now();
     const double lr = learning_rate(tc, step);
     // Every micro-batch first, so that each token's gradient is weighted by 1 / (the
-    // tokens that count in the whole step), however they are spread over micro-batches.
-    int64_t counted = 0, tokens = 0;
+    // weight of the tokens that count in the whole step), however they are spread.
+    double weight = 0;
+    int64_t tokens = 0;
     for (auto& b : micro) {
       data.next(b);
-      counted += b.counted;
+      weight += b.weight;
       tokens += int64_t(b.B) * b.T;
     }
     m.zero_grad();
     double loss = 0;
-    if (counted > 0)
+    if (weight > 0)
       for (auto& b : micro)
         if (b.counted > 0)
-          loss += m.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / double(counted)) * double(b.counted) /
-                  double(counted);
+          loss += m.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
+                                     b.w.empty() ? nullptr : b.w.data()) *
+                  b.weight / weight;
     allreduce_gradients(m.grads(), P);
     const double norm = clip_grad_norm(m.grads(), P, tc.grad_clip);
     if (!std::isfinite(loss) || !std::isfinite(norm))

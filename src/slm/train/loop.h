@@ -19,8 +19,10 @@ namespace slm::train {
 // One micro-batch: inputs and targets [B, T] (targets -1 are not trained on).
 struct Batch {
   std::vector<int32_t> x, y;
+  std::vector<float> w;  // a weight a target, or empty: all 1
   int B = 0, T = 0;
-  int64_t counted = 0;  // targets that count (not -1)
+  int64_t counted = 0;   // targets that count (not -1)
+  double weight = 0;     // the sum of their weights (= counted when w is empty)
 };
 
 class BatchSource {

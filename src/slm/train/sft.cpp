@@ -59,27 +59,37 @@ std::vector<SftExample> encode_conversations(const std::vector<data::Conversatio
   return out;
 }
 
-void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b) {
+void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b,
+                    bool per_example) {
   size_t longest = 2;
   for (size_t r : rows) longest = std::max(longest, ex[r].tokens.size());
   b.B = int(rows.size());
   b.T = int(longest - 1);
   b.x.assign(size_t(b.B) * b.T, pad);
   b.y.assign(size_t(b.B) * b.T, -1);
+  b.w.assign(per_example ? size_t(b.B) * b.T : 0, 0.f);
   b.counted = 0;
+  b.weight = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const SftExample& e = ex[rows[i]];
+    const int64_t n = e.counted();
+    const float w = n ? float(1.0 / double(n)) : 0.f;
     int32_t* x = b.x.data() + i * size_t(b.T);
     int32_t* y = b.y.data() + i * size_t(b.T);
     for (size_t t = 0; t + 1 < e.tokens.size(); ++t) {
       x[t] = e.tokens[t];
-      if (e.trained[t + 1]) y[t] = e.tokens[t + 1], ++b.counted;
+      if (!e.trained[t + 1]) continue;
+      y[t] = e.tokens[t + 1];
+      ++b.counted;
+      if (per_example) b.w[i * size_t(b.T) + t] = w, b.weight += w;
     }
   }
+  if (!per_example) b.weight = double(b.counted);
 }
 
-SftBatches::SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token)
-    : ex_(examples), batch_(batch), seed_(seed), pad_(pad_token) {
+SftBatches::SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token,
+                       bool per_example)
+    : ex_(examples), batch_(batch), seed_(seed), pad_(pad_token), per_example_(per_example) {
   if (ex_.empty()) throw Error("no examples to fine-tune on", "data");
   if (batch_ < 1) throw Error("the batch size must be at least 1", "train.batch_size");
   plan_epoch();
@@ -113,7 +123,7 @@ void SftBatches::next(Batch& b) {
     position_ = 0;
     plan_epoch();
   }
-  fill_sft_batch(ex_, order_[position_++], pad_, b);
+  fill_sft_batch(ex_, order_[position_++], pad_, b, per_example_);
 }
 
 json SftBatches::state() const { return {{"epoch", epoch_}, {"position", position_}}; }
@@ -193,7 +203,7 @@ TrainResult finetune(const FinetuneOptions& opt) {
 
   TrainConfig tc = opt.train;
   const int32_t pad = int32_t(tok.eot());
-  SftBatches batches(examples, tc.batch_size, tc.seed, pad);
+  SftBatches batches(examples, tc.batch_size, tc.seed, pad, opt.per_example_loss);
   if (opt.epochs > 0)
     tc.max_steps = std::max<int64_t>(1, int64_t(std::ceil(opt.epochs * double(batches.batches_per_epoch()) / tc.grad_accum)));
   if (!opt.quiet)
@@ -208,7 +218,8 @@ TrainResult finetune(const FinetuneOptions& opt) {
   lo.tokenizer_json = tok_path;
   lo.data_desc = opt.data;
   lo.label = "finetune";
-  lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples}};
+  lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples},
+                 {"loss", opt.per_example_loss ? "mean over examples" : "mean over response tokens"}};
   lo.quiet = opt.quiet;
   lo.stop_after = opt.stop_after;
   lo.add_files = [](const std::string& dir) { data::write_template_file(dir); };

@@ -36,7 +36,9 @@ std::vector<SftExample> encode_conversations(const std::vector<data::Conversatio
 // small; resumable from (epoch, position).
 class SftBatches : public BatchSource {
  public:
-  SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token);
+  // per_example: every example's response weighs the same (its tokens 1/length each);
+  // otherwise every response token does (Alpaca's loss).
+  SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token, bool per_example);
   void next(Batch& b) override;
   nlohmann::json state() const override;
   void restore(const nlohmann::json& s) override;
@@ -48,12 +50,14 @@ class SftBatches : public BatchSource {
   int batch_;
   uint64_t seed_;
   int32_t pad_;
+  bool per_example_;
   uint64_t epoch_ = 0, position_ = 0;
   std::vector<std::vector<size_t>> order_;  // this epoch's batches
 };
 
 // Fills a batch with the given examples (padding to the longest).
-void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b);
+void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b,
+                    bool per_example = false);
 
 // The mean loss over the response tokens of all examples.
 double sft_loss(model::Transformer<float>& m, const std::vector<SftExample>& ex, int batch, int32_t pad);
@@ -68,6 +72,7 @@ struct FinetuneOptions {
   TrainConfig train;
   double epochs = 0;     // > 0: max_steps from the number of examples
   bool truncate = false;
+  bool per_example_loss = true;  // false: Alpaca's mean over all response tokens
   int threads = 1;
   bool quiet = false;
   int64_t stop_after = -1;

@@ -33,6 +33,7 @@ class ShardBatches : public BatchSource {
     b.y.resize(b.x.size());
     sampler_.next(b.x.data(), b.y.data());
     b.counted = int64_t(b.x.size());
+    b.weight = double(b.counted);
   }
   json state() const override {
     auto s = sampler_.state();

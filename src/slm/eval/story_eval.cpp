@@ -1,0 +1,185 @@
+#include "slm/eval/story_eval.h"
+
+#include <sstream>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "slm/data/instruct.h"
+#include "slm/data/sources.h"
+#include "slm/data/story.h"
+#include "slm/data/story_checks.h"
+#include "slm/data/template.h"
+#include "slm/eval/spelling.h"
+#include "slm/eval/text_metrics.h"
+#include "slm/infer/generate.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+
+namespace slm::eval {
+
+using nlohmann::json;
+
+std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated) {
+  static const data::StoryGenerator gen;
+  std::vector<StoryPrompt> out;
+  for (int i = 0; i < n; ++i) {  // beginnings: the first sentence
+    auto s = gen.generate(seed, uint64_t(i));
+    auto sents = data::split_sentences(s.text);
+    StoryPrompt p;
+    p.beginning = p.prompt = sents.empty() ? "Once upon a time" : sents[0];
+    out.push_back(p);
+  }
+  for (int i = 0; i < n; ++i) {  // requests: words and features
+    auto s = gen.generate(seed + 1, uint64_t(i));
+    StoryPrompt p;
+    p.words = s.words;
+    for (auto f : s.plan.features) p.features.push_back(data::feature_name(f));
+    std::string words = s.words[0] + ", " + s.words[1] + ", " + s.words[2];
+    if (templated) {
+      std::string ask = "Write a short story for a small child that uses the words " + words + ".";
+      if (!p.features.empty()) ask += " The story should have " + fmt::format("{}", fmt::join(p.features, ", ")) + ".";
+      p.prompt = data::alpaca_prompt(ask);
+    } else {
+      // TinyStories-Instruct's header, as slm data stories --instruct writes it.
+      p.prompt = (p.features.empty() ? "" : "Features: " + fmt::format("{}", fmt::join(p.features, ", ")) + "\n") +
+                 "Words: " + words + "\nSummary:";
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<StoryPrompt> read_story_prompts(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::vector<StoryPrompt> out;
+  std::string line;
+  for (long n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
+      throw Error("expected a JSON object with a string 'prompt'", at_line(path, n));
+    StoryPrompt p;
+    p.prompt = p.beginning = j["prompt"];
+    for (const char* key : {"words", "features"})
+      if (j.contains(key)) {
+        if (!j[key].is_array()) throw Error(std::string("'") + key + "' must be an array of strings", at_line(path, n));
+        for (const auto& v : j[key]) (key[0] == 'w' ? p.words : p.features).push_back(v.get<std::string>());
+      }
+    if (!p.words.empty() || !p.features.empty()) p.beginning.clear();
+    out.push_back(p);
+  }
+  if (out.empty()) throw Error("no prompts in the file", path);
+  return out;
+}
+
+namespace {
+
+// The story in a completion: after "Story:" when the model wrote a TinyStories-Instruct
+// header, else all of it; for beginnings, the beginning and its continuation.
+std::string story_text(const StoryPrompt& p, const std::string& completion) {
+  size_t k = completion.find("Story:");
+  if (p.beginning.empty() && k != std::string::npos) {
+    std::string s = completion.substr(k + 6);
+    size_t a = s.find_first_not_of(" \n");
+    return a == std::string::npos ? "" : s.substr(a);
+  }
+  return p.beginning + completion;
+}
+
+std::unordered_set<uint64_t> corpus_4grams(const std::string& path) {
+  std::unordered_set<uint64_t> seen;
+  data::SourceOptions so;
+  data::read_source(
+      path, data::source_format_for(path), so,
+      [&](data::Record&& r, const std::string&) { add_4grams(words_of(r.kind == data::Record::Text ? r.text : r.output), seen); },
+      [](const Error& e) { throw e; });
+  return seen;
+}
+
+}  // namespace
+
+StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                       const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt) {
+  if (prompts.empty()) throw Error("no prompts: nothing to evaluate", "eval stories");
+  static const data::Vocabulary vocab = data::Vocabulary::builtin();
+  static const ChildVocabulary child(vocab);
+  SpellChecker spell;
+  infer::GenerateOptions g;
+  g.max_tokens = opt.max_tokens;
+  g.sampling.temperature = opt.temperature;
+  g.sampling.top_k = opt.top_k;
+  g.seed = opt.seed;
+  std::vector<std::string> texts;
+  for (const auto& p : prompts) texts.push_back(p.prompt);
+  auto outs = infer::generate_batch(m, tok, texts, g);
+
+  StoryEval ev;
+  std::vector<std::vector<std::string>> docs;
+  double sums[12] = {};
+  int words_total = 0, misspelled = 0, unfinished = 0, pron_checks = 0, pron_errors = 0, requests = 0;
+  double req_words = 0, req_features = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto& p = prompts[i];
+    std::string story = story_text(p, outs[i].text);
+    auto sm = story_metrics(story, child);
+    int bad = 0;
+    for (const auto& w : spell.misspelled(story)) {
+      std::string l = w;
+      for (auto& c : l) c = char(std::tolower(static_cast<unsigned char>(c)));
+      bad += child.gender_of(l) < 0;  // first names are not spelling errors
+    }
+    json s = {{"prompt", p.prompt},           {"story", story},
+              {"words", sm.words},            {"child_vocab_share", sm.child_vocab_share},
+              {"fk_grade", sm.fk_grade},      {"misspelled", bad},
+              {"unfinished", sm.unfinished},  {"repeated_4grams", sm.repeated_4grams},
+              {"finish", outs[i].finish}};
+    words_total += sm.words;
+    misspelled += bad;
+    unfinished += sm.unfinished;
+    pron_checks += sm.pronoun_checks, pron_errors += sm.pronoun_errors;
+    sums[0] += sm.child_vocab_share, sums[1] += sm.fk_grade, sums[2] += sm.sentence_length;
+    sums[3] += sm.doubled_words, sums[4] += sm.article_errors, sums[5] += sm.repeated_4grams, sums[6] += sm.words;
+    if (!p.words.empty() || !p.features.empty()) {
+      ++requests;
+      int used = 0, shown = 0;
+      for (const auto& w : p.words) used += data::uses_required_word(story, w, vocab);
+      for (const auto& f : p.features) {
+        auto feat = data::feature_from_name(f);
+        shown += feat && data::shows_feature(story, *feat);
+      }
+      double ws = p.words.empty() ? 1.0 : double(used) / double(p.words.size());
+      double fs = p.features.empty() ? 1.0 : double(shown) / double(p.features.size());
+      req_words += ws, req_features += fs;
+      s["required_words"] = ws;
+      s["features_shown"] = fs;
+    }
+    docs.push_back(words_of(story));
+    ev.samples.push_back(std::move(s));
+  }
+  const double n = double(prompts.size());
+  json& mt = ev.metrics;
+  mt["stories"] = prompts.size();
+  mt["mean_words"] = sums[6] / n;
+  mt["age.child_vocab_share"] = sums[0] / n;
+  mt["age.flesch_kincaid_grade"] = sums[1] / n;
+  mt["age.sentence_length"] = sums[2] / n;
+  mt["grammar.misspelled_share"] = words_total ? double(misspelled) / words_total : 0.0;
+  mt["grammar.unfinished_share"] = double(unfinished) / n;
+  mt["grammar.doubled_words_per_story"] = sums[3] / n;
+  mt["grammar.article_errors_per_story"] = sums[4] / n;
+  mt["consistency.pronoun_agreement"] = pron_checks ? json(1.0 - double(pron_errors) / pron_checks) : json(nullptr);
+  mt["repetition.repeated_4grams"] = sums[5] / n;
+  mt["diversity.distinct_1"] = distinct_n(docs, 1);
+  mt["diversity.distinct_2"] = distinct_n(docs, 2);
+  mt["diversity.distinct_3"] = distinct_n(docs, 3);
+  mt["diversity.self_bleu"] = self_bleu(docs);
+  if (!opt.train_text.empty()) mt["creativity.novel_4grams"] = novel_4gram_share(docs, corpus_4grams(opt.train_text));
+  if (requests) {
+    mt["instruct.required_words"] = req_words / requests;
+    mt["instruct.features_shown"] = req_features / requests;
+  }
+  return ev;
+}
+
+}  // namespace slm::eval

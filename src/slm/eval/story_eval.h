@@ -1,0 +1,47 @@
+#pragma once
+// Stories a model writes, scored by plain numbers (text_metrics.h, Hunspell): from story
+// beginnings it has not seen (the first sentences of fresh generated stories), and from
+// TinyStories-Instruct-style requests (required words and features), worded as Alpaca
+// instructions when the model folder carries the template.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slm/model/transformer.h"
+#include "slm/tokenizer/bpe.h"
+
+namespace slm::eval {
+
+struct StoryPrompt {
+  std::string prompt;                 // what the model is given (after any template)
+  std::string beginning;              // the story's given beginning ("" for requests)
+  std::vector<std::string> words;     // requests: required words
+  std::vector<std::string> features;  // requests: required features
+};
+
+// n beginnings and n requests drawn from the story generator with a seed no training
+// corpus of the quickstart uses. templated: requests as Alpaca prompts.
+std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated);
+
+struct StoryEvalOptions {
+  int max_tokens = 300;
+  float temperature = 0.7f;
+  int top_k = 40;
+  uint64_t seed = 1;
+  std::string train_text;  // a text/JSONL corpus whose 4-grams count as seen (novelty); optional
+  bool quiet = false;
+};
+
+struct StoryEval {
+  nlohmann::json metrics;              // the aggregates, by name
+  std::vector<nlohmann::json> samples; // each prompt, story and its numbers
+};
+
+StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                       const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt);
+
+// Reads prompts from JSONL: {"prompt": ..., "words": [...], "features": [...]}.
+std::vector<StoryPrompt> read_story_prompts(const std::string& path);
+
+}  // namespace slm::eval
