@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole pipeline on the built-in story data, as far as it exists today:
-#   1. generate a TinyStories-style corpus   (slm data stories)
-#   2. import it into clean train/val JSONL  (slm data import)
-#   3. train a byte-level BPE tokenizer      (slm tokenizer train)
-#   4. pack the corpus into token shards     (slm data pack)
-#   5. pre-train the tiny model, ~6 minutes  (slm pretrain)
-#   6. write a story with it                 (slm generate)
-# Later stages (fine-tuning, evaluation) join here as they land.
+# The whole pipeline on the built-in story data:
+#   1. generate a TinyStories-Instruct-style corpus   (slm data stories --instruct)
+#   2. import it into clean train/val JSONL           (slm data import)
+#   3. train a byte-level BPE tokenizer               (slm tokenizer train)
+#   4. pack the corpus into token shards              (slm data pack)
+#   5. pre-train the tiny model, ~6 minutes           (slm pretrain)
+#   6. make Alpaca-style instruction data             (slm data instruct)
+#   7. instruction-tune it, ~2 minutes                (slm finetune, then slm eval instruct)
+#   8. evaluate both models, a report to look at      (slm eval --compare)
+#   9. write a story with it                          (slm generate)
+#  10. export it for llama.cpp and transformers       (slm export gguf, slm export hf)
 # Everything goes to runs/quickstart/. Usage: scripts/quickstart.sh [SIZE_MB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,15 +18,16 @@ SLM=./build/slm
 RUN=runs/quickstart
 SIZE_MB=${1:-20}
 STEPS=${QUICKSTART_STEPS:-1000}
+FT_STEPS=${QUICKSTART_FT_STEPS:-300}
 mkdir -p "$RUN"
 
 echo
-echo "== 1. Generate ${SIZE_MB} MB of stories"
-$SLM data stories --size "$SIZE_MB" --seed 1 --out "$RUN/stories.jsonl"
+echo "== 1. Generate ${SIZE_MB} MB of stories (TinyStories-Instruct's form: features, words, summary, story)"
+$SLM data stories --size "$SIZE_MB" --seed 1 --instruct --out "$RUN/stories.txt"
 
 echo
 echo "== 2. Import: normalise, de-duplicate, split train/validation"
-$SLM data import "$RUN/stories.jsonl" --val-fraction 0.02 --out "$RUN/data"
+$SLM data import "$RUN/stories.txt" --val-fraction 0.02 --out "$RUN/data"
 
 echo
 echo "== 3. Train a byte-level BPE tokenizer (vocabulary 4096)"
@@ -50,8 +54,33 @@ PY
 echo "loss curve: $RUN/pretrain/loss.svg"
 
 echo
-echo "== 6. A story from the model (prompt: 'Once upon a time')"
-$SLM generate --model "$RUN/pretrain/model" --prompt "Once upon a time" --max-tokens 200 --temperature 0.7 --top-k 40 --seed 3
+echo "== 6. Instruction data from the story world (Alpaca format; held-out stories kept apart)"
+$SLM data instruct --stories 4000 --seed 1 --out "$RUN/sft"
 
 echo
-echo "Done. Corpus: $RUN/data/; tokenizer: $RUN/tokenizer.json; shards: $RUN/shards/; model: $RUN/pretrain/model/"
+echo "== 7. Instruction-tune ($FT_STEPS steps; loss on the responses only), then compare with the base model"
+ft_resume=()
+[ -d "$RUN/finetune/checkpoints" ] && [ ! -d "$RUN/finetune/model" ] && ft_resume=(--resume "$RUN/finetune")
+[ -d "$RUN/finetune/model" ] && rm -rf "$RUN/finetune"
+$SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "$RUN/finetune" \
+  --max-steps "$FT_STEPS" --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 "${ft_resume[@]}"
+
+echo
+echo "== 8. Evaluate both models: loss, story metrics, few-shot; report.html with charts"
+$SLM eval --compare "$RUN/pretrain/model" "$RUN/finetune/model" --data "$RUN/shards" --stories 8 --items 20 \
+  --k 0,1,3 --train-text "$RUN/data/train.jsonl" --out "$RUN/eval"
+
+echo
+echo "== 9. A story from the fine-tuned model (it wraps the request in its Alpaca template)"
+$SLM generate --model "$RUN/finetune/model" --prompt "Write a short story about a little dog who finds a red ball." \
+  --max-tokens 250 --temperature 0.7 --top-k 40 --seed 3
+
+echo
+echo "== 10. Export: GGUF for llama.cpp / Ollama / LM Studio, and a Hugging Face folder"
+$SLM export gguf --model "$RUN/finetune/model" --type q8_0 --out "$RUN/story-q8_0.gguf"
+$SLM export hf --model "$RUN/finetune/model" --out "$RUN/hf"
+
+echo
+echo "Done. Corpus: $RUN/data/; tokenizer: $RUN/tokenizer.json; shards: $RUN/shards/"
+echo "Models: $RUN/pretrain/model/ (base), $RUN/finetune/model/ (instruction-tuned)"
+echo "Report: $RUN/eval/report.html   Exports: $RUN/story-q8_0.gguf, $RUN/hf/"

@@ -8,10 +8,20 @@ export CCACHE_BASEDIR="$PWD"
 export CCACHE_NOHASHDIR=1  # the sanitizer build has -g: do not key it by the clone's folder
 ./scripts/setup.sh
 jobs=$(nproc)
-# npm packages for the cross-checks against real implementations (HF tokenizers).
-if [ ! -d tests/js/node_modules/@anush008/tokenizers ]; then
-  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+# Headless Chromium for the report test (Debian's, driven by playwright-core from npm).
+if ! command -v chromium >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+# npm packages for the cross-checks against real implementations (HF tokenizers, HF's
+# GGUF parser, Playwright).
+for pkg in @anush008/tokenizers @huggingface/gguf playwright-core; do
+  if [ ! -d "tests/js/node_modules/$pkg" ]; then
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+    break
+  fi
+done
 
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j"$jobs"

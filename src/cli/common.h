@@ -25,5 +25,6 @@ void add_tokenizer_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);
 void add_generate_commands(CLI::App& app);
 void add_eval_commands(CLI::App& app);
+void add_export_commands(CLI::App& app);
 
 }  // namespace slm::cli

@@ -19,12 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-tokenizer::Tokenizer load_tokenizer(const std::string& dir) {
-  std::string p = (std::filesystem::path(dir) / "tokenizer.json").string();
-  if (!std::filesystem::exists(p)) throw Error("no tokenizer.json in the model folder", dir);
-  return tokenizer::Tokenizer::load(p);
-}
-
 void add_instruct(CLI::App* eval) {
   struct Args {
     Common common;
@@ -33,9 +27,9 @@ void add_instruct(CLI::App* eval) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = eval->add_subcommand("instruct", "Instruction following on held-out records of slm data instruct");
-  cmd->add_option("--model", a->model, "the model folder to evaluate")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", a->model, "the model folder (or .gguf) to evaluate")->required()->check(CLI::ExistingPath);
   cmd->add_option("--base", a->base, "a second model (e.g. before fine-tuning) to show beside it")
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingPath);
   cmd->add_option("--data", a->data, "held-out records (JSONL from slm data instruct)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "write the scores and every output as JSON here");
   cmd->add_option("--limit", a->o.limit, "records at most (0: all)")->capture_default_str();
@@ -50,13 +44,14 @@ void add_instruct(CLI::App* eval) {
   cmd->callback([a] {
     a->o.quiet = a->common.quiet;
     auto records = eval::read_instruct_records(a->data);
-    auto tok = load_tokenizer(a->model);
-    auto tuned = eval::eval_instruct(*model::load_model(a->model), tok, records, a->o);
+    auto m = model::load_model_and_tokenizer(a->model);
+    auto tuned = eval::eval_instruct(*m.model, *m.tok, records, a->o);
     json report = {{"data", a->data}, {"model", a->model}, {"scores", tuned.to_json()}, {"samples", tuned.samples}};
     std::vector<std::pair<std::string, const eval::InstructEval*>> cols;
     eval::InstructEval base;
     if (!a->base.empty()) {
-      base = eval::eval_instruct(*model::load_model(a->base), load_tokenizer(a->base), records, a->o);
+      auto b = model::load_model_and_tokenizer(a->base);
+      base = eval::eval_instruct(*b.model, *b.tok, records, a->o);
       cols.push_back({"base", &base});
       report["base"] = a->base;
       report["base_scores"] = base.to_json();
@@ -78,7 +73,7 @@ struct EvalArgs {
 };
 
 void add_suite_options(CLI::App* cmd, EvalArgs& a, bool model_required) {
-  auto* m = cmd->add_option("--model", a.model, "the model folder")->check(CLI::ExistingDirectory);
+  auto* m = cmd->add_option("--model", a.model, "the model folder or a .gguf file")->check(CLI::ExistingPath);
   if (model_required) m->required();
   cmd->add_option("--out", a.out, "the report folder: report.json, report.html")->capture_default_str();
   cmd->add_option("--data", a.data, "loss: a shards folder (its val_*.bin), a .bin shard, or a text/JSONL file");

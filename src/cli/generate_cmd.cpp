@@ -21,20 +21,9 @@ namespace slm::cli {
 
 namespace {
 
-struct Loaded {
-  std::unique_ptr<model::Transformer<float>> model;
-  std::unique_ptr<tokenizer::Tokenizer> tok;
-};
+using Loaded = model::LoadedModel;
 
-Loaded load(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string tok_path = (fs::path(dir) / "tokenizer.json").string();
-  if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", dir);
-  Loaded l;
-  l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tok_path));
-  l.model = model::load_model(dir);
-  return l;
-}
+Loaded load(const std::string& path) { return model::load_model_and_tokenizer(path); }
 
 void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
   cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")->capture_default_str();
@@ -73,9 +62,9 @@ void add_generate(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("generate", "Generate text with a trained model");
-  cmd->add_option("--model", a->model, "a model folder (config.json, model.safetensors, tokenizer.json)")
+  cmd->add_option("--model", a->model, "a model folder (config.json, model.safetensors, tokenizer.json) or a .gguf file")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingPath);
   auto* p = cmd->add_option("--prompt", a->prompt, "the text to continue (empty: a new story)");
   auto* pf = cmd->add_option("--prompt-file", a->prompt_file, "read the prompt from a file")->check(CLI::ExistingFile);
   auto* in = cmd->add_option("--input", a->input, "JSONL of prompts ({\"prompt\": ...}), decoded together")
@@ -163,7 +152,7 @@ void add_chat(CLI::App& app) {
   auto a = std::make_shared<Args>();
   a->g.sampling.temperature = 0.7f;
   auto* cmd = app.add_subcommand("chat", "Talk with an instruction-tuned model (Alpaca's template)");
-  cmd->add_option("--model", a->model, "a model folder")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", a->model, "a model folder or a .gguf file")->required()->check(CLI::ExistingPath);
   add_sampling_options(cmd, a->g);
   add_common(cmd, a->common);
   cmd->footer("Type a message and press Enter. /reset forgets the conversation, /exit (or Ctrl-D) ends it.\n"

@@ -64,9 +64,9 @@ void add_finetune(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("finetune", "Instruction-tune a model (Alpaca template, loss on the responses only)");
-  cmd->add_option("--base", a->o.base, "the model folder to start from (with its tokenizer.json)")
+  cmd->add_option("--base", a->o.base, "the model to start from: a folder (with its tokenizer.json) or a .gguf file")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingPath);
   cmd->add_option("--data", a->o.data, "records: Alpaca .json, or .jsonl of Alpaca or chat ({\"messages\"}) records")
       ->required()
       ->check(CLI::ExistingFile);
@@ -112,9 +112,10 @@ void add_finetune(CLI::App& app) {
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
       eo.quiet = a->common.quiet;
-      auto tok = tokenizer::Tokenizer::load((std::filesystem::path(r.model_dir) / "tokenizer.json").string());
-      auto base = eval::eval_instruct(*model::load_model(a->o.base), tok, records, eo);
-      auto tuned = eval::eval_instruct(*model::load_model(r.model_dir), tok, records, eo);
+      auto b = model::load_model_and_tokenizer(a->o.base);
+      auto t = model::load_model_and_tokenizer(r.model_dir);
+      auto base = eval::eval_instruct(*b.model, *b.tok, records, eo);
+      auto tuned = eval::eval_instruct(*t.model, *t.tok, records, eo);
       fmt::print(stderr, "{}", eval::instruct_table({{"base", &base}, {"fine-tuned", &tuned}}));
       json report = {{"eval_data", a->eval}, {"base", base.to_json()}, {"finetuned", tuned.to_json()},
                      {"samples", tuned.samples}};

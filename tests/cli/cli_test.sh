@@ -182,5 +182,71 @@ printf 'hello\n/reset\nwrite a story\n/exit\nnot read\n' | "$SLM" chat --model "
 [ "$(wc -l <"$TMP/chat.txt")" -eq 2 ] && ok || bad "chat answered two messages, then /exit"
 expect 2 "generate bad --quantize" -- "$SLM" generate --model "$M" --quantize q4
 
+# --- instruction data, fine-tuning, instruct evaluation, templated generation
+expect 0 "data instruct" -- "$SLM" data instruct --stories 300 --out "$TMP/sft" --quiet
+[ -s "$TMP/sft/train.jsonl" ] && [ -s "$TMP/sft/heldout.jsonl" ] && ok || bad "train.jsonl and heldout.jsonl"
+expect 1 "data instruct bad --heldout" -- "$SLM" data instruct --stories 10 --heldout 1.5 --out "$TMP/sft2"
+has "$TMP/err" "(--heldout)"
+# Short records that fit the small model's context, in all three formats.
+for i in 1 2 3 4 5 6; do printf '{"instruction": "Say hi.", "input": "", "output": "Hi! I am %s."}\n' $i; done >"$TMP/alpaca.jsonl"
+printf '[{"instruction": "Name a pet.", "input": "", "output": "A cat."}, {"instruction": "Add.", "input": "1 and 2", "output": "3"}]' >"$TMP/alpaca.json"
+printf '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n' >"$TMP/chat.jsonl"
+ft=(--set train.batch_size=2 --set train.eval_every=5 --set train.checkpoint_every=1000)
+for f in alpaca.jsonl alpaca.json chat.jsonl; do
+  expect 0 "finetune $f" -- "$SLM" finetune --base "$M" --data "$TMP/$f" --out "$TMP/ft_$f" "${ft[@]}" --max-steps 4 --quiet
+  [ -s "$TMP/ft_$f/model/prompt_template.json" ] && ok || bad "finetune $f records the template"
+done
+F="$TMP/ft_alpaca.jsonl/model"
+expect 0 "generate with the template" -- "$SLM" generate --model "$F" --prompt "Say hi." --max-tokens 5 --temperature 0
+grep -q "### Instruction" "$TMP/out" && bad "the templated prompt is not echoed" || ok
+expect 0 "generate --raw" -- "$SLM" generate --model "$F" --prompt "Say hi." --max-tokens 5 --raw
+has "$TMP/out" "Say hi."
+printf '{"instruction": "Say hi."}\n' >"$TMP/noout.jsonl"
+expect 1 "finetune record without output" -- "$SLM" finetune --base "$M" --data "$TMP/noout.jsonl" --out "$TMP/ftx"
+has "$TMP/err" "noout.jsonl:1"
+has "$TMP/err" "'output'"
+mkdir -p "$TMP/notok" && cp "$M/config.json" "$M/model.safetensors" "$TMP/notok/"
+expect 1 "finetune base without tokenizer" -- "$SLM" finetune --base "$TMP/notok" --data "$TMP/alpaca.jsonl" --out "$TMP/fty"
+has "$TMP/err" "tokenizer.json"
+long=$(printf 'the dog ran %.0s' $(seq 1 200))
+printf '{"instruction": "Go.", "input": "", "output": "%s"}\n{"instruction": "Hi.", "input": "", "output": "Hi."}\n' "$long" >"$TMP/long.jsonl"
+expect 0 "finetune skips long records, counted" -- "$SLM" finetune --base "$M" --data "$TMP/long.jsonl" --out "$TMP/ftl" "${ft[@]}" --max-steps 2 --quiet
+has "$TMP/err" "1 record(s) longer than the context"
+has "$TMP/err" "skipped"
+expect 0 "finetune --truncate" -- "$SLM" finetune --base "$M" --data "$TMP/long.jsonl" --out "$TMP/ftt" "${ft[@]}" --max-steps 2 --truncate --quiet
+has "$TMP/err" "truncated"
+head -5 "$TMP/sft/heldout.jsonl" >"$TMP/held5.jsonl"
+expect 0 "eval instruct" -- "$SLM" eval instruct --model "$F" --base "$M" --data "$TMP/held5.jsonl" --out "$TMP/ei.json" --quiet
+has "$TMP/out" "questions: contains the answer"
+[ -s "$TMP/ei.json" ] && ok || bad "eval instruct --out"
+printf '{"instruction": 1, "output": "x"}\n' >"$TMP/badinst.jsonl"
+expect 1 "eval instruct bad record" -- "$SLM" eval instruct --model "$F" --data "$TMP/badinst.jsonl"
+has "$TMP/err" "badinst.jsonl:1"
+
+# --- eval: parts alone, bad input
+expect 0 "eval loss" -- "$SLM" eval loss --model "$M" --data "$TMP/shards" --out "$TMP/ev" --quiet
+has "$TMP/out" "report.html"
+printf '{"context": "The sky is", "choices": [" blue", " loud"], "label": 3}\n' >"$TMP/badmc.jsonl"
+expect 1 "eval fewshot label outside the choices" -- "$SLM" eval fewshot --model "$M" --tasks "$TMP/badmc.jsonl" --out "$TMP/ev"
+has "$TMP/err" "badmc.jsonl:1"
+expect 2 "eval judge without a URL" -- "$SLM" eval judge --model "$M" --out "$TMP/ev"
+expect 2 "eval bad --k" -- "$SLM" eval fewshot --model "$M" --k 1,x --out "$TMP/ev"
+expect 0 "eval judge unreachable: recorded, not fatal" -- "$SLM" eval judge --model "$M" --judge-url http://127.0.0.1:9/v1 --judge-model j --judge-attempts 1 --stories 1 --story-tokens 5 --out "$TMP/evj" --quiet
+grep -q '"failed": 1' "$TMP/evj/report.json" && ok || bad "the unreachable judge's stories are recorded as failed"
+[ -s "$TMP/evj/judged.jsonl" ] && ok || bad "judged samples kept for human review"
+
+# --- export
+expect 0 "export gguf" -- "$SLM" export gguf --model "$F" --out "$TMP/m.gguf"
+expect 0 "generate from gguf" -- "$SLM" generate --model "$TMP/m.gguf" --prompt "Once" --max-tokens 5 --temperature 0 --quiet
+expect 2 "export gguf bad --type" -- "$SLM" export gguf --model "$F" --out "$TMP/x.gguf" --type q4_k
+expect 0 "export hf" -- "$SLM" export hf --model "$F" --out "$TMP/hf"
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json generation_config.json; do
+  [ -s "$TMP/hf/$f" ] && ok || bad "export hf wrote $f"
+done
+has "$TMP/hf/tokenizer_config.json" "chat_template"
+printf 'not gguf' >"$TMP/bad.gguf"
+expect 1 "generate from a bad gguf" -- "$SLM" generate --model "$TMP/bad.gguf" --prompt x
+has "$TMP/err" "bad.gguf"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -36,6 +36,14 @@ std::string chat_prompt(const std::vector<std::pair<std::string, std::string>>& 
   return p + alpaca_prompt(message);
 }
 
+std::string alpaca_jinja_template() {
+  // Jinja string literals take \n as a newline, so the C++ text holds a backslash and n.
+  return "{% for message in messages %}{% if message['role'] == 'user' %}"
+         "{{ 'Below is an instruction that describes a task. Write a response that appropriately completes the "
+         "request.\\n\\n### Instruction:\\n' + message['content'] + '\\n\\n### Response:' }}"
+         "{% elif message['role'] == 'assistant' %}{{ message['content'] + '\\n\\n' }}{% endif %}{% endfor %}";
+}
+
 void write_template_file(const std::string& dir) {
   nlohmann::json j = {{"name", "alpaca"},
                       {"prompt_input", kWithInput},

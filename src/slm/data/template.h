@@ -22,6 +22,11 @@ constexpr const char* kTurnSeparator = "\n\n";  // after a reply, before the nex
 
 constexpr const char* kTemplateFile = "prompt_template.json";
 
+// The same template as a Jinja chat template (Hugging Face's tokenizer_config.json
+// "chat_template", GGUF's tokenizer.chat_template): user turns as Alpaca prompts,
+// assistant turns followed by a blank line, as slm chat lays a conversation out.
+std::string alpaca_jinja_template();
+
 // Writes dir/prompt_template.json: the template's name ("alpaca"), both prompt strings
 // with {instruction} and {input} placeholders, and what ends a response.
 void write_template_file(const std::string& dir);

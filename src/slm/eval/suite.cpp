@@ -33,11 +33,10 @@ std::string run_val_shards(const std::string& model_dir) {
 }  // namespace
 
 ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
-  const std::string tok_path = (fs::path(model_dir) / "tokenizer.json").string();
-  if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", model_dir);
-  auto tok = tokenizer::Tokenizer::load(tok_path);
-  auto model = model::load_model(model_dir);
-  const bool templated = data::has_alpaca_template(model_dir);
+  auto loaded = model::load_model_and_tokenizer(model_dir);  // a folder or a .gguf
+  auto& model = loaded.model;
+  const tokenizer::Tokenizer& tok = *loaded.tok;
+  const bool templated = fs::is_directory(model_dir) && data::has_alpaca_template(model_dir);
   ModelReport r = {{"name", fs::path(model_dir).lexically_normal().string()}, {"path", model_dir}, {"templated", templated}};
   auto note = [&](const std::string& s) {
     if (!opt.quiet) fmt::print(stderr, "{}\n", s);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "slm/model/gguf.h"
 #include "slm/model/safetensors.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -56,6 +57,21 @@ std::unique_ptr<Transformer<float>> load_model(const std::string& dir) {
     std::copy(it->second.data.begin(), it->second.data.end(), m->params() + t.offset);
   }
   return m;
+}
+
+LoadedModel load_model_and_tokenizer(const std::string& path) {
+  LoadedModel l;
+  if (fs::path(path).extension() == ".gguf") {
+    auto g = load_gguf_model(path);
+    l.model = std::move(g.model);
+    l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_json(g.tokenizer_json, path));
+    return l;
+  }
+  const std::string tok_path = (fs::path(path) / "tokenizer.json").string();
+  if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", path);
+  l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tok_path));
+  l.model = load_model(path);
+  return l;
 }
 
 }  // namespace slm::model

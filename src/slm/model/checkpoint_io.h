@@ -5,6 +5,7 @@
 #include <string>
 
 #include "slm/model/transformer.h"
+#include "slm/tokenizer/bpe.h"
 
 namespace slm::model {
 
@@ -17,5 +18,12 @@ ModelConfig load_model_config(const std::string& dir);
 // Loads a model folder. Throws slm::Error naming the file and the tensor that is missing
 // or has the wrong shape (a checkpoint of another architecture).
 std::unique_ptr<Transformer<float>> load_model(const std::string& dir);
+
+// A model and its tokenizer from a model folder (with tokenizer.json) or a .gguf file.
+struct LoadedModel {
+  std::unique_ptr<Transformer<float>> model;
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+};
+LoadedModel load_model_and_tokenizer(const std::string& path);
 
 }  // namespace slm::model

@@ -10,6 +10,7 @@
 
 #include "slm/data/template.h"
 #include "slm/model/checkpoint_io.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/util/rng.h"
@@ -171,11 +172,17 @@ void report_encoding(const SftEncodeStats& st, const std::string& what, int cont
 
 TrainResult finetune(const FinetuneOptions& opt) {
   omp_set_num_threads(std::max(1, opt.threads));
-  const std::string tok_path = (fs::path(opt.base) / "tokenizer.json").string();
-  if (!fs::exists(tok_path))
+  std::string tok_path = (fs::path(opt.base) / "tokenizer.json").string();
+  if (fs::is_directory(opt.base) && !fs::exists(tok_path))
     throw Error("the base model has no tokenizer.json (fine-tuning needs the tokenizer it was trained with)", opt.base);
-  auto tok = tokenizer::Tokenizer::load(tok_path);
-  auto model = model::load_model(opt.base);
+  auto loaded = model::load_model_and_tokenizer(opt.base);  // a folder or a .gguf
+  auto& model = loaded.model;
+  const tokenizer::Tokenizer& tok = *loaded.tok;
+  if (!fs::is_directory(opt.base)) {  // the checkpoints need the tokenizer as a file
+    fs::create_directories(opt.out_dir);
+    tok_path = (fs::path(opt.out_dir) / "base_tokenizer.json").string();
+    write_file_atomic(tok_path, tok.to_json());
+  }
   const model::ModelConfig& mc = model->config();
   if (int64_t(tok.vocab_size()) > mc.vocab_size)
     throw Error(fmt::format("the tokenizer has {} tokens but the model's vocabulary is {}", tok.vocab_size(), mc.vocab_size),
