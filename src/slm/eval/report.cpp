@@ -52,7 +52,8 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
   if (mx <= 0) mx = 1;
   const int bar_h = 14, gap = 10, left = 260, width = 420;
   const int group_h = int(series.size()) * bar_h + gap;
-  const int H = 40 + int(labels.size()) * group_h + 20 * int(series.size() > 1);
+  const int legend_rows = series.size() > 1 ? int(series.size()) : 0;
+  const int H = 40 + int(labels.size()) * group_h + 18 * legend_rows;
   std::string svg = fmt::format(R"(<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="{}">)",
                                 left + width + 80, H, esc(title));
   svg += fmt::format(R"(<text x="4" y="18" class="title">{}</text>)", esc(title));
@@ -76,8 +77,8 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
   if (series.size() > 1)
     for (size_t s = 0; s < series.size(); ++s)
       svg += fmt::format(R"(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" class="label">{}</text>)",
-                         left + int(s) * 160, H - 14, kColors[s % 4], left + int(s) * 160 + 14, H - 5,
-                         esc(series[s].name));
+                         left, H - 18 * (legend_rows - int(s)) + 2, kColors[s % 4], left + 14,
+                         H - 18 * (legend_rows - int(s)) + 11, esc(series[s].name));
   return svg + "</svg>";
 }
 
@@ -101,15 +102,23 @@ std::string line_chart(const std::string& title, const std::vector<Line>& lines,
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return T + (1 - (y - y0) / (y1 - y0)) * (H - T - B); };
   std::string svg = fmt::format(R"(<svg class="chart lines" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="{}">)",
-                                W, H + 18 * int((lines.size() + 2) / 3), esc(title));
+                                W, H + 18 * int(lines.size()), esc(title));
   svg += fmt::format(R"(<text x="4" y="18" class="title">{}</text>)", esc(title));
   svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" class="axis"/><line x1="{}" y1="{}" x2="{}" y2="{}" class="axis"/>)",
                      L, H - B, W - R, H - B, L, T, L, H - B);
+  bool int_x = true;
+  for (const auto& l : lines)
+    for (auto [x, y] : l.pts) int_x = int_x && x == std::floor(x);
   for (int t = 0; t <= 4; ++t) {
     double yv = y0 + (y1 - y0) * t / 4, xv = x0 + (x1 - x0) * t / 4;
     svg += fmt::format(R"(<text x="{}" y="{:.1f}" text-anchor="end" class="tick">{}</text>)", L - 4, py(yv) + 4, num(yv));
-    svg += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle" class="tick">{}</text>)", px(xv), H - B + 14, num(xv));
+    if (int_x && x1 - x0 < 4) continue;  // drawn below, one tick per integer
+    svg += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle" class="tick">{}</text>)", px(xv), H - B + 14,
+                       num(int_x ? std::round(xv) : xv));
   }
+  if (int_x && x1 - x0 < 4)
+    for (double xv = x0; xv <= x1; xv += 1)
+      svg += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle" class="tick">{}</text>)", px(xv), H - B + 14, num(xv));
   svg += fmt::format(R"(<text x="{}" y="{}" text-anchor="middle" class="label">{}</text>)", (L + W - R) / 2, H - 6, esc(xlabel));
   svg += fmt::format(R"svg(<text x="12" y="{}" class="label" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>)svg",
                      (T + H - B) / 2, (T + H - B) / 2, esc(ylabel));
@@ -122,7 +131,7 @@ std::string line_chart(const std::string& title, const std::vector<Line>& lines,
     if (l.pts.size() <= 12)
       for (auto [x, y] : l.pts)
         svg += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>)", px(x), py(y), kColors[l.color % 4]);
-    int lx = L + int(i % 3) * 200, ly = H + 12 + int(i / 3) * 18;
+    int lx = L, ly = H + 12 + int(i) * 18;
     svg += fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2"{}/><text x="{}" y="{}" class="label">{}</text>)",
                        lx, ly - 4, lx + 20, ly - 4, kColors[l.color % 4], l.dashed ? R"( stroke-dasharray="5,3")" : "",
                        lx + 24, ly, esc(l.name));
@@ -154,8 +163,11 @@ json read_training_curve(const std::string& model_dir) {
 
 std::string report_html(const std::vector<ModelReport>& models) {
   std::string body;
-  std::vector<std::string> names;
-  for (const auto& m : models) names.push_back(m.value("name", "model"));
+  std::vector<std::string> names, described;
+  for (const auto& m : models) {
+    names.push_back(m.value("name", "model"));
+    described.push_back(names.back() + " (" + m.value("path", "") + ")");
+  }
 
   // Plain-number metrics: shares on one chart (0..1), grades and lengths on another.
   std::vector<std::string> share_keys, other_keys;
@@ -274,7 +286,7 @@ std::string report_html(const std::vector<ModelReport>& models) {
          "svg.chart{display:block;margin:1em 0}.title{font-weight:bold;font-size:14px}.label{font-size:12px}"
          ".tick,.value{font-size:11px;fill:#444}.axis{stroke:#888}"
          "</style></head><body><h1>slm evaluation report</h1><p>Models: " +
-         esc(fmt::format("{}", fmt::join(names, ", "))) + "</p>" + body + "</body></html>\n";
+         esc(fmt::format("{}", fmt::join(described, ", "))) + "</p>" + body + "</body></html>\n";
 }
 
 std::string write_report(const std::string& out_dir, const std::vector<ModelReport>& models) {

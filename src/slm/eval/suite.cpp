@@ -37,7 +37,11 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   auto& model = loaded.model;
   const tokenizer::Tokenizer& tok = *loaded.tok;
   const bool templated = fs::is_directory(model_dir) && data::has_alpaca_template(model_dir);
-  ModelReport r = {{"name", fs::path(model_dir).lexically_normal().string()}, {"path", model_dir}, {"templated", templated}};
+  // A short name for charts: "pretrain" for runs/q/pretrain/model, else the last part.
+  fs::path p = fs::path(model_dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = p.filename() == "model" && p.has_parent_path() ? p.parent_path().filename().string() : p.filename().string();
+  ModelReport r = {{"name", name}, {"path", model_dir}, {"templated", templated}};
   auto note = [&](const std::string& s) {
     if (!opt.quiet) fmt::print(stderr, "{}\n", s);
   };
