@@ -1,6 +1,9 @@
 // slm: from raw text to a small language model. This file only wires the commands; each
 // command's flags are in its own file, and the work is done by the library (src/slm/).
+#include <omp.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "cli/common.h"
@@ -13,9 +16,16 @@ int Common::resolved_threads() const {
   return threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
 }
 
-void add_common(CLI::App* cmd, Common& c) {
+void add_common(CLI::App* cmd, Common& c) {  // c: filled in when the command line is parsed
   cmd->add_option("--seed", c.seed, "random seed (the same seed gives the same output)")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  // Every command's OpenMP work (GEMMs, generation, evaluation) uses this many threads.
+  cmd->add_option("--threads", c.threads, "worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->each([](const std::string& v) {
+        Common given;
+        given.threads = std::atoi(v.c_str());
+        omp_set_num_threads(given.resolved_threads());
+      });
   cmd->add_flag("--quiet,-q", c.quiet, "no progress output");
 }
 
