@@ -237,7 +237,8 @@ grep -q '"failed": 1' "$TMP/evj/report.json" && ok || bad "the unreachable judge
 
 # --- export
 expect 0 "export gguf" -- "$SLM" export gguf --model "$F" --out "$TMP/m.gguf"
-expect 0 "generate from gguf" -- "$SLM" generate --model "$TMP/m.gguf" --prompt "Once" --max-tokens 5 --temperature 0 --quiet
+expect 0 "generate from gguf" -- "$SLM" generate --model "$TMP/m.gguf" --prompt "Say hi." --max-tokens 5 --temperature 0 --quiet
+grep -q "Say hi." "$TMP/out" && bad "a tuned model's .gguf carries its template: the prompt is not echoed" || ok
 expect 2 "export gguf bad --type" -- "$SLM" export gguf --model "$F" --out "$TMP/x.gguf" --type q4_k
 expect 0 "export hf" -- "$SLM" export hf --model "$F" --out "$TMP/hf"
 for f in config.json model.safetensors tokenizer.json tokenizer_config.json generation_config.json; do

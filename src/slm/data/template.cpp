@@ -63,4 +63,9 @@ bool has_alpaca_template(const std::string& dir) {
   return true;
 }
 
+bool uses_alpaca_template(const std::string& model_path, const std::string& gguf_chat_template) {
+  if (std::filesystem::is_directory(model_path)) return has_alpaca_template(model_path);
+  return !gguf_chat_template.empty() && gguf_chat_template == alpaca_jinja_template();
+}
+
 }  // namespace slm::data

@@ -35,4 +35,8 @@ void write_template_file(const std::string& dir);
 // slm::Error naming the file when it names another.
 bool has_alpaca_template(const std::string& dir);
 
+// The same for a model folder or a GGUF file's tokenizer.chat_template (the Jinja form
+// slm export gguf writes), given that template's text ("" when the file has none).
+bool uses_alpaca_template(const std::string& model_path, const std::string& gguf_chat_template);
+
 }  // namespace slm::data

@@ -36,7 +36,7 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   auto loaded = model::load_model_and_tokenizer(model_dir);  // a folder or a .gguf
   auto& model = loaded.model;
   const tokenizer::Tokenizer& tok = *loaded.tok;
-  const bool templated = fs::is_directory(model_dir) && data::has_alpaca_template(model_dir);
+  const bool templated = data::uses_alpaca_template(model_dir, loaded.chat_template);
   // A short name for charts: "pretrain" for runs/q/pretrain/model, else the last part.
   fs::path p = fs::path(model_dir).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();

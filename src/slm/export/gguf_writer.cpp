@@ -99,7 +99,10 @@ void vocabulary(const tokenizer::Tokenizer& tok, std::vector<std::string>& token
 }  // namespace
 
 size_t export_gguf(const std::string& model_dir, const std::string& out, const GgufExportOptions& opt) {
-  const uint32_t wtype = opt.type == "f32" ? kGgmlF32 : opt.type == "f16" ? kGgmlF16 : opt.type == "q8_0" ? kGgmlQ8_0 : 99;
+  const uint32_t wtype = opt.type == "f32"    ? uint32_t(kGgmlF32)
+                         : opt.type == "f16"  ? uint32_t(kGgmlF16)
+                         : opt.type == "q8_0" ? uint32_t(kGgmlQ8_0)
+                                              : 99u;
   if (wtype == 99) throw Error("unknown type '" + opt.type + "' (f32, f16 or q8_0)", "--type");
   auto l = load_model_and_tokenizer(model_dir);
   const ModelConfig& c = l.model->config();
@@ -131,7 +134,7 @@ size_t export_gguf(const std::string& model_dir, const std::string& out, const G
   m.u32("tokenizer.ggml.eos_token_id", l.tok->eot());
   m.u32("tokenizer.ggml.padding_token_id", l.tok->eot());
   m.boolean("tokenizer.ggml.add_bos_token", false);
-  if (fs::is_directory(model_dir) && data::has_alpaca_template(model_dir))
+  if (data::uses_alpaca_template(model_dir, l.chat_template))
     m.str("tokenizer.chat_template", data::alpaca_jinja_template());
 
   // Tensors in llama.cpp's order: embeddings, each block, final norm, output.

@@ -22,7 +22,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
   const auto& c = l.model->config();
   const uint32_t eot = l.tok->eot();
   const std::string eot_text = "<|endoftext|>";
-  const bool templated = fs::is_directory(model_dir) && data::has_alpaca_template(model_dir);
+  const bool templated = data::uses_alpaca_template(model_dir, l.chat_template);
   // Assembled beside the destination and renamed into place.
   const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);

@@ -64,6 +64,7 @@ LoadedModel load_model_and_tokenizer(const std::string& path) {
   if (fs::path(path).extension() == ".gguf") {
     auto g = load_gguf_model(path);
     l.model = std::move(g.model);
+    l.chat_template = g.chat_template;
     l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_json(g.tokenizer_json, path));
     return l;
   }

@@ -23,6 +23,7 @@ std::unique_ptr<Transformer<float>> load_model(const std::string& dir);
 struct LoadedModel {
   std::unique_ptr<Transformer<float>> model;
   std::unique_ptr<tokenizer::Tokenizer> tok;
+  std::string chat_template;  // a GGUF file's tokenizer.chat_template, if it has one
 };
 LoadedModel load_model_and_tokenizer(const std::string& path);
 

@@ -285,6 +285,8 @@ GgufModel load_gguf_model(const std::string& path) {
   c.tie_embeddings = !by_name.count("output.weight");
   GgufModel out;
   out.tokenizer_json = tokenizer_from_gguf(g);
+  if (g.meta.count("tokenizer.chat_template") && g.meta["tokenizer.chat_template"].is_string())
+    out.chat_template = g.meta["tokenizer.chat_template"];
   c.vocab_size = int(g.meta.count("llama.vocab_size") ? meta_u32(g, "llama.vocab_size") : g.meta["tokenizer.ggml.tokens"].size());
   c.validate(path);
   out.model = std::make_unique<Transformer<float>>(c);

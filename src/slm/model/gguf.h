@@ -63,6 +63,7 @@ void permute_rotary_rows(float* w, int n_head, int head_dim, int cols, bool to_g
 struct GgufModel {
   std::unique_ptr<Transformer<float>> model;
   std::string tokenizer_json;
+  std::string chat_template;  // tokenizer.chat_template, or ""
 };
 GgufModel load_gguf_model(const std::string& path);
 
