@@ -27,10 +27,20 @@ std::string normalize_answer(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// How a record is scored: by its task's kind, or for records of unknown tasks by what
+// they carry (an answer: a question; required words: a writing task; else ROUGE-L).
+std::string task_kind(const data::InstructRecord& r) {
+  const data::TaskInfo* info = data::find_task(r.task);
+  return info ? info->kind : !r.answer.empty() ? "question" : !r.words.empty() ? "write" : "rouge";
+}
+
+}  // namespace
+
 void score_output(const data::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
   static const data::Vocabulary vocab = data::Vocabulary::builtin();
-  const data::TaskInfo* info = data::find_task(r.task);
-  const std::string kind = info ? info->kind : (!r.answer.empty() ? "question" : !r.words.empty() ? "write" : "rouge");
+  const std::string kind = task_kind(r);
   ts.kind = kind;
   ++ts.n;
   if (kind == "question") {
@@ -99,11 +109,8 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
   // Questions want a few tokens, stories hundreds: decode each kind in its own batches.
   for (const char* kind : {"question", "rouge", "write"}) {
     std::vector<size_t> idx;
-    for (size_t i = 0; i < records.size(); ++i) {
-      const auto* info = data::find_task(records[i].task);
-      std::string k = info ? info->kind : (!records[i].answer.empty() ? "question" : !records[i].words.empty() ? "write" : "rouge");
-      if (k == kind) idx.push_back(i);
-    }
+    for (size_t i = 0; i < records.size(); ++i)
+      if (task_kind(records[i]) == kind) idx.push_back(i);
     infer::GenerateOptions g;
     g.sampling.temperature = 0;  // greedy: the model's own best answer, reproducible
     g.max_tokens = opt.max_tokens > 0 ? opt.max_tokens : (std::string(kind) == "question" ? 32 : context);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "slm/train/loss_plot.h"
 #include "slm/util/atomic_file.h"
 
 namespace slm::eval {
@@ -148,16 +149,12 @@ double get(const json& j, const std::string& key) {
 json read_training_curve(const std::string& model_dir) {
   fs::path metrics = fs::path(model_dir).parent_path() / "metrics.jsonl";
   if (fs::path(model_dir).filename().empty()) metrics = fs::path(model_dir).parent_path().parent_path() / "metrics.jsonl";
-  std::ifstream in(metrics);
-  if (!in) return nullptr;
+  std::vector<train::CurvePoint> tc, vc;
+  train::read_loss_curves(metrics.string(), tc, vc);
+  if (tc.empty()) return nullptr;
   json train = json::array(), val = json::array();
-  for (std::string line; std::getline(in, line);) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step")) continue;
-    if (j.contains("loss")) train.push_back({j["step"], j["loss"]});
-    if (j.contains("val_loss")) val.push_back({j["step"], j["val_loss"]});
-  }
-  if (train.empty()) return nullptr;
+  for (const auto& p : tc) train.push_back({p.step, p.loss});
+  for (const auto& p : vc) val.push_back({p.step, p.loss});
   return {{"train", train}, {"val", val}, {"file", metrics.string()}};
 }
 

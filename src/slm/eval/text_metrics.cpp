@@ -65,6 +65,13 @@ const char* kFunctionWords[] = {
     "he's", "they're", "we're", "you're", "isn't", "wasn't", "won't", "something", "anything", "nothing",
     "everyone", "everything", "someone", "first", "last", "next", "other", "another", "same", "own", "way", "lot"};
 
+// The hash of the n words from i on: the one key every n-gram figure here uses.
+uint64_t ngram_hash(const std::vector<std::string>& w, size_t i, int n) {
+  std::string g;
+  for (int k = 0; k < n; ++k) g += w[i + size_t(k)] + " ";
+  return hash64(g);
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = ascii_lower(c);
@@ -141,9 +148,8 @@ StoryMetrics story_metrics(std::string_view text, const ChildVocabulary& vocab) 
   std::unordered_set<uint64_t> seen;
   int grams = 0, repeats = 0;
   for (size_t i = 0; i + 4 <= w.size(); ++i) {
-    uint64_t h = hash64(w[i] + " " + w[i + 1] + " " + w[i + 2] + " " + w[i + 3]);
     ++grams;
-    repeats += !seen.insert(h).second;
+    repeats += !seen.insert(ngram_hash(w, i, 4)).second;
   }
   m.repeated_4grams = grams ? double(repeats) / grams : 0.0;
   return m;
@@ -154,9 +160,7 @@ double distinct_n(const std::vector<std::vector<std::string>>& docs, int n) {
   size_t total = 0;
   for (const auto& d : docs)
     for (size_t i = 0; i + size_t(n) <= d.size(); ++i) {
-      std::string g;
-      for (int k = 0; k < n; ++k) g += d[i + size_t(k)] + " ";
-      distinct.insert(hash64(g));
+      distinct.insert(ngram_hash(d, i, n));
       ++total;
     }
   return total ? double(distinct.size()) / double(total) : 0.0;
@@ -168,11 +172,7 @@ using Counts = std::unordered_map<uint64_t, int>;
 
 Counts ngram_counts(const std::vector<std::string>& d, int n) {
   Counts c;
-  for (size_t i = 0; i + size_t(n) <= d.size(); ++i) {
-    std::string g;
-    for (int k = 0; k < n; ++k) g += d[i + size_t(k)] + " ";
-    ++c[hash64(g)];
-  }
+  for (size_t i = 0; i + size_t(n) <= d.size(); ++i) ++c[ngram_hash(d, i, n)];
   return c;
 }
 
@@ -228,7 +228,7 @@ double self_bleu(const std::vector<std::vector<std::string>>& docs, size_t max_d
 }
 
 void add_4grams(const std::vector<std::string>& w, std::unordered_set<uint64_t>& set) {
-  for (size_t i = 0; i + 4 <= w.size(); ++i) set.insert(hash64(w[i] + " " + w[i + 1] + " " + w[i + 2] + " " + w[i + 3]));
+  for (size_t i = 0; i + 4 <= w.size(); ++i) set.insert(ngram_hash(w, i, 4));
 }
 
 double novel_4gram_share(const std::vector<std::vector<std::string>>& docs, const std::unordered_set<uint64_t>& seen) {
@@ -236,7 +236,7 @@ double novel_4gram_share(const std::vector<std::vector<std::string>>& docs, cons
   for (const auto& w : docs)
     for (size_t i = 0; i + 4 <= w.size(); ++i) {
       ++total;
-      novel += !seen.count(hash64(w[i] + " " + w[i + 1] + " " + w[i + 2] + " " + w[i + 3]));
+      novel += !seen.count(ngram_hash(w, i, 4));
     }
   return total ? double(novel) / double(total) : 0.0;
 }

@@ -68,16 +68,6 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
-void read_curves(const std::string& metrics_path, std::vector<CurvePoint>& train, std::vector<CurvePoint>& val) {
-  std::ifstream in(metrics_path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;
-    if (j.contains("loss")) train.push_back({j["step"].get<double>(), j["loss"].get<double>()});
-    if (j.contains("val_loss")) val.push_back({j["step"].get<double>(), j["val_loss"].get<double>()});
-  }
-}
-
 }  // namespace
 
 double measure_peak_flops() {
@@ -124,7 +114,7 @@ TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const 
   const double flops_tok = model::flops_per_token(mc);
   const int64_t P = m.num_params();
   std::vector<CurvePoint> train_curve, val_curve;
-  read_curves(metrics_path, train_curve, val_curve);  // the curve so far, when resuming
+  read_loss_curves(metrics_path, train_curve, val_curve);  // the curve so far, when resuming
   std::ofstream metrics(metrics_path, std::ios::app);
 
   std::string last_checkpoint;

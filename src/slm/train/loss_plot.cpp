@@ -1,5 +1,8 @@
 #include "slm/train/loss_plot.h"
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 
@@ -62,6 +65,16 @@ void write_loss_svg(const std::string& path, const std::vector<CurvePoint>& trai
                      W - right - 90, top + 16, top + 32);
   svg += "</svg>\n";
   write_file_atomic(path, svg);
+}
+
+void read_loss_curves(const std::string& metrics_path, std::vector<CurvePoint>& train, std::vector<CurvePoint>& val) {
+  std::ifstream in(metrics_path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step")) continue;
+    if (j.contains("loss")) train.push_back({j["step"].get<double>(), j["loss"].get<double>()});
+    if (j.contains("val_loss")) val.push_back({j["step"].get<double>(), j["val_loss"].get<double>()});
+  }
 }
 
 }  // namespace slm::train

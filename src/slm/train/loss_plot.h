@@ -10,6 +10,10 @@ struct CurvePoint {
   double step, loss;
 };
 
+// The train and validation losses of a run's metrics.jsonl (lines with "loss" and
+// "val_loss" by "step"); nothing when the file is absent, unreadable lines skipped.
+void read_loss_curves(const std::string& metrics_path, std::vector<CurvePoint>& train, std::vector<CurvePoint>& val);
+
 // Writes atomically.
 void write_loss_svg(const std::string& path, const std::vector<CurvePoint>& train, const std::vector<CurvePoint>& val,
                     const std::string& title);
