@@ -5,23 +5,23 @@
 
 #include <chrono>
 
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 
 namespace {
 
-const slm::data::StoryGenerator& generator() {
-  static slm::data::StoryGenerator g;
+const slm::stories::StoryGenerator& generator() {
+  static slm::stories::StoryGenerator g;
   return g;
 }
 
-void run(benchmark::State& state, slm::data::StoryFormat format) {
+void run(benchmark::State& state, slm::stories::StoryFormat format) {
   const auto& gen = generator();
   uint64_t i = 0, bytes = 0;
   std::string out;
   auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     out.clear();
-    slm::data::format_story(gen.generate(1, i++), format, out);
+    slm::stories::format_story(gen.generate(1, i++), format, out);
     bytes += out.size();
     benchmark::DoNotOptimize(out.data());
   }
@@ -34,8 +34,8 @@ void run(benchmark::State& state, slm::data::StoryFormat format) {
   state.counters["stories_per_s"] = double(i) / seconds;
 }
 
-void BM_StoriesText(benchmark::State& s) { run(s, slm::data::StoryFormat::Text); }
-void BM_StoriesJsonl(benchmark::State& s) { run(s, slm::data::StoryFormat::Jsonl); }
+void BM_StoriesText(benchmark::State& s) { run(s, slm::stories::StoryFormat::Text); }
+void BM_StoriesJsonl(benchmark::State& s) { run(s, slm::stories::StoryFormat::Jsonl); }
 
 }  // namespace
 

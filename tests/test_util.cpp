@@ -1,17 +1,17 @@
 #include "test_util.h"
 
 #include "slm/data/pack.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
 
 namespace slm::test {
 
 std::string make_story_shards(const TempDir& dir, uint64_t stories, size_t vocab) {
-  data::StoryCorpusOptions so;
+  stories::StoryCorpusOptions so;
   so.out = dir / "stories.txt";
   so.count = stories;
   so.quiet = true;
-  data::write_story_corpus(data::StoryGenerator(), so);
+  stories::write_story_corpus(stories::StoryGenerator(), so);
   tokenizer::TrainOptions to;
   to.vocab_size = vocab;
   to.quiet = true;

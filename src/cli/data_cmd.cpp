@@ -7,12 +7,12 @@
 #include <memory>
 
 #include "cli/common.h"
-#include "slm/data/assets.h"
+#include "slm/stories/assets.h"
 #include "slm/data/importer.h"
-#include "slm/data/instruct.h"
+#include "slm/stories/instruct.h"
 #include "slm/data/pack.h"
 #include "slm/data/sampler.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/progress.h"
 
@@ -47,18 +47,18 @@ void add_stories(CLI::App* data) {
       "  slm data stories --count 50 --instruct --out instruct.txt");
   cmd->callback([a, cmd] {
     if (a->count == 0 && a->size_mb <= 0) throw CLI::RequiredError("--count or --size");
-    data::StoryGenerator gen = a->vocab.empty() ? data::StoryGenerator()
-                                                : data::StoryGenerator(data::Vocabulary::from_dir(a->vocab),
+    stories::StoryGenerator gen = a->vocab.empty() ? stories::StoryGenerator()
+                                                : stories::StoryGenerator(stories::Vocabulary::from_dir(a->vocab),
                                                                        assets::get("story.txt"));
-    data::StoryCorpusOptions o;
+    stories::StoryCorpusOptions o;
     o.out = a->out;
-    o.format = a->instruct ? data::StoryFormat::Instruct : data::story_format_for(a->out);
+    o.format = a->instruct ? stories::StoryFormat::Instruct : stories::story_format_for(a->out);
     o.seed = a->common.seed;
     o.count = a->count;
     o.size_mb = a->size_mb;
     o.threads = a->common.resolved_threads();
     o.quiet = a->common.quiet;
-    auto st = data::write_story_corpus(gen, o);
+    auto st = stories::write_story_corpus(gen, o);
     if (!a->common.quiet)
       fmt::print(stderr, "wrote {} stories, {} to {} ({:.1f} MB/min)\n", st.stories, human_bytes(double(st.bytes)),
                  a->out, double(st.bytes) / 1e6 / st.seconds * 60);
@@ -171,7 +171,7 @@ void add_instruct(CLI::App* data) {
   struct Args {
     Common common;
     std::string out;
-    data::InstructOptions opt;
+    stories::InstructOptions opt;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = data->add_subcommand("instruct", "Make Alpaca-style instruction data from the story world");
@@ -195,14 +195,14 @@ void add_instruct(CLI::App* data) {
       "  slm data instruct --stories 20000 --tasks-per-story 3 --heldout 0.02 --seed 7 --out sft");
   cmd->callback([a] {
     a->opt.seed = a->common.seed;
-    data::StoryGenerator gen;
-    auto set = data::make_instruct_set(gen, a->opt);
+    stories::StoryGenerator gen;
+    auto set = stories::make_instruct_set(gen, a->opt);
     std::filesystem::create_directories(a->out);
     std::map<std::string, std::pair<int64_t, int64_t>> per_task;
     for (auto [recs, name] : {std::pair{&set.train, "train.jsonl"}, std::pair{&set.heldout, "heldout.jsonl"}}) {
       std::string text;
       for (const auto& r : *recs) {
-        text += data::instruct_jsonl(r);
+        text += stories::instruct_jsonl(r);
         auto& c = per_task[r.task];
         (recs == &set.train ? c.first : c.second)++;
       }

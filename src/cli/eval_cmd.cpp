@@ -9,7 +9,7 @@
 #include "cli/common.h"
 #include "slm/eval/instruct_eval.h"
 #include "slm/eval/suite.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "cli/common.h"
-#include "slm/data/template.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/infer/generate.h"
 #include "slm/infer/prompts.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -94,7 +94,7 @@ void add_generate(CLI::App& app) {
     auto l = load(a->model);
     a->g.seed = a->common.seed;
     // A fine-tuned folder records its template: the prompt is then an instruction.
-    const bool templated = !a->raw && a->shots.empty() && data::uses_alpaca_template(a->model, l.chat_template);
+    const bool templated = !a->raw && a->shots.empty() && tokenizer::uses_alpaca_template(a->model, l.chat_template);
     if (!a->input.empty()) {  // a batch: every prompt decoded together
       if (a->output.empty()) throw CLI::RequiredError("--output (with --input)");
       std::vector<std::string> prompts;
@@ -160,9 +160,9 @@ void add_chat(CLI::App& app) {
               "Example:\n  slm chat --model runs/q/finetune/model");
   cmd->callback([a] {
     auto l = load(a->model);
-    if (!data::uses_alpaca_template(a->model, l.chat_template))
+    if (!tokenizer::uses_alpaca_template(a->model, l.chat_template))
       fmt::print(stderr, "slm: note: {} has no {}: it was not instruction-tuned, replies may wander\n", a->model,
-                 data::kTemplateFile);
+                 tokenizer::kTemplateFile);
     a->g.stop.push_back(infer::kChatStop);
     const bool tty = ::isatty(0);
     std::vector<std::pair<std::string, std::string>> history;

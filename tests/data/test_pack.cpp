@@ -5,13 +5,14 @@
 
 #include "slm/data/pack.h"
 #include "slm/data/shard.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 
 using namespace slm;
 using namespace slm::data;
+using namespace slm::stories;
 
 namespace {
 

@@ -12,7 +12,7 @@ TEST(InstructEval, AnswersAreNormalisedAsSquadDoes) {
 }
 
 TEST(InstructEval, ScoresEachKindOfTask) {
-  data::InstructRecord q;
+  stories::InstructRecord q;
   q.task = "main_character";
   q.answer = "Jill";
   q.output = "Jill.";
@@ -26,7 +26,7 @@ TEST(InstructEval, ScoresEachKindOfTask) {
   EXPECT_EQ(ts.contains, 2);
   EXPECT_FALSE(s["contains"].get<bool>());
 
-  data::InstructRecord w;
+  stories::InstructRecord w;
   w.task = "write_words";
   w.words = {"ball", "jump", "red"};
   w.features = {"Dialogue", "MoralValue"};
@@ -39,7 +39,7 @@ TEST(InstructEval, ScoresEachKindOfTask) {
   EXPECT_EQ(s["missing_words"].size(), 3u);
   EXPECT_DOUBLE_EQ(tw.features, 1.0);
 
-  data::InstructRecord r;
+  stories::InstructRecord r;
   r.task = "summarize";
   r.output = "A girl finds a ball.";
   TaskScore tr;

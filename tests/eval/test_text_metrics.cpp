@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "slm/data/vocabulary.h"
+#include "slm/stories/vocabulary.h"
 #include "slm/eval/spelling.h"
 #include "slm/eval/text_metrics.h"
 
@@ -9,7 +9,7 @@ using namespace slm::eval;
 
 namespace {
 const ChildVocabulary& child() {
-  static data::Vocabulary v = data::Vocabulary::builtin();
+  static stories::Vocabulary v = stories::Vocabulary::builtin();
   static ChildVocabulary c(v);
   return c;
 }

@@ -2,7 +2,7 @@
 
 #include "slm/infer/generate.h"
 #include "slm/infer/prompts.h"
-#include "slm/tokenizer/trainer.h"
+#include "slm/tokenizer/bpe_trainer.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 

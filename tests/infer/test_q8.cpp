@@ -4,12 +4,12 @@
 
 #include "slm/data/pack.h"
 #include "slm/data/shard.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
 #include "slm/infer/engine.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/tensor/q8.h"
-#include "slm/train/trainer.h"
+#include "slm/train/pretrain.h"
 #include "slm/util/rng.h"
 #include "test_util.h"
 

@@ -5,7 +5,7 @@
 
 #include "slm/export/gguf_writer.h"
 #include "slm/export/hf_export.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/model/gguf.h"
 #include "slm/util/error.h"
 #include "test_util.h"

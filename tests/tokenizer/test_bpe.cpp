@@ -2,7 +2,7 @@
 
 #include "slm/tokenizer/bpe.h"
 #include "slm/tokenizer/byte_level.h"
-#include "slm/tokenizer/trainer.h"
+#include "slm/tokenizer/bpe_trainer.h"
 #include "slm/util/error.h"
 #include "slm/util/rng.h"
 #include "test_util.h"

@@ -4,10 +4,10 @@
 #include <set>
 
 #include "slm/data/sft_records.h"
-#include "slm/data/template.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/model/model_files.h"
 #include "slm/train/sft.h"
-#include "slm/train/trainer.h"
+#include "slm/train/pretrain.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 
@@ -80,7 +80,7 @@ TEST(Sft, MasksThePromptAndTrainsOnTheResponseAndEndOfText) {
   SftEncodeStats st;
   auto ex = encode_conversations(convs, tok(), 512, false, st);
   ASSERT_EQ(ex.size(), 1u);
-  auto prompt = tok().encode(data::alpaca_prompt("Say hi."), false);
+  auto prompt = tok().encode(tokenizer::alpaca_prompt("Say hi."), false);
   auto response = tok().encode("Hi there!", false);
   ASSERT_EQ(ex[0].tokens.size(), prompt.size() + response.size() + 1);
   EXPECT_EQ(ex[0].tokens.back(), int32_t(tok().eot()));
@@ -172,8 +172,8 @@ TEST(Finetune, LearnsTheTaskAndWritesAModelWithItsTemplate) {
   for (const char* f : {"ft/model/config.json", "ft/model/model.safetensors", "ft/model/tokenizer.json",
                         "ft/model/prompt_template.json", "ft/metrics.jsonl", "ft/loss.svg"})
     EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
-  EXPECT_TRUE(data::has_alpaca_template(dir / "ft/model"));
-  EXPECT_FALSE(data::has_alpaca_template(base_model()));
+  EXPECT_TRUE(tokenizer::has_alpaca_template(dir / "ft/model"));
+  EXPECT_FALSE(tokenizer::has_alpaca_template(base_model()));
 }
 
 TEST(Finetune, ResumeIsBitIdentical) {

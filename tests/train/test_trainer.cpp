@@ -3,11 +3,11 @@
 #include <filesystem>
 
 #include "slm/data/pack.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
-#include "slm/model/checkpoint_io.h"
-#include "slm/train/checkpoint.h"
-#include "slm/train/trainer.h"
+#include "slm/model/model_files.h"
+#include "slm/train/train_checkpoint.h"
+#include "slm/train/pretrain.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "slm/data/template.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -13,7 +13,7 @@ using nlohmann::json;
 
 Conversation alpaca_conversation(const std::string& instruction, const std::string& input, const std::string& output) {
   Conversation c;
-  c.segments.push_back({alpaca_prompt(instruction, input), false});
+  c.segments.push_back({tokenizer::alpaca_prompt(instruction, input), false});
   c.segments.push_back({output, true});
   return c;
 }
@@ -59,7 +59,7 @@ Conversation chat_conversation(const json& msgs, const std::string& where) {
                       msgs[i + 1]["role"].get<std::string>() + "'",
                   where);
     if (first && !system.empty()) user = system + "\n\n" + user;
-    std::string prompt = (first ? "" : std::string(kTurnSeparator)) + alpaca_prompt(user);
+    std::string prompt = (first ? "" : std::string(tokenizer::kTurnSeparator)) + tokenizer::alpaca_prompt(user);
     c.segments.push_back({prompt, false});
     c.segments.push_back({reply, true});
     first = false;

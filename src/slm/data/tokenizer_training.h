@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "slm/tokenizer/trainer.h"
+#include "slm/tokenizer/bpe_trainer.h"
 
 namespace slm::data {
 

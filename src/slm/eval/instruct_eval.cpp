@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "slm/data/story_checks.h"
-#include "slm/data/template.h"
+#include "slm/stories/story_checks.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/infer/generate.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -31,15 +31,15 @@ namespace {
 
 // How a record is scored: by its task's kind, or for records of unknown tasks by what
 // they carry (an answer: a question; required words: a writing task; else ROUGE-L).
-std::string task_kind(const data::InstructRecord& r) {
-  const data::TaskInfo* info = data::find_task(r.task);
+std::string task_kind(const stories::InstructRecord& r) {
+  const stories::TaskInfo* info = stories::find_task(r.task);
   return info ? info->kind : !r.answer.empty() ? "question" : !r.words.empty() ? "write" : "rouge";
 }
 
 }  // namespace
 
-void score_output(const data::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
-  static const data::Vocabulary vocab = data::Vocabulary::builtin();
+void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
+  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
   const std::string kind = task_kind(r);
   ts.kind = kind;
   ++ts.n;
@@ -55,13 +55,13 @@ void score_output(const data::InstructRecord& r, const std::string& output, Task
     int used = 0, shown = 0;
     json missing = json::array();
     for (const auto& w : r.words) {
-      bool u = data::uses_required_word(output, w, vocab);
+      bool u = stories::uses_required_word(output, w, vocab);
       used += u;
       if (!u) missing.push_back(w);
     }
     for (const auto& f : r.features) {
-      auto feat = data::feature_from_name(f);
-      shown += feat && data::shows_feature(output, *feat);
+      auto feat = stories::feature_from_name(f);
+      shown += feat && stories::shows_feature(output, *feat);
     }
     double wshare = r.words.empty() ? 1.0 : double(used) / double(r.words.size());
     double fshare = r.features.empty() ? 1.0 : double(shown) / double(r.features.size());
@@ -97,8 +97,8 @@ json InstructEval::to_json() const {
 }
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
-                           const std::vector<data::InstructRecord>& all, const InstructEvalOptions& opt) {
-  std::vector<data::InstructRecord> records = all;
+                           const std::vector<stories::InstructRecord>& all, const InstructEvalOptions& opt) {
+  std::vector<stories::InstructRecord> records = all;
   if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
   if (records.empty()) throw Error("no records to evaluate", "eval instruct");
   const int context = m.config().context;
@@ -119,7 +119,7 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
       std::vector<size_t> rows;
       for (size_t k = s; k < std::min(idx.size(), s + size_t(opt.batch)); ++k) {
         const auto& r = records[idx[k]];
-        std::string p = data::alpaca_prompt(r.instruction, r.input);
+        std::string p = tokenizer::alpaca_prompt(r.instruction, r.input);
         if (tok.encode(p).size() + 1 >= size_t(context)) {
           ++ev.skipped;
           continue;
@@ -160,13 +160,13 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
   return ev;
 }
 
-std::vector<data::InstructRecord> read_instruct_records(const std::string& path) {
+std::vector<stories::InstructRecord> read_instruct_records(const std::string& path) {
   std::istringstream in(read_file(path));
-  std::vector<data::InstructRecord> out;
+  std::vector<stories::InstructRecord> out;
   std::string line;
   for (long n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    out.push_back(data::instruct_from_json_line(line, at_line(path, n)));
+    out.push_back(stories::instruct_from_json_line(line, at_line(path, n)));
   }
   if (out.empty()) throw Error("no records in the file", path);
   return out;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "slm/data/instruct.h"
+#include "slm/stories/instruct.h"
 #include "slm/model/transformer.h"
 #include "slm/tokenizer/bpe.h"
 
@@ -44,13 +44,13 @@ struct InstructEval {
 std::string normalize_answer(const std::string& s);
 
 // Scores one output against its record into ts (adds to the sums; divide by n after).
-void score_output(const data::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
+void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
-                           const std::vector<data::InstructRecord>& records, const InstructEvalOptions& opt);
+                           const std::vector<stories::InstructRecord>& records, const InstructEvalOptions& opt);
 
 // Reads a file of `slm data instruct` records (JSONL), naming the line of a bad one.
-std::vector<data::InstructRecord> read_instruct_records(const std::string& path);
+std::vector<stories::InstructRecord> read_instruct_records(const std::string& path);
 
 // A side-by-side table of two evaluations (e.g. base and fine-tuned), for a terminal.
 std::string instruct_table(const std::vector<std::pair<std::string, const InstructEval*>>& columns);

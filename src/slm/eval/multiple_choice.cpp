@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "slm/data/story.h"
-#include "slm/data/story_checks.h"
+#include "slm/stories/story.h"
+#include "slm/stories/story_checks.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
@@ -102,7 +102,7 @@ void add_item(std::vector<McItem>& out, const char* task, std::string context, s
 }  // namespace
 
 std::vector<McItem> builtin_mc_tasks(int n, uint64_t seed) {
-  static const data::StoryGenerator gen;
+  static const stories::StoryGenerator gen;
   const auto& v = gen.vocabulary();
   static const std::vector<std::string> feelings = {"happy", "sad", "scared", "angry", "proud", "worried", "excited",
                                                      "glad", "upset", "lonely", "brave", "tired"};
@@ -139,11 +139,11 @@ std::vector<McItem> builtin_mc_tasks(int n, uint64_t seed) {
       }
     }
     if (made[3] < n) {  // which ending fits: the real last paragraph or another story's
-      auto paras = data::paragraphs_of(s.text);
+      auto paras = stories::paragraphs_of(s.text);
       if (paras.size() >= 3) {
         std::string ctx = paras[paras.size() - 2];  // the paragraph before the ending
         std::vector<std::string> others;
-        for (int k = 1; k <= 3; ++k) others.push_back(data::paragraphs_of(gen.generate(seed + 7, i * 3 + uint64_t(k)).text).back());
+        for (int k = 1; k <= 3; ++k) others.push_back(stories::paragraphs_of(gen.generate(seed + 7, i * 3 + uint64_t(k)).text).back());
         add_item(out, "which_ending", ctx + "\n\n", paras.back(), others, rng, "");
         ++made[3];
       }

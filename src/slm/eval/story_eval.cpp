@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 
-#include "slm/data/instruct.h"
+#include "slm/stories/instruct.h"
 #include "slm/data/sources.h"
-#include "slm/data/story.h"
-#include "slm/data/story_checks.h"
-#include "slm/data/template.h"
+#include "slm/stories/story.h"
+#include "slm/stories/story_checks.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/eval/spelling.h"
 #include "slm/eval/text_metrics.h"
 #include "slm/infer/generate.h"
@@ -21,11 +21,11 @@ namespace slm::eval {
 using nlohmann::json;
 
 std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated) {
-  static const data::StoryGenerator gen;
+  static const stories::StoryGenerator gen;
   std::vector<StoryPrompt> out;
   for (int i = 0; i < n; ++i) {  // beginnings: the first sentence
     auto s = gen.generate(seed, uint64_t(i));
-    auto sents = data::split_sentences(s.text);
+    auto sents = stories::split_sentences(s.text);
     StoryPrompt p;
     p.beginning = p.prompt = sents.empty() ? "Once upon a time" : sents[0];
     out.push_back(p);
@@ -34,12 +34,12 @@ std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templa
     auto s = gen.generate(seed + 1, uint64_t(i));
     StoryPrompt p;
     p.words = s.words;
-    for (auto f : s.plan.features) p.features.push_back(data::feature_name(f));
+    for (auto f : s.plan.features) p.features.push_back(stories::feature_name(f));
     std::string words = s.words[0] + ", " + s.words[1] + ", " + s.words[2];
     if (templated) {
       std::string ask = "Write a short story for a small child that uses the words " + words + ".";
       if (!p.features.empty()) ask += " The story should have " + fmt::format("{}", fmt::join(p.features, ", ")) + ".";
-      p.prompt = data::alpaca_prompt(ask);
+      p.prompt = tokenizer::alpaca_prompt(ask);
     } else {
       // TinyStories-Instruct's header, as slm data stories --instruct writes it.
       p.prompt = (p.features.empty() ? "" : "Features: " + fmt::format("{}", fmt::join(p.features, ", ")) + "\n") +
@@ -102,7 +102,7 @@ std::unordered_set<uint64_t> corpus_4grams(const std::string& path) {
 StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                        const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt) {
   if (prompts.empty()) throw Error("no prompts: nothing to evaluate", "eval stories");
-  static const data::Vocabulary vocab = data::Vocabulary::builtin();
+  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
   static const ChildVocabulary child(vocab);
   SpellChecker spell;
   infer::GenerateOptions g;
@@ -143,10 +143,10 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
     if (!p.words.empty() || !p.features.empty()) {
       ++requests;
       int used = 0, shown = 0;
-      for (const auto& w : p.words) used += data::uses_required_word(story, w, vocab);
+      for (const auto& w : p.words) used += stories::uses_required_word(story, w, vocab);
       for (const auto& f : p.features) {
-        auto feat = data::feature_from_name(f);
-        shown += feat && data::shows_feature(story, *feat);
+        auto feat = stories::feature_from_name(f);
+        shown += feat && stories::shows_feature(story, *feat);
       }
       double ws = p.words.empty() ? 1.0 : double(used) / double(p.words.size());
       double fs = p.features.empty() ? 1.0 : double(shown) / double(p.features.size());

@@ -5,11 +5,11 @@
 #include <fmt/format.h>
 
 #include "slm/data/pack.h"
-#include "slm/data/template.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/eval/multiple_choice.h"
 #include "slm/eval/perplexity.h"
 #include "slm/eval/story_eval.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -36,7 +36,7 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   auto loaded = model::load_model_and_tokenizer(model_dir);  // a folder or a .gguf
   auto& model = loaded.model;
   const tokenizer::Tokenizer& tok = *loaded.tok;
-  const bool templated = data::uses_alpaca_template(model_dir, loaded.chat_template);
+  const bool templated = tokenizer::uses_alpaca_template(model_dir, loaded.chat_template);
   // A short name for charts: "pretrain" for runs/q/pretrain/model, else the last part.
   fs::path p = fs::path(model_dir).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();

@@ -5,8 +5,8 @@
 #include <map>
 #include <unordered_map>
 
-#include "slm/data/story.h"
-#include "slm/data/story_checks.h"
+#include "slm/stories/story.h"
+#include "slm/stories/story_checks.h"
 #include "slm/util/hash.h"
 #include "slm/util/text.h"
 
@@ -80,7 +80,7 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-ChildVocabulary::ChildVocabulary(const data::Vocabulary& v) {
+ChildVocabulary::ChildVocabulary(const stories::Vocabulary& v) {
   for (const char* w : kFunctionWords) words_.insert(w);
   auto add_phrase = [&](const std::string& p) {
     for (auto& w : words_of(p)) words_.insert(w), words_.insert(w + "s"), words_.insert(w + "es");
@@ -94,7 +94,7 @@ ChildVocabulary::ChildVocabulary(const data::Vocabulary& v) {
   for (const auto& n : v.names) {
     std::string l = lower(n.name);
     words_.insert(l);
-    (n.gender == data::Gender::Female ? female_ : male_).insert(l);
+    (n.gender == stories::Gender::Female ? female_ : male_).insert(l);
   }
 }
 
@@ -109,15 +109,15 @@ bool ChildVocabulary::contains(const std::string& w) const {
 }
 
 int ChildVocabulary::gender_of(const std::string& name) const {
-  if (female_.count(name) && !male_.count(name)) return int(data::Gender::Female);
-  if (male_.count(name) && !female_.count(name)) return int(data::Gender::Male);
+  if (female_.count(name) && !male_.count(name)) return int(stories::Gender::Female);
+  if (male_.count(name) && !female_.count(name)) return int(stories::Gender::Male);
   return -1;
 }
 
 StoryMetrics story_metrics(std::string_view text, const ChildVocabulary& vocab) {
   StoryMetrics m;
   auto w = words_of(text);
-  auto sents = data::split_sentences(text);
+  auto sents = stories::split_sentences(text);
   m.words = int(w.size());
   m.sentences = int(sents.size());
   if (w.empty()) return m;
@@ -135,7 +135,7 @@ StoryMetrics story_metrics(std::string_view text, const ChildVocabulary& vocab) 
   for (size_t i = 1; i < w.size(); ++i) m.doubled_words += w[i] == w[i - 1] && w[i] != "had" && w[i] != "that";
   // a/an before a word: compare with the rule the story generator uses.
   for (size_t i = 0; i + 1 < w.size(); ++i)
-    if (w[i] == "a" || w[i] == "an") m.article_errors += w[i] != data::indefinite_article(w[i + 1]);
+    if (w[i] == "a" || w[i] == "an") m.article_errors += w[i] != stories::indefinite_article(w[i + 1]);
   // Pronouns: a sentence that starts with a known name, then one that starts with he/she.
   for (size_t i = 0; i + 1 < sents.size(); ++i) {
     auto a = words_of(sents[i]), b = words_of(sents[i + 1]);
@@ -143,7 +143,7 @@ StoryMetrics story_metrics(std::string_view text, const ChildVocabulary& vocab) 
     int g = vocab.gender_of(a[0]);
     if (g < 0) continue;
     ++m.pronoun_checks;
-    m.pronoun_errors += (b[0] == "she") != (g == int(data::Gender::Female));
+    m.pronoun_errors += (b[0] == "she") != (g == int(stories::Gender::Female));
   }
   std::unordered_set<uint64_t> seen;
   int grams = 0, repeats = 0;

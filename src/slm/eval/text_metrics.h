@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "slm/data/vocabulary.h"
+#include "slm/stories/vocabulary.h"
 
 namespace slm::eval {
 
@@ -34,7 +34,7 @@ struct StoryMetrics {
 
 class ChildVocabulary {
  public:
-  explicit ChildVocabulary(const data::Vocabulary& v);
+  explicit ChildVocabulary(const stories::Vocabulary& v);
   bool contains(const std::string& lower_word) const;
   // The gender of a known first name (lower case), or -1.
   int gender_of(const std::string& lower_name) const;

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "slm/data/template.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/model/model_files.h"
 #include "slm/model/gguf.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -134,8 +134,8 @@ size_t export_gguf(const std::string& model_dir, const std::string& out, const G
   m.u32("tokenizer.ggml.eos_token_id", l.tok->eot());
   m.u32("tokenizer.ggml.padding_token_id", l.tok->eot());
   m.boolean("tokenizer.ggml.add_bos_token", false);
-  if (data::uses_alpaca_template(model_dir, l.chat_template))
-    m.str("tokenizer.chat_template", data::alpaca_jinja_template());
+  if (tokenizer::uses_alpaca_template(model_dir, l.chat_template))
+    m.str("tokenizer.chat_template", tokenizer::alpaca_jinja_template());
 
   // Tensors in llama.cpp's order: embeddings, each block, final norm, output.
   std::vector<Tensor> ts;

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "slm/data/template.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/model/model_files.h"
 #include "slm/model/gguf.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -22,7 +22,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
   const auto& c = l.model->config();
   const uint32_t eot = l.tok->eot();
   const std::string eot_text = "<|endoftext|>";
-  const bool templated = data::uses_alpaca_template(model_dir, l.chat_template);
+  const bool templated = tokenizer::uses_alpaca_template(model_dir, l.chat_template);
   // Assembled beside the destination and renamed into place.
   const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
@@ -44,7 +44,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
              {"add_eos_token", false},
              {"clean_up_tokenization_spaces", false},
              {"model_max_length", c.context}};
-  if (templated) tc["chat_template"] = data::alpaca_jinja_template();
+  if (templated) tc["chat_template"] = tokenizer::alpaca_jinja_template();
   write_file_atomic((fs::path(tmp) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
   write_file_atomic((fs::path(tmp) / "special_tokens_map.json").string(),
                     json{{"bos_token", eot_text}, {"eos_token", eot_text}, {"pad_token", eot_text}}.dump(2) + "\n");
@@ -52,7 +52,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
                     json{{"bos_token_id", eot}, {"eos_token_id", eot}, {"pad_token_id", eot}, {"max_length", c.context},
                          {"do_sample", true}, {"temperature", 0.7}, {"top_k", 40}}
                             .dump(2) + "\n");
-  if (templated) data::write_template_file(tmp);
+  if (templated) tokenizer::write_template_file(tmp);
   fs::remove_all(out_dir);
   fs::rename(tmp, out_dir);
 }

@@ -7,14 +7,14 @@
 #include <utility>
 #include <vector>
 
-#include "slm/data/template.h"
+#include "slm/tokenizer/chat_template.h"
 
 namespace slm::infer {
 
 // Alpaca's template lives with the data (fine-tuning builds its examples from it too).
-using data::alpaca_prompt;
-using data::chat_prompt;
-using data::kChatStop;
+using tokenizer::alpaca_prompt;
+using tokenizer::chat_prompt;
+using tokenizer::kChatStop;
 
 struct Shot {
   std::string input, output;

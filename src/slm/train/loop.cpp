@@ -13,7 +13,7 @@
 
 #include "slm/tensor/gemm.h"
 #include "slm/train/adamw.h"
-#include "slm/train/checkpoint.h"
+#include "slm/train/train_checkpoint.h"
 #include "slm/train/loss_plot.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"

@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "slm/data/template.h"
-#include "slm/model/checkpoint_io.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
@@ -229,7 +229,7 @@ TrainResult finetune(const FinetuneOptions& opt) {
                  {"loss", opt.per_example_loss ? "mean over examples" : "mean over response tokens"}};
   lo.quiet = opt.quiet;
   lo.stop_after = opt.stop_after;
-  lo.add_files = [](const std::string& dir) { data::write_template_file(dir); };
+  lo.add_files = [](const std::string& dir) { tokenizer::write_template_file(dir); };
   if (!val.empty()) {
     const int vb = tc.batch_size;
     const size_t cap = size_t(std::max<int64_t>(1, tc.eval_batches)) * size_t(vb);

@@ -1,4 +1,4 @@
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

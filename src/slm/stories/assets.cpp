@@ -1,4 +1,4 @@
-#include "slm/data/assets.h"
+#include "slm/stories/assets.h"
 
 #include <string>
 

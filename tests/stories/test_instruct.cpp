@@ -3,16 +3,18 @@
 #include <map>
 #include <set>
 
-#include "slm/data/instruct.h"
+#include "slm/stories/instruct.h"
 #include "slm/data/sft_records.h"
-#include "slm/data/story_checks.h"
-#include "slm/data/template.h"
+#include "slm/stories/story_checks.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/util/error.h"
 #include "slm/util/rouge.h"
 #include "test_util.h"
 
 using namespace slm;
+using namespace slm::stories;
 using namespace slm::data;
+using namespace slm::tokenizer;
 
 namespace {
 

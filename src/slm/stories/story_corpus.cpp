@@ -1,4 +1,4 @@
-#include "slm/data/story_corpus.h"
+#include "slm/stories/story_corpus.h"
 
 #include <omp.h>
 
@@ -10,7 +10,7 @@
 #include "slm/util/progress.h"
 #include "slm/util/text.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 StoryFormat story_format_for(const std::string& path) {
   auto ends = [&](std::string_view e) { return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0; };
@@ -94,4 +94,4 @@ StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpus
   return st;
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories

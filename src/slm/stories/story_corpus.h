@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <string>
 
-#include "slm/data/story.h"
+#include "slm/stories/story.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 enum class StoryFormat {
   Text,      // TinyStories text: stories separated by "<|endoftext|>" lines (.txt)
@@ -37,4 +37,4 @@ struct StoryCorpusStats {
 // Generates the corpus and writes it atomically (nothing is left behind on failure).
 StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpusOptions& opt);
 
-}  // namespace slm::data
+}  // namespace slm::stories

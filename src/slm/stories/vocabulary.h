@@ -1,12 +1,12 @@
 #pragma once
 // The child vocabulary of the story generator: nouns by kind, verbs with their past
 // forms, adjectives, first names with gender. Kept as data files under
-// src/slm/data/assets/vocab/ (built in), or loaded from a folder of the same files.
+// src/slm/stories/assets/vocab/ (built in), or loaded from a folder of the same files.
 #include <array>
 #include <string>
 #include <vector>
 
-namespace slm::data {
+namespace slm::stories {
 
 enum class NounKind { Animal, Person, Toy, Food, Place, Nature, Thing };
 constexpr int kNounKinds = 7;
@@ -55,4 +55,4 @@ struct Vocabulary {
 // a or an for a word ("an apple", "a unicorn", "an hour").
 const char* indefinite_article(std::string_view word);
 
-}  // namespace slm::data
+}  // namespace slm::stories

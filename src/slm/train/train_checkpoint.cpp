@@ -1,4 +1,4 @@
-#include "slm/train/checkpoint.h"
+#include "slm/train/train_checkpoint.h"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "slm/model/checkpoint_io.h"
+#include "slm/model/model_files.h"
 #include "slm/model/safetensors.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"

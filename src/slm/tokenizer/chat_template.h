@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace slm::data {
+namespace slm::tokenizer {
 
 // Alpaca's prompt, with or without an input; the response follows the final colon, and
 // fine-tuning ends it with the end-of-text token.
@@ -39,4 +39,4 @@ bool has_alpaca_template(const std::string& dir);
 // slm export gguf writes), given that template's text ("" when the file has none).
 bool uses_alpaca_template(const std::string& model_path, const std::string& gguf_chat_template);
 
-}  // namespace slm::data
+}  // namespace slm::tokenizer

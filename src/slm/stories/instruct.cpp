@@ -1,17 +1,17 @@
-#include "slm/data/instruct.h"
+#include "slm/stories/instruct.h"
 
 #include <algorithm>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
-#include "slm/data/story_checks.h"
+#include "slm/stories/story_checks.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/util/rng.h"
 #include "slm/util/rouge.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 using nlohmann::json;
 
@@ -344,4 +344,4 @@ InstructRecord instruct_from_json_line(const std::string& line, const std::strin
   return r;
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -1,11 +1,11 @@
-#include "slm/data/grammar.h"
+#include "slm/stories/grammar.h"
 
 #include <sstream>
 
 #include "slm/util/error.h"
 #include "slm/util/text.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 Grammar Grammar::parse(std::string_view text, const std::string& file, const std::vector<std::string>& slot_names) {
   Grammar g;
@@ -97,4 +97,4 @@ void Grammar::expand_template(const Template& t, Rng& rng, const std::string_vie
   }
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -1,4 +1,4 @@
-#include "slm/train/trainer.h"
+#include "slm/train/pretrain.h"
 
 #include <omp.h>
 

@@ -1,4 +1,4 @@
-#include "slm/data/template.h"
+#include "slm/tokenizer/chat_template.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -6,7 +6,7 @@
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
-namespace slm::data {
+namespace slm::tokenizer {
 
 namespace {
 constexpr const char* kWithInput =
@@ -68,4 +68,4 @@ bool uses_alpaca_template(const std::string& model_path, const std::string& gguf
   return !gguf_chat_template.empty() && gguf_chat_template == alpaca_jinja_template();
 }
 
-}  // namespace slm::data
+}  // namespace slm::tokenizer

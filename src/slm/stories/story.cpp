@@ -1,13 +1,13 @@
-#include "slm/data/story.h"
+#include "slm/stories/story.h"
 
 #include <array>
 
-#include "slm/data/assets.h"
+#include "slm/stories/assets.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/util/text.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 namespace {
 
@@ -278,4 +278,4 @@ std::vector<std::string> split_sentences(std::string_view text) {
   return out;
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -5,16 +5,16 @@
 #include <set>
 #include <unordered_set>
 
-#include "slm/data/assets.h"
-#include "slm/data/story.h"
-#include "slm/data/story_corpus.h"
+#include "slm/stories/assets.h"
+#include "slm/stories/story.h"
+#include "slm/stories/story_corpus.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/util/text.h"
 #include "test_util.h"
 
 using namespace slm;
-using namespace slm::data;
+using namespace slm::stories;
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include "slm/util/rng.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 class Grammar {
  public:
@@ -41,4 +41,4 @@ class Grammar {
   std::unordered_map<std::string, int> index_;
 };
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -1,10 +1,10 @@
-#include "slm/data/story_checks.h"
+#include "slm/stories/story_checks.h"
 
 #include <algorithm>
 
 #include "slm/util/text.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 namespace {
 
@@ -89,4 +89,4 @@ std::optional<Feature> feature_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories

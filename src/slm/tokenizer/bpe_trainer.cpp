@@ -1,4 +1,4 @@
-#include "slm/tokenizer/trainer.h"
+#include "slm/tokenizer/bpe_trainer.h"
 
 #include <algorithm>
 #include <queue>

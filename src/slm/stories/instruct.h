@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "slm/data/story.h"
+#include "slm/stories/story.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 // What an evaluation checks an answer against, and how.
 struct InstructRecord {
@@ -54,4 +54,4 @@ std::string instruct_jsonl(const InstructRecord& r);
 // Alpaca record reads too). Throws slm::Error naming `where` and the field.
 InstructRecord instruct_from_json_line(const std::string& line, const std::string& where);
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "slm/data/story.h"
-#include "slm/data/vocabulary.h"
+#include "slm/stories/story.h"
+#include "slm/stories/vocabulary.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 // Case-insensitive whole-word (or whole-phrase) search.
 bool contains_word(std::string_view text, std::string_view word);
@@ -29,4 +29,4 @@ std::optional<Feature> feature_from_name(std::string_view name);  // "Dialogue",
 // A story's paragraphs (split at blank lines).
 std::vector<std::string> paragraphs_of(std::string_view text);
 
-}  // namespace slm::data
+}  // namespace slm::stories

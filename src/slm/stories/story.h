@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "slm/data/grammar.h"
-#include "slm/data/vocabulary.h"
+#include "slm/stories/grammar.h"
+#include "slm/stories/vocabulary.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 enum class Feature { Dialogue, BadEnding, MoralValue, PlotTwist, Foreshadowing, Conflict };
 constexpr int kFeatures = 6;
@@ -78,4 +78,4 @@ void finish_text(std::string& text);
 // Splits a story into sentences (quotes kept with the sentence they belong to).
 std::vector<std::string> split_sentences(std::string_view text);
 
-}  // namespace slm::data
+}  // namespace slm::stories

@@ -1,4 +1,4 @@
-#include "slm/data/vocabulary.h"
+#include "slm/stories/vocabulary.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -6,12 +6,12 @@
 #include <set>
 #include <sstream>
 
-#include "slm/data/assets.h"
+#include "slm/stories/assets.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/text.h"
 
-namespace slm::data {
+namespace slm::stories {
 
 namespace {
 
@@ -115,4 +115,4 @@ const char* indefinite_article(std::string_view w) {
   return (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u') ? "an" : "a";
 }
 
-}  // namespace slm::data
+}  // namespace slm::stories
