@@ -59,7 +59,6 @@ ImportStats import_corpus(const ImportOptions& opt) {
   // 64-bit content hashes: the chance of two different records colliding stays below
   // one in a million up to about six million records.
   std::unordered_set<uint64_t> seen;
-  const uint64_t val_cut = uint64_t(opt.val_fraction * 1e9);
   std::string line;
   auto on_record = [&](Record&& r, const std::string&) {
     ++st.read;
@@ -75,7 +74,7 @@ ImportStats import_corpus(const ImportOptions& opt) {
     ++st.kept;
     line.clear();
     append_jsonl(r, line);
-    bool is_val = hash64(key, 0x5eed) % 1000000000ull < val_cut;
+    bool is_val = held_out(key, opt.val_fraction);
     (is_val ? val : train).write(line);
     ++(is_val ? st.val : st.train);
   };

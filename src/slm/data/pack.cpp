@@ -13,6 +13,7 @@
 #include "slm/data/corpus_text.h"
 #include "slm/data/importer.h"
 #include "slm/data/shard.h"
+#include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
@@ -87,22 +88,12 @@ PackStats pack_corpus(const tokenizer::Tokenizer& tok, const PackOptions& opt) {
   if (val_fraction >= 1) throw Error("must be below 1", "--val-fraction");
 
   // Everything goes to a temporary folder that replaces the output only when complete.
-  const std::string tmp = opt.out_dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  struct Cleanup {
-    std::string dir;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!keep) fs::remove_all(dir, ec);
-    }
-  } cleanup{tmp};
+  AtomicDir out(opt.out_dir);
+  const std::string& tmp = out.path();
 
   const int width = ShardWriter::token_bytes_for(tok.vocab_size());
   ShardSet train(tmp, "train", opt.shard_tokens, width), val(tmp, "val", opt.shard_tokens, width);
   const uint32_t eot = tok.eot();
-  const uint64_t val_cut = uint64_t(val_fraction * 1e9);
   PackStats st;
   const int threads = std::max(1, opt.threads);
   auto pack_files = [&](const std::vector<std::string>& inputs, bool all_val) {
@@ -120,7 +111,7 @@ PackStats pack_corpus(const tokenizer::Tokenizer& tok, const PackOptions& opt) {
             out.push_back(eot);
           }
           for (size_t i = 0; i < docs.size(); ++i) {
-            bool to_val = all_val || hash64(docs[i], 0x5eed) % 1000000000ull < val_cut;
+            bool to_val = all_val || held_out(docs[i], val_fraction);
             (to_val ? val : train).append(encoded[i]);
             ++(to_val ? st.val_docs : st.train_docs);
           }
@@ -150,13 +141,7 @@ PackStats pack_corpus(const tokenizer::Tokenizer& tok, const PackOptions& opt) {
   write_file_atomic((fs::path(tmp) / "meta.json").string(), meta.dump(1) + "\n");
   tok.save((fs::path(tmp) / "tokenizer.json").string());
 
-  // Swap the finished folder into place.
-  const std::string old = opt.out_dir + ".old-" + std::to_string(::getpid());
-  bool had_old = fs::exists(opt.out_dir);
-  if (had_old) fs::rename(opt.out_dir, old);
-  fs::rename(tmp, opt.out_dir);
-  cleanup.keep = true;
-  if (had_old) fs::remove_all(old);
+  out.commit();
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return st;
 }

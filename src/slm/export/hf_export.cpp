@@ -9,6 +9,7 @@
 #include "slm/tokenizer/chat_template.h"
 #include "slm/model/model_files.h"
 #include "slm/model/gguf.h"
+#include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -24,9 +25,8 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
   const std::string eot_text = "<|endoftext|>";
   const bool templated = tokenizer::uses_alpaca_template(model_dir, l.chat_template);
   // Assembled beside the destination and renamed into place.
-  const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  AtomicDir out(out_dir);
+  const std::string& tmp = out.path();
   json cfg = c.to_hf_config();
   cfg["bos_token_id"] = eot;
   cfg["eos_token_id"] = eot;
@@ -53,8 +53,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
                          {"do_sample", true}, {"temperature", 0.7}, {"top_k", 40}}
                             .dump(2) + "\n");
   if (templated) tokenizer::write_template_file(tmp);
-  fs::remove_all(out_dir);
-  fs::rename(tmp, out_dir);
+  out.commit();
 }
 
 }  // namespace slm::exporter

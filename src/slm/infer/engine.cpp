@@ -111,7 +111,7 @@ const float* Engine::feed(const std::vector<Row>& rows) {
     for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
   }
   rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(L.final_norm), n, C, cfg_.norm_eps);
-  linear(logits_.data(), xn_.data(), L.lm_head >= 0 ? L.lm_head : L.embed, n, C, V);
+  linear(logits_.data(), xn_.data(), L.output_head(), n, C, V);
   return logits_.data();
 }
 

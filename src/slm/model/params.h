@@ -28,6 +28,8 @@ struct ParamLayout {
 
   explicit ParamLayout(const ModelConfig& c);
   int find(const std::string& name) const;  // -1 when absent
+  // The output projection: lm_head, or the embedding when the two are tied.
+  int output_head() const { return lm_head >= 0 ? lm_head : embed; }
 };
 
 }  // namespace slm::model

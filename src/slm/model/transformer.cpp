@@ -77,7 +77,7 @@ template <class T>
 void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
   forward_body(inputs, B, Tn);
   // logits = W_out · rmsnorm(x)
-  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  const int head = layout_.output_head();
   matmul_forward(logits_.data(), xnf_.data(), param(head), B * Tn, cfg_.dim, cfg_.vocab_size);
 }
 
@@ -139,7 +139,7 @@ void Transformer<T>::head_forward_rows(const std::vector<int32_t>& rows, const i
     tsel_[i] = targets[rows[i]];
     if (weights) wsel_[i] = weights[rows[i]];
   }
-  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  const int head = layout_.output_head();
   matmul_forward(logits_.data(), xsel_.data(), param(head), int(M), cfg_.dim, cfg_.vocab_size);
 }
 
@@ -183,7 +183,7 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
   const size_t NC = size_t(N) * C;
   // logits = xnf · W_outᵀ ; xnf = rmsnorm(x_out). Rows without a target get no gradient.
-  const int head = layout_.lm_head >= 0 ? layout_.lm_head : layout_.embed;
+  const int head = layout_.output_head();
   std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
   if (rows.empty()) {
     matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V);

@@ -258,7 +258,7 @@ InstructSet make_instruct_set(const StoryGenerator& gen, const InstructOptions& 
     TaskMaker maker(gen, opt.seed, uint64_t(i));
     Rng rng(hash64("instruct", opt.seed ^ (uint64_t(i) * 0x9E3779B97F4A7C15ull)));
     // Split by story: a hash of (seed, index), so adding stories never moves one.
-    bool held = double(hash64(std::to_string(i), opt.seed * 31 + 7) % 1000000) / 1e6 < opt.heldout_fraction;
+    bool held = held_out(std::to_string(i), opt.heldout_fraction, opt.seed * 31 + 7);
     std::vector<const TaskInfo*> left;
     for (const auto& t : instruct_tasks()) left.push_back(&t);
     int made = 0;

@@ -15,6 +15,7 @@
 #include "slm/train/adamw.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/train/loss_plot.h"
+#include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/progress.h"
@@ -208,15 +209,12 @@ TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const 
   // The final model folder for the next stages: the checkpoint without the optimizer.
   // Assembled beside it and renamed into place, like a checkpoint.
   const std::string final_dir = (fs::path(opt.out_dir) / "model").string();
-  const std::string tmp_dir = final_dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp_dir);
-  fs::create_directories(tmp_dir);
+  AtomicDir final_model(final_dir);
   for (const auto& e : fs::directory_iterator(last_checkpoint)) {
     auto name = e.path().filename().string();
-    if (name != "optimizer.safetensors" && name != "trainer_state.json") fs::copy_file(e.path(), fs::path(tmp_dir) / name);
+    if (name != "optimizer.safetensors" && name != "trainer_state.json") fs::copy_file(e.path(), final_model.file(name));
   }
-  fs::remove_all(final_dir);
-  fs::rename(tmp_dir, final_dir);
+  final_model.commit();
   res.steps = step;
   res.val_loss = st.last_val_loss;
   res.model_dir = final_dir;

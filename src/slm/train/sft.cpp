@@ -196,8 +196,8 @@ TrainResult finetune(const FinetuneOptions& opt) {
     // A share of the data by content hash, so the split does not depend on the order.
     std::vector<data::Conversation> train;
     for (auto& c : convs) {
-      uint64_t h = hash64(c.segments[0].text + c.segments.back().text, 0x5f7);
-      (double(h % 1000000) / 1e6 < opt.val_fraction ? val_convs : train).push_back(std::move(c));
+      bool val = held_out(c.segments[0].text + c.segments.back().text, opt.val_fraction, 0x5f7);
+      (val ? val_convs : train).push_back(std::move(c));
     }
     convs = std::move(train);
   }

@@ -8,6 +8,7 @@
 
 #include "slm/model/model_files.h"
 #include "slm/model/safetensors.h"
+#include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -19,9 +20,8 @@ using nlohmann::json;
 void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt, const TrainConfig& tc,
                      const TrainerState& st, const std::string& tokenizer_json, const std::string& data_dir,
                      const std::function<void(const std::string&)>& add_files) {
-  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  AtomicDir out(dir);
+  const std::string& tmp = out.path();
   model::save_model_files(tmp, m);
   if (!tokenizer_json.empty()) fs::copy_file(tokenizer_json, fs::path(tmp) / "tokenizer.json");
   std::vector<model::NamedTensor> moments;
@@ -38,11 +38,7 @@ void save_checkpoint(const std::string& dir, const model::Transformer<float>& m,
                 {"data", data_dir}};
   write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
   if (add_files) add_files(tmp);
-  const std::string old = dir + ".old-" + std::to_string(::getpid());
-  bool had = fs::exists(dir);
-  if (had) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  if (had) fs::remove_all(old);
+  out.commit();
 }
 
 TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt) {

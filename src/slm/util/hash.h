@@ -27,3 +27,14 @@ inline uint64_t hash64(std::string_view s, uint64_t seed = 0) {
 }
 
 }  // namespace slm
+
+namespace slm {
+
+// The held-out split every command uses: key goes to the held-out side when its hash
+// (under salt) falls in the first `fraction` of the range. Deterministic, independent of
+// order, and stable across runs and machines.
+inline bool held_out(std::string_view key, double fraction, uint64_t salt = 0x5eed) {
+  return double(hash64(key, salt) % 1000000000ull) < fraction * 1e9;
+}
+
+}  // namespace slm
