@@ -50,29 +50,6 @@ std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templa
   return out;
 }
 
-std::vector<StoryPrompt> read_story_prompts(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::vector<StoryPrompt> out;
-  std::string line;
-  for (long n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
-      throw Error("expected a JSON object with a string 'prompt'", at_line(path, n));
-    StoryPrompt p;
-    p.prompt = p.beginning = j["prompt"];
-    for (const char* key : {"words", "features"})
-      if (j.contains(key)) {
-        if (!j[key].is_array()) throw Error(std::string("'") + key + "' must be an array of strings", at_line(path, n));
-        for (const auto& v : j[key]) (key[0] == 'w' ? p.words : p.features).push_back(v.get<std::string>());
-      }
-    if (!p.words.empty() || !p.features.empty()) p.beginning.clear();
-    out.push_back(p);
-  }
-  if (out.empty()) throw Error("no prompts in the file", path);
-  return out;
-}
-
 namespace {
 
 // The story in a completion: after "Story:" when the model wrote a TinyStories-Instruct
@@ -102,9 +79,6 @@ std::unordered_set<uint64_t> corpus_4grams(const std::string& path) {
 StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                        const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt) {
   if (prompts.empty()) throw Error("no prompts: nothing to evaluate", "eval stories");
-  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
-  static const ChildVocabulary child(vocab);
-  SpellChecker spell;
   infer::GenerateOptions g;
   g.max_tokens = opt.max_tokens;
   g.sampling.temperature = opt.temperature;
@@ -113,15 +87,30 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
   std::vector<std::string> texts;
   for (const auto& p : prompts) texts.push_back(p.prompt);
   auto outs = infer::generate_batch(m, tok, texts, g);
+  std::vector<std::string> stories;
+  for (size_t i = 0; i < prompts.size(); ++i) stories.push_back(story_text(prompts[i], outs[i].text));
+  StoryEval ev = score_stories(prompts, stories, opt.train_text);
+  for (size_t i = 0; i < prompts.size(); ++i) ev.samples[i]["finish"] = outs[i].finish;
+  return ev;
+}
 
+StoryEval score_stories(const std::vector<StoryPrompt>& prompts, const std::vector<std::string>& stories,
+                        const std::string& train_text) {
+  if (stories.empty()) throw Error("no stories: nothing to evaluate", "eval stories");
+  if (!prompts.empty() && prompts.size() != stories.size())
+    throw Error(fmt::format("{} prompts for {} stories", prompts.size(), stories.size()), "eval stories");
+  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  static const ChildVocabulary child(vocab);
+  static const StoryPrompt no_prompt;
+  SpellChecker spell;
   StoryEval ev;
   std::vector<std::vector<std::string>> docs;
   double sums[12] = {};
   int words_total = 0, misspelled = 0, unfinished = 0, pron_checks = 0, pron_errors = 0, requests = 0;
   double req_words = 0, req_features = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const auto& p = prompts[i];
-    std::string story = story_text(p, outs[i].text);
+  for (size_t i = 0; i < stories.size(); ++i) {
+    const auto& p = prompts.empty() ? no_prompt : prompts[i];
+    const std::string& story = stories[i];
     auto sm = story_metrics(story, child);
     int bad = 0;
     for (const auto& w : spell.misspelled(story)) {
@@ -129,11 +118,11 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
       for (auto& c : l) c = char(std::tolower(static_cast<unsigned char>(c)));
       bad += child.gender_of(l) < 0;  // first names are not spelling errors
     }
-    json s = {{"prompt", p.prompt},           {"story", story},
+    json s = {{"story", story},
               {"words", sm.words},            {"child_vocab_share", sm.child_vocab_share},
               {"fk_grade", sm.fk_grade},      {"misspelled", bad},
-              {"unfinished", sm.unfinished},  {"repeated_4grams", sm.repeated_4grams},
-              {"finish", outs[i].finish}};
+              {"unfinished", sm.unfinished},  {"repeated_4grams", sm.repeated_4grams}};
+    if (!prompts.empty()) s["prompt"] = p.prompt;
     words_total += sm.words;
     misspelled += bad;
     unfinished += sm.unfinished;
@@ -157,9 +146,9 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
     docs.push_back(words_of(story));
     ev.samples.push_back(std::move(s));
   }
-  const double n = double(prompts.size());
+  const double n = double(stories.size());
   json& mt = ev.metrics;
-  mt["stories"] = prompts.size();
+  mt["stories"] = stories.size();
   mt["mean_words"] = sums[6] / n;
   mt["age.child_vocab_share"] = sums[0] / n;
   mt["age.flesch_kincaid_grade"] = sums[1] / n;
@@ -174,7 +163,7 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
   mt["diversity.distinct_2"] = distinct_n(docs, 2);
   mt["diversity.distinct_3"] = distinct_n(docs, 3);
   mt["diversity.self_bleu"] = self_bleu(docs);
-  if (!opt.train_text.empty()) mt["creativity.novel_4grams"] = novel_4gram_share(docs, corpus_4grams(opt.train_text));
+  if (!train_text.empty()) mt["creativity.novel_4grams"] = novel_4gram_share(docs, corpus_4grams(train_text));
   if (requests) {
     mt["instruct.required_words"] = req_words / requests;
     mt["instruct.features_shown"] = req_features / requests;
