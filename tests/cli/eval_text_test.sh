@@ -65,7 +65,7 @@ has "$T/err" "--judge-concurrency"
 "$SLM" tokenizer train "$T/c.txt" --vocab-size 300 --out "$T/tok.json" "${q[@]}"
 "$SLM" data pack "$T/c.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null
 "$SLM" pretrain --config tiny --set model.dim=32 --set model.n_layers=1 --set model.n_heads=2 --set model.n_kv_heads=1 \
-  --set model.hidden_dim=64 --set model.context=64 --set train.batch_size=4 --max-steps 5 --data "$T/shards" \
+  --set model.hidden_dim=64 --set model.context=512 --set train.batch_size=2 --max-steps 3 --data "$T/shards" \
   --out "$T/run" "${q[@]}" >/dev/null
 printf -- '# my beginnings\n- Once upon a time, a dog\n- "Tom said: hello"\n' >"$T/b.yaml"
 expect 0 "prompts: YAML" -- "$SLM" eval stories --model "$T/run/model" --prompts "$T/b.yaml" --story-tokens 8 --out "$T/p1" "${q[@]}"
@@ -82,6 +82,20 @@ expect 1 "prompts: YAML outside the subset" -- "$SLM" eval stories --model "$T/r
 has "$T/err" "($T/bad.yaml:2)"
 one_error_line
 [ ! -e "$T/p3" ] && ok || bad "a refused --prompts left $T/p3"
+
+# --- eval instruct: the model beside its base, one library call (eval::compare_instruct)
+"$SLM" data instruct --stories 40 --out "$T/ins" "${q[@]}"
+expect 0 "instruct with --base" -- "$SLM" eval instruct --model "$T/run/model" --base "$T/run/model" \
+  --data "$T/ins/heldout.jsonl" --limit 3 --batch 3 --out "$T/ins/scores.json" "${q[@]}"
+has "$T/out" "fine-tuned"
+python3 - "$T/ins/scores.json" <<'PY' && ok || bad "instruct report with a base"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["base_scores"] == d["scores"], "the same model as its own base scores the same (greedy)"
+assert d["base"].endswith("/run/model") and d["samples"]
+PY
+expect 2 "instruct --batch 0" -- "$SLM" eval instruct --model "$T/run/model" --data "$T/ins/heldout.jsonl" --batch 0
+has "$T/err" "--batch: Value 0 not in range 1 to 4096"
 
 echo "eval_text_test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
