@@ -1,7 +1,6 @@
 // slm eval ...: how good is a model.
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -55,6 +54,7 @@ struct EvalArgs {
   Common common;
   std::string model, out = "eval", data, train_text, tasks, shots_from, judge_url, judge_model, judge_cache;
   std::vector<std::string> compare;
+  bool has_compare = false;  // slm eval itself, not one of its parts
   std::string ks = "0,1,3";
   eval::SuiteOptions o;
 };
@@ -116,11 +116,7 @@ eval::SuiteOptions suite_options(EvalArgs& a) {
   o.judge.url = a.judge_url;
   o.judge.model = a.judge_model;
   if (const char* key = std::getenv("SLM_JUDGE_API_KEY")) o.judge.api_key = key;
-  // Only the judge writes into OUT before the report (its cache); the report makes OUT itself,
-  // so a command that fails early leaves no empty folder behind.
-  if (!o.judge.url.empty()) std::filesystem::create_directories(a.out);
-  o.judge.cache_path = a.judge_cache.empty() ? (std::filesystem::path(a.out) / "judge_cache.jsonl").string() : a.judge_cache;
-  o.judged_out = (std::filesystem::path(a.out) / "judged.jsonl").string();
+  o.judge.cache_path = a.judge_cache;  // empty: OUT/judge_cache.jsonl (evaluate_and_report)
   if (!o.judge.url.empty() && o.judge.model.empty()) throw CLI::RequiredError("--judge-model (with --judge-url)");
   return o;
 }
@@ -128,7 +124,7 @@ eval::SuiteOptions suite_options(EvalArgs& a) {
 void run_and_report(EvalArgs& a, const eval::SuiteOptions& o) {
   std::vector<std::string> dirs = a.compare.empty() ? std::vector<std::string>{a.model} : a.compare;
   if (dirs.size() == 1 && dirs[0].empty()) dirs.clear();
-  if (dirs.empty() && o.story_text.empty()) throw CLI::RequiredError("--model (or --compare A B)");
+  if (dirs.empty() && o.story_text.empty()) throw CLI::RequiredError(a.has_compare ? "--model (or --compare A B)" : "--model");
   fmt::print("report: {}\n", eval::evaluate_and_report(dirs, o, a.out));
 }
 
@@ -195,6 +191,7 @@ void add_report(CLI::App* eval) {
 
 void add_eval_commands(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
+  a->has_compare = true;
   auto* eval = app.add_subcommand("eval", "Evaluate a model: loss, story metrics, few-shot, LLM judge; a report to look at");
   add_suite_options(eval, *a);
   eval->add_option("--compare", a->compare, "two (or more) model folders side by side in one report")->expected(2, 4);

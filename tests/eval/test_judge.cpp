@@ -194,3 +194,13 @@ TEST(Judge, ABadCacheLineIsAnErrorNamingIt) {
     EXPECT_EQ(e.message(), "field 'reply' must be a string (" + o.cache_path + ":2)");
   }
 }
+
+TEST(Judge, AStoryWithInvalidUtf8IsSentNotACrash) {
+  FakeJudge fj;
+  fj.behaviour = [](const httplib::Request&, httplib::Response& res, int) { res.set_content(completion(kGood), "application/json"); };
+  // An undertrained model's bytes need not be UTF-8: a token can end inside a character.
+  auto out = judge_stories({{"Once upon a time", " a cat \xe2\x82 sat \xff"}}, fj.options(), true);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(fj.requests, 1);
+}

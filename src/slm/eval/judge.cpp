@@ -146,7 +146,7 @@ Judgment judge_one(const Endpoint& ep, const JudgeOptions& opt, const std::strin
   double wait = opt.backoff_s;
   for (int a = 1; a <= opt.attempts; ++a) {
     out.attempts = a;
-    auto res = cli.Post(ep.path, headers, body.dump(), "application/json");
+    auto res = cli.Post(ep.path, headers, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
     bool retry_later = false;
     if (!res) {
       out.error = "no answer from the judge: " + httplib::to_string(res.error());

@@ -147,6 +147,11 @@ ModelReport score_text_file(const SuiteOptions& opt) {
 }
 
 std::string evaluate_and_report(const std::vector<std::string>& model_dirs, SuiteOptions opt, const std::string& out_dir) {
+  if (!opt.judge.url.empty()) {  // the judge's cache lives in OUT; otherwise the report makes it
+    fs::create_directories(out_dir);
+    if (opt.judge.cache_path.empty()) opt.judge.cache_path = (fs::path(out_dir) / "judge_cache.jsonl").string();
+  }
+  if (opt.judged_out.empty()) opt.judged_out = (fs::path(out_dir) / "judged.jsonl").string();
   std::vector<ModelReport> reports;
   if (!opt.story_text.empty()) {
     if (!model_dirs.empty()) throw Error("--text scores stories without a model: give --text or a model, not both", "--text");

@@ -37,6 +37,7 @@ ModelReport score_text_file(const SuiteOptions& opt);
 // `slm eval` and its parts: run_suite on each model (several side by side; the judged
 // samples of model i go to judged_i.jsonl then), or score_text_file when opt.story_text is
 // set and no model is given; then OUT/report.json and OUT/report.html. Returns the HTML path.
+// Empty judge.cache_path and judged_out default to OUT/judge_cache.jsonl, OUT/judged.jsonl.
 std::string evaluate_and_report(const std::vector<std::string>& model_dirs, SuiteOptions opt, const std::string& out_dir);
 
 }  // namespace slm::eval
