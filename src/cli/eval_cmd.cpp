@@ -10,7 +10,6 @@
 #include "slm/eval/instruct_eval.h"
 #include "slm/eval/suite.h"
 #include "slm/util/atomic_file.h"
-#include "slm/util/error.h"
 
 namespace slm::cli {
 
@@ -175,16 +174,7 @@ void add_report(CLI::App* eval) {
   cmd->add_option("--from", a->from, "report.json files (repeatable)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "the report folder")->required();
   cmd->footer("Example:\n  slm eval report --from runs/a/eval/report.json --from runs/b/eval/report.json --out both");
-  cmd->callback([a] {
-    std::vector<eval::ModelReport> models;
-    for (const auto& f : a->from) {
-      auto j = json::parse(read_file(f), nullptr, false);
-      if (j.is_discarded() || !j.contains("models") || !j["models"].is_array())
-        throw Error("not a report.json (expected an object with a 'models' array)", f);
-      for (auto& m : j["models"]) models.push_back(m);
-    }
-    fmt::print("report: {}\n", eval::write_report(a->out, models));
-  });
+  cmd->callback([a] { fmt::print("report: {}\n", eval::merge_reports(a->from, a->out)); });
 }
 
 }  // namespace

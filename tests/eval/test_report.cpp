@@ -8,6 +8,7 @@
 #include "slm/eval/metric_labels.h"
 #include "slm/eval/report.h"
 #include "slm/eval/story_eval.h"
+#include "slm/util/error.h"
 #include "test_util.h"
 
 using namespace slm;
@@ -69,4 +70,22 @@ TEST(Report, ShowsWordsNotKeys) {
   std::smatch raw;
   EXPECT_FALSE(std::regex_search(text, raw, std::regex(R"(\b(age|grammar|diversity|instruct|creativity)\.[a-z_0-9]+)")))
       << "a raw key is shown: " << raw.str();
+}
+
+TEST(Report, MergeTakesEveryModelAndRefusesANonReport) {
+  test::TempDir d;
+  ModelReport a = {{"name", "a"}, {"path", "a"}}, b = {{"name", "b"}, {"path", "b"}};
+  test::spit(d / "one.json", json{{"models", {a}}}.dump());
+  test::spit(d / "two.json", json{{"models", {b}}}.dump());
+  merge_reports({d / "one.json", d / "two.json"}, d / "both");
+  auto merged = json::parse(test::slurp(d / "both/report.json"));
+  EXPECT_EQ(merged["models"].size(), 2u);
+  test::spit(d / "bad.json", "[1, 2]");
+  try {
+    merge_reports({d / "one.json", d / "bad.json"}, d / "never");
+    FAIL() << "a JSON array was taken for a report";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "not a report.json (expected an object with a 'models' array) (" + d / "bad.json" + ")");
+  }
+  EXPECT_FALSE(std::filesystem::exists(d / "never")) << "a refused merge writes nothing";
 }

@@ -12,6 +12,7 @@
 #include "slm/eval/metric_labels.h"
 #include "slm/train/loss_plot.h"
 #include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
 
 namespace slm::eval {
 
@@ -344,6 +345,17 @@ std::string write_report(const std::string& out_dir, const std::vector<ModelRepo
   std::string html = (fs::path(out_dir) / "report.html").string();
   write_file_atomic(html, report_html(models));
   return html;
+}
+
+std::string merge_reports(const std::vector<std::string>& report_jsons, const std::string& out_dir) {
+  std::vector<ModelReport> models;
+  for (const auto& f : report_jsons) {
+    auto j = json::parse(read_file(f), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("models") || !j["models"].is_array())
+      throw Error("not a report.json (expected an object with a 'models' array)", f);
+    for (auto& m : j["models"]) models.push_back(m);
+  }
+  return write_report(out_dir, models);
 }
 
 }  // namespace slm::eval
