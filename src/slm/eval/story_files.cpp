@@ -25,37 +25,24 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(a, b - a + 1));
 }
 
-// The first non-blank line, trimmed ("" when there is none).
-std::string first_line(const std::string& text) {
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = std::min(text.find('\n', pos), text.size());
-    std::string line = trim(std::string_view(text).substr(pos, end - pos));
-    if (!line.empty()) return line;
-    pos = end + 1;
-  }
-  return "";
-}
-
-std::vector<std::string> split_endoftext(const std::string& text) {
+// The pieces of text between separators, trimmed, empty ones dropped.
+std::vector<std::string> split_trimmed(const std::string& text, std::string_view sep) {
   std::vector<std::string> out;
   for (size_t pos = 0; pos <= text.size();) {
-    size_t end = std::min(text.find(kEndOfText, pos), text.size());
-    std::string s = trim(std::string_view(text).substr(pos, end - pos));
-    if (!s.empty()) out.push_back(s);
-    pos = end + kEndOfText.size();
+    size_t end = std::min(text.find(sep, pos), text.size());
+    std::string piece = trim(std::string_view(text).substr(pos, end - pos));
+    if (!piece.empty()) out.push_back(std::move(piece));
+    pos = end + sep.size();
   }
   return out;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = std::min(text.find('\n', pos), text.size());
-    std::string s = trim(std::string_view(text).substr(pos, end - pos));
-    if (!s.empty()) out.push_back(s);
-    pos = end + 1;
-  }
-  return out;
+// The first non-blank line, trimmed ("" when there is none).
+std::string first_line(const std::string& text) {
+  size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return "";
+  size_t end = text.find('\n', start);
+  return trim(std::string_view(text).substr(start, end == std::string::npos ? std::string::npos : end - start));
 }
 
 // A JSONL record's story: its "text" field, else its "story" field.
@@ -150,7 +137,7 @@ StoryTexts read_story_texts(const std::string& path) {
   const std::string text = read_file(path);
   StoryTexts r;
   if (text.find(kEndOfText) != std::string::npos) {
-    r.stories = split_endoftext(text);
+    r.stories = split_trimmed(text, kEndOfText);
     r.form = "text with <|endoftext|> between stories";
   } else if (first_line(text).rfind('{', 0) == 0) {
     std::set<std::string> fields;
@@ -159,7 +146,7 @@ StoryTexts read_story_texts(const std::string& path) {
     for (const auto& f : fields) quoted.push_back("'" + f + "'");
     r.form = fmt::format("JSONL, field{} {}", fields.size() > 1 ? "s" : "", fmt::join(quoted, " and "));
   } else {
-    r.stories = split_lines(text);
+    r.stories = split_trimmed(text, "\n");
     r.form = "one story per line";
   }
   if (r.stories.empty()) throw Error("no stories in the file", path);
