@@ -26,15 +26,22 @@ using Loaded = model::LoadedModel;
 Loaded load(const std::string& path) { return model::load_model_and_tokenizer(path); }
 
 void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
-  cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")->capture_default_str();
-  cmd->add_option("--temperature", g.sampling.temperature, "0: greedy")->capture_default_str();
-  cmd->add_option("--top-k", g.sampling.top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")
+      ->capture_default_str()
+      ->check(in_range(1, 1 << 24));
+  cmd->add_option("--temperature", g.sampling.temperature, "0: greedy")->capture_default_str()->check(in_range(0, 100));
+  cmd->add_option("--top-k", g.sampling.top_k, "sample among the k most likely tokens (0: all)")
+      ->capture_default_str()
+      ->check(in_range(0, 1 << 30));
   cmd->add_option("--top-p", g.sampling.top_p, "sample among the most likely tokens holding this probability")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_low));
   cmd->add_option("--min-p", g.sampling.min_p, "drop tokens less than min-p times as likely as the best")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1));
   cmd->add_option("--repetition-penalty", g.sampling.repetition_penalty, "> 1 makes repeating a token less likely")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 100, Ends::open_low));
   cmd->add_option("--stop", g.stop, "stop before this text (repeatable)");
   cmd->add_option_function<std::string>(
          "--quantize", [&g](const std::string& v) { g.q8 = v == "q8"; },
@@ -72,7 +79,9 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--output", a->output, "with --input: JSONL of {prompt, completion, tokens, finish}");
   cmd->add_option("--shots", a->shots, "few-shot: JSONL of {input, output} examples; the prompt is the query")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--k", a->k, "few-shot: examples to put before the query")->capture_default_str();
+  cmd->add_option("--k", a->k, "few-shot: examples to put before the query")
+      ->capture_default_str()
+      ->check(in_range(0, 10000));
   cmd->add_option("--instruction", a->instruction, "few-shot: a line that says what the task is");
   cmd->add_flag("--raw", a->raw,
                 "continue the prompt as text even when the model is instruction-tuned (no template)");
@@ -156,7 +165,7 @@ void add_chat(CLI::App& app) {
   add_sampling_options(cmd, a->g);
   add_common(cmd, a->common);
   cmd->footer("Type a message and press Enter. /reset forgets the conversation, /exit (or Ctrl-D) ends it.\n"
-              "Works with piped input too: one message a line.\n"
+              "Works with piped input too: one message per line.\n"
               "Example:\n  slm chat --model runs/q/finetune/model");
   cmd->callback([a] {
     auto l = load(a->model);

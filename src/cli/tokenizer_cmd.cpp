@@ -33,8 +33,10 @@ void add_train(CLI::App* parent) {
   cmd->add_option("--out", a->out, "output tokenizer.json (Hugging Face format)")->required();
   cmd->add_option("--vocab-size", a->opt.vocab_size, "vocabulary size: 256 bytes + merges + special tokens")
       ->capture_default_str()
-      ->check(CLI::Range(size_t(257), size_t(10'000'000)));
-  cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
+      ->check(in_range(257, 10'000'000));
+  cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")
+      ->capture_default_str()
+      ->check(in_range(1, kMaxCount));
   cmd->add_option("--special", a->extra, "another special token (repeatable); <|endoftext|> is always there");
   add_common(cmd, a->common);
   cmd->footer(
@@ -73,7 +75,7 @@ void add_encode(CLI::App* parent) {
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
   auto* t = cmd->add_option("--text", a->text, "the text to encode");
   auto* f = cmd->add_option("file", a->file, "a file to encode (raw bytes)")->check(CLI::ExistingFile);
-  auto* j = cmd->add_option("--jsonl", a->jsonl, "encode every record of a JSONL file; print a JSON list of ids a line")
+  auto* j = cmd->add_option("--jsonl", a->jsonl, "encode every record of a JSONL file; print a JSON list of ids per line")
                 ->check(CLI::ExistingFile);
   t->excludes(f);
   j->excludes(t)->excludes(f);

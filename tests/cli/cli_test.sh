@@ -137,8 +137,8 @@ expect 0 "pretrain" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run" "${
   && ok || bad "pretrain writes model/, loss.svg and 12 metrics lines"
 expect 0 "generate" -- "$SLM" generate --model "$TMP/run/model" --prompt "Once" --max-tokens 10 --temperature 0
 expect 2 "pretrain bad --set" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run2" --set nonsense
-expect 1 "pretrain unknown field" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run2" --set model.widht=3
-has "$TMP/err" "unknown model field 'widht'"
+expect 2 "pretrain unknown field" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run2" --set model.widht=3
+has "$TMP/err" "unknown field 'model.widht'"
 expect 1 "pretrain model vocab too small" -- "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run2" "${small[@]}" --set model.vocab_size=50
 has "$TMP/err" "exceeds the model's"
 # Ctrl-C: a long run, interrupted; it must save and exit 0, then resume to the end.
