@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "slm/util/error.h"
 
@@ -42,6 +45,12 @@ std::string shown(const json& v) {
   std::string s = v.dump();
   return s.size() > 40 ? s.substr(0, 37) + "..." : s;
 }
+
+// A float as its shortest decimal (1e-05, not 9.999999747378752e-06): what a person
+// wrote, and it reads back to the same float.
+json as_json(float v) { return std::stod(fmt::format("{}", v)); }
+json as_json(int v) { return v; }
+json as_json(bool v) { return v; }
 
 void read_value(const json& v, int& dst, const std::string& name, const std::string& origin) {
   if (!v.is_number_integer()) throw Error("field '" + name + "' must be an integer, not " + shown(v), origin);
@@ -123,7 +132,8 @@ std::string nearest_name(const std::string& key, const std::vector<std::string>&
   std::string best;
   size_t best_d = std::max<size_t>(2, key.size() / 3) + 1;
   for (const auto& n : names) {
-    size_t d = edit_distance(key, n);
+    // A name the key begins ("warmup" for "warmup_steps") is as near as a one-letter typo.
+    size_t d = key.size() >= 3 && n.rfind(key, 0) == 0 ? 1 : edit_distance(key, n);
     if (d < best_d) best = n, best_d = d;
   }
   return best;
@@ -164,7 +174,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
 
 json ModelConfig::to_json() const {
   json j = json::object();
-  for_each_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = v; });
+  for_each_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
   return j;
 }
 
@@ -177,7 +187,7 @@ json ModelConfig::to_hf_config() const {
             {"mlp_bias", false},
             {"torch_dtype", "float32"},
             {"initializer_range", 0.02}};
-  for_each_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = v; });
+  for_each_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
   return j;
 }
 
