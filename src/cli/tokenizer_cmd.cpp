@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <chrono>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -142,19 +141,10 @@ void add_info(CLI::App* parent) {
     fmt::print("vocabulary size  {}\nmerges           {}\n", tok.vocab_size(), tok.merges().size());
     for (const auto& [content, id] : tok.specials()) fmt::print("special token    {} = {}\n", id, content);
     if (a->files.empty()) return;
-    auto files = data::list_corpus_files(a->files);
-    double bytes = 0, tokens = 0;
-    std::vector<uint32_t> ids;
-    auto t0 = std::chrono::steady_clock::now();
-    data::for_each_document(files, [&](std::string&& text) {
-      ids.clear();
-      tok.encode(text, ids, false);
-      bytes += double(text.size());
-      tokens += double(ids.size());
-    });
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fmt::print("text bytes       {:.0f}\ntokens           {:.0f}\nbytes per token  {:.3f}\nspeed            {:.1f} MB/s (one thread, reading included)\n",
-               bytes, tokens, tokens > 0 ? bytes / tokens : 0.0, s > 0 ? bytes / 1e6 / s : 0.0);
+    auto st = data::measure_compression(tok, data::list_corpus_files(a->files));
+    fmt::print("text bytes       {:.0f}\ntokens           {:.0f}\nbytes per token  {:.3f}\n"
+               "speed            {:.1f} MB/s (one thread, reading included)\n",
+               st.bytes, st.tokens, st.bytes_per_token(), st.seconds > 0 ? st.bytes / 1e6 / st.seconds : 0.0);
   });
 }
 

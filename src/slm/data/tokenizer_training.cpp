@@ -54,4 +54,18 @@ tokenizer::Tokenizer train_tokenizer(const std::vector<std::string>& files, cons
   return tok;
 }
 
+CompressionStats measure_compression(const tokenizer::Tokenizer& tok, const std::vector<std::string>& files) {
+  CompressionStats st;
+  std::vector<uint32_t> ids;
+  auto t0 = std::chrono::steady_clock::now();
+  for_each_document(files, [&](std::string&& text) {
+    ids.clear();
+    tok.encode(text, ids, false);
+    st.bytes += double(text.size());
+    st.tokens += double(ids.size());
+  });
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return st;
+}
+
 }  // namespace slm::data
