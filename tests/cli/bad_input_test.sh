@@ -121,6 +121,7 @@ broken "field 'hidden_act'" "j['hidden_act'] = 'gelu'"
 # --- failed commands leave no new file or folder
 printf '{"text": 5' >"$TMP/bad.json"
 refuse 1 "bad.json:1" "$O" -- "$SLM" data import "$TMP/bad.json" --out "$O"
+refuse 1 "bad.json:1" "$O" -- "$SLM" data import "$TMP/bad.json" --out "$O/new/parents"
 : >"$TMP/empty.txt"
 refuse 1 "the corpus is empty" "$O.json" -- "$SLM" tokenizer train "$TMP/empty.txt" --out "$O.json"
 refuse 1 "empty.txt" "$O.json" -- "$SLM" tokenizer train "$TMP/empty.txt" --out "$O.json"
