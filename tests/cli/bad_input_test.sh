@@ -76,6 +76,7 @@ cfg type '{"model": {"n_layers": "six"}}'
 cfg train '{"train": {"lrr": 1e-3}}'
 cfg big '{"model": {"dim": 1099511627776}}'
 cfg range '{"train": {"batch_size": 0}}'
+cfg overflow '{"train": {"lr": 1e400}}'
 pre=("$SLM" pretrain --data "$TMP/shards" --out "$O")
 refuse 1 "did you mean 'model.n_layers'" "$O" -- "${pre[@]}" --config "$TMP/top.json"
 refuse 1 "unknown field 'model.n_layer'; did you mean 'model.n_layers'" "$O" -- "${pre[@]}" --config "$TMP/model.json"
@@ -83,6 +84,8 @@ refuse 1 "'model.n_layers' must be an integer" "$O" -- "${pre[@]}" --config "$TM
 refuse 1 "unknown field 'train.lrr'; did you mean 'train.lr'" "$O" -- "${pre[@]}" --config "$TMP/train.json"
 refuse 1 "'model.dim' is 1099511627776" "$O" -- "${pre[@]}" --config "$TMP/big.json"
 refuse 1 "train.batch_size" "$O" -- "${pre[@]}" --config "$TMP/range.json"
+refuse 1 "overflow.json" "$O" -- "${pre[@]}" --config "$TMP/overflow.json"
+refuse 1 "train.batch_size must be in" "$O" -- "${pre[@]}" --set train.batch_size=1000000
 refuse 1 "no such config file or preset" "$O" -- "${pre[@]}" --config tinny
 refuse 2 "unknown field 'train.warmup'; did you mean 'train.warmup_steps'" "$O" -- "${pre[@]}" --set train.warmup=3
 refuse 2 "'train.lr' must be a number" "$O" -- "${pre[@]}" --set train.lr=fast

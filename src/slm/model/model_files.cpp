@@ -68,7 +68,7 @@ ModelConfig load_model_config(const std::string& dir) {
   json j;
   try {
     j = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw Error(std::string("malformed JSON: ") + e.what(), path);
   }
   ModelConfig c = ModelConfig::from_hf_config(j, path);

@@ -31,7 +31,7 @@ json read_config_json(const std::string& path) {
   json cfg;
   try {
     cfg = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw Error(std::string("malformed JSON: ") + e.what(), path);
   }
   if (!cfg.is_object()) throw Error("a config is a JSON object with 'model' and 'train'", path);

@@ -15,8 +15,9 @@ void TrainConfig::validate(const std::string& origin) const {
   auto need = [&](bool ok, const char* f, const char* what) {
     if (!ok) throw Error(std::string("train.") + f + " " + what, origin);
   };
-  need(batch_size >= 1, "batch_size", "must be at least 1");
-  need(grad_accum >= 1, "grad_accum", "must be at least 1");
+  // Upper ends keep a typo from asking for terabytes of activations.
+  need(batch_size >= 1 && batch_size <= 65536, "batch_size", "must be in [1, 65536]");
+  need(grad_accum >= 1 && grad_accum <= (1 << 20), "grad_accum", "must be in [1, 1048576]");
   need(max_steps >= 1, "max_steps", "must be at least 1");
   need(lr > 0, "lr", "must be positive");
   need(min_lr >= 0 && min_lr <= lr, "min_lr", "must be in [0, lr]");
