@@ -122,6 +122,9 @@ void add_sample(CLI::App* data) {
   add_common(cmd, a->common);
   cmd->footer("Examples:\n  slm data sample data/shards/train_000.bin --context 8 --batch 2 --sequential");
   cmd->callback([a] {
+    if (a->opt.rank >= a->opt.world)
+      throw CLI::ValidationError("--rank", std::to_string(a->opt.rank) + " must be less than --world (" +
+                                               std::to_string(a->opt.world) + ")");
     data::OpenShards shards(a->shards);
     a->opt.shuffle = !a->sequential;
     a->opt.seed = a->common.seed;

@@ -89,10 +89,12 @@ void add_finetune(CLI::App& app) {
     a->o.train = train::load_run_config(a->config, sets, kPresetDirs, /*allow_model=*/false).train;
     a->o.threads = a->common.resolved_threads();
     a->o.quiet = a->common.quiet;
+    // Read before training, so a bad file fails now rather than after the run.
+    std::vector<stories::InstructRecord> records;
+    if (!a->eval.empty()) records = eval::read_instruct_records(a->eval);
     auto r = train::finetune(a->o);
     if (r.interrupted) return;
     if (!a->eval.empty()) {
-      auto records = eval::read_instruct_records(a->eval);
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
       eo.quiet = a->common.quiet;

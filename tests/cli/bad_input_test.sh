@@ -56,6 +56,7 @@ refuse 2 "--val-fraction" "$O" -- "$SLM" data import "$TMP/s.txt" --val-fraction
 refuse 2 "--batch" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --batch 0
 refuse 2 "--context" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --context -8
 refuse 2 "--world" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --world 0
+refuse 2 "--rank" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --rank 2 --world 2
 refuse 2 "--shard-tokens" "$O" -- "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --shard-tokens 0 --out "$O"
 refuse 2 "--val-fraction" "$O" -- "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --val-fraction -0.5 --out "$O"
 refuse 2 "--stories" "$O" -- "$SLM" data instruct --stories 0 --out "$O"
@@ -131,6 +132,10 @@ refuse 1 "empty.txt" "$O.json" -- "$SLM" tokenizer train "$TMP/empty.txt" --out 
 printf '{"prompt": "Once"}\n{"prompt": 3}\n' >"$TMP/prompts.jsonl"
 refuse 1 "prompts.jsonl:2" "$O.jsonl" -- "$SLM" generate --model "$M" --input "$TMP/prompts.jsonl" --output "$O.jsonl"
 refuse 1 "no train_*.bin shards" "$O" -- "$SLM" pretrain --data "$TMP" --out "$O"
+# A bad --eval file fails before the fine-tuning run, not after it.
+printf '{"instruction": "Say hi.", "input": "", "output": "hi"}\n' >"$TMP/sft.jsonl"
+printf '{"instruction": 3}\n' >"$TMP/eval.jsonl"
+refuse 1 "eval.jsonl:1" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/sft.jsonl" --eval "$TMP/eval.jsonl" --out "$O"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
 leftovers=$(find "$TMP" -name '*.tmp-*' -o -name '*.old-*')
 [ -z "$leftovers" ] && ok || bad "temporary files left: $leftovers"
