@@ -121,6 +121,16 @@ broken "vocab_size must be in" "j['vocab_size'] = -400"
 broken "config.json's slm.n_layers is 3 but num_hidden_layers is 1" \
   "j['slm'] = dict(vocab_size=400, dim=32, n_layers=3, n_heads=2, n_kv_heads=1, hidden_dim=64, context=64)"
 broken "field 'hidden_act'" "j['hidden_act'] = 'gelu'"
+# An older folder whose slm section agrees with the Hugging Face fields still loads.
+python3 - "$TMP/m2/config.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["hidden_act"] = "silu"
+j["slm"] = dict(vocab_size=400, dim=32, n_layers=1, n_heads=2, n_kv_heads=1, hidden_dim=64, context=64, norm_eps=1e-5,
+                rope_theta=10000.0, tie_embeddings=True)
+json.dump(j, open(sys.argv[1], "w"))
+PY
+"$SLM" generate --model "$TMP/m2" --max-tokens 2 --quiet >/dev/null 2>"$TMP/stderr" && ok || { bad "an agreeing slm section"; cat "$TMP/stderr"; }
 
 # --- failed commands leave no new file or folder
 printf '{"text": 5' >"$TMP/bad.json"
