@@ -97,4 +97,38 @@ TEST(ModelConfig, NearestNameTakesTyposAndPrefixesOnly) {
   EXPECT_EQ(nearest_name("temperature", names), "");
 }
 
+// Every field of a config.json set to every kind of wrong value, one and two at a time:
+// each load either succeeds with a valid config or throws slm::Error naming config.json,
+// never another exception (nlohmann's type_error, std::bad_alloc) or a silent wrap.
+TEST(ModelConfig, EveryWrongValueOfEveryFieldIsACleanError) {
+  const std::vector<json> values = {"six", -1, 0, 1, 3, int64_t(1) << 31, int64_t(1) << 40, uint64_t(-1), -1e300,
+                                    1.5, 1e300, true, nullptr, json::array(), json::object()};
+  const json good = small().to_hf_config();
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : good.items()) keys.push_back(k);
+  size_t loads = 0, refused = 0;
+  auto load = [&](const json& j) {
+    ++loads;
+    try {
+      ModelConfig c = ModelConfig::from_hf_config(j, "m/config.json");
+      c.validate("again");  // what loaded is in range
+    } catch (const Error& e) {
+      ++refused;
+      EXPECT_EQ(e.where(), "m/config.json");
+    }
+  };
+  for (size_t a = 0; a < keys.size(); ++a)
+    for (const auto& va : values) {
+      json j = good;
+      j[keys[a]] = va;
+      load(j);
+      for (size_t b = a + 1; b < keys.size(); b += 3) {
+        j[keys[b]] = values[(a + b) % values.size()];
+        load(j);
+      }
+    }
+  EXPECT_GT(loads, 1000u);
+  EXPECT_GT(refused, loads / 2);  // most of these are wrong; the test would notice if none were refused
+}
+
 }  // namespace
