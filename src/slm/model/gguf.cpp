@@ -282,8 +282,9 @@ float meta_float(const GgufFile& g, const std::string& key, float fallback) {
   return v.get<float>();
 }
 
-std::string meta_string(const GgufFile& g, const std::string& key, const std::string& fallback) {
-  if (!g.meta.count(key)) return fallback;
+// fallback: the value when the key is absent; without one the key is required.
+std::string meta_string(const GgufFile& g, const std::string& key, const char* fallback = nullptr) {
+  if (fallback && !g.meta.count(key)) return fallback;
   const json& v = meta(g, key);
   if (!v.is_string()) throw Error("metadata '" + key + "' must be a string", g.file->path());
   return v.get<std::string>();
@@ -304,7 +305,7 @@ const json& meta_array(const GgufFile& g, const std::string& key, bool (json::*e
 
 // tokenizer.json (Hugging Face's format) from the GGUF vocabulary of a byte-level BPE.
 std::string tokenizer_from_gguf(const GgufFile& g) {
-  const std::string model = meta_string(g, "tokenizer.ggml.model", "");
+  const std::string model = meta_string(g, "tokenizer.ggml.model");
   if (model != "gpt2")
     throw Error("tokenizer.ggml.model is '" + model +
                     "': slm runs byte-level BPE vocabularies ('gpt2'); SentencePiece ('llama') vocabularies are not "
