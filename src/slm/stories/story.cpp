@@ -1,6 +1,7 @@
 #include "slm/stories/story.h"
 
 #include <array>
+#include <set>
 
 #include "slm/stories/assets.h"
 #include "slm/util/error.h"
@@ -15,12 +16,24 @@ namespace {
 enum Slot {
   kName, kHe, kHim, kHis, kHimself, kFriend, kFhe, kFhim, kFhis, kParent, kPhe, kPhim, kPhis,
   kKind, kFkind, kObj, kAObj, kATadjObj, kAAdjObj, kPlace, kAnimal, kAAnimal, kPerson, kAPerson,
-  kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kNumSlots
+  kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kTrait, kFtrait, kFood, kAFood, kToy, kAToy,
+  kNumSlots
 };
 const std::vector<std::string> kSlotNames = {
     "Name", "he", "him", "his", "himself", "Friend", "fhe", "fhim", "fhis", "parent", "phe", "phim", "phis",
     "kind", "fkind", "obj", "a_obj", "a_tadj_obj", "a_adj_obj", "place", "animal", "a_animal", "person", "a_person",
-    "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a"};
+    "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a", "trait", "ftrait", "food", "a_food", "toy",
+    "a_toy"};
+
+// The {~list} word lists of assets/story.txt: a fresh word at every use, for the details
+// that make stories differ (who else is about, what lies around, what they eat).
+enum List {
+  kLAnimal, kLAnimals, kLThing, kLThings, kLToy, kLToys, kLFood, kLFoods, kLNature, kLNatures, kLPerson, kLTadj,
+  kLBadj, kLVi, kLVied, kLVing, kLVt, kLVted, kLVting, kNumLists
+};
+const std::vector<std::string> kListNames = {"animal", "animals", "thing", "things", "toy", "toys", "food", "foods",
+                                             "nature", "natures", "person", "tadj", "badj", "vi", "vied", "ving",
+                                             "vt", "vted", "vting"};
 
 // The article marker: finish_text() turns it into "a" or "an" for the next word.
 constexpr char kArticleMark = '\x01';
@@ -67,8 +80,51 @@ bool StoryPlan::has(Feature f) const {
 
 StoryGenerator::StoryGenerator() : StoryGenerator(Vocabulary::builtin(), assets::get("story.txt")) {}
 
+namespace {
+
+// The word lists from the vocabulary. Singular lists hold count nouns only, so that
+// "{a} {~thing}" never reads "a sand"; plural lists hold count plurals and mass nouns
+// ("apples", "milk").
+Grammar::WordLists word_lists(const Vocabulary& v) {
+  Grammar::WordLists l(kNumLists);
+  auto nouns = [&](NounKind k, List one, List many) {
+    for (int i : v.nouns_of_kind[int(k)]) {
+      const Noun& n = v.nouns[size_t(i)];
+      if (!n.mass) l[one].push_back(n.word);
+      l[many].push_back(n.plural);
+    }
+  };
+  nouns(NounKind::Animal, kLAnimal, kLAnimals);
+  nouns(NounKind::Thing, kLThing, kLThings);
+  nouns(NounKind::Toy, kLToy, kLToys);
+  nouns(NounKind::Food, kLFood, kLFoods);
+  nouns(NounKind::Nature, kLNature, kLNatures);
+  for (int i : v.nouns_of_kind[int(NounKind::Person)]) l[kLPerson].push_back(v.nouns[size_t(i)].word);
+  for (int i : v.thing_adjectives) l[kLTadj].push_back(v.adjectives[size_t(i)].word);
+  for (int i : v.being_adjectives) l[kLBadj].push_back(v.adjectives[size_t(i)].word);
+  // What a being can be seen doing: not weather, not what only things do.
+  static const std::set<std::string> not_done_by_beings = {
+      "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
+      "end", "care", "dwell", "retire", "overflow", "burst", "freeze", "melt", "rise", "sink", "shrink", "fade",
+      "drip", "rot", "ripen", "sprout", "blossom", "thaw", "dissolve", "collapse", "swell", "choke", "drown",
+      "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
+      "spark", "flow", "gush", "boom", "clink", "tinkle", "creak", "crumble", "topple", "echo", "pray", "itch"};
+  for (const auto& verb : v.verbs) {
+    if (!verb.transitive && not_done_by_beings.count(verb.base)) continue;
+    const int first = verb.transitive ? kLVt : kLVi;  // base, past and -ing lists in a row
+    l[size_t(first)].push_back(verb.base), l[size_t(first) + 1].push_back(verb.past), l[size_t(first) + 2].push_back(verb.ing);
+  }
+  for (int k = 0; k < kNumLists; ++k)
+    if (l[k].empty()) throw Error("the vocabulary has no words for the story grammar's {~" + kListNames[k] + "}");
+  return l;
+}
+
+}  // namespace
+
 StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
-    : vocab_(std::move(vocab)), grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames)) {
+    : vocab_(std::move(vocab)),
+      lists_(word_lists(vocab_)),
+      grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames, kListNames)) {
   // Fail at start-up, not in the middle of a run, when a section the plan needs is missing.
   for (const char* arc : kArcs)
     for (const char* part : {"_problem", "_event", "_good", "_bad"}) grammar_.section(std::string(arc) + part);
@@ -91,6 +147,7 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
       c.gender = n.gender;
     } while (other && c.name == other->name);
     c.kind = rng.chance(0.6) ? (c.gender == Gender::Female ? "girl" : "boy") : noun_of(NounKind::Animal).word;
+    c.trait = v.adjectives[rng.pick(v.being_adjectives)].word;
   };
   draw_character(p.main, nullptr);
   draw_character(p.friend_, &p.main);
@@ -106,6 +163,8 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   p.animal = k == NounKind::Animal && !main_is_noun ? p.noun->word : noun_of(NounKind::Animal).word;
   p.person = k == NounKind::Person ? p.noun->word : noun_of(NounKind::Person).word;
   p.nature = k == NounKind::Nature ? p.noun->word : noun_of(NounKind::Nature).word;
+  p.food = k == NounKind::Food && p.object != p.noun ? p.noun : &noun_of(NounKind::Food);
+  p.toy = &noun_of(NounKind::Toy);
   return p;
 }
 
@@ -113,7 +172,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   std::string text;
   auto say = [&](const std::string& section) {
     if (!text.empty() && text.back() != '\n') text += ' ';
-    grammar_.expand(grammar_.section(section), rng, slots, text);
+    grammar_.expand(grammar_.section(section), rng, slots, text, &lists_);
   };
   auto paragraph = [&] { text += "\n\n"; };
   const bool bad = p.has(Feature::BadEnding);
@@ -193,6 +252,9 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
   val[kAdj] = p.adjective->word, val[kTadj] = tadj, val[kBadj] = badj;
   val[kVerb] = p.verb->base, val[kVerbed] = p.verb->past;
   val[kArticle] = std::string(1, kArticleMark);
+  val[kTrait] = p.main.trait, val[kFtrait] = p.friend_.trait;
+  val[kFood] = p.food->word, val[kAFood] = with_article(p.food->word, p.food->mass);
+  val[kToy] = p.toy->word, val[kAToy] = with_article(p.toy->word, p.toy->mass);
   std::array<std::string_view, kNumSlots> slots;
   for (int i = 0; i < kNumSlots; ++i) slots[i] = val[i];
 
@@ -200,7 +262,7 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
   story.words = {p.noun->word, p.verb->base, p.adjective->word};
 
   grammar_.expand(grammar_.section("summary_" + p.arc + (p.has(Feature::BadEnding) ? "_bad" : "_good")), rng,
-                  slots.data(), story.summary);
+                  slots.data(), story.summary, &lists_);
   finish_text(story.summary);
   auto sentences = split_sentences(story.text);
   story.sentence = sentences.empty() ? std::string() : sentences[rng.below(uint32_t(sentences.size()))];

@@ -22,7 +22,8 @@ const char* feature_name(Feature f);  // "Dialogue", "BadEnding", ...
 struct Character {
   std::string name;
   Gender gender;
-  std::string kind;  // "girl", "boy", or an animal
+  std::string kind;   // "girl", "boy", or an animal
+  std::string trait;  // an adjective for a being: "shy", "brave"; the text shows it
 };
 
 // What a story is about, drawn before any text is written.
@@ -36,6 +37,8 @@ struct StoryPlan {
   std::string arc;     // find, lost, want, broken, help
   const Noun* object;  // the key object of the arc
   std::string place, animal, person, nature;
+  const Noun* food;  // what the characters eat or bring along
+  const Noun* toy;   // the main character's favorite toy
   bool has(Feature f) const;
 };
 
@@ -68,6 +71,7 @@ class StoryGenerator {
   std::string write_text(const StoryPlan& plan, Rng& rng, const std::string_view* slots) const;
 
   Vocabulary vocab_;
+  Grammar::WordLists lists_;  // the {~list} words of the grammar, drawn from vocab_
   Grammar grammar_;
 };
 
