@@ -35,6 +35,9 @@ const std::vector<std::string> kListNames = {"animal", "animals", "thing", "thin
                                              "nature", "natures", "person", "tadj", "badj", "vi", "vied", "ving",
                                              "vt", "vted", "vting"};
 
+// Optional parts of a story are left out once its text before the ending is this long.
+constexpr size_t kOptionalBytes = 900;
+
 // The article marker: finish_text() turns it into "a" or "an" for the next word.
 constexpr char kArticleMark = '\x01';
 
@@ -175,6 +178,13 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
     grammar_.expand(grammar_.section(section), rng, slots, text, &lists_);
   };
   auto paragraph = [&] { text += "\n\n"; };
+  // An optional part, when the story still has room for it: TinyStories' stories stay
+  // under about 250 words, and the ending and moral must still fit. The chance is drawn
+  // either way, so the draws that follow do not depend on the length.
+  auto maybe = [&](const std::string& section, double chance) {
+    bool wanted = rng.chance(chance);
+    if (wanted && text.size() < kOptionalBytes) say(section);
+  };
   const bool bad = p.has(Feature::BadEnding);
   const NounKind k = p.noun->kind;
   const AdjUse use = p.adjective->use;
@@ -182,7 +192,8 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
 
   // 1. Who, where, and (for required animals, people and nature) the word in its place.
   say("opening");
-  if (rng.chance(0.6)) say("setting");
+  maybe("setting", 0.6);
+  maybe("trait", 0.35);
   say("meet_friend");
   if (p.has(Feature::Dialogue)) say("dialogue_open");
   if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
@@ -196,6 +207,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   say(p.arc + "_problem");
   if (adj_for_thing) say("adj_thing");
   say(p.verb->transitive ? "verb_t" : "verb_i");
+  maybe("plan", 0.3);
   if (p.has(Feature::Conflict)) {
     say("conflict");
     if (!bad || rng.chance(0.5)) say("conflict_resolve");
@@ -205,7 +217,9 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
   say(p.arc + "_event");
-  if (!own_paragraph || rng.chance(0.5)) say("middle");
+  // A setback before the ending: the plan meets a complication.
+  maybe("complication", 0.4);
+  maybe("middle", own_paragraph ? 0.4 : 1.0);
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) say("dialogue_mid");
   paragraph();
