@@ -2,17 +2,23 @@
 // compare with a sample of TinyStories (issue 22): distinct words, distinct word
 // 4-grams per word, distinct sentences per sentence, and the zlib compressed/raw ratio
 // (zlib's default level, as Python's zlib.compress; higher = less predictable).
-// Usage: story_diversity [--bytes N] [--seed S] [--file TEXT]
+// It also prints the story metrics `slm eval stories` scores a model's stories by (child
+// vocabulary share, Flesch-Kincaid grade, Hunspell misspellings, pronoun errors), so the
+// corpus can be held to the same bars.
+// Usage: story_diversity [--bytes N] [--seed S] [--file TEXT] [--misspelled]
 //   Without --file it measures `slm data stories`' stories 0, 1, 2... of the seed, taken
 //   whole until N bytes of story text (default 550000); with --file it measures the first
 //   N bytes of a TinyStories-style text file (stories separated by <|endoftext|> lines).
 #include <zlib.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <unordered_set>
 
+#include "slm/eval/spelling.h"
 #include "slm/eval/text_metrics.h"
 #include "slm/stories/story.h"
 #include "slm/util/atomic_file.h"
@@ -25,6 +31,7 @@ struct Options {
   size_t bytes = 550000;
   uint64_t seed = 1;
   std::string file;
+  bool show_misspelled = false;  // list the words Hunspell does not know
 };
 
 [[noreturn]] void usage_error(const std::string& what, const std::string& where) {
@@ -36,7 +43,11 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (i + 1 >= argc) usage_error("expected --bytes N, --seed S or --file TEXT", a);
+    if (a == "--misspelled") {
+      o.show_misspelled = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage_error("expected --bytes N, --seed S, --file TEXT or --misspelled", a);
     std::string v = argv[++i];
     char* end = nullptr;
     if (a == "--file") {
@@ -73,6 +84,29 @@ std::string file_sample(const Options& o) {
   return out;
 }
 
+// The story metrics of eval/story_eval.cpp over the sample's stories (split at blank
+// lines between stories is not needed: the metrics are means over words and sentences).
+void print_story_metrics(const std::string& text, bool show_misspelled) {
+  static const slm::stories::Vocabulary vocab = slm::stories::Vocabulary::builtin();
+  const slm::eval::ChildVocabulary child(vocab);
+  const slm::eval::SpellChecker spell;
+  auto sm = slm::eval::story_metrics(text, child);
+  size_t misspelled = 0;
+  std::map<std::string, int> flagged;
+  for (const auto& w : spell.misspelled(text)) {
+    std::string l = w;
+    for (auto& c : l) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (child.gender_of(l) >= 0) continue;  // first names are not spelling errors
+    ++misspelled;
+    if (show_misspelled) ++flagged[w];
+  }
+  std::printf("child vocabulary share:       %.3f\n", sm.child_vocab_share);
+  std::printf("Flesch-Kincaid grade:         %.2f\n", sm.fk_grade);
+  std::printf("Hunspell misspellings:        %zu (of %d words)%s\n", misspelled, sm.words, flagged.empty() ? "" : ":");
+  for (const auto& [w, n] : flagged) std::printf("  %s %d\n", w.c_str(), n);
+  std::printf("pronoun errors:               %d of %d checks\n", sm.pronoun_errors, sm.pronoun_checks);
+}
+
 double zlib_ratio(const std::string& s) {
   uLongf n = compressBound(uLong(s.size()));
   std::string z(n, '\0');
@@ -103,6 +137,7 @@ int main(int argc, char** argv) {
     std::printf("distinct sentences/sentences: %.3f (%.1f%% repeat)\n", double(sentences.size()) / double(sents.size()),
                 100.0 * (1 - double(sentences.size()) / double(sents.size())));
     std::printf("zlib compressed/raw:          %.3f\n", zlib_ratio(text));
+    print_story_metrics(text, o.show_misspelled);
   } catch (const slm::Error& e) {
     std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
     return 1;

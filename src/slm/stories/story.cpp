@@ -1,5 +1,6 @@
 #include "slm/stories/story.h"
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -37,6 +38,9 @@ const std::vector<std::string> kListNames = {"animal", "animals", "thing", "thin
 
 // Optional parts of a story are left out once its text before the ending is this long.
 constexpr size_t kOptionalBytes = 900;
+
+// The longest words, in syllables, of the {~list} word lists.
+constexpr int kListSyllables = 2;
 
 // The article marker: finish_text() turns it into "a" or "an" for the next word.
 constexpr char kArticleMark = '\x01';
@@ -85,14 +89,27 @@ StoryGenerator::StoryGenerator() : StoryGenerator(Vocabulary::builtin(), assets:
 
 namespace {
 
+// Vowel groups, less a silent final e: close enough to tell short words from long ones.
+int syllables(std::string_view w) {
+  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
+  int n = 0;
+  for (size_t i = 0; i < w.size(); ++i) n += vowel(w[i]) && (i == 0 || !vowel(w[i - 1]));
+  if (w.size() > 2 && w.back() == 'e' && !vowel(w[w.size() - 2]) && w[w.size() - 2] != 'l') --n;
+  return std::max(n, 1);
+}
+
 // The word lists from the vocabulary. Singular lists hold count nouns only, so that
 // "{a} {~thing}" never reads "a sand"; plural lists hold count plurals and mass nouns
-// ("apples", "milk").
+// ("apples", "milk"). Words of more than kListSyllables syllables stay out of the lists
+// (they can still be a story's required word): the many fresh words must not lift the
+// reading grade above what a young child reads.
 Grammar::WordLists word_lists(const Vocabulary& v) {
   Grammar::WordLists l(kNumLists);
+  auto short_word = [](const std::string& w) { return syllables(w) <= kListSyllables; };
   auto nouns = [&](NounKind k, List one, List many) {
     for (int i : v.nouns_of_kind[int(k)]) {
       const Noun& n = v.nouns[size_t(i)];
+      if (!short_word(n.word)) continue;
       if (!n.mass) l[one].push_back(n.word);
       l[many].push_back(n.plural);
     }
@@ -102,9 +119,12 @@ Grammar::WordLists word_lists(const Vocabulary& v) {
   nouns(NounKind::Toy, kLToy, kLToys);
   nouns(NounKind::Food, kLFood, kLFoods);
   nouns(NounKind::Nature, kLNature, kLNatures);
-  for (int i : v.nouns_of_kind[int(NounKind::Person)]) l[kLPerson].push_back(v.nouns[size_t(i)].word);
-  for (int i : v.thing_adjectives) l[kLTadj].push_back(v.adjectives[size_t(i)].word);
-  for (int i : v.being_adjectives) l[kLBadj].push_back(v.adjectives[size_t(i)].word);
+  auto add = [&](List list, const std::string& w) {
+    if (short_word(w)) l[list].push_back(w);
+  };
+  for (int i : v.nouns_of_kind[int(NounKind::Person)]) add(kLPerson, v.nouns[size_t(i)].word);
+  for (int i : v.thing_adjectives) add(kLTadj, v.adjectives[size_t(i)].word);
+  for (int i : v.being_adjectives) add(kLBadj, v.adjectives[size_t(i)].word);
   // What a being can be seen doing: not weather, not what only things do.
   static const std::set<std::string> not_done_by_beings = {
       "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
@@ -113,7 +133,7 @@ Grammar::WordLists word_lists(const Vocabulary& v) {
       "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
       "spark", "flow", "gush", "boom", "clink", "tinkle", "creak", "crumble", "topple", "echo", "pray", "itch"};
   for (const auto& verb : v.verbs) {
-    if (!verb.transitive && not_done_by_beings.count(verb.base)) continue;
+    if ((!verb.transitive && not_done_by_beings.count(verb.base)) || !short_word(verb.base)) continue;
     const int first = verb.transitive ? kLVt : kLVi;  // base, past and -ing lists in a row
     l[size_t(first)].push_back(verb.base), l[size_t(first) + 1].push_back(verb.past), l[size_t(first) + 2].push_back(verb.ing);
   }
@@ -128,6 +148,17 @@ StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
     : vocab_(std::move(vocab)),
       lists_(word_lists(vocab_)),
       grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames, kListNames)) {
+  auto keep_short = [](std::vector<int>& out, const std::vector<int>& all, auto word_of) {
+    for (int i : all)
+      if (syllables(word_of(i)) <= kListSyllables) out.push_back(i);
+    if (out.empty()) out = all;  // a vocabulary of long words only still works
+  };
+  auto noun_word = [&](int i) -> const std::string& { return vocab_.nouns[size_t(i)].word; };
+  for (int k = 0; k < kNounKinds; ++k) keep_short(short_.nouns_of_kind[k], vocab_.nouns_of_kind[k], noun_word);
+  keep_short(short_.being_adjectives, vocab_.being_adjectives, [&](int i) -> const std::string& { return vocab_.adjectives[size_t(i)].word; });
+  std::vector<int> all_names(vocab_.names.size());
+  for (size_t i = 0; i < all_names.size(); ++i) all_names[i] = int(i);
+  keep_short(short_.names, all_names, [&](int i) -> const std::string& { return vocab_.names[size_t(i)].name; });
   // Fail at start-up, not in the middle of a run, when a section the plan needs is missing.
   for (const char* arc : kArcs)
     for (const char* part : {"_problem", "_event", "_good", "_bad"}) grammar_.section(std::string(arc) + part);
@@ -142,15 +173,15 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   for (int f = 0; f < kFeatures; ++f)
     if (rng.chance(0.35)) p.features.push_back(Feature(f));
 
-  auto noun_of = [&](NounKind k) -> const Noun& { return v.nouns[rng.pick(v.nouns_of_kind[int(k)])]; };
+  auto noun_of = [&](NounKind k) -> const Noun& { return v.nouns[size_t(rng.pick(short_.nouns_of_kind[int(k)]))]; };
   auto draw_character = [&](Character& c, const Character* other) {
     do {
-      const auto& n = rng.pick(v.names);
+      const auto& n = v.names[size_t(rng.pick(short_.names))];
       c.name = n.name;
       c.gender = n.gender;
     } while (other && c.name == other->name);
     c.kind = rng.chance(0.6) ? (c.gender == Gender::Female ? "girl" : "boy") : noun_of(NounKind::Animal).word;
-    c.trait = v.adjectives[rng.pick(v.being_adjectives)].word;
+    c.trait = v.adjectives[size_t(rng.pick(short_.being_adjectives))].word;
   };
   draw_character(p.main, nullptr);
   draw_character(p.friend_, &p.main);

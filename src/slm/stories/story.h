@@ -4,6 +4,7 @@
 // carries a random subset of six features that visibly shape it. The text comes from
 // the template grammar in assets/story.txt, filled from a plan of characters and words
 // drawn first, so names, kinds and pronouns stay consistent through a story.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,6 +72,13 @@ class StoryGenerator {
   std::string write_text(const StoryPlan& plan, Rng& rng, const std::string_view* slots) const;
 
   Vocabulary vocab_;
+  // Indices of the short words (two syllables at most) the plan draws its recurring
+  // words from: names, kinds, traits, the object, the place... A required word may be
+  // long; the words repeated in every paragraph are kept easy to read.
+  struct ShortWords {
+    std::array<std::vector<int>, kNounKinds> nouns_of_kind;
+    std::vector<int> being_adjectives, names;
+  } short_;
   Grammar::WordLists lists_;  // the {~list} words of the grammar, drawn from vocab_
   Grammar grammar_;
 };
