@@ -36,8 +36,9 @@ const std::vector<std::string> kListNames = {"animal", "animals", "thing", "thin
                                              "nature", "natures", "person", "tadj", "badj", "vi", "vied", "ving",
                                              "vt", "vted", "vting"};
 
-// Optional parts of a story are left out once its text before the ending is this long.
-constexpr size_t kOptionalBytes = 900;
+// Optional parts of a story are left out once its text is this long: in the opening, in
+// the problem (the conflict may follow), and in the events (the ending follows).
+constexpr size_t kOpeningBytes = 450, kProblemBytes = 650, kEventBytes = 850;
 
 // The longest words, in syllables, of the {~list} word lists.
 constexpr int kListSyllables = 2;
@@ -212,9 +213,9 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   // An optional part, when the story still has room for it: TinyStories' stories stay
   // under about 250 words, and the ending and moral must still fit. The chance is drawn
   // either way, so the draws that follow do not depend on the length.
-  auto maybe = [&](const std::string& section, double chance) {
+  auto maybe = [&](const std::string& section, double chance, size_t room) {
     bool wanted = rng.chance(chance);
-    if (wanted && text.size() < kOptionalBytes) say(section);
+    if (wanted && text.size() < room) say(section);
   };
   const bool bad = p.has(Feature::BadEnding);
   const NounKind k = p.noun->kind;
@@ -223,8 +224,8 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
 
   // 1. Who, where, and (for required animals, people and nature) the word in its place.
   say("opening");
-  maybe("setting", 0.6);
-  maybe("trait", 0.35);
+  maybe("setting", 0.6, kOpeningBytes);
+  maybe("trait", 0.35, kOpeningBytes);
   say("meet_friend");
   if (p.has(Feature::Dialogue)) say("dialogue_open");
   if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
@@ -238,7 +239,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   say(p.arc + "_problem");
   if (adj_for_thing) say("adj_thing");
   say(p.verb->transitive ? "verb_t" : "verb_i");
-  maybe("plan", 0.3);
+  maybe("plan", 0.3, kProblemBytes);
   if (p.has(Feature::Conflict)) {
     say("conflict");
     if (!bad || rng.chance(0.5)) say("conflict_resolve");
@@ -249,8 +250,8 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   if (own_paragraph) paragraph();
   say(p.arc + "_event");
   // A setback before the ending: the plan meets a complication.
-  maybe("complication", 0.4);
-  maybe("middle", own_paragraph ? 0.4 : 1.0);
+  maybe("complication", 0.4, kEventBytes);
+  maybe("middle", own_paragraph ? 0.4 : 1.0, kEventBytes);
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) say("dialogue_mid");
   paragraph();
