@@ -40,8 +40,9 @@ const std::vector<std::string> kListNames = {"animal", "animals", "thing", "thin
 // the problem (the conflict may follow), and in the events (the ending follows).
 constexpr size_t kOpeningBytes = 450, kProblemBytes = 650, kEventBytes = 850;
 
-// The longest words, in syllables, of the {~list} word lists.
-constexpr int kListSyllables = 2;
+// The longest words, in syllables, of the {~list} word lists and the plan's recurring
+// words; adjectives, which come in pairs and runs ("a shiny red ball"), are kept shorter.
+constexpr int kListSyllables = 2, kAdjectiveSyllables = 1;
 
 // The article marker: finish_text() turns it into "a" or "an" for the next word.
 constexpr char kArticleMark = '\x01';
@@ -124,8 +125,11 @@ Grammar::WordLists word_lists(const Vocabulary& v) {
     if (short_word(w)) l[list].push_back(w);
   };
   for (int i : v.nouns_of_kind[int(NounKind::Person)]) add(kLPerson, v.nouns[size_t(i)].word);
-  for (int i : v.thing_adjectives) add(kLTadj, v.adjectives[size_t(i)].word);
-  for (int i : v.being_adjectives) add(kLBadj, v.adjectives[size_t(i)].word);
+  auto add_adjective = [&](List list, const std::string& w) {
+    if (syllables(w) <= kAdjectiveSyllables) l[list].push_back(w);
+  };
+  for (int i : v.thing_adjectives) add_adjective(kLTadj, v.adjectives[size_t(i)].word);
+  for (int i : v.being_adjectives) add_adjective(kLBadj, v.adjectives[size_t(i)].word);
   // What a being can be seen doing: not weather, not what only things do.
   static const std::set<std::string> not_done_by_beings = {
       "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
@@ -149,14 +153,15 @@ StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
     : vocab_(std::move(vocab)),
       lists_(word_lists(vocab_)),
       grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames, kListNames)) {
-  auto keep_short = [](std::vector<int>& out, const std::vector<int>& all, auto word_of) {
+  auto keep_short = [](std::vector<int>& out, const std::vector<int>& all, auto word_of, int most = kListSyllables) {
     for (int i : all)
-      if (syllables(word_of(i)) <= kListSyllables) out.push_back(i);
+      if (syllables(word_of(i)) <= most) out.push_back(i);
     if (out.empty()) out = all;  // a vocabulary of long words only still works
   };
   auto noun_word = [&](int i) -> const std::string& { return vocab_.nouns[size_t(i)].word; };
   for (int k = 0; k < kNounKinds; ++k) keep_short(short_.nouns_of_kind[k], vocab_.nouns_of_kind[k], noun_word);
-  keep_short(short_.being_adjectives, vocab_.being_adjectives, [&](int i) -> const std::string& { return vocab_.adjectives[size_t(i)].word; });
+  keep_short(short_.being_adjectives, vocab_.being_adjectives,
+             [&](int i) -> const std::string& { return vocab_.adjectives[size_t(i)].word; }, kAdjectiveSyllables);
   std::vector<int> all_names(vocab_.names.size());
   for (size_t i = 0; i < all_names.size(); ++i) all_names[i] = int(i);
   keep_short(short_.names, all_names, [&](int i) -> const std::string& { return vocab_.names[size_t(i)].name; });
