@@ -358,7 +358,10 @@ void finish_text(std::string& text) {
       cap = true;
     } else if (c == '"') {
       bool opening = out.size() == 1 || out[out.size() - 2] == ' ' || out[out.size() - 2] == '\n';
-      cap = opening;  // a closing quote is followed by "said Tom", not a new sentence
+      // A closing quote is followed by "said Tom", not a new sentence; a quote opened
+      // after a comma goes on with the sentence it continues: "No," said Tom, "but...".
+      bool continues = out.size() >= 3 && out[out.size() - 2] == ' ' && out[out.size() - 3] == ',';
+      cap = opening && !continues;
     }
   }
   text = std::move(out);
