@@ -108,10 +108,18 @@ int syllables(std::string_view w) {
 Grammar::WordLists word_lists(const Vocabulary& v) {
   Grammar::WordLists l(kNumLists);
   auto short_word = [](const std::string& w) { return syllables(w) <= kListSyllables; };
+  // "{~tadj} {~thing}" must not read "a high high chair": nouns that begin with an
+  // adjective stay out of the lists.
+  std::set<std::string> adjectives;
+  for (const auto& a : v.adjectives) adjectives.insert(a.word);
+  auto starts_with_adjective = [&](const std::string& noun) {
+    size_t space = noun.find(' ');
+    return space != std::string::npos && adjectives.count(noun.substr(0, space)) > 0;
+  };
   auto nouns = [&](NounKind k, List one, List many) {
     for (int i : v.nouns_of_kind[int(k)]) {
       const Noun& n = v.nouns[size_t(i)];
-      if (!short_word(n.word)) continue;
+      if (!short_word(n.word) || starts_with_adjective(n.word)) continue;
       if (!n.mass) l[one].push_back(n.word);
       l[many].push_back(n.plural);
     }
