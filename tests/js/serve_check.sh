@@ -17,7 +17,7 @@ q=(--quiet --threads 2)
 "$SLM" tokenizer train "$T/s.txt" --vocab-size 400 --out "$T/tok.json" "${q[@]}"
 "$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null
 "$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=96 \
-  --set model.context=256 --set train.batch_size=4 --max-steps 150 --data "$T/shards" --out "$T/pre" "${q[@]}" >/dev/null
+  --set model.context=256 --set train.batch_size=8 --set train.lr=3e-3 --max-steps 300 --data "$T/shards" --out "$T/pre" "${q[@]}" >/dev/null
 "$SLM" data instruct --stories 100 --out "$T/inst" "${q[@]}" >/dev/null
 "$SLM" finetune --base "$T/pre/model" --data "$T/inst/train.jsonl" --max-steps 20 --truncate \
   --out "$T/tuned" "${q[@]}" >/dev/null

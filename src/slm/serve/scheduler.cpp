@@ -101,7 +101,10 @@ void Scheduler::admit() {
     Submitted next;
     {
       std::lock_guard lock(mu_);
-      while (!queue_.empty() && queue_.front().channel->cancelled()) queue_.pop_front();
+      while (!queue_.empty() && queue_.front().channel->cancelled()) {
+        queue_.front().channel->close("cancelled", int(queue_.front().job.prompt.size()), 0);
+        queue_.pop_front();
+      }
       if (queue_.empty()) return;
       next = std::move(queue_.front());
       queue_.pop_front();
