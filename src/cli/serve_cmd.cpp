@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "slm/serve/feedback.h"
 #include "slm/serve/server.h"
 
 namespace slm::cli {
@@ -35,6 +36,7 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--queue", a->opt.scheduler.queue, "requests waiting for a slot before 429s")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--db", a->opt.feedback_db, "SQLite file for ratings (POST /api/ratings; see slm feedback export)");
   cmd->add_flag("--q8", a->q8, "int8 weights (faster decoding, about the same quality)");
   add_common(cmd, a->common);
   cmd->footer("Example:\n  slm serve --model runs/q/finetune/model --port 8080\n"
@@ -73,8 +75,32 @@ void add_serve(CLI::App& app) {
   });
 }
 
+void add_feedback(CLI::App& app) {
+  struct Args {
+    std::string db, out;
+  };
+  auto a = std::make_shared<Args>();
+  auto* fb = app.add_subcommand("feedback", "People's ratings of stories, gathered by slm serve --db");
+  fb->require_subcommand(1);
+  auto* cmd = fb->add_subcommand("export", "Ratings as fine-tuning data: sft.jsonl and preferences.jsonl");
+  cmd->add_option("--db", a->db, "the SQLite file slm serve --db wrote")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->out, "output folder")->required();
+  cmd->footer("sft.jsonl: Alpaca records (slm finetune --data) of edited stories and of stories rated well\n"
+              "(a thumb up, or 4+ stars on average). preferences.jsonl: {prompt, chosen, rejected} from edits\n"
+              "and from rating gaps between stories of one prompt.\n"
+              "Example:\n  slm feedback export --db ratings.db --out runs/q/feedback");
+  cmd->callback([a] {
+    const auto n = serve::export_feedback(a->db, a->out);
+    fmt::print(stderr, "{} ratings -> {} sft records, {} preference pairs in {}\n", n.ratings, n.sft, n.preferences,
+               a->out);
+  });
+}
+
 }  // namespace
 
-void add_serve_commands(CLI::App& app) { add_serve(app); }
+void add_serve_commands(CLI::App& app) {
+  add_serve(app);
+  add_feedback(app);
+}
 
 }  // namespace slm::cli

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "slm/model/model_files.h"
+#include "slm/serve/feedback.h"
 #include "slm/serve/metrics.h"
 #include "slm/serve/openai_api.h"
 #include "slm/tokenizer/chat_template.h"
@@ -49,6 +50,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Served>> models;
   httplib::Server http;
   Metrics metrics;
+  std::unique_ptr<FeedbackStore> feedback;
   std::atomic<uint64_t> requests{0};
   int64_t started = unix_now();
   int port = 0;
@@ -260,16 +262,21 @@ struct Server::Impl {
     http.Get(R"(/v1/models/(.+))", handle("/v1/models/{id}", [this](const auto& req, auto& res) {
       res.set_content(model_object(find_model(req.matches[1])).dump(), "application/json");
     }));
+    if (feedback)
+      http.Post("/api/ratings", handle("/api/ratings", [this](const auto& req, auto& res) {
+        const int64_t id = feedback->add(parse_rating(req.body));
+        res.set_content(json{{"id", id}}.dump(), "application/json");
+      }));
     http.Post("/v1/completions",
               handle("/v1/completions", [this](const auto& req, auto& res) { completions(req, res, false); }));
     http.Post("/v1/chat/completions",
               handle("/v1/chat/completions", [this](const auto& req, auto& res) { completions(req, res, true); }));
   }
 
-  // The API key, when one is set, guards /v1/ (health and metrics stay open to monitors).
+  // The API key, when one is set, guards /v1/ and /api/ (health and metrics stay open to monitors).
   void guard() {
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (opt.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+      if (opt.api_key.empty() || (req.path.rfind("/v1/", 0) != 0 && req.path.rfind("/api/", 0) != 0)) return httplib::Server::HandlerResponse::Unhandled;
       if (req.get_header_value("Authorization") == "Bearer " + opt.api_key)
         return httplib::Server::HandlerResponse::Unhandled;
       reply_error(res, ApiError(401, "Incorrect API key provided", "", "invalid_api_key"));
@@ -303,6 +310,7 @@ Server::Server(const std::vector<ModelSpec>& specs, const ServeOptions& opt) : i
                  spec.path);
     impl_->models.push_back(std::move(s));
   }
+  if (!opt.feedback_db.empty()) impl_->feedback = std::make_unique<FeedbackStore>(opt.feedback_db);
   const size_t threads = opt.http_threads > 0
                              ? size_t(opt.http_threads)
                              : std::max<size_t>(64, size_t(opt.scheduler.slots) * specs.size() + opt.scheduler.queue + 16);

@@ -1,7 +1,8 @@
 #pragma once
 // slm serve: an OpenAI-compatible HTTP server over one or more models, each decoded by
 // its own continuous-batching scheduler. Routes: GET /v1/models, POST /v1/completions,
-// POST /v1/chat/completions (SSE when "stream": true), GET /health, GET /metrics.
+// POST /v1/chat/completions (SSE when "stream": true), GET /health, GET /metrics, and with
+// a feedback database POST /api/ratings (serve/feedback.h).
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct ServeOptions {
   SchedulerOptions scheduler;
   uint64_t seed = 1;      // requests without a seed draw from seed + their number
   int http_threads = 0;   // 0: enough for every slot and queue place
+  std::string feedback_db;  // SQLite file for POST /api/ratings ("": no ratings route)
 };
 
 class Server {
