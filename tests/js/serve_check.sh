@@ -39,3 +39,20 @@ MAIN=$PORT
 start --model "$T/pre/model" --parallel 1 --queue 1
 SMALL=$PORT
 node "$HERE/serve_check.js" "http://127.0.0.1:$MAIN/v1" sekrit "http://127.0.0.1:$SMALL/v1"
+
+# The web page in Chromium, its rating in SQLite, and slm feedback export of it.
+command -v chromium >/dev/null || { echo "FAIL: Debian's chromium is not installed (scripts/test.sh installs it)"; exit 1; }
+start --model "story=$T/pre/model" --model "tuned=$T/tuned/model" --db "$T/ratings.db"
+node "$HERE/serve_page_check.js" "http://127.0.0.1:$PORT/" "$T"
+[ -s "$T/page.png" ] && [ -s "$T/phone.png" ] || { echo "FAIL: no screenshots"; exit 1; }
+"$SLM" feedback export --db "$T/ratings.db" --out "$T/feedback" 2>/dev/null
+node -e '
+const fs = require("fs");
+const sft = fs.readFileSync(process.argv[1] + "/sft.jsonl", "utf8").trim().split("\n").map(JSON.parse);
+const prefs = fs.readFileSync(process.argv[1] + "/preferences.jsonl", "utf8").trim().split("\n").map(JSON.parse);
+if (sft.length !== 1 || !sft[0].output.endsWith(" The end.") || sft[0].instruction !== "Write a story about a cat and a hat.")
+  { console.log("FAIL: sft.jsonl", JSON.stringify(sft)); process.exit(1); }
+if (prefs.length !== 1 || prefs[0].chosen !== sft[0].output || prefs[0].chosen === prefs[0].rejected)
+  { console.log("FAIL: preferences.jsonl", JSON.stringify(prefs)); process.exit(1); }
+console.log("ok: feedback export holds the edited story (sft.jsonl) and the edit over the original (preferences.jsonl)");
+' "$T/feedback"

@@ -12,6 +12,7 @@
 #include "slm/serve/feedback.h"
 #include "slm/serve/metrics.h"
 #include "slm/serve/openai_api.h"
+#include "slm/serve/web_assets.h"
 #include "slm/tokenizer/chat_template.h"
 #include "slm/util/error.h"
 
@@ -253,6 +254,19 @@ struct Server::Impl {
     }));
     http.Get("/metrics", handle("/metrics", [this](const auto&, auto& res) {
       res.set_content(metrics.prometheus(gauges()), "text/plain; version=0.0.4");
+    }));
+    // The story playground (serve/web/), compiled in.
+    http.Get(R"(/([a-z_\-]*\.?[a-z]*))", handle("/", [](const auto& req, auto& res) {
+      const std::string path = req.matches[1].str().empty() ? "index.html" : req.matches[1].str();
+      for (const auto& a : web_assets())
+        if (a.path == path) {
+          const std::string ext = path.substr(path.rfind('.') + 1);
+          const char* type = ext == "html" ? "text/html; charset=utf-8"
+                             : ext == "js" ? "text/javascript; charset=utf-8"
+                                           : "text/css; charset=utf-8";
+          return res.set_content(std::string(a.content), type);
+        }
+      throw ApiError(404, "No page /" + path, "", "unknown_url");
     }));
     http.Get("/v1/models", handle("/v1/models", [this](const auto&, auto& res) {
       json j = {{"object", "list"}, {"data", json::array()}};
