@@ -5,6 +5,11 @@
 # 2 cores for the 15M shape. Without a MODEL, a stories15m-shaped model (vocabulary 4096,
 # one training step on generated stories: the speed is the shape's, not the text's).
 # llama.cpp's server (node-llama-cpp) is not run beside it here: it is not installed.
+# Measured 2026-12-01 on the shared 2-core build box (load average 6-7 from other builds),
+# 15M shape, vocabulary 4096, 64 tokens a request:
+#   THREADS=1: 1 client 648 tokens/s (p50 0.09 s) | 8: 1349 (p50 0.38 s) | 64: 2106 (3.3x; p50 1.85 s, p99 3.01 s)
+#   THREADS=2: 5 | 38 | 61 tokens/s: with the cores taken by other processes, each OpenMP
+#   barrier waits for a descheduled thread; on a busy machine serve with --threads 1.
 # Usage: bench/serve_bench.sh [MODEL] (env: SECONDS_PER_LEVEL=20 MAX_TOKENS=64 THREADS=2 SLM=build/slm)
 set -euo pipefail
 cd "$(dirname "$0")/.."

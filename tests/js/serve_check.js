@@ -122,7 +122,7 @@ async function main() {
   console.log(`ok: a full queue answers 429 (${refused.length} of 6)`);
 
   // Continuous batching: concurrent greedy streams each equal the same request alone.
-  const N = Number(process.env.SERVE_CLIENTS || 32);
+  const N = Number(process.env.SERVE_CLIENTS || 64);
   const words = ['cat', 'dog', 'bird', 'tree', 'ball', 'sun', 'girl', 'boy'];
   const prompts = Array.from({ length: N }, (_, i) => `Once upon a time, the ${words[i % 8]} ${'was '.repeat(i % 5)}`);
   const alone = [];
