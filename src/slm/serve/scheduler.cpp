@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <cstdio>
+
 #include "slm/util/error.h"
 
 namespace slm::serve {
@@ -77,8 +79,16 @@ Scheduler::Stats Scheduler::stats() const {
 void Scheduler::loop() {
   if (opt_.threads > 0) omp_set_num_threads(opt_.threads);  // a new thread starts from the default
   while (wait_for_work()) {
-    admit();
-    decode_step();
+    try {
+      admit();
+      decode_step();
+    } catch (const std::exception& e) {
+      // Not expected (submit checks every job), but one bad step must not end the server:
+      // its sequences end with finish "error", and the scheduler goes on with new jobs.
+      std::fprintf(stderr, "slm serve: error while decoding: %s\n", e.what());
+      for (size_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i]) finish(int(i), "error");
+    }
   }
   for (auto& s : slots_)  // shutting down: tell whoever still waits
     if (s) s->channel->close("length", int(s->job.prompt.size()), s->generated);

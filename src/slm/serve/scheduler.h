@@ -38,7 +38,9 @@ struct Job {
 struct Progress {
   std::string text;      // new final text since the last take
   bool done = false;
-  std::string finish;    // when done: "stop" (end of text or a stop string) or "length"
+  // When done: "stop" (end of text or a stop string), "length", "cancelled" (the client
+  // left) or "error" (decoding failed; the server logs why).
+  std::string finish;
   int prompt_tokens = 0, completion_tokens = 0;
 };
 
