@@ -12,7 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3
   libcli11-dev nlohmann-json3-dev libfmt-dev libutf8proc-dev
   libgtest-dev libbenchmark-dev libopenblas-openmp-dev
-  libhunspell-dev hunspell-en-us libcpp-httplib-dev libssl-dev
+  libhunspell-dev hunspell-en-us libcpp-httplib-dev libssl-dev libsqlite3-dev
   nodejs npm
 )
 

@@ -1,0 +1,171 @@
+#include "slm/serve/feedback.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "slm/serve/openai_api.h"
+#include "slm/util/atomic_dir.h"
+#include "slm/util/error.h"
+
+namespace slm::serve {
+
+using nlohmann::json;
+
+double Rating::score() const {
+  int sum = 0, n = 0;
+  for (int s : {grammar, creativity, consistency, plot, age})
+    if (s > 0) sum += s, ++n;
+  return (n ? double(sum) / n : 0.0) + thumbs;
+}
+
+Rating parse_rating(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw ApiError(400, "the request body is not a JSON object", "", "invalid_json");
+  auto text = [&](const char* field, bool required) {
+    if (!j.contains(field) || j[field].is_null()) {
+      if (required) throw ApiError(400, std::string("'") + field + "' is required", field, "invalid_value");
+      return std::string();
+    }
+    if (!j[field].is_string()) throw ApiError(400, std::string("'") + field + "' must be a string", field, "invalid_value");
+    return j[field].get<std::string>();
+  };
+  auto stars = [&](const char* field) {
+    if (!j.contains(field) || j[field].is_null()) return 0;
+    if (!j[field].is_number_integer() || j[field].get<int>() < 1 || j[field].get<int>() > 5)
+      throw ApiError(400, std::string("'") + field + "' must be 1 to 5 stars", field, "invalid_value");
+    return j[field].get<int>();
+  };
+  Rating r;
+  r.model = text("model", false);
+  r.prompt = text("prompt", true);
+  r.story = text("story", true);
+  r.edited = text("edited", false);
+  r.grammar = stars("grammar");
+  r.creativity = stars("creativity");
+  r.consistency = stars("consistency");
+  r.plot = stars("plot");
+  r.age = stars("age_appropriate");
+  const std::string thumbs = text("thumbs", false);
+  if (thumbs != "" && thumbs != "up" && thumbs != "down")
+    throw ApiError(400, "'thumbs' must be \"up\" or \"down\"", "thumbs", "invalid_value");
+  r.thumbs = thumbs == "up" ? 1 : thumbs == "down" ? -1 : 0;
+  return r;
+}
+
+struct FeedbackStore::Impl {
+  sqlite3* db = nullptr;
+  std::string path;
+  mutable std::mutex mu;
+
+  void exec(const char* sql) const {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string what = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw Error("SQLite: " + what, path);
+    }
+  }
+  [[noreturn]] void fail(const char* doing) const { throw Error(std::string(doing) + ": " + sqlite3_errmsg(db), path); }
+};
+
+FeedbackStore::FeedbackStore(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+  if (sqlite3_open_v2(path.c_str(), &impl_->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string what = impl_->db ? sqlite3_errmsg(impl_->db) : "out of memory";
+    sqlite3_close(impl_->db);
+    throw Error("cannot open the feedback database: " + what, path);
+  }
+  sqlite3_busy_timeout(impl_->db, 5000);  // an export reading at the same time waits, not fails
+  // WAL: readers do not block the server's writes; FULL: a commit is on disk when add() returns.
+  impl_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  impl_->exec(
+      "CREATE TABLE IF NOT EXISTS ratings (id INTEGER PRIMARY KEY, created INTEGER NOT NULL, model TEXT, "
+      "prompt TEXT NOT NULL, story TEXT NOT NULL, edited TEXT, grammar INTEGER, creativity INTEGER, "
+      "consistency INTEGER, plot INTEGER, age_appropriate INTEGER, thumbs INTEGER)");
+}
+
+FeedbackStore::~FeedbackStore() { sqlite3_close(impl_->db); }
+
+int64_t FeedbackStore::add(const Rating& r) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3_stmt* st = nullptr;
+  const char* sql =
+      "INSERT INTO ratings (created, model, prompt, story, edited, grammar, creativity, consistency, plot, "
+      "age_appropriate, thumbs) VALUES (strftime('%s','now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  if (sqlite3_prepare_v2(impl_->db, sql, -1, &st, nullptr) != SQLITE_OK) impl_->fail("preparing an insert");
+  int i = 1;
+  for (const std::string* s : {&r.model, &r.prompt, &r.story, &r.edited})
+    sqlite3_bind_text(st, i++, s->data(), int(s->size()), SQLITE_TRANSIENT);
+  for (int v : {r.grammar, r.creativity, r.consistency, r.plot, r.age, r.thumbs}) sqlite3_bind_int(st, i++, v);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) impl_->fail("saving a rating");
+  return sqlite3_last_insert_rowid(impl_->db);
+}
+
+std::vector<Rating> FeedbackStore::all() const {
+  std::lock_guard lock(impl_->mu);
+  sqlite3_stmt* st = nullptr;
+  const char* sql = "SELECT model, prompt, story, edited, grammar, creativity, consistency, plot, age_appropriate, "
+                    "thumbs FROM ratings ORDER BY id";
+  if (sqlite3_prepare_v2(impl_->db, sql, -1, &st, nullptr) != SQLITE_OK) impl_->fail("reading the ratings");
+  std::vector<Rating> out;
+  auto col = [&](int c) {
+    const auto* t = sqlite3_column_text(st, c);
+    return t ? std::string(reinterpret_cast<const char*>(t), size_t(sqlite3_column_bytes(st, c))) : std::string();
+  };
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    Rating r{col(0), col(1), col(2), col(3)};
+    r.grammar = sqlite3_column_int(st, 4), r.creativity = sqlite3_column_int(st, 5);
+    r.consistency = sqlite3_column_int(st, 6), r.plot = sqlite3_column_int(st, 7);
+    r.age = sqlite3_column_int(st, 8), r.thumbs = sqlite3_column_int(st, 9);
+    out.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) impl_->fail("reading the ratings");
+  return out;
+}
+
+ExportCounts export_feedback(const std::string& db, const std::string& out_dir) {
+  if (!std::filesystem::exists(db)) throw Error("no such feedback database", db);
+  const std::vector<Rating> ratings = FeedbackStore(db).all();
+  ExportCounts n;
+  n.ratings = ratings.size();
+  AtomicDir dir(out_dir);
+  std::ofstream sft(dir.file("sft.jsonl")), prefs(dir.file("preferences.jsonl"));
+  auto line = [](std::ofstream& f, const json& j) { f << dump(j) << '\n'; };
+  std::map<std::string, std::vector<const Rating*>> by_prompt;
+  for (const auto& r : ratings) {
+    if (!r.edited.empty() && r.edited != r.story) {
+      line(sft, {{"instruction", r.prompt}, {"input", ""}, {"output", r.edited}}), ++n.sft;
+      line(prefs, {{"prompt", r.prompt}, {"chosen", r.edited}, {"rejected", r.story}}), ++n.preferences;
+    } else if (r.thumbs > 0 || r.score() - r.thumbs >= 4.0) {
+      line(sft, {{"instruction", r.prompt}, {"input", ""}, {"output", r.story}}), ++n.sft;
+    }
+    const bool rated = r.thumbs != 0 || r.grammar + r.creativity + r.consistency + r.plot + r.age > 0;
+    if (rated) by_prompt[r.prompt].push_back(&r);
+  }
+  for (const auto& [prompt, rs] : by_prompt)  // rating gaps between stories of one prompt
+    for (size_t i = 0; i < rs.size(); ++i)
+      for (size_t j = i + 1; j < rs.size(); ++j) {
+        if (rs[i]->story == rs[j]->story || rs[i]->score() == rs[j]->score()) continue;
+        const bool first = rs[i]->score() > rs[j]->score();
+        line(prefs, {{"prompt", prompt},
+                     {"chosen", (first ? rs[i] : rs[j])->story},
+                     {"rejected", (first ? rs[j] : rs[i])->story}});
+        ++n.preferences;
+      }
+  sft.close(), prefs.close();
+  if (!sft || !prefs) throw Error("cannot write the export", out_dir);
+  dir.commit();
+  return n;
+}
+
+}  // namespace slm::serve

@@ -1,0 +1,47 @@
+// The story playground of slm serve in headless Chromium (Debian's chromium through
+// playwright-core): ask for a story and see it stream in, rate it with the mouse and the
+// keyboard, edit it, save; on a phone-sized screen nothing overflows; no console errors.
+// Usage: node serve_page_check.js URL SCREENSHOT_DIR
+const { chromium } = require('playwright-core');
+const assert = require('node:assert/strict');
+
+(async () => {
+  const [url, shots] = process.argv.slice(2);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelectorAll('#model option').length > 0);
+  await page.selectOption('#model', 'tuned');
+  await page.fill('#request', 'Write a story about a cat and a hat.');
+  // Count the updates of the story box: streamed text arrives in more than one piece.
+  await page.evaluate(() => {
+    window.updates = 0;
+    new MutationObserver(() => { window.updates++; }).observe(document.getElementById('story'), { childList: true, characterData: true, subtree: true });
+  });
+  await page.click('#write');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Done'), null, { timeout: 60000 });
+  const story = await page.textContent('#story');
+  assert.ok(story.trim().length > 0, 'a story is shown');
+  const updates = await page.evaluate(() => window.updates);
+  assert.ok(updates > 2, `the story streams in (${updates} updates)`);
+  for (const f of ['grammar', 'creativity', 'consistency', 'age_appropriate']) await page.click(`label[for=${f}4]`);
+  await page.focus('#plot1');  // the keyboard: arrow keys move along a star row
+  await page.keyboard.press('Space');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.querySelector('input[name=plot]:checked').value), '2');
+  await page.click('label[for=up]');
+  await page.fill('#edited', story.trim() + ' The end.');
+  await page.screenshot({ path: `${shots}/page.png`, fullPage: true });
+  await page.click('#save');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Saved'));
+  await page.setViewportSize({ width: 375, height: 700 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `fits a phone's width (overflow ${overflow}px)`);
+  await page.screenshot({ path: `${shots}/phone.png`, fullPage: true });
+  await browser.close();
+  assert.deepEqual(errors, [], 'no console errors');
+  console.log(`ok: the page streams a story (${updates} updates), rates it by mouse and keyboard, saves it; fits 375px`);
+})().catch((e) => { console.log('FAIL: ' + (e.stack || e)); process.exit(1); });
