@@ -63,7 +63,7 @@ ft=(--base "$TMP/base/model" --data "$TMP/sft.jsonl" --max-steps $steps --set tr
 "$SLM" finetune --out "$TMP/ft_straight" "${ft[@]}" >/dev/null 2>"$TMP/err" || die "finetune straight through: $(cat "$TMP/err")"
 interrupt TERM "$TMP/ft_cut" "$SLM" finetune --out "$TMP/ft_cut" "${ft[@]}"
 stopped=$(ls "$TMP/ft_cut/checkpoints" | tail -1 | sed 's/step_0*//')
-[ "$stopped" -lt $steps ] && ok || bad "finetune finished ($stopped steps) before the signal: nothing was resumed"
+[ -n "$stopped" ] && [ "$stopped" -lt $steps ] && ok || bad "finetune finished ($stopped steps) before the signal: nothing was resumed"
 "$SLM" finetune --out "$TMP/ft_cut" "${ft[@]}" --resume "$TMP/ft_cut" >/dev/null 2>"$TMP/err" && ok || bad "finetune --resume: $(cat "$TMP/err")"
 cmp -s "$TMP/ft_straight/model/model.safetensors" "$TMP/ft_cut/model/model.safetensors" && ok \
   || bad "finetune stopped at step $stopped and resumed ends with other weights than a run straight through"
