@@ -1,15 +1,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "slm/data/pack.h"
 #include "slm/data/shard.h"
 #include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
 #include "slm/infer/engine.h"
+#include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
+#include "slm/model/quantized_files.h"
 #include "slm/tensor/q8.h"
 #include "slm/train/pretrain.h"
+#include "slm/util/error.h"
 #include "slm/util/rng.h"
 #include "test_util.h"
 
@@ -261,3 +265,85 @@ void expect_each_matrix_quantised_in_decoding(bool tied) {
 
 TEST(Q8, EveryMatrixIsQuantisedWhenDecodingTiedEmbeddings) { expect_each_matrix_quantised_in_decoding(true); }
 TEST(Q8, EveryMatrixIsQuantisedWhenDecodingUntiedEmbeddings) { expect_each_matrix_quantised_in_decoding(false); }
+
+// ---------------------------------------------------------------- slm quantize's folders
+namespace {
+
+// A folder with a random model (weights scaled up so that greedy text varies) and the
+// tokenizer of a small story corpus. Returns the folder.
+std::string random_model_folder(const test::TempDir& dir, bool tied) {
+  const std::string shards = test::make_story_shards(dir, 120, 300);
+  const std::string folder = dir / (tied ? "fp32_tied" : "fp32_untied");
+  std::filesystem::create_directories(folder);
+  std::filesystem::copy_file(shards + "/tokenizer.json", folder + "/tokenizer.json");
+  model::ModelConfig c = q8_config(tied);
+  c.vocab_size = 300;
+  model::Transformer<float> m(c);
+  m.init_weights(9);
+  for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 4;
+  model::save_model_files(folder, m);
+  return folder;
+}
+
+}  // namespace
+
+// The int8 folder runs as --q8 runs the float model: the same logits, the same greedy text,
+// without being asked for q8; and its weights file is about 3.6x smaller.
+TEST(Q8, QuantizedFolderRunsAsQ8OnTheFloatModel) {
+  for (bool tied : {true, false}) {
+    test::TempDir dir;
+    const std::string fp32 = random_model_folder(dir, tied), q8 = dir / "q8";
+    const int64_t bytes = model::quantize_model(fp32, q8);
+    const double ratio = double(std::filesystem::file_size(fp32 + "/model.safetensors")) / double(bytes);
+    EXPECT_GT(ratio, 3.3) << "int8 blocks with a float scale: 4 / (1 + 4/32) = 3.56 before headers and norms";
+    EXPECT_TRUE(std::filesystem::exists(q8 + "/tokenizer.json"));
+    EXPECT_FALSE(std::filesystem::exists(q8 + "/model.safetensors"));
+
+    auto f = model::load_model_and_tokenizer(fp32), q = model::load_model_and_tokenizer(q8);
+    EXPECT_FALSE(model::loaded_from_q8(*f.model));
+    EXPECT_TRUE(model::loaded_from_q8(*q.model));
+    // One decoding row: int8 x int8 products, which float weights (even dequantised) never give.
+    const auto want = decode_logits(*f.model, true), got = decode_logits(*q.model, false);
+    EXPECT_LT(max_diff(want, got), 1e-5 * max_abs(want)) << "the folder did not run as --q8 does (tied " << tied << ")";
+    EXPECT_GT(max_diff(decode_logits(*f.model, false), got), 1e-5 * max_abs(want)) << "tied " << tied;
+    EXPECT_LT(max_diff(prompt_logits(*f.model, true), prompt_logits(*q.model, false)), 1e-5 * max_abs(want));
+
+    infer::GenerateOptions g;
+    g.max_tokens = 30, g.sampling.temperature = 0, g.stop_at_eot = false;
+    g.q8 = true;
+    const std::string a = infer::generate(*f.model, *f.tok, "Once upon a time", g).text;
+    g.q8 = false;  // the folder needs no asking
+    const std::string b = infer::generate(*q.model, *q.tok, "Once upon a time", g).text;
+    EXPECT_EQ(a, b) << "tied " << tied;
+    EXPECT_GT(a.size(), 10u);
+  }
+}
+
+// A changed weight after loading: no longer the int8 model, so no longer run as one.
+TEST(Q8, AModelChangedAfterLoadingIsNoLongerTakenForInt8) {
+  test::TempDir dir;
+  const std::string fp32 = random_model_folder(dir, true), q8 = dir / "q8";
+  model::quantize_model(fp32, q8);
+  auto q = model::load_model_and_tokenizer(q8);
+  ASSERT_TRUE(model::loaded_from_q8(*q.model));
+  q.model->params()[5] += 0.25f;
+  EXPECT_FALSE(model::loaded_from_q8(*q.model));
+}
+
+// A damaged int8 folder is refused with the tensor named.
+TEST(Q8, QuantizedFolderWithAMissingScaleIsRefused) {
+  test::TempDir dir;
+  const std::string fp32 = random_model_folder(dir, false), q8 = dir / "q8";
+  model::quantize_model(fp32, q8);
+  std::string bytes = test::slurp(q8 + "/" + model::kQ8WeightsFile);
+  const auto at = bytes.find("lm_head.weight.scale");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 15] = 'x';  // "lm_head.weight.xcale"
+  test::spit(q8 + "/" + model::kQ8WeightsFile, bytes);
+  try {
+    model::load_model_and_tokenizer(q8);
+    FAIL() << "loaded a folder without lm_head.weight.scale";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lm_head.weight.scale"), std::string::npos) << e.what();
+  }
+}
