@@ -46,12 +46,14 @@ for tie in true false; do
     # llama.cpp multiplies q8_0 weights by activations quantised to q8_0 blocks, as slm's
     # q8 path does, but with the file's f16 block scales: greedy text is compared with slm's
     # q8 run of the .gguf, the loss with the float folder's (hence the wider tolerance).
-    quant=(); tol=1e-4; src=$M
-    [ $type = q8_0 ] && quant=(--quantize q8) && tol=1e-2 && src=$G
+    # Their int8 roundings differ (llama.cpp's activation blocks have f16 scales), so there
+    # the texts may part at a near tie: top two probabilities within 0.02.
+    quant=(); tol=1e-4; src=$M; gap=0
+    [ $type = q8_0 ] && quant=(--quantize q8) && tol=1e-2 && src=$G && gap=0.02
     "$SLM" generate --model "$src" --input "$T/prompts.jsonl" --output "$T/gen.jsonl" --temperature 0 \
       --max-tokens 24 "${quant[@]}" "${q[@]}"
     node --no-warnings "$HERE/llama_check.mjs" "$G" "$T/gen.jsonl" "$T/prompt_ids.jsonl" \
-      "$T/held/train_000000.bin" "$loss" $tol
+      "$T/held/train_000000.bin" "$loss" $tol $gap
   done
   echo "ok: llama.cpp agrees with slm on f32, f16 and q8_0 (tie_embeddings=$tie)"
 done
