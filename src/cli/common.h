@@ -19,6 +19,18 @@ struct Common {
 // Adds --seed, --threads and --quiet to a command.
 void add_common(CLI::App* cmd, Common& c);
 
+// Whether a range's ends are allowed values.
+enum class Ends { closed, open_low, open_high };
+
+// The one range check of every numeric flag: a finite number in [lo, hi] (an end left out
+// by `ends`). CLI11 puts the flag's name before the message, so a bad value reads
+// "--top-p: 1.5 is out of range: expected a number in (0, 1]" and exits 2. Unlike
+// CLI::Range it refuses nan and inf, which compare false against both ends.
+CLI::Validator in_range(double lo, double hi, Ends ends = Ends::closed);
+// The upper end for counts (steps, stories, records): far beyond any real run, well
+// inside int64 and exactly representable as a double.
+inline constexpr double kMaxCount = 1e15;
+
 // Each file of src/cli/ adds its commands here.
 void add_data_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);

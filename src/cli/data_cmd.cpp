@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "slm/stories/assets.h"
 #include "slm/data/importer.h"
+#include "slm/data/output_folder.h"
 #include "slm/stories/instruct.h"
 #include "slm/data/pack.h"
 #include "slm/data/sampler.h"
@@ -32,9 +33,9 @@ void add_stories(CLI::App* data) {
   auto* cmd = data->add_subcommand("stories", "Generate a TinyStories-style corpus from the built-in child vocabulary");
   cmd->add_option("--out", a->out, "output file: .txt (TinyStories text) or .jsonl (with TinyStories-Instruct metadata)")
       ->required();
-  auto* count = cmd->add_option("--count", a->count, "number of stories")->check(CLI::PositiveNumber);
+  auto* count = cmd->add_option("--count", a->count, "number of stories")->check(in_range(1, kMaxCount));
   auto* size = cmd->add_option("--size", a->size_mb, "stop once the file reaches this many megabytes (10^6 bytes)")
-                   ->check(CLI::PositiveNumber);
+                   ->check(in_range(0, 1e9, Ends::open_low));
   count->excludes(size);
   cmd->add_flag("--instruct", a->instruct, "write .txt in TinyStories-Instruct's form (Features:, Words:, Summary:, ...)");
   cmd->add_option("--vocab", a->vocab, "a folder with your own vocabulary files (see docs/data.md)")
@@ -76,7 +77,8 @@ void add_import(CLI::App* data) {
       ->required();
   cmd->add_option("--out", o->out_dir, "output folder (gets train.jsonl and val.jsonl)")->required();
   cmd->add_option("--val-fraction", o->val_fraction, "share of records for validation, chosen by content hash")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_high));
   cmd->add_flag("--skip-bad", o->skip_bad, "skip and count bad records (invalid UTF-8, malformed JSON, missing fields)");
   cmd->add_flag("--paragraphs", o->paragraphs, "plain text: every blank-line-separated paragraph is a document");
   add_common(cmd, *c);
@@ -109,21 +111,25 @@ void add_sample(CLI::App* data) {
   a->opt.batch = 2;
   auto* cmd = data->add_subcommand("sample", "Show the (input, target) pairs the trainer will see from token shards");
   cmd->add_option("shards", a->shards, "token shards (.bin, llm.c format)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--context", a->opt.context, "context length T")->capture_default_str();
-  cmd->add_option("--batch", a->opt.batch, "windows a batch")->capture_default_str();
-  cmd->add_option("--stride", a->opt.stride, "tokens between window starts (default: the context length)");
-  cmd->add_option("--batches", a->batches, "batches to print")->capture_default_str();
+  cmd->add_option("--context", a->opt.context, "context length T")->capture_default_str()->check(in_range(1, 1 << 24));
+  cmd->add_option("--batch", a->opt.batch, "windows per batch")->capture_default_str()->check(in_range(1, 1 << 20));
+  cmd->add_option("--stride", a->opt.stride, "tokens between window starts (default: the context length)")
+      ->check(in_range(1, kMaxCount));
+  cmd->add_option("--batches", a->batches, "batches to print")->capture_default_str()->check(in_range(0, 1 << 30));
   cmd->add_flag("--sequential", a->sequential, "windows in file order instead of shuffled");
-  cmd->add_option("--rank", a->opt.rank, "this worker's rank (with --world)");
-  cmd->add_option("--world", a->opt.world, "number of workers sharing the data");
+  cmd->add_option("--rank", a->opt.rank, "this worker's rank (with --world)")->check(in_range(0, 1 << 20));
+  cmd->add_option("--world", a->opt.world, "number of workers sharing the data")->check(in_range(1, 1 << 20));
   add_common(cmd, a->common);
   cmd->footer("Examples:\n  slm data sample data/shards/train_000.bin --context 8 --batch 2 --sequential");
   cmd->callback([a] {
+    if (a->opt.rank >= a->opt.world)
+      throw CLI::ValidationError("--rank", std::to_string(a->opt.rank) + " must be less than --world (" +
+                                               std::to_string(a->opt.world) + ")");
     data::OpenShards shards(a->shards);
     a->opt.shuffle = !a->sequential;
     a->opt.seed = a->common.seed;
     data::BatchSampler sampler(shards.ptrs, a->opt);
-    fmt::print("{} windows; worker {} of {} sees {} a epoch ({} batches of {})\n", sampler.windows(), a->opt.rank,
+    fmt::print("{} windows; worker {} of {} sees {} per epoch ({} batches of {})\n", sampler.windows(), a->opt.rank,
                a->opt.world, sampler.windows_per_epoch(), sampler.batches_per_epoch(), a->opt.batch);
     const int T = a->opt.context, B = a->opt.batch;
     std::vector<int32_t> x(size_t(B * T)), y(size_t(B * T));
@@ -148,9 +154,12 @@ void add_pack(CLI::App* data) {
   cmd->add_option("--tokenizer", *tok_path, "tokenizer.json")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out_dir, "output folder: train_NNNNNN.bin, val_NNNNNN.bin, meta.json, tokenizer.json")
       ->required();
-  cmd->add_option("--shard-tokens", o->shard_tokens, "tokens a shard")->capture_default_str();
+  cmd->add_option("--shard-tokens", o->shard_tokens, "tokens per shard")
+      ->capture_default_str()
+      ->check(in_range(1, 2147483647));  // the llm.c header holds the count in an int32
   cmd->add_option("--val-fraction", o->val_fraction,
-                  "share of documents for validation by content hash (default: 0.01, or 0 when val* files are given)");
+                  "share of documents for validation by content hash (default: 0.01, or 0 when val* files are given)")
+      ->check(in_range(0, 1, Ends::open_high));
   add_common(cmd, *c);
   cmd->footer("Examples:\n  slm data pack data/stories --tokenizer tokenizer.json --out data/shards\n"
               "  slm data pack a.jsonl b.jsonl val.jsonl --tokenizer tok.json --shard-tokens 10000000 --out shards");
@@ -176,14 +185,17 @@ void add_instruct(CLI::App* data) {
   auto a = std::make_shared<Args>();
   auto* cmd = data->add_subcommand("instruct", "Make Alpaca-style instruction data from the story world");
   cmd->add_option("--out", a->out, "output folder: train.jsonl and heldout.jsonl")->required();
-  cmd->add_option("--stories", a->opt.stories, "stories to make tasks from")->capture_default_str();
+  cmd->add_option("--stories", a->opt.stories, "stories to make tasks from")->capture_default_str()->check(in_range(1, kMaxCount));
   cmd->add_option("--tasks-per-story", a->opt.tasks_per_story, "tasks drawn (by weight) from each story")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(1, 1000));
   cmd->add_option("--heldout", a->opt.heldout_fraction, "share of the stories whose tasks are held out")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_high));
   cmd->add_option("--rouge", a->opt.rouge_threshold,
                   "drop an instruction whose ROUGE-L to one kept (with the same input) is above this")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1));
   add_common(cmd, a->common);
   cmd->footer(
       "Each record: {\"instruction\", \"input\", \"output\"} as Alpaca, plus \"task\", \"answer\" (questions),\n"
@@ -197,7 +209,7 @@ void add_instruct(CLI::App* data) {
     a->opt.seed = a->common.seed;
     stories::StoryGenerator gen;
     auto set = stories::make_instruct_set(gen, a->opt);
-    std::filesystem::create_directories(a->out);
+    data::OutputFolder out(a->out);
     std::map<std::string, std::pair<int64_t, int64_t>> per_task;
     for (auto [recs, name] : {std::pair{&set.train, "train.jsonl"}, std::pair{&set.heldout, "heldout.jsonl"}}) {
       std::string text;
@@ -206,8 +218,9 @@ void add_instruct(CLI::App* data) {
         auto& c = per_task[r.task];
         (recs == &set.train ? c.first : c.second)++;
       }
-      write_file_atomic((std::filesystem::path(a->out) / name).string(), text);
+      write_file_atomic(out.file(name), text);
     }
+    out.commit();
     if (!a->common.quiet) {
       fmt::print(stderr, "wrote {} train and {} held-out records to {} ({} dropped as near-duplicates, ROUGE-L > {})\n",
                  set.train.size(), set.heldout.size(), a->out, set.dropped_similar, a->opt.rouge_threshold);

@@ -1,17 +1,15 @@
 // slm eval ...: how good is a model.
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "cli/common.h"
 #include "slm/eval/instruct_eval.h"
 #include "slm/eval/suite.h"
-#include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
-#include "slm/util/error.h"
 
 namespace slm::cli {
 
@@ -32,8 +30,8 @@ void add_instruct(CLI::App* eval) {
       ->check(CLI::ExistingPath);
   cmd->add_option("--data", a->data, "held-out records (JSONL from slm data instruct)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "write the scores and every output as JSON here");
-  cmd->add_option("--limit", a->o.limit, "records at most (0: all)")->capture_default_str();
-  cmd->add_option("--batch", a->o.batch, "prompts decoded together")->capture_default_str();
+  cmd->add_option("--limit", a->o.limit, "records at most (0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", a->o.batch, "prompts decoded together")->capture_default_str()->check(CLI::Range(1, 4096));
   add_common(cmd, a->common);
   cmd->footer(
       "Questions: exact match and contains-answer; writing tasks: required words used and features\n"
@@ -43,23 +41,10 @@ void add_instruct(CLI::App* eval) {
       "  slm eval instruct --model M --data heldout.jsonl --limit 100 --out scores.json");
   cmd->callback([a] {
     a->o.quiet = a->common.quiet;
-    auto records = eval::read_instruct_records(a->data);
-    auto m = model::load_model_and_tokenizer(a->model);
-    auto tuned = eval::eval_instruct(*m.model, *m.tok, records, a->o);
-    json report = {{"data", a->data}, {"model", a->model}, {"scores", tuned.to_json()}, {"samples", tuned.samples}};
-    std::vector<std::pair<std::string, const eval::InstructEval*>> cols;
-    eval::InstructEval base;
-    if (!a->base.empty()) {
-      auto b = model::load_model_and_tokenizer(a->base);
-      base = eval::eval_instruct(*b.model, *b.tok, records, a->o);
-      cols.push_back({"base", &base});
-      report["base"] = a->base;
-      report["base_scores"] = base.to_json();
-    }
-    cols.push_back({a->base.empty() ? "model" : "fine-tuned", &tuned});
-    fmt::print("{}", eval::instruct_table(cols));
-    if (tuned.skipped) fmt::print(stderr, "slm: note: {} record(s) skipped: the prompt does not fit the context\n", tuned.skipped);
-    if (!a->out.empty()) write_file_atomic(a->out, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    auto c = eval::compare_instruct(a->model, a->base, a->data, a->o);
+    fmt::print("{}", c.table);
+    if (c.skipped) fmt::print(stderr, "slm: note: {} record(s) skipped: the prompt does not fit the context\n", c.skipped);
+    if (!a->out.empty()) write_file_atomic(a->out, c.report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   });
 }
 
@@ -68,17 +53,22 @@ struct EvalArgs {
   Common common;
   std::string model, out = "eval", data, train_text, tasks, shots_from, judge_url, judge_model, judge_cache;
   std::vector<std::string> compare;
+  bool has_compare = false;  // slm eval itself, not one of its parts
   std::string ks = "0,1,3";
   eval::SuiteOptions o;
 };
 
-void add_suite_options(CLI::App* cmd, EvalArgs& a, bool model_required) {
+// Adds the shared options; returns --model's option.
+CLI::Option* add_suite_options(CLI::App* cmd, EvalArgs& a) {
   auto* m = cmd->add_option("--model", a.model, "the model folder or a .gguf file")->check(CLI::ExistingPath);
-  if (model_required) m->required();
   cmd->add_option("--out", a.out, "the report folder: report.json, report.html")->capture_default_str();
   cmd->add_option("--data", a.data, "loss: a shards folder (its val_*.bin), a .bin shard, or a text/JSONL file");
-  cmd->add_option("--stories", a.o.stories, "stories: beginnings to continue, and as many requests")->capture_default_str();
-  cmd->add_option("--story-tokens", a.o.story_tokens, "stories: tokens each at most")->capture_default_str();
+  cmd->add_option("--stories", a.o.stories, "stories: beginnings to continue, and as many requests")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000));
+  cmd->add_option("--story-tokens", a.o.story_tokens, "stories: tokens each at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
   cmd->add_option("--train-text", a.train_text, "stories: the training corpus, for the share of new 4-grams")
       ->check(CLI::ExistingFile);
   cmd->add_option("--tasks", a.tasks, "few-shot: JSONL {context, choices, label} or HellaSwag (default: built-in)")
@@ -86,14 +76,20 @@ void add_suite_options(CLI::App* cmd, EvalArgs& a, bool model_required) {
   cmd->add_option("--shots-from", a.shots_from, "few-shot: the tasks' train split, where K-shot examples come from")
       ->check(CLI::ExistingFile);
   cmd->add_option("--k", a.ks, "few-shot: the K values, comma-separated")->capture_default_str();
-  cmd->add_option("--items", a.o.mc_items, "few-shot: built-in items of each task")->capture_default_str();
+  cmd->add_option("--items", a.o.mc_items, "few-shot: built-in items of each task")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100'000));
   cmd->add_option("--judge-url", a.judge_url, "an OpenAI-compatible API base, e.g. http://127.0.0.1:8080/v1");
   cmd->add_option("--judge-model", a.judge_model, "the judge model's name")->capture_default_str();
-  cmd->add_option("--judge-concurrency", a.o.judge.concurrency, "judge requests in flight")->capture_default_str();
+  cmd->add_option("--judge-concurrency", a.o.judge.concurrency, "judge requests in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--judge-attempts", a.o.judge.attempts, "tries per story (429, 5xx, malformed replies)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--judge-cache", a.judge_cache, "the judgment cache (default: OUT/judge_cache.jsonl)");
   add_common(cmd, a.common);
+  return m;
 }
 
 eval::SuiteOptions suite_options(EvalArgs& a) {
@@ -119,39 +115,52 @@ eval::SuiteOptions suite_options(EvalArgs& a) {
   o.judge.url = a.judge_url;
   o.judge.model = a.judge_model;
   if (const char* key = std::getenv("SLM_JUDGE_API_KEY")) o.judge.api_key = key;
-  std::filesystem::create_directories(a.out);
-  o.judge.cache_path = a.judge_cache.empty() ? (std::filesystem::path(a.out) / "judge_cache.jsonl").string() : a.judge_cache;
-  o.judged_out = (std::filesystem::path(a.out) / "judged.jsonl").string();
+  o.judge.cache_path = a.judge_cache;  // empty: OUT/judge_cache.jsonl (evaluate_and_report)
   if (!o.judge.url.empty() && o.judge.model.empty()) throw CLI::RequiredError("--judge-model (with --judge-url)");
   return o;
 }
 
-void run_and_report(EvalArgs& a, eval::SuiteOptions o) {
+void run_and_report(EvalArgs& a, const eval::SuiteOptions& o) {
   std::vector<std::string> dirs = a.compare.empty() ? std::vector<std::string>{a.model} : a.compare;
-  if (dirs.size() == 1 && dirs[0].empty()) throw CLI::RequiredError("--model (or --compare A B)");
-  std::vector<eval::ModelReport> reports;
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    if (dirs.size() > 1) {
-      o.judged_out = (std::filesystem::path(a.out) / fmt::format("judged_{}.jsonl", i + 1)).string();
-      if (!a.common.quiet) fmt::print(stderr, "== {}\n", dirs[i]);
-    }
-    reports.push_back(eval::run_suite(dirs[i], o));
-  }
-  std::string html = eval::write_report(a.out, reports);
-  fmt::print("report: {}\n", html);
+  if (dirs.size() == 1 && dirs[0].empty()) dirs.clear();
+  if (dirs.empty() && o.story_text.empty()) throw CLI::RequiredError(a.has_compare ? "--model (or --compare A B)" : "--model");
+  fmt::print("report: {}\n", eval::evaluate_and_report(dirs, o, a.out));
 }
 
-void add_part(CLI::App* eval, const char* name, const char* help, void (*select)(eval::SuiteOptions&),
-              const char* footer) {
-  auto a = std::make_shared<EvalArgs>();
+// A part of slm eval (loss, stories, ...) on its own: select turns the other parts off.
+CLI::App* add_part(CLI::App* eval, const char* name, const char* help, void (*select)(eval::SuiteOptions&),
+                   const char* footer, std::shared_ptr<EvalArgs> a = std::make_shared<EvalArgs>()) {
   auto* cmd = eval->add_subcommand(name, help);
-  add_suite_options(cmd, *a, true);
+  add_suite_options(cmd, *a);
   cmd->footer(footer);
   cmd->callback([a, select] {
     auto o = suite_options(*a);
     select(o);
     run_and_report(*a, o);
   });
+  return cmd;
+}
+
+// slm eval stories: also on the user's own beginnings (--prompts) or stories (--text).
+void add_stories(CLI::App* eval) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* cmd = add_part(eval, "stories", "Story metrics over stories the model writes, or over a file of stories",
+           [](eval::SuiteOptions& o) { o.do_loss = o.do_fewshot = false, o.judge.url.clear(); },
+           "Age (child vocabulary, Flesch-Kincaid, sentence length), grammar (Hunspell, unfinished\n"
+           "sentences, doubled words, a/an), consistency (pronouns), diversity (distinct-n, self-BLEU,\n"
+           "new 4-grams with --train-text), repetition, and required words/features for requests.\n"
+           "--text scores stories someone wrote, without a model: one a line, JSONL with a 'text' or\n"
+           "'story' field, or text with <|endoftext|> between stories (the form is detected and said).\n"
+           "--prompts: beginnings of your own, JSONL {\"prompt\": ...} or a YAML list ('- Once upon ...').\n"
+           "Examples:\n  slm eval stories --model M --stories 50 --train-text runs/q/data/train.jsonl\n"
+           "  slm eval stories --text my_stories.txt --out eval_mine\n"
+           "  slm eval stories --model M --prompts beginnings.yaml",
+           a);
+  auto* text = cmd->add_option("--text", a->o.story_text, "stories someone wrote, to score without a model")
+                   ->check(CLI::ExistingFile);
+  auto* prompts = cmd->add_option("--prompts", a->o.story_prompts, "story beginnings of your own for the model to continue")
+                      ->check(CLI::ExistingFile);
+  text->excludes(cmd->get_option("--model"))->excludes(prompts);
 }
 
 // Re-renders report.html from report.json files (one or several runs side by side).
@@ -165,24 +174,16 @@ void add_report(CLI::App* eval) {
   cmd->add_option("--from", a->from, "report.json files (repeatable)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "the report folder")->required();
   cmd->footer("Example:\n  slm eval report --from runs/a/eval/report.json --from runs/b/eval/report.json --out both");
-  cmd->callback([a] {
-    std::vector<eval::ModelReport> models;
-    for (const auto& f : a->from) {
-      auto j = json::parse(read_file(f), nullptr, false);
-      if (j.is_discarded() || !j.contains("models") || !j["models"].is_array())
-        throw Error("not a report.json (expected an object with a 'models' array)", f);
-      for (auto& m : j["models"]) models.push_back(m);
-    }
-    fmt::print("report: {}\n", eval::write_report(a->out, models));
-  });
+  cmd->callback([a] { fmt::print("report: {}\n", eval::merge_reports(a->from, a->out)); });
 }
 
 }  // namespace
 
 void add_eval_commands(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
+  a->has_compare = true;
   auto* eval = app.add_subcommand("eval", "Evaluate a model: loss, story metrics, few-shot, LLM judge; a report to look at");
-  add_suite_options(eval, *a, false);
+  add_suite_options(eval, *a);
   eval->add_option("--compare", a->compare, "two (or more) model folders side by side in one report")->expected(2, 4);
   eval->require_subcommand(0, 1);
   eval->footer(
@@ -196,12 +197,7 @@ void add_eval_commands(CLI::App& app) {
       "  slm eval fewshot --model M --tasks hellaswag_val.jsonl --k 0,1,5");
   add_part(eval, "loss", "Loss and perplexity on held-out tokens", [](eval::SuiteOptions& o) { o.do_stories = o.do_fewshot = false; },
            "Example:\n  slm eval loss --model M --data runs/q/shards");
-  add_part(eval, "stories", "Story metrics over stories the model writes",
-           [](eval::SuiteOptions& o) { o.do_loss = o.do_fewshot = false, o.judge.url.clear(); },
-           "Age (child vocabulary, Flesch-Kincaid, sentence length), grammar (Hunspell, unfinished\n"
-           "sentences, doubled words, a/an), consistency (pronouns), diversity (distinct-n, self-BLEU,\n"
-           "new 4-grams with --train-text), repetition, and required words/features for requests.\n"
-           "Example:\n  slm eval stories --model M --stories 50 --train-text runs/q/data/train.jsonl");
+  add_stories(eval);
   add_part(eval, "fewshot", "Multiple-choice tasks, zero- to K-shot", [](eval::SuiteOptions& o) { o.do_loss = o.do_stories = false; },
            "Example:\n  slm eval fewshot --model M --k 0,1,3,5");
   add_part(eval, "judge", "Stories graded by an LLM judge (TinyStories' rubric)",

@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <unistd.h>
 
 #include "cli/common.h"
 #include "slm/tokenizer/chat_template.h"
+#include "slm/infer/chat.h"
 #include "slm/infer/generate.h"
+#include "slm/infer/prompt_file.h"
 #include "slm/infer/prompts.h"
 #include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
@@ -26,15 +26,22 @@ using Loaded = model::LoadedModel;
 Loaded load(const std::string& path) { return model::load_model_and_tokenizer(path); }
 
 void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
-  cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")->capture_default_str();
-  cmd->add_option("--temperature", g.sampling.temperature, "0: greedy")->capture_default_str();
-  cmd->add_option("--top-k", g.sampling.top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--max-tokens", g.max_tokens, "tokens to generate at most")
+      ->capture_default_str()
+      ->check(in_range(1, 1 << 24));
+  cmd->add_option("--temperature", g.sampling.temperature, "0: greedy")->capture_default_str()->check(in_range(0, 100));
+  cmd->add_option("--top-k", g.sampling.top_k, "sample among the k most likely tokens (0: all)")
+      ->capture_default_str()
+      ->check(in_range(0, 1 << 30));
   cmd->add_option("--top-p", g.sampling.top_p, "sample among the most likely tokens holding this probability")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_low));
   cmd->add_option("--min-p", g.sampling.min_p, "drop tokens less than min-p times as likely as the best")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1));
   cmd->add_option("--repetition-penalty", g.sampling.repetition_penalty, "> 1 makes repeating a token less likely")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 100, Ends::open_low));
   cmd->add_option("--stop", g.stop, "stop before this text (repeatable)");
   cmd->add_option_function<std::string>(
          "--quantize", [&g](const std::string& v) { g.q8 = v == "q8"; },
@@ -44,12 +51,27 @@ void add_sampling_options(CLI::App* cmd, infer::GenerateOptions& g) {
                 "when the context is full, drop the oldest half of the text and go on (default: stop)");
 }
 
+// Streams generated text to stdout as it becomes final.
+void print_piece(const std::string& piece) {
+  std::fwrite(piece.data(), 1, piece.size(), stdout);
+  std::fflush(stdout);
+}
+
 void print_timing(const infer::GenerateResult& r, bool quiet) {
   if (r.finish == "context") fmt::print(stderr, "slm: note: stopped at the end of the model's context\n");
   if (quiet) return;
   fmt::print(stderr, "prompt: {} tokens, {:.0f} tokens/s | generated: {} tokens, {:.0f} tokens/s\n", r.prompt_tokens,
              r.prompt_tokens / std::max(1e-9, r.prompt_seconds), r.generated_tokens,
              r.generated_tokens / std::max(1e-9, r.generate_seconds));
+}
+
+void print_batch_timing(const std::vector<infer::GenerateResult>& results, bool quiet) {
+  if (quiet || results.empty()) return;
+  int total = 0;
+  for (const auto& r : results) total += r.generated_tokens;
+  const double s = std::max(1e-9, results[0].generate_seconds);
+  fmt::print(stderr, "{} prompts, {} tokens generated together in {:.2f} s ({:.0f} tokens/s)\n", results.size(), total,
+             results[0].generate_seconds, total / s);
 }
 
 void add_generate(CLI::App& app) {
@@ -72,7 +94,9 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--output", a->output, "with --input: JSONL of {prompt, completion, tokens, finish}");
   cmd->add_option("--shots", a->shots, "few-shot: JSONL of {input, output} examples; the prompt is the query")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--k", a->k, "few-shot: examples to put before the query")->capture_default_str();
+  cmd->add_option("--k", a->k, "few-shot: examples to put before the query")
+      ->capture_default_str()
+      ->check(in_range(0, 10000));
   cmd->add_option("--instruction", a->instruction, "few-shot: a line that says what the task is");
   cmd->add_flag("--raw", a->raw,
                 "continue the prompt as text even when the model is instruction-tuned (no template)");
@@ -97,31 +121,8 @@ void add_generate(CLI::App& app) {
     const bool templated = !a->raw && a->shots.empty() && tokenizer::uses_alpaca_template(a->model, l.chat_template);
     if (!a->input.empty()) {  // a batch: every prompt decoded together
       if (a->output.empty()) throw CLI::RequiredError("--output (with --input)");
-      std::vector<std::string> prompts;
-      std::istringstream lines(read_file(a->input));
-      std::string line;
-      for (long n = 1; std::getline(lines, line); ++n) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
-          throw Error("expected a JSON object with a string field 'prompt'", at_line(a->input, n));
-        prompts.push_back(templated ? infer::alpaca_prompt(j["prompt"]) : j["prompt"].get<std::string>());
-      }
-      auto results = infer::generate_batch(*l.model, *l.tok, prompts, a->g);
-      std::string out;
-      for (size_t i = 0; i < results.size(); ++i)
-        // A completion cut at the token limit can end inside a UTF-8 character: replace
-        // such bytes (U+FFFD) rather than fail.
-        out += nlohmann::json{{"prompt", prompts[i]}, {"completion", results[i].text},
-                              {"tokens", results[i].generated_tokens}, {"finish", results[i].finish}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-               "\n";
-      write_file_atomic(a->output, out);
-      int total = 0;
-      for (const auto& r : results) total += r.generated_tokens;
-      if (!a->common.quiet && !results.empty())
-        fmt::print(stderr, "{} prompts, {} tokens generated together in {:.2f} s ({:.0f} tokens/s)\n", results.size(),
-                   total, results[0].generate_seconds, total / std::max(1e-9, results[0].generate_seconds));
+      auto results = infer::generate_prompt_file(*l.model, *l.tok, a->input, a->output, a->g, templated);
+      print_batch_timing(results, a->common.quiet);
       return;
     }
     std::string prompt = a->prompt_file.empty() ? a->prompt : read_file(a->prompt_file);
@@ -133,10 +134,7 @@ void add_generate(CLI::App& app) {
       prompt = infer::alpaca_prompt(prompt);
     else
       std::fwrite(prompt.data(), 1, prompt.size(), stdout);
-    auto r = infer::generate(*l.model, *l.tok, prompt, a->g, [&](const std::string& piece) {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    });
+    auto r = infer::generate(*l.model, *l.tok, prompt, a->g, print_piece);
     std::fputc('\n', stdout);
     std::fflush(stdout);  // the text before the timing line on a shared terminal
     print_timing(r, a->common.quiet);
@@ -156,50 +154,33 @@ void add_chat(CLI::App& app) {
   add_sampling_options(cmd, a->g);
   add_common(cmd, a->common);
   cmd->footer("Type a message and press Enter. /reset forgets the conversation, /exit (or Ctrl-D) ends it.\n"
-              "Works with piped input too: one message a line.\n"
+              "Works with piped input too: one message per line.\n"
               "Example:\n  slm chat --model runs/q/finetune/model");
   cmd->callback([a] {
     auto l = load(a->model);
     if (!tokenizer::uses_alpaca_template(a->model, l.chat_template))
       fmt::print(stderr, "slm: note: {} has no {}: it was not instruction-tuned, replies may wander\n", a->model,
                  tokenizer::kTemplateFile);
-    a->g.stop.push_back(infer::kChatStop);
+    a->g.seed = a->common.seed;
+    infer::ChatSession chat(*l.model, *l.tok, a->g);
     const bool tty = ::isatty(0);
-    std::vector<std::pair<std::string, std::string>> history;
     std::string line;
-    uint64_t turn = 0;
     for (;;) {
       if (tty) std::fputs("> ", stdout), std::fflush(stdout);
-      if (!std::getline(std::cin, line)) break;
-      if (line == "/exit") break;
+      if (!std::getline(std::cin, line) || line == "/exit") break;
       if (line == "/reset") {
-        history.clear();
+        chat.reset();
         if (tty) std::puts("(conversation forgotten)");
         continue;
       }
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      // Keep the history within the context, leaving room for the reply.
-      std::string prompt = infer::chat_prompt(history, line);
-      const size_t budget = size_t(std::max(1, l.model->config().context - a->g.max_tokens));
-      while (!history.empty() && l.tok->encode(prompt).size() > budget) {
-        history.erase(history.begin());
-        prompt = infer::chat_prompt(history, line);
-      }
-      infer::GenerateOptions g = a->g;
-      g.seed = a->common.seed + turn++;
-      infer::GenerateResult r;
       try {
-        r = infer::generate(*l.model, *l.tok, prompt, g, [&](const std::string& piece) {
-          std::fwrite(piece.data(), 1, piece.size(), stdout);
-          std::fflush(stdout);
-        });
+        auto r = chat.reply(line, print_piece);
+        std::fputc('\n', stdout);
+        if (r.finish == "context") fmt::print(stderr, "slm: note: the reply reached the end of the context\n");
       } catch (const Error& e) {  // a message too long for the context: say so, keep chatting
         std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
-        continue;
       }
-      std::fputc('\n', stdout);
-      if (r.finish == "context") fmt::print(stderr, "slm: note: the reply reached the end of the context\n");
-      history.emplace_back(line, r.text);
     }
   });
 }

@@ -2,6 +2,9 @@
 // command's flags are in its own file, and the work is done by the library (src/slm/).
 #include <omp.h>
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -16,11 +19,27 @@ int Common::resolved_threads() const {
   return threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
 }
 
+CLI::Validator in_range(double lo, double hi, Ends ends) {
+  const std::string shown = fmt::format("{}{}, {}{}", ends == Ends::open_low ? '(' : '[', lo, hi,
+                                        ends == Ends::open_high ? ')' : ']');
+  auto check = [=](std::string& text) -> std::string {
+    double v = 0;
+    if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v)) return "'" + text + "' is not a finite number";
+    const bool low_ok = ends == Ends::open_low ? v > lo : v >= lo;
+    const bool high_ok = ends == Ends::open_high ? v < hi : v <= hi;
+    if (low_ok && high_ok) return {};
+    return text + " is out of range: expected a number in " + shown;
+  };
+  return CLI::Validator(check, "in " + shown);
+}
+
 void add_common(CLI::App* cmd, Common& c) {  // c: filled in when the command line is parsed
-  cmd->add_option("--seed", c.seed, "random seed (the same seed gives the same output)")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "random seed (the same seed gives the same output)")
+      ->capture_default_str()
+      ->check(in_range(0, 18446744073709551615.0));  // CLI11 would wrap -1 into 2^64 - 1
   // Every command's OpenMP work (GEMMs, generation, evaluation) uses this many threads.
   cmd->add_option("--threads", c.threads, "worker threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(in_range(0, 4096))
       ->each([](const std::string& v) {
         Common given;
         given.threads = std::atoi(v.c_str());

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <chrono>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -33,8 +32,10 @@ void add_train(CLI::App* parent) {
   cmd->add_option("--out", a->out, "output tokenizer.json (Hugging Face format)")->required();
   cmd->add_option("--vocab-size", a->opt.vocab_size, "vocabulary size: 256 bytes + merges + special tokens")
       ->capture_default_str()
-      ->check(CLI::Range(size_t(257), size_t(10'000'000)));
-  cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
+      ->check(in_range(257, 10'000'000));
+  cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")
+      ->capture_default_str()
+      ->check(in_range(1, kMaxCount));
   cmd->add_option("--special", a->extra, "another special token (repeatable); <|endoftext|> is always there");
   add_common(cmd, a->common);
   cmd->footer(
@@ -73,7 +74,7 @@ void add_encode(CLI::App* parent) {
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
   auto* t = cmd->add_option("--text", a->text, "the text to encode");
   auto* f = cmd->add_option("file", a->file, "a file to encode (raw bytes)")->check(CLI::ExistingFile);
-  auto* j = cmd->add_option("--jsonl", a->jsonl, "encode every record of a JSONL file; print a JSON list of ids a line")
+  auto* j = cmd->add_option("--jsonl", a->jsonl, "encode every record of a JSONL file; print a JSON list of ids per line")
                 ->check(CLI::ExistingFile);
   t->excludes(f);
   j->excludes(t)->excludes(f);
@@ -140,19 +141,10 @@ void add_info(CLI::App* parent) {
     fmt::print("vocabulary size  {}\nmerges           {}\n", tok.vocab_size(), tok.merges().size());
     for (const auto& [content, id] : tok.specials()) fmt::print("special token    {} = {}\n", id, content);
     if (a->files.empty()) return;
-    auto files = data::list_corpus_files(a->files);
-    double bytes = 0, tokens = 0;
-    std::vector<uint32_t> ids;
-    auto t0 = std::chrono::steady_clock::now();
-    data::for_each_document(files, [&](std::string&& text) {
-      ids.clear();
-      tok.encode(text, ids, false);
-      bytes += double(text.size());
-      tokens += double(ids.size());
-    });
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fmt::print("text bytes       {:.0f}\ntokens           {:.0f}\nbytes per token  {:.3f}\nspeed            {:.1f} MB/s (one thread, reading included)\n",
-               bytes, tokens, tokens > 0 ? bytes / tokens : 0.0, s > 0 ? bytes / 1e6 / s : 0.0);
+    auto st = data::measure_compression(tok, data::list_corpus_files(a->files));
+    fmt::print("text bytes       {:.0f}\ntokens           {:.0f}\nbytes per token  {:.3f}\n"
+               "speed            {:.1f} MB/s (one thread, reading included)\n",
+               st.bytes, st.tokens, st.bytes_per_token(), st.seconds > 0 ? st.bytes / 1e6 / st.seconds : 0.0);
   });
 }
 

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "slm/eval/instruct_eval.h"
 #include "slm/model/model_files.h"
+#include "slm/train/config_file.h"
 #include "slm/train/sft.h"
 #include "slm/train/pretrain.h"
 #include "slm/util/atomic_file.h"
@@ -19,38 +20,21 @@ namespace {
 
 using nlohmann::json;
 
-// configs/NAME.json, or a path. Presets are looked up beside the binary's source tree too.
-std::string find_config(const std::string& name) {
-  namespace fs = std::filesystem;
-  if (fs::exists(name)) return name;
-  for (const std::string& dir : {std::string("configs"), std::string(SLM_SOURCE_DIR) + "/configs"})
-    if (fs::exists(dir + "/" + name + ".json")) return dir + "/" + name + ".json";
-  throw Error("no such config file or preset (tiny, stories15m, stories42m, gpt2-124m-shape)", name);
+// Presets are looked up in ./configs and beside the binary's source tree.
+const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
+
+// --set, checked while parsing so that a bad one is a command-line error (exit 2).
+void add_set_option(CLI::App* cmd, std::vector<std::string>& sets, const char* help) {
+  cmd->add_option("--set", sets, help)
+      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
 }
 
-// Applies "section.field=value" to the config JSON; the value is JSON when it parses.
-void apply_override(json& cfg, const std::string& kv) {
-  auto eq = kv.find('='), dot = kv.find('.');
-  // A malformed --set is a command-line error (exit 2), like any bad option.
-  if (eq == std::string::npos || dot == std::string::npos || dot > eq)
-    throw CLI::ValidationError("--set " + kv, "expected SECTION.FIELD=VALUE, e.g. train.lr=1e-3");
-  std::string section = kv.substr(0, dot), field = kv.substr(dot + 1, eq - dot - 1), value = kv.substr(eq + 1);
-  if (section != "model" && section != "train")
-    throw CLI::ValidationError("--set " + kv, "the section must be 'model' or 'train'");
-  json v = json::parse(value, nullptr, false);
-  cfg[section][field] = v.is_discarded() ? json(value) : v;
-}
-
-json read_config(const std::string& name) {
-  std::string path = find_config(name);
-  json cfg;
-  try {
-    cfg = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    throw Error(std::string("malformed JSON: ") + e.what(), path);
-  }
-  if (!cfg.is_object()) throw Error("a config is a JSON object with 'model' and 'train'", path);
-  return cfg;
+// --max-steps and --seed are shorthands for overrides, applied after the user's --set.
+std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_steps, const CLI::App* cmd,
+                                   uint64_t seed) {
+  if (max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(max_steps));
+  if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
+  return sets;
 }
 
 void add_finetune(CLI::App& app) {
@@ -74,19 +58,23 @@ void add_finetune(CLI::App& app) {
   cmd->add_option("--val", a->o.val, "held-out records for the validation loss (default: 2% of --data)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--config", a->config, "a JSON file with a 'train' section")->capture_default_str();
-  cmd->add_option("--set", a->sets, "override a field: train.lr=3e-4 (repeatable)");
-  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N");
-  cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)");
+  add_set_option(cmd, a->sets, "override a field: train.lr=3e-4 (repeatable)");
+  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)")
+      ->check(in_range(0, 1e6, Ends::open_low));
   cmd->add_option_function<std::string>(
          "--loss", [a](const std::string& v) { a->o.per_example_loss = v == "example"; },
          "example: each example's response weighs the same (default); token: every response token does (Alpaca)")
       ->check(CLI::IsMember({"example", "token"}));
   cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  cmd->add_option("--stop-after", a->o.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does");
+  cmd->add_option("--stop-after", a->o.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
+      ->check(in_range(1, kMaxCount));
   cmd->add_option("--eval", a->eval, "held-out records of slm data instruct: evaluate base and fine-tuned model after")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--eval-limit", a->eval_limit, "with --eval: records at most (0: all)")->capture_default_str();
+  cmd->add_option("--eval-limit", a->eval_limit, "with --eval: records at most (0: all)")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxCount));
   add_common(cmd, a->common);
   cmd->footer(
       "Each record becomes Alpaca's prompt (with or without input) followed by the response and\n"
@@ -97,18 +85,16 @@ void add_finetune(CLI::App& app) {
       "  slm finetune --base M --data alpaca_data.json --epochs 3 --truncate --out run\n"
       "  slm finetune --base M --data chats.jsonl --set train.lr=3e-4 --out run --eval heldout.jsonl");
   cmd->callback([a, cmd] {
-    json cfg = read_config(a->config);
-    for (const auto& s : a->sets) apply_override(cfg, s);
-    if (cfg.contains("model")) throw Error("the model comes from --base: a fine-tuning config has no 'model' section", a->config);
-    if (a->max_steps > 0) cfg["train"]["max_steps"] = a->max_steps;
-    if (cmd->count("--seed")) cfg["train"]["seed"] = a->common.seed;
-    a->o.train = train::TrainConfig::from_json(cfg.value("train", json::object()), a->config);
+    auto sets = overrides(a->sets, a->max_steps, cmd, a->common.seed);
+    a->o.train = train::load_run_config(a->config, sets, kPresetDirs, /*allow_model=*/false).train;
     a->o.threads = a->common.resolved_threads();
     a->o.quiet = a->common.quiet;
+    // Read before training, so a bad file fails now rather than after the run.
+    std::vector<stories::InstructRecord> records;
+    if (!a->eval.empty()) records = eval::read_instruct_records(a->eval);
     auto r = train::finetune(a->o);
     if (r.interrupted) return;
     if (!a->eval.empty()) {
-      auto records = eval::read_instruct_records(a->eval);
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
       eo.quiet = a->common.quiet;
@@ -142,9 +128,10 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--data", a->data, "a folder made by slm data pack")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg")->required();
   cmd->add_option("--resume", a->resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  cmd->add_option("--set", a->sets, "override a config field: model.dim=128, train.lr=1e-3 (repeatable)");
-  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N");
-  cmd->add_option("--stop-after", a->stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does");
+  add_set_option(cmd, a->sets, "override a config field: model.dim=128, train.lr=1e-3 (repeatable)");
+  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  cmd->add_option("--stop-after", a->stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
+      ->check(in_range(1, kMaxCount));
   add_common(cmd, a->common);
   cmd->footer(
       "Examples:\n"
@@ -153,14 +140,10 @@ void add_train_commands(CLI::App& app) {
       "  slm pretrain --config tiny --data shards --out run --resume run\n"
       "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume continues exactly where it stopped.");
   cmd->callback([a, cmd] {
-    std::string path = find_config(a->config);
-    json cfg = read_config(a->config);
-    for (const auto& s : a->sets) apply_override(cfg, s);
-    if (a->max_steps > 0) cfg["train"]["max_steps"] = a->max_steps;
-    if (cmd->count("--seed")) cfg["train"]["seed"] = a->common.seed;
+    auto cfg = train::load_run_config(a->config, overrides(a->sets, a->max_steps, cmd, a->common.seed), kPresetDirs);
     train::PretrainOptions o;
-    o.model = model::ModelConfig::from_json(cfg.value("model", json::object()), path);
-    o.train = train::TrainConfig::from_json(cfg.value("train", json::object()), path);
+    o.model = cfg.model.value_or(model::ModelConfig{});
+    o.train = cfg.train;
     o.data_dir = a->data;
     o.out_dir = a->out;
     o.resume = a->resume;

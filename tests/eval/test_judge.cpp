@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/eval/judge.h"
+#include "slm/util/error.h"
 #include "test_util.h"
 
 using namespace slm;
@@ -163,4 +164,43 @@ TEST(Judge, AnUnreachableJudgeIsRecordedNotFatal) {
   }
   o.url = "ftp://x";
   EXPECT_THROW(judge_stories(stories(1), o, true), std::exception);
+}
+
+TEST(Judge, ACacheCutShortByACrashLosesOnlyItsLastLine) {
+  test::TempDir dir;
+  FakeJudge fj;
+  fj.behaviour = [](const httplib::Request&, httplib::Response& res, int) { res.set_content(completion(kGood), "application/json"); };
+  auto o = fj.options();
+  o.cache_path = dir / "cache.jsonl";
+  judge_stories(stories(3), o, true);
+  std::string text = test::slurp(o.cache_path);
+  test::spit(o.cache_path, text.substr(0, text.size() - 10));  // the third line torn mid-write
+  judge_stories(stories(3), o, true);
+  EXPECT_EQ(fj.requests, 4) << "only the torn story is asked again";
+  EXPECT_EQ(judge_stories(stories(3), o, true)[2].cached, true) << "its new line was appended on a line of its own";
+}
+
+TEST(Judge, ABadCacheLineIsAnErrorNamingIt) {
+  test::TempDir dir;
+  JudgeOptions o;
+  o.url = "http://127.0.0.1:9/v1";
+  o.model = "m";
+  o.cache_path = dir / "cache.jsonl";
+  test::spit(o.cache_path, "{\"key\": \"a\", \"reply\": \"r\"}\n{\"key\": \"b\"}\n");
+  try {
+    judge_stories(stories(1), o, true);
+    FAIL() << "a cache line without its reply was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "field 'reply' must be a string (" + o.cache_path + ":2)");
+  }
+}
+
+TEST(Judge, AStoryWithInvalidUtf8IsSentNotACrash) {
+  FakeJudge fj;
+  fj.behaviour = [](const httplib::Request&, httplib::Response& res, int) { res.set_content(completion(kGood), "application/json"); };
+  // An undertrained model's bytes need not be UTF-8: a token can end inside a character.
+  auto out = judge_stories({{"Once upon a time", " a cat \xe2\x82 sat \xff"}}, fj.options(), true);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].ok);
+  EXPECT_EQ(fj.requests, 1);
 }

@@ -24,16 +24,30 @@ const { chromium } = require("playwright-core");
       series: series.length,
       drawnSeries: series.filter((p) => p.getTotalLength() > 0).length,
       sampleRows: document.querySelectorAll("table.samples tr").length,
-      summaryColumns: document.querySelectorAll("table.summary tr:first-child th").length - 1,
+      summaryColumns: document.querySelectorAll("table.summary tr:first-child th").length - 2,
+      text: document.body.innerText,
+      unexplained: [...document.querySelectorAll("td.figure")].filter((td) => !td.querySelector(".explain").innerText.trim())
+        .map((td) => td.dataset.key),
+      barLabelsWithoutTip: [...document.querySelectorAll("svg.bars text.label")].filter((t) => t.textContent && !t.querySelector("title") &&
+        !t.previousElementSibling?.matches("rect:not(.bar)")).length,
     };
   });
   await browser.close();
-  const fail = (msg) => { console.log("FAIL: " + msg + "\n" + JSON.stringify(facts)); process.exit(1); };
+  const fail = (msg) => { const { text, ...shown } = facts; console.log("FAIL: " + msg + "\n" + JSON.stringify(shown)); process.exit(1); };
   if (errors.length) fail("console errors: " + errors.join("; "));
   if (facts.barCharts < 1 || facts.visibleBars < 1) fail("no metric bars drawn");
   if (facts.lineCharts < 2 || facts.drawnSeries < 2) fail("the loss curve and few-shot chart are not both drawn");
   if (facts.visibleBars !== facts.bars) fail("some bars have no size");
   if (facts.sampleRows < 2) fail("no sample stories in the table");
   if (facts.summaryColumns < Number(minModels)) fail("fewer models in the summary than expected");
+  // The figures speak to people: words, one line each on what they measure, and which way is better.
+  for (const words of ["misspelled words", "share of child vocabulary", "reading grade (Flesch-Kincaid)", "validation loss",
+                       "higher is better", "lower is better", "What the story figures mean"])
+    if (!facts.text.includes(words)) fail(`"${words}" is not shown`);
+  const raw = facts.text.match(/\b(age|grammar|diversity|consistency|repetition|instruct|creativity)\.[a-z_0-9]+/);
+  if (raw) fail(`a raw metric key is shown: ${raw[0]}`);
+  if (facts.unexplained.length) fail("figures without an explanation: " + facts.unexplained.join(", "));
+  if (facts.barLabelsWithoutTip) fail(facts.barLabelsWithoutTip + " bar labels without a hover explanation");
+  delete facts.text;
   console.log("ok: " + JSON.stringify(facts));
 })().catch((e) => { console.log("FAIL: " + e); process.exit(1); });

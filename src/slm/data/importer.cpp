@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "slm/data/output_folder.h"
 #include "slm/data/sources.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -47,9 +48,9 @@ ImportStats import_corpus(const ImportOptions& opt) {
   ImportStats st;
   auto files = list_corpus_files(opt.inputs, &st.files_ignored);
   if (files.empty()) throw Error("no corpus files found (.txt, .md, .json, .jsonl)", opt.inputs.front());
-  fs::create_directories(opt.out_dir);
-  AtomicFile train((fs::path(opt.out_dir) / "train.jsonl").string());
-  AtomicFile val((fs::path(opt.out_dir) / "val.jsonl").string());
+  OutputFolder out(opt.out_dir);  // a failed import leaves no new folder or file
+  AtomicFile train(out.file("train.jsonl"));
+  AtomicFile val(out.file("val.jsonl"));
 
   double total_bytes = 0;
   for (const auto& f : files) total_bytes += double(fs::file_size(f));
@@ -96,6 +97,7 @@ ImportStats import_corpus(const ImportOptions& opt) {
   st.bytes_in = uint64_t(total_bytes);
   train.commit();
   val.commit();
+  out.commit();
   bar.finish();
   return st;
 }

@@ -1,11 +1,11 @@
 #include "slm/data/sft_records.h"
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/jsonl.h"
 
 namespace slm::data {
 
@@ -43,7 +43,7 @@ Conversation chat_conversation(const json& msgs, const std::string& where) {
       throw Error("messages[" + std::to_string(k) + "] needs a string 'role'", where);
     return string_field(m, "content", true, where + " messages[" + std::to_string(k) + "]");
   };
-  if (msgs[0].is_object() && msgs[0].value("role", "") == "system") system = content(i++);
+  if (msgs[0].is_object() && msgs[0].contains("role") && msgs[0]["role"] == "system") system = content(i++);
   bool first = true;
   for (; i < msgs.size(); i += 2) {
     std::string user = content(i);
@@ -91,19 +91,14 @@ std::vector<Conversation> read_sft_file(const std::string& path) {
   std::string text = read_file(path);
   std::vector<Conversation> out;
   if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) {
-    std::istringstream in(text);
-    std::string line;
-    for (long n = 1; std::getline(in, line); ++n) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto j = json::parse(line, nullptr, false);
-      if (j.is_discarded()) throw Error("malformed JSON", at_line(path, n));
-      out.push_back(record_conversation(j, at_line(path, n)));
-    }
+    for_each_jsonl_text(text, path, [&](const json& j, const std::string& where) {
+      out.push_back(record_conversation(j, where));
+    });
   } else if (ends_with(path, ".json")) {
     json j;
     try {
       j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
       throw Error(std::string("malformed JSON: ") + e.what(), path);
     }
     if (!j.is_array()) throw Error("expected a JSON array of records (Alpaca's format)", path);

@@ -75,6 +75,9 @@ void parse_record(const std::string& path, long line, const std::string& text, c
     // e.byte is 1-based and points just past the problem.
     on_bad(Error(std::string("malformed JSON: ") + e.what(), where_in(path, line, text, e.byte ? e.byte - 1 : 0)));
     return;
+  } catch (const nlohmann::json::exception& e) {  // out_of_range: a number such as 1e999
+    on_bad(Error(std::string("malformed JSON: ") + e.what(), where));
+    return;
   }
   Record r;
   try {

@@ -15,4 +15,12 @@ struct TokenizerTrainStats {
 tokenizer::Tokenizer train_tokenizer(const std::vector<std::string>& files, const tokenizer::TrainOptions& opt,
                                      int threads, TokenizerTrainStats* stats = nullptr);
 
+// How well a tokenizer compresses corpus files (slm tokenizer info): bytes per token,
+// special-token text encoded as ordinary text, on one thread.
+struct CompressionStats {
+  double bytes = 0, tokens = 0, seconds = 0;
+  double bytes_per_token() const { return tokens > 0 ? bytes / tokens : 0.0; }
+};
+CompressionStats measure_compression(const tokenizer::Tokenizer& tok, const std::vector<std::string>& files);
+
 }  // namespace slm::data

@@ -52,6 +52,18 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
 // Reads a file of `slm data instruct` records (JSONL), naming the line of a bad one.
 std::vector<stories::InstructRecord> read_instruct_records(const std::string& path);
 
+// `slm eval instruct`: the model at model_path on the records of data_path, and the base
+// model beside it when base_path is not empty (e.g. before fine-tuning). report holds
+// {"data", "model", "scores", "samples"} and, with a base, {"base", "base_scores"}; table is
+// instruct_table of the two, for a terminal.
+struct InstructComparison {
+  nlohmann::json report;
+  std::string table;
+  int skipped = 0;  // records of the model whose prompt does not fit its context
+};
+InstructComparison compare_instruct(const std::string& model_path, const std::string& base_path,
+                                    const std::string& data_path, const InstructEvalOptions& opt);
+
 // A side-by-side table of two evaluations (e.g. base and fine-tuned), for a terminal.
 std::string instruct_table(const std::vector<std::pair<std::string, const InstructEval*>>& columns);
 

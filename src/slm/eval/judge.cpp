@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -12,8 +13,10 @@
 
 #include <fmt/format.h>
 
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
+#include "slm/util/jsonl.h"
 #include "slm/util/progress.h"
 
 namespace slm::eval {
@@ -94,12 +97,18 @@ Endpoint parse_url(const std::string& url) {
 class Cache {
  public:
   explicit Cache(std::string path) : path_(std::move(path)) {
-    if (path_.empty()) return;
-    std::ifstream in(path_);
-    for (std::string line; std::getline(in, line);) {
-      auto j = json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.contains("key") && j.contains("reply")) map_[j["key"]] = j["reply"];
+    if (path_.empty() || !std::filesystem::exists(path_)) return;
+    std::string text = read_file(path_);
+    // A run killed mid-append leaves a last line without its newline: drop it (that story
+    // is judged again) and rewrite the file, so the next append starts on a line of its own.
+    if (!text.empty() && text.back() != '\n') {
+      text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+      write_file_atomic(path_, text);
     }
+    // Any other bad line is an error naming it: a cache that is not ours is not overwritten.
+    for_each_jsonl_text(text, path_, [&](const json& j, const std::string& where) {
+      map_[string_field(j, "key", where)] = string_field(j, "reply", where);
+    });
   }
   std::optional<std::string> get(const std::string& key) {
     std::lock_guard<std::mutex> g(mu_);
@@ -137,7 +146,7 @@ Judgment judge_one(const Endpoint& ep, const JudgeOptions& opt, const std::strin
   double wait = opt.backoff_s;
   for (int a = 1; a <= opt.attempts; ++a) {
     out.attempts = a;
-    auto res = cli.Post(ep.path, headers, body.dump(), "application/json");
+    auto res = cli.Post(ep.path, headers, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
     bool retry_later = false;
     if (!res) {
       out.error = "no answer from the judge: " + httplib::to_string(res.error());

@@ -2,54 +2,54 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "slm/stories/story.h"
 #include "slm/stories/story_checks.h"
-#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
+#include "slm/util/jsonl.h"
 #include "slm/util/rng.h"
 
 namespace slm::eval {
 
 using nlohmann::json;
 
-std::vector<McItem> read_mc_file(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::vector<McItem> out;
-  std::string line;
-  for (long n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = at_line(path, n);
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error("malformed JSON", where);
-    McItem it;
-    it.task = j.value("task", std::string());
-    try {
-      if (j.contains("endings")) {  // HellaSwag
-        it.context = j.contains("ctx") ? j["ctx"].get<std::string>()
-                                       : j.at("ctx_a").get<std::string>() + " " + j.at("ctx_b").get<std::string>();
-        for (const auto& e : j["endings"]) it.choices.push_back(" " + e.get<std::string>());
-      } else {
-        it.context = j.at("context").get<std::string>();
-        for (const auto& e : j.at("choices")) it.choices.push_back(e.get<std::string>());
-      }
-      const auto& l = j.at("label");
-      it.label = l.is_string() ? std::stoi(l.get<std::string>()) : l.get<int>();
-    } catch (const std::exception& e) {
-      throw Error(std::string("expected {context, choices, label} or HellaSwag's {ctx, endings, label}: ") + e.what(),
-                  where);
+namespace {
+
+// One item: {context, choices, label} or HellaSwag's {ctx or ctx_a + ctx_b, endings, label}.
+McItem mc_item_from_json(const json& j, const std::string& where) {
+  McItem it;
+  it.task = j.value("task", std::string());
+  try {
+    if (j.contains("endings")) {  // HellaSwag
+      it.context = j.contains("ctx") ? j["ctx"].get<std::string>()
+                                     : j.at("ctx_a").get<std::string>() + " " + j.at("ctx_b").get<std::string>();
+      for (const auto& e : j["endings"]) it.choices.push_back(" " + e.get<std::string>());
+    } else {
+      it.context = j.at("context").get<std::string>();
+      for (const auto& e : j.at("choices")) it.choices.push_back(e.get<std::string>());
     }
-    if (it.choices.size() < 2) throw Error("an item needs at least two choices", where);
-    if (it.label < 0 || size_t(it.label) >= it.choices.size())
-      throw Error("label " + std::to_string(it.label) + " is outside the " + std::to_string(it.choices.size()) +
-                      " choices (labels count from 0)",
-                  where);
-    out.push_back(std::move(it));
+    const auto& l = j.at("label");
+    it.label = l.is_string() ? std::stoi(l.get<std::string>()) : l.get<int>();
+  } catch (const std::exception& e) {
+    throw Error(std::string("expected {context, choices, label} or HellaSwag's {ctx, endings, label}: ") + e.what(),
+                where);
   }
+  if (it.choices.size() < 2) throw Error("an item needs at least two choices", where);
+  if (it.label < 0 || size_t(it.label) >= it.choices.size())
+    throw Error("label " + std::to_string(it.label) + " is outside the " + std::to_string(it.choices.size()) +
+                    " choices (labels count from 0)",
+                where);
+  return it;
+}
+
+}  // namespace
+
+std::vector<McItem> read_mc_file(const std::string& path) {
+  std::vector<McItem> out;
+  for_each_jsonl(path, [&](const json& j, const std::string& where) { out.push_back(mc_item_from_json(j, where)); });
   if (out.empty()) throw Error("no items in the file", path);
   return out;
 }

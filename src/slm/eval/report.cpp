@@ -9,8 +9,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "slm/eval/metric_labels.h"
 #include "slm/train/loss_plot.h"
 #include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
 
 namespace slm::eval {
 
@@ -43,8 +45,9 @@ struct Series {
 };
 
 // Horizontal bars: one group per label, one bar per series; scale to max (or the data's).
+// tips: a hover text for each label (optional).
 std::string bar_chart(const std::string& title, const std::vector<std::string>& labels, const std::vector<Series>& series,
-                      double max_value = 0) {
+                      double max_value = 0, const std::vector<std::string>& tips = {}) {
   if (labels.empty()) return "";
   double mx = max_value;
   for (const auto& s : series)
@@ -60,8 +63,9 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
   svg += fmt::format(R"(<text x="4" y="18" class="title">{}</text>)", esc(title));
   for (size_t i = 0; i < labels.size(); ++i) {
     int y0 = 32 + int(i) * group_h;
-    svg += fmt::format(R"(<text x="{}" y="{}" text-anchor="end" class="label">{}</text>)", left - 8,
-                       y0 + int(series.size()) * bar_h / 2 + 4, esc(labels[i]));
+    svg += fmt::format(R"(<text x="{}" y="{}" text-anchor="end" class="label">{}{}</text>)", left - 8,
+                       y0 + int(series.size()) * bar_h / 2 + 4, esc(labels[i]),
+                       i < tips.size() ? "<title>" + esc(tips[i]) + "</title>" : "");
     for (size_t s = 0; s < series.size(); ++s) {
       double v = series[s].values[i];
       int y = y0 + int(s) * bar_h;
@@ -144,6 +148,45 @@ double get(const json& j, const std::string& key) {
   return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
 }
 
+// "misspelled words ↓": a chart's label for a figure.
+std::string chart_label(const std::string& key) {
+  MetricLabel m = metric_label(key);
+  std::string arrow(better_arrow(m.better));
+  return std::string(m.label) + (arrow.empty() ? "" : " " + arrow);
+}
+
+// "misspelled words: share of words ... (lower is better)": the hover text.
+std::string tip(const std::string& key) {
+  MetricLabel m = metric_label(key);
+  std::string words(better_words(m.better));
+  return std::string(m.label) + ": " + std::string(m.explanation) + (words.empty() ? "" : " (" + words + ")");
+}
+
+std::vector<std::string> map_keys(const std::vector<std::string>& keys, std::string (*fn)(const std::string&)) {
+  std::vector<std::string> out;
+  for (const auto& k : keys) out.push_back(fn(k));
+  return out;
+}
+
+// The label cell of a table row: the words, and the explanation under them.
+std::string label_cell(const std::string& key) {
+  MetricLabel m = metric_label(key);
+  return fmt::format(R"(<td class="figure" data-key="{}"><span class="name">{}</span><br><span class="explain">{}</span></td>)",
+                     esc(key), esc(std::string(m.label)), esc(std::string(m.explanation)));
+}
+
+std::string better_cell(const std::string& key) {
+  MetricLabel m = metric_label(key);
+  return fmt::format(R"(<td class="better">{} {}</td>)", better_arrow(m.better), better_words(m.better));
+}
+
+// A table of what each figure shown means, so no one has to guess from a name.
+std::string glossary(const std::vector<std::string>& keys) {
+  std::string t = "<h3>What the story figures mean</h3><table class=\"glossary\"><tr><th>figure</th><th>better</th></tr>";
+  for (const auto& k : keys) t += "<tr>" + label_cell(k) + better_cell(k) + "</tr>";
+  return t + "</table>";
+}
+
 }  // namespace
 
 json read_training_curve(const std::string& model_dir) {
@@ -189,28 +232,33 @@ std::string report_html(const std::vector<ModelReport>& models) {
     return s;
   };
   // The summary table first: the figures a person asks about.
-  body += "<h2>Summary</h2><table class=\"summary\"><tr><th>figure</th>";
+  body += "<h2>Summary</h2><table class=\"summary\"><tr><th>figure</th><th>better</th>";
   for (const auto& n : names) body += "<th>" + esc(n) + "</th>";
   body += "</tr>";
-  auto row = [&](const std::string& label, auto fn) {
-    body += "<tr><td>" + esc(label) + "</td>";
+  auto row = [&](const std::string& key, auto fn) {
+    body += "<tr>" + label_cell(key) + better_cell(key);
     for (const auto& m : models) {
       double v = fn(m);
       body += "<td>" + (std::isfinite(v) ? num(v) : std::string("n/a")) + "</td>";
     }
     body += "</tr>";
   };
-  row("validation loss", [](const json& m) { return m.contains("loss") ? get(m["loss"], "loss") : NAN; });
-  row("perplexity", [](const json& m) { return m.contains("loss") ? get(m["loss"], "perplexity") : NAN; });
+  row("loss.loss", [](const json& m) { return m.contains("loss") ? get(m["loss"], "loss") : NAN; });
+  row("loss.perplexity", [](const json& m) { return m.contains("loss") ? get(m["loss"], "perplexity") : NAN; });
   for (const char* k : {"age.child_vocab_share", "age.flesch_kincaid_grade", "grammar.misspelled_share",
                         "diversity.self_bleu", "instruct.required_words"})
-    row(std::string("stories: ") + k, [&](const json& m) { return m.contains("stories") ? get(m["stories"]["metrics"], k) : NAN; });
+    row(k, [&](const json& m) { return m.contains("stories") ? get(m["stories"]["metrics"], k) : NAN; });
   body += "</table>";
 
   if (!share_keys.empty()) {
     body += "<h2>Story metrics</h2>";
-    body += bar_chart("Shares (0 to 1)", share_keys, metric_series(share_keys), 1.0);
-    body += bar_chart("Grades and lengths", other_keys, metric_series(other_keys));
+    body += bar_chart("Shares (0 to 1)", map_keys(share_keys, chart_label), metric_series(share_keys), 1.0,
+                      map_keys(share_keys, tip));
+    body += bar_chart("Grades and lengths", map_keys(other_keys, chart_label), metric_series(other_keys), 0,
+                      map_keys(other_keys, tip));
+    std::vector<std::string> shown = share_keys;
+    shown.insert(shown.end(), other_keys.begin(), other_keys.end());
+    body += glossary(shown);
   }
   // Loss curves.
   std::vector<Line> loss_lines;
@@ -242,7 +290,9 @@ std::string report_html(const std::vector<ModelReport>& models) {
     body += "<h2>Few-shot</h2>" + line_chart("Accuracy (length-normalised) against K, the examples in the context", fs_lines,
                                              "K (shots)", "accuracy", true);
   // Judge grades.
-  std::vector<std::string> grade_keys = {"grammar", "creativity", "consistency", "plot"};
+  const std::vector<std::string> grade_keys = {"grammar", "creativity", "consistency", "plot"};
+  std::vector<std::string> grade_labels, grade_tips;
+  for (const auto& k : grade_keys) grade_labels.push_back(chart_label("judge." + k)), grade_tips.push_back(tip("judge." + k));
   std::vector<Series> judge;
   for (size_t i = 0; i < models.size(); ++i)
     if (models[i].contains("judge")) {
@@ -251,7 +301,7 @@ std::string report_html(const std::vector<ModelReport>& models) {
       judge.push_back(s);
     }
   if (!judge.empty()) {
-    body += "<h2>LLM judge</h2>" + bar_chart("Mean grades (1 to 10)", grade_keys, judge, 10.0);
+    body += "<h2>LLM judge</h2>" + bar_chart("Mean grades (1 to 10)", grade_labels, judge, 10.0, grade_tips);
     for (size_t i = 0; i < models.size(); ++i)
       if (models[i].contains("judge"))
         body += fmt::format("<p>{}: {} judged, {} failed (recorded, not scored); judge {}</p>", esc(names[i]),
@@ -267,7 +317,9 @@ std::string report_html(const std::vector<ModelReport>& models) {
       if (shown++ >= 12) break;
       std::string scores;
       for (const char* k : {"child_vocab_share", "fk_grade", "misspelled", "repeated_4grams", "required_words", "features_shown"})
-        if (s.contains(k)) scores += fmt::format("{}: {}<br>", k, s[k].is_number() ? num(s[k].get<double>()) : s[k].dump());
+        if (s.contains(k))
+          scores += fmt::format("<span title=\"{}\">{}</span>: {}<br>", esc(tip(std::string("sample.") + k)),
+                                esc(chart_label(std::string("sample.") + k)), s[k].is_number() ? num(s[k].get<double>()) : s[k].dump());
       if (s.contains("judge") && s["judge"].value("ok", false))
         scores += fmt::format("judge: G{} C{} Co{} P{} age {}", s["judge"]["grammar"].get<int>(), s["judge"]["creativity"].get<int>(),
                               s["judge"]["consistency"].get<int>(), s["judge"]["plot"].get<int>(), s["judge"]["age_group"].get<std::string>());
@@ -282,6 +334,7 @@ std::string report_html(const std::vector<ModelReport>& models) {
          "td.story{white-space:pre-wrap;max-width:560px;font-size:90%}"
          "svg.chart{display:block;margin:1em 0}.title{font-weight:bold;font-size:14px}.label{font-size:12px}"
          ".tick,.value{font-size:11px;fill:#444}.axis{stroke:#888}"
+         "td.figure .name{font-weight:bold}td.figure .explain{font-size:85%;color:#555}td.better{white-space:nowrap}"
          "</style></head><body><h1>slm evaluation report</h1><p>Models: " +
          esc(fmt::format("{}", fmt::join(described, ", "))) + "</p>" + body + "</body></html>\n";
 }
@@ -292,6 +345,17 @@ std::string write_report(const std::string& out_dir, const std::vector<ModelRepo
   std::string html = (fs::path(out_dir) / "report.html").string();
   write_file_atomic(html, report_html(models));
   return html;
+}
+
+std::string merge_reports(const std::vector<std::string>& report_jsons, const std::string& out_dir) {
+  std::vector<ModelReport> models;
+  for (const auto& f : report_jsons) {
+    auto j = json::parse(read_file(f), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("models") || !j["models"].is_array())
+      throw Error("not a report.json (expected an object with a 'models' array)", f);
+    for (auto& m : j["models"]) models.push_back(m);
+  }
+  return write_report(out_dir, models);
 }
 
 }  // namespace slm::eval

@@ -25,4 +25,8 @@ std::string report_html(const std::vector<ModelReport>& models);
 // Writes out_dir/report.json and out_dir/report.html (atomically); returns the HTML path.
 std::string write_report(const std::string& out_dir, const std::vector<ModelReport>& models);
 
+// `slm eval report`: the models of several report.json files in one report in out_dir
+// (write_report); returns the HTML path. A file that is not a report.json is an error naming it.
+std::string merge_reports(const std::vector<std::string>& report_jsons, const std::string& out_dir);
+
 }  // namespace slm::eval

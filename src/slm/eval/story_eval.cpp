@@ -50,29 +50,6 @@ std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templa
   return out;
 }
 
-std::vector<StoryPrompt> read_story_prompts(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::vector<StoryPrompt> out;
-  std::string line;
-  for (long n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
-      throw Error("expected a JSON object with a string 'prompt'", at_line(path, n));
-    StoryPrompt p;
-    p.prompt = p.beginning = j["prompt"];
-    for (const char* key : {"words", "features"})
-      if (j.contains(key)) {
-        if (!j[key].is_array()) throw Error(std::string("'") + key + "' must be an array of strings", at_line(path, n));
-        for (const auto& v : j[key]) (key[0] == 'w' ? p.words : p.features).push_back(v.get<std::string>());
-      }
-    if (!p.words.empty() || !p.features.empty()) p.beginning.clear();
-    out.push_back(p);
-  }
-  if (out.empty()) throw Error("no prompts in the file", path);
-  return out;
-}
-
 namespace {
 
 // The story in a completion: after "Story:" when the model wrote a TinyStories-Instruct
@@ -102,9 +79,6 @@ std::unordered_set<uint64_t> corpus_4grams(const std::string& path) {
 StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                        const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt) {
   if (prompts.empty()) throw Error("no prompts: nothing to evaluate", "eval stories");
-  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
-  static const ChildVocabulary child(vocab);
-  SpellChecker spell;
   infer::GenerateOptions g;
   g.max_tokens = opt.max_tokens;
   g.sampling.temperature = opt.temperature;
@@ -113,72 +87,108 @@ StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Toke
   std::vector<std::string> texts;
   for (const auto& p : prompts) texts.push_back(p.prompt);
   auto outs = infer::generate_batch(m, tok, texts, g);
+  std::vector<std::string> stories;
+  for (size_t i = 0; i < prompts.size(); ++i) stories.push_back(story_text(prompts[i], outs[i].text));
+  StoryEval ev = score_stories(prompts, stories, opt.train_text);
+  for (size_t i = 0; i < prompts.size(); ++i) ev.samples[i]["finish"] = outs[i].finish;
+  return ev;
+}
 
-  StoryEval ev;
-  std::vector<std::vector<std::string>> docs;
-  double sums[12] = {};
-  int words_total = 0, misspelled = 0, unfinished = 0, pron_checks = 0, pron_errors = 0, requests = 0;
+namespace {
+
+// Misspelled words of a story by Hunspell; first names are not spelling errors.
+int misspelled_words(SpellChecker& spell, const std::string& story, const ChildVocabulary& child) {
+  int bad = 0;
+  for (const auto& w : spell.misspelled(story)) {
+    std::string l = w;
+    for (auto& c : l) c = char(std::tolower(static_cast<unsigned char>(c)));
+    bad += child.gender_of(l) < 0;
+  }
+  return bad;
+}
+
+// A request's shares of required words used and of features shown (1 when none were asked).
+std::pair<double, double> request_scores(const StoryPrompt& p, const std::string& story, const stories::Vocabulary& vocab) {
+  int used = 0, shown = 0;
+  for (const auto& w : p.words) used += stories::uses_required_word(story, w, vocab);
+  for (const auto& f : p.features) {
+    auto feat = stories::feature_from_name(f);
+    shown += feat && stories::shows_feature(story, *feat);
+  }
+  return {p.words.empty() ? 1.0 : double(used) / double(p.words.size()),
+          p.features.empty() ? 1.0 : double(shown) / double(p.features.size())};
+}
+
+// The sums over the stories that the aggregate figures are made of.
+struct StorySums {
+  int stories = 0, words = 0, misspelled = 0, unfinished = 0, pron_checks = 0, pron_errors = 0, requests = 0;
+  double child_share = 0, fk_grade = 0, sentence_length = 0, doubled = 0, articles = 0, repeated = 0;
   double req_words = 0, req_features = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const auto& p = prompts[i];
-    std::string story = story_text(p, outs[i].text);
-    auto sm = story_metrics(story, child);
-    int bad = 0;
-    for (const auto& w : spell.misspelled(story)) {
-      std::string l = w;
-      for (auto& c : l) c = char(std::tolower(static_cast<unsigned char>(c)));
-      bad += child.gender_of(l) < 0;  // first names are not spelling errors
-    }
-    json s = {{"prompt", p.prompt},           {"story", story},
-              {"words", sm.words},            {"child_vocab_share", sm.child_vocab_share},
-              {"fk_grade", sm.fk_grade},      {"misspelled", bad},
-              {"unfinished", sm.unfinished},  {"repeated_4grams", sm.repeated_4grams},
-              {"finish", outs[i].finish}};
-    words_total += sm.words;
-    misspelled += bad;
-    unfinished += sm.unfinished;
+  std::vector<std::vector<std::string>> docs;  // each story's words, for the figures over the set
+
+  void add(const std::string& story, const StoryMetrics& sm, int bad) {
+    ++stories, words += sm.words, misspelled += bad, unfinished += sm.unfinished;
     pron_checks += sm.pronoun_checks, pron_errors += sm.pronoun_errors;
-    sums[0] += sm.child_vocab_share, sums[1] += sm.fk_grade, sums[2] += sm.sentence_length;
-    sums[3] += sm.doubled_words, sums[4] += sm.article_errors, sums[5] += sm.repeated_4grams, sums[6] += sm.words;
-    if (!p.words.empty() || !p.features.empty()) {
-      ++requests;
-      int used = 0, shown = 0;
-      for (const auto& w : p.words) used += stories::uses_required_word(story, w, vocab);
-      for (const auto& f : p.features) {
-        auto feat = stories::feature_from_name(f);
-        shown += feat && stories::shows_feature(story, *feat);
-      }
-      double ws = p.words.empty() ? 1.0 : double(used) / double(p.words.size());
-      double fs = p.features.empty() ? 1.0 : double(shown) / double(p.features.size());
-      req_words += ws, req_features += fs;
+    child_share += sm.child_vocab_share, fk_grade += sm.fk_grade, sentence_length += sm.sentence_length;
+    doubled += sm.doubled_words, articles += sm.article_errors, repeated += sm.repeated_4grams;
+    docs.push_back(words_of(story));
+  }
+
+  json metrics(const std::string& train_text) const {
+    const double n = double(stories);
+    json mt;
+    mt["stories"] = stories;
+    mt["mean_words"] = words / n;
+    mt["age.child_vocab_share"] = child_share / n;
+    mt["age.flesch_kincaid_grade"] = fk_grade / n;
+    mt["age.sentence_length"] = sentence_length / n;
+    mt["grammar.misspelled_share"] = words ? double(misspelled) / words : 0.0;
+    mt["grammar.unfinished_share"] = unfinished / n;
+    mt["grammar.doubled_words_per_story"] = doubled / n;
+    mt["grammar.article_errors_per_story"] = articles / n;
+    mt["consistency.pronoun_agreement"] = pron_checks ? json(1.0 - double(pron_errors) / pron_checks) : json(nullptr);
+    mt["repetition.repeated_4grams"] = repeated / n;
+    for (int k = 1; k <= 3; ++k) mt[fmt::format("diversity.distinct_{}", k)] = distinct_n(docs, k);
+    mt["diversity.self_bleu"] = self_bleu(docs);
+    if (!train_text.empty()) mt["creativity.novel_4grams"] = novel_4gram_share(docs, corpus_4grams(train_text));
+    if (requests) {
+      mt["instruct.required_words"] = req_words / requests;
+      mt["instruct.features_shown"] = req_features / requests;
+    }
+    return mt;
+  }
+};
+
+}  // namespace
+
+StoryEval score_stories(const std::vector<StoryPrompt>& prompts, const std::vector<std::string>& stories,
+                        const std::string& train_text) {
+  if (stories.empty()) throw Error("no stories: nothing to evaluate", "eval stories");
+  if (!prompts.empty() && prompts.size() != stories.size())
+    throw Error(fmt::format("{} prompts for {} stories", prompts.size(), stories.size()), "eval stories");
+  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  static const ChildVocabulary child(vocab);
+  SpellChecker spell;
+  StoryEval ev;
+  StorySums sums;
+  for (size_t i = 0; i < stories.size(); ++i) {
+    const std::string& story = stories[i];
+    const StoryMetrics sm = story_metrics(story, child);
+    const int bad = misspelled_words(spell, story, child);
+    sums.add(story, sm, bad);
+    json s = {{"story", story},         {"words", sm.words},          {"child_vocab_share", sm.child_vocab_share},
+              {"fk_grade", sm.fk_grade}, {"misspelled", bad},          {"unfinished", sm.unfinished},
+              {"repeated_4grams", sm.repeated_4grams}};
+    if (!prompts.empty()) s["prompt"] = prompts[i].prompt;
+    if (!prompts.empty() && (!prompts[i].words.empty() || !prompts[i].features.empty())) {
+      auto [ws, fs] = request_scores(prompts[i], story, vocab);
+      ++sums.requests, sums.req_words += ws, sums.req_features += fs;
       s["required_words"] = ws;
       s["features_shown"] = fs;
     }
-    docs.push_back(words_of(story));
     ev.samples.push_back(std::move(s));
   }
-  const double n = double(prompts.size());
-  json& mt = ev.metrics;
-  mt["stories"] = prompts.size();
-  mt["mean_words"] = sums[6] / n;
-  mt["age.child_vocab_share"] = sums[0] / n;
-  mt["age.flesch_kincaid_grade"] = sums[1] / n;
-  mt["age.sentence_length"] = sums[2] / n;
-  mt["grammar.misspelled_share"] = words_total ? double(misspelled) / words_total : 0.0;
-  mt["grammar.unfinished_share"] = double(unfinished) / n;
-  mt["grammar.doubled_words_per_story"] = sums[3] / n;
-  mt["grammar.article_errors_per_story"] = sums[4] / n;
-  mt["consistency.pronoun_agreement"] = pron_checks ? json(1.0 - double(pron_errors) / pron_checks) : json(nullptr);
-  mt["repetition.repeated_4grams"] = sums[5] / n;
-  mt["diversity.distinct_1"] = distinct_n(docs, 1);
-  mt["diversity.distinct_2"] = distinct_n(docs, 2);
-  mt["diversity.distinct_3"] = distinct_n(docs, 3);
-  mt["diversity.self_bleu"] = self_bleu(docs);
-  if (!opt.train_text.empty()) mt["creativity.novel_4grams"] = novel_4gram_share(docs, corpus_4grams(opt.train_text));
-  if (requests) {
-    mt["instruct.required_words"] = req_words / requests;
-    mt["instruct.features_shown"] = req_features / requests;
-  }
+  ev.metrics = sums.metrics(train_text);
   return ev;
 }
 

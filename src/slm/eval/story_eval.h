@@ -38,10 +38,14 @@ struct StoryEval {
   std::vector<nlohmann::json> samples; // each prompt, story and its numbers
 };
 
+// The model writes a story for each prompt; each is scored by score_stories.
 StoryEval eval_stories(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                        const std::vector<StoryPrompt>& prompts, const StoryEvalOptions& opt);
 
-// Reads prompts from JSONL: {"prompt": ..., "words": [...], "features": [...]}.
-std::vector<StoryPrompt> read_story_prompts(const std::string& path);
+// Scores stories already written, by the model or by anyone: stories[i] answers
+// prompts[i], or prompts is empty (stories someone wrote, with no prompt to answer).
+// train_text: as in StoryEvalOptions. No model is needed.
+StoryEval score_stories(const std::vector<StoryPrompt>& prompts, const std::vector<std::string>& stories,
+                        const std::string& train_text = {});
 
 }  // namespace slm::eval

@@ -9,6 +9,7 @@
 #include "slm/eval/multiple_choice.h"
 #include "slm/eval/perplexity.h"
 #include "slm/eval/story_eval.h"
+#include "slm/eval/story_files.h"
 #include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -28,6 +29,12 @@ std::string run_val_shards(const std::string& model_dir) {
   if (j.is_discarded() || !j.contains("data") || !j["data"].is_string()) return "";
   std::string d = j["data"];
   return fs::is_directory(d) && !data::list_shards(d, "val").empty() ? d : "";
+}
+
+// "stories: 16 written; child vocabulary 93.1%, misspelled 0.40%"
+std::string story_summary(const std::string& what, const json& metrics) {
+  return fmt::format("stories: {}; child vocabulary {:.1f}%, misspelled {:.2f}%", what,
+                     100 * metrics["age.child_vocab_share"].get<double>(), 100 * metrics["grammar.misspelled_share"].get<double>());
 }
 
 }  // namespace
@@ -59,7 +66,8 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   }
 
   if (opt.do_stories) {
-    auto prompts = builtin_story_prompts(opt.stories, opt.seed * 7919 + 1000003, templated);
+    auto prompts = opt.story_prompts.empty() ? builtin_story_prompts(opt.stories, opt.seed * 7919 + 1000003, templated)
+                                             : read_story_prompts(opt.story_prompts);
     StoryEvalOptions so;
     so.max_tokens = opt.story_tokens;
     so.seed = opt.seed;
@@ -98,9 +106,7 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
       note(fmt::format("judge: {} of {} stories graded ({} failed)", ok, judged.size(), int(judged.size()) - ok));
     }
     r["stories"] = {{"metrics", ev.metrics}, {"samples", ev.samples}};
-    note(fmt::format("stories: {} written; child vocabulary {:.1f}%, misspelled {:.2f}%", prompts.size(),
-                     100 * ev.metrics["age.child_vocab_share"].get<double>(),
-                     100 * ev.metrics["grammar.misspelled_share"].get<double>()));
+    note(story_summary(fmt::format("{} written", prompts.size()), ev.metrics));
   }
 
   if (opt.do_fewshot) {
@@ -127,6 +133,39 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   auto curve = read_training_curve(model_dir);
   if (!curve.is_null()) r["curve"] = curve;
   return r;
+}
+
+ModelReport score_text_file(const SuiteOptions& opt) {
+  auto texts = read_story_texts(opt.story_text);
+  // Said on stdout, not only as a note: a misread file gives numbers that look fine.
+  fmt::print("{}: {} stories, read as {}\n", opt.story_text, texts.stories.size(), texts.form);
+  auto ev = score_stories({}, texts.stories, opt.train_text);
+  if (!opt.quiet) fmt::print(stderr, "{}\n", story_summary(fmt::format("{} scored", texts.stories.size()), ev.metrics));
+  return {{"name", fs::path(opt.story_text).filename().string()},
+          {"path", opt.story_text},
+          {"stories", {{"metrics", ev.metrics}, {"samples", ev.samples}, {"file", opt.story_text}, {"form", texts.form}}}};
+}
+
+std::string evaluate_and_report(const std::vector<std::string>& model_dirs, SuiteOptions opt, const std::string& out_dir) {
+  if (!opt.judge.url.empty()) {  // the judge's cache lives in OUT; otherwise the report makes it
+    fs::create_directories(out_dir);
+    if (opt.judge.cache_path.empty()) opt.judge.cache_path = (fs::path(out_dir) / "judge_cache.jsonl").string();
+  }
+  if (opt.judged_out.empty()) opt.judged_out = (fs::path(out_dir) / "judged.jsonl").string();
+  std::vector<ModelReport> reports;
+  if (!opt.story_text.empty()) {
+    if (!model_dirs.empty()) throw Error("--text scores stories without a model: give --text or a model, not both", "--text");
+    reports.push_back(score_text_file(opt));
+  }
+  for (size_t i = 0; i < model_dirs.size(); ++i) {
+    if (model_dirs.size() > 1) {
+      opt.judged_out = (fs::path(out_dir) / fmt::format("judged_{}.jsonl", i + 1)).string();
+      if (!opt.quiet) fmt::print(stderr, "== {}\n", model_dirs[i]);
+    }
+    reports.push_back(run_suite(model_dirs[i], opt));
+  }
+  if (reports.empty()) throw Error("nothing to evaluate: give --model (or --compare A B)", "slm eval");
+  return write_report(out_dir, reports);
 }
 
 }  // namespace slm::eval

@@ -59,6 +59,131 @@ struct Live {
   bool done = false;
 };
 
+// The sequences of one generate_batch call, decoded together: prefill each prompt, then
+// one row per live sequence a step until every sequence has finished.
+class BatchDecoder {
+ public:
+  using OnText = std::function<void(size_t, const std::string&)>;
+  BatchDecoder(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok, size_t n,
+               const GenerateOptions& opt, const OnText& on_text)
+      : tok_(tok), opt_(opt), on_text_(on_text), V_(m.config().vocab_size), eot_(tok.eot()),
+        engine_(m, int(n), opt.q8) {}
+
+  std::vector<GenerateResult> run(const std::vector<std::string>& prompts) {
+    prefill(prompts);
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < live_.size(); ++i) {
+      if (opt_.max_tokens <= 0) {
+        live_[i].done = true;
+        live_[i].result.finish = "length";
+      } else {
+        accept(i, first_logits_[i].data());
+      }
+    }
+    while (decode_step()) {
+    }
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::vector<GenerateResult> out;
+    for (auto& s : live_) {
+      s.result.generate_seconds = secs;
+      out.push_back(std::move(s.result));
+    }
+    return out;
+  }
+
+ private:
+  // Prompts: one batched pass each; the first token is drawn from the last row.
+  void prefill(const std::vector<std::string>& prompts) {
+    live_.reserve(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      // An empty prompt starts a new document, as training data does after <|endoftext|>.
+      std::vector<uint32_t> ids = prompts[i].empty() ? std::vector<uint32_t>{eot_} : tok_.encode(prompts[i]);
+      if (int(ids.size()) > engine_.context())
+        throw Error("prompt " + std::to_string(i + 1) + " has " + std::to_string(ids.size()) +
+                    " tokens, more than the model's context of " + std::to_string(engine_.context()));
+      live_.push_back({ids, 0, Rng(opt_.seed + i), StopFilter(opt_.stop), {}, false});
+      live_.back().result.prompt_tokens = int(ids.size());
+    }
+    first_logits_.resize(prompts.size());
+    for (size_t i = 0; i < live_.size(); ++i) {
+      auto t0 = Clock::now();
+      const float* l = engine_.feed(live_[i].ids.data(), int(live_[i].ids.size()), 0, int(i));
+      first_logits_[i].assign(l, l + V_);
+      live_[i].pos = int(live_[i].ids.size());
+      live_[i].result.prompt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+  }
+
+  // One row per live sequence; false when none is left.
+  bool decode_step() {
+    rows_.clear();
+    which_.clear();
+    for (size_t i = 0; i < live_.size(); ++i)
+      if (!live_[i].done) {
+        rows_.push_back({live_[i].ids.back(), int(i), live_[i].pos});
+        which_.push_back(i);
+      }
+    if (rows_.empty()) return false;
+    const float* logits = engine_.feed(rows_);
+    for (size_t r = 0; r < rows_.size(); ++r) {
+      ++live_[which_[r]].pos;
+      accept(which_[r], logits + r * size_t(V_));
+    }
+    return true;
+  }
+
+  void emit(size_t i, const std::string& text) {
+    live_[i].result.text += text;
+    if (on_text_ && !text.empty()) on_text_(i, text);
+  }
+
+  void finish(size_t i, const char* why) {
+    emit(i, live_[i].filter.flush());
+    live_[i].result.finish = why;
+    live_[i].done = true;
+  }
+
+  // Draws sequence i's next token from its logits and decides whether it goes on.
+  void accept(size_t i, const float* logits) {
+    Live& s = live_[i];
+    uint32_t next = sample_token(logits, V_, opt_.sampling, s.rng, s.ids);
+    if (opt_.stop_at_eot && next == eot_) return finish(i, "eot");
+    s.ids.push_back(next);
+    ++s.result.generated_tokens;
+    emit(i, s.filter.push(tok_.decode({next})));
+    if (s.filter.stopped()) {
+      s.result.finish = "stop";
+      s.done = true;
+    } else if (s.result.generated_tokens >= opt_.max_tokens) {
+      finish(i, "length");
+    } else if (s.pos >= engine_.context()) {
+      if (!opt_.context_shift) return finish(i, "context");
+      shift_context(s, i);
+    }
+  }
+
+  // Keeps the newest half (the token just drawn comes next) and rebuilds its cache.
+  void shift_context(Live& s, size_t i) {
+    const size_t keep = size_t(engine_.context() / 2);
+    std::vector<uint32_t> kept(s.ids.end() - long(keep) - 1, s.ids.end() - 1);
+    engine_.feed(kept.data(), int(kept.size()), 0, int(i));
+    s.pos = int(kept.size());
+    kept.push_back(s.ids.back());
+    s.ids = std::move(kept);
+  }
+
+  const tokenizer::Tokenizer& tok_;
+  const GenerateOptions& opt_;
+  const OnText& on_text_;
+  const int V_;
+  const uint32_t eot_;
+  Engine engine_;
+  std::vector<Live> live_;
+  std::vector<std::vector<float>> first_logits_;
+  std::vector<Engine::Row> rows_;
+  std::vector<size_t> which_;
+};
+
 }  // namespace
 
 std::vector<GenerateResult> generate_batch(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
@@ -69,94 +194,7 @@ std::vector<GenerateResult> generate_batch(const model::Transformer<float>& m, c
     throw Error("the tokenizer's vocabulary (" + std::to_string(tok.vocab_size()) + ") is larger than the model's (" +
                 std::to_string(V) + ")");
   if (prompts.empty()) return {};
-  const uint32_t eot = tok.eot();
-  Engine engine(m, int(prompts.size()), opt.q8);
-  std::vector<Live> live;
-  live.reserve(prompts.size());
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    // An empty prompt starts a new document, as training data does after <|endoftext|>.
-    std::vector<uint32_t> ids = prompts[i].empty() ? std::vector<uint32_t>{eot} : tok.encode(prompts[i]);
-    if (int(ids.size()) > engine.context())
-      throw Error("prompt " + std::to_string(i + 1) + " has " + std::to_string(ids.size()) +
-                  " tokens, more than the model's context of " + std::to_string(engine.context()));
-    live.push_back({ids, 0, Rng(opt.seed + i), StopFilter(opt.stop), {}, false});
-    live.back().result.prompt_tokens = int(ids.size());
-  }
-  // Prompts: one batched pass each; the first token is drawn from the last row.
-  std::vector<std::vector<float>> first_logits(prompts.size());
-  for (size_t i = 0; i < live.size(); ++i) {
-    auto t0 = Clock::now();
-    const float* l = engine.feed(live[i].ids.data(), int(live[i].ids.size()), 0, int(i));
-    first_logits[i].assign(l, l + V);
-    live[i].pos = int(live[i].ids.size());
-    live[i].result.prompt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  }
-  auto t0 = Clock::now();
-  auto accept = [&](size_t i, const float* logits) {
-    Live& s = live[i];
-    uint32_t next = sample_token(logits, V, opt.sampling, s.rng, s.ids);
-    auto finish = [&](const char* why) {
-      std::string rest = s.filter.flush();
-      s.result.text += rest;
-      if (on_text && !rest.empty()) on_text(i, rest);
-      s.result.finish = why;
-      s.done = true;
-    };
-    if (opt.stop_at_eot && next == eot) return finish("eot");
-    s.ids.push_back(next);
-    ++s.result.generated_tokens;
-    std::string out = s.filter.push(tok.decode({next}));
-    s.result.text += out;
-    if (on_text && !out.empty()) on_text(i, out);
-    if (s.filter.stopped()) {
-      s.result.finish = "stop";
-      s.done = true;
-    } else if (s.result.generated_tokens >= opt.max_tokens) {
-      finish("length");
-    } else if (s.pos >= engine.context()) {
-      if (!opt.context_shift) return finish("context");
-      // Keep the newest half (the token just drawn comes next) and rebuild its cache.
-      const size_t keep = size_t(engine.context() / 2);
-      std::vector<uint32_t> kept(s.ids.end() - long(keep) - 1, s.ids.end() - 1);
-      engine.feed(kept.data(), int(kept.size()), 0, int(i));
-      s.pos = int(kept.size());
-      kept.push_back(s.ids.back());
-      s.ids = std::move(kept);
-    }
-  };
-  for (size_t i = 0; i < live.size(); ++i) {
-    if (opt.max_tokens <= 0) {
-      live[i].done = true;
-      live[i].result.finish = "length";
-    } else {
-      accept(i, first_logits[i].data());
-    }
-  }
-  // Decoding: one row per live sequence a step.
-  std::vector<Engine::Row> rows;
-  std::vector<size_t> which;
-  for (;;) {
-    rows.clear();
-    which.clear();
-    for (size_t i = 0; i < live.size(); ++i)
-      if (!live[i].done) {
-        rows.push_back({live[i].ids.back(), int(i), live[i].pos});
-        which.push_back(i);
-      }
-    if (rows.empty()) break;
-    const float* logits = engine.feed(rows);
-    for (size_t r = 0; r < rows.size(); ++r) {
-      ++live[which[r]].pos;
-      accept(which[r], logits + r * size_t(V));
-    }
-  }
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::vector<GenerateResult> out;
-  for (auto& s : live) {
-    s.result.generate_seconds = secs;
-    out.push_back(std::move(s.result));
-  }
-  return out;
+  return BatchDecoder(m, tok, prompts.size(), opt, on_text).run(prompts);
 }
 
 GenerateResult generate(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok, const std::string& prompt,

@@ -5,22 +5,16 @@
 
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/jsonl.h"
 #include "slm/util/rng.h"
 
 namespace slm::infer {
 
 std::vector<Shot> read_shots(const std::string& path) {
-  std::istringstream in(read_file(path));
   std::vector<Shot> shots;
-  std::string line;
-  for (long n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error("malformed JSON", at_line(path, n));
-    if (!j.contains("input") || !j["input"].is_string() || !j.contains("output") || !j["output"].is_string())
-      throw Error("a shot needs string fields 'input' and 'output'", at_line(path, n));
-    shots.push_back({j["input"], j["output"]});
-  }
+  for_each_jsonl(path, [&](const nlohmann::json& j, const std::string& where) {
+    shots.push_back({string_field(j, "input", where), string_field(j, "output", where)});
+  });
   if (shots.empty()) throw Error("no shots in the file", path);
   return shots;
 }

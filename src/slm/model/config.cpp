@@ -1,6 +1,12 @@
 #include "slm/model/config.h"
 
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "slm/util/error.h"
 
@@ -8,103 +14,209 @@ namespace slm::model {
 
 using nlohmann::json;
 
-void ModelConfig::validate(const std::string& origin) const {
+namespace {
+
+// Every field once: our name, Hugging Face's name, the member. Reading, writing and
+// naming both forms go through this one table, so they cannot drift apart.
+template <class C, class F>
+void for_each_field(C& c, F&& f) {
+  f("vocab_size", "vocab_size", c.vocab_size);
+  f("dim", "hidden_size", c.dim);
+  f("n_layers", "num_hidden_layers", c.n_layers);
+  f("n_heads", "num_attention_heads", c.n_heads);
+  f("n_kv_heads", "num_key_value_heads", c.n_kv_heads);
+  f("hidden_dim", "intermediate_size", c.hidden_dim);
+  f("context", "max_position_embeddings", c.context);
+  f("norm_eps", "rms_norm_eps", c.norm_eps);
+  f("rope_theta", "rope_theta", c.rope_theta);
+  f("tie_embeddings", "tie_word_embeddings", c.tie_embeddings);
+}
+
+std::string hf_name(const std::string& ours) {
+  ModelConfig c;
+  std::string hf = ours;
+  for_each_field(c, [&](const char* o, const char* h, auto&) {
+    if (ours == o) hf = h;
+  });
+  return hf;
+}
+
+std::string shown(const json& v) {
+  std::string s = v.dump();
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+// A float as its shortest decimal (1e-05, not 9.999999747378752e-06): what a person
+// wrote, and it reads back to the same float.
+json as_json(float v) { return std::stod(fmt::format("{}", v)); }
+json as_json(int v) { return v; }
+json as_json(bool v) { return v; }
+
+void read_value(const json& v, int& dst, const std::string& name, const std::string& origin) {
+  if (!v.is_number_integer()) throw Error("field '" + name + "' must be an integer, not " + shown(v), origin);
+  // Checked before narrowing: 2^40 must not wrap into a small, plausible size.
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                           : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
+  if (!fits) throw Error("field '" + name + "' is " + shown(v) + ", far beyond any model size", origin);
+  dst = int(v.get<int64_t>());
+}
+
+void read_value(const json& v, float& dst, const std::string& name, const std::string& origin) {
+  if (!v.is_number()) throw Error("field '" + name + "' must be a number, not " + shown(v), origin);
+  const double d = v.get<double>();
+  if (!std::isfinite(float(d))) throw Error("field '" + name + "' is " + shown(v) + ", outside a float's range", origin);
+  dst = float(d);
+}
+
+void read_value(const json& v, bool& dst, const std::string& name, const std::string& origin) {
+  if (!v.is_boolean()) throw Error("field '" + name + "' must be true or false, not " + shown(v), origin);
+  dst = v.get<bool>();
+}
+
+// Upper ends keep every product of sizes inside int64 and a corrupt file from asking
+// for terabytes; each is far above any model slm trains on a CPU.
+constexpr int kMaxVocab = 1 << 24, kMaxDim = 1 << 16, kMaxLayers = 1024, kMaxHidden = 1 << 18, kMaxContext = 1 << 20;
+constexpr int64_t kMaxParams = int64_t(1) << 36;
+
+void check_ranges(const ModelConfig& c, const std::string& origin, bool hf_names) {
   auto need = [&](bool ok, const char* field, const std::string& what) {
-    if (!ok) throw Error(std::string(field) + " " + what, origin);
+    if (!ok) throw Error((hf_names ? hf_name(field) : std::string(field)) + " " + what, origin);
   };
-  need(vocab_size >= 1, "vocab_size", "must be at least 1");
-  need(dim >= 2, "dim", "must be at least 2");
-  need(n_layers >= 1, "n_layers", "must be at least 1");
-  need(n_heads >= 1 && dim % n_heads == 0, "n_heads", "must divide dim (" + std::to_string(dim) + ")");
-  need(head_dim() % 2 == 0, "n_heads", "must leave an even head size for rotary embeddings");
-  need(n_kv_heads >= 1 && n_heads % n_kv_heads == 0, "n_kv_heads", "must divide n_heads");
-  need(hidden_dim >= 1, "hidden_dim", "must be at least 1");
-  need(context >= 1, "context", "must be at least 1");
-  need(norm_eps > 0, "norm_eps", "must be positive");
-  need(rope_theta > 0, "rope_theta", "must be positive");
+  auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+  auto range = [](int lo, int hi) { return "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"; };
+  need(in(c.vocab_size, 1, kMaxVocab), "vocab_size", range(1, kMaxVocab));
+  need(in(c.dim, 2, kMaxDim), "dim", range(2, kMaxDim));
+  need(in(c.n_layers, 1, kMaxLayers), "n_layers", range(1, kMaxLayers));
+  need(in(c.n_heads, 1, c.dim) && c.dim % c.n_heads == 0, "n_heads",
+       "must divide " + (hf_names ? hf_name("dim") : std::string("dim")) + " (" + std::to_string(c.dim) + ")");
+  need(c.head_dim() % 2 == 0, "n_heads", "must leave an even head size for rotary embeddings");
+  need(in(c.n_kv_heads, 1, c.n_heads) && c.n_heads % c.n_kv_heads == 0, "n_kv_heads",
+       "must divide " + (hf_names ? hf_name("n_heads") : std::string("n_heads")) + " (" + std::to_string(c.n_heads) +
+           ")");
+  need(in(c.hidden_dim, 1, kMaxHidden), "hidden_dim", range(1, kMaxHidden));
+  need(in(c.context, 1, kMaxContext), "context", range(1, kMaxContext));
+  need(c.norm_eps > 0, "norm_eps", "must be positive");
+  need(c.rope_theta > 0, "rope_theta", "must be positive");
+  need(count_params(c) <= kMaxParams, "dim",
+       "and the other sizes give " + std::to_string(count_params(c)) + " parameters, more than slm handles (2^36)");
+}
+
+// Settings of a Llama config.json that slm's model does not have: refused, not ignored.
+void check_supported(const json& j, const std::string& origin) {
+  auto is = [&](const char* f, const json& want) { return !j.contains(f) || j[f] == want; };
+  if (!is("model_type", "llama")) throw Error("field 'model_type' is " + shown(j["model_type"]) + "; only \"llama\" is supported", origin);
+  if (!is("hidden_act", "silu")) throw Error("field 'hidden_act' is " + shown(j["hidden_act"]) + "; only \"silu\" is supported", origin);
+  for (const char* f : {"attention_bias", "mlp_bias"})
+    if (!is(f, false)) throw Error(std::string("field '") + f + "' must be false: slm's layers have no biases", origin);
+  if (!is("rope_scaling", nullptr)) throw Error("field 'rope_scaling' must be null: slm has no RoPE scaling", origin);
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string nearest_name(const std::string& key, const std::vector<std::string>& names) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, key.size() / 3) + 1;
+  for (const auto& n : names) {
+    // A name the key begins ("warmup" for "warmup_steps") is as near as a one-letter typo.
+    size_t d = key.size() >= 3 && n.rfind(key, 0) == 0 ? 1 : edit_distance(key, n);
+    if (d < best_d) best = n, best_d = d;
+  }
+  return best;
+}
+
+std::string unknown_field_message(const std::string& key, const std::string& section,
+                                  const std::vector<std::string>& names) {
+  const std::string prefix = section.empty() ? "" : section + ".";
+  std::string msg = "unknown field '" + prefix + key + "'";
+  std::string near = nearest_name(key, names);
+  if (!near.empty()) msg += "; did you mean '" + prefix + near + "'?";
+  return msg;
+}
+
+void ModelConfig::validate(const std::string& origin) const { check_ranges(*this, origin, false); }
+
+std::vector<std::string> ModelConfig::field_names() {
+  ModelConfig c;
+  std::vector<std::string> names;
+  for_each_field(c, [&](const char* ours, const char*, auto&) { names.emplace_back(ours); });
+  return names;
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
-  if (!j.is_object()) throw Error("the model section must be a JSON object", origin);
+  if (!j.is_object()) throw Error("the model section must be a JSON object, not " + shown(j), origin);
   ModelConfig c;
   for (const auto& [k, v] : j.items()) {
-    auto get_int = [&](int& dst) {
-      if (!v.is_number_integer()) throw Error("field '" + k + "' must be an integer", origin);
-      dst = v.get<int>();
-    };
-    auto get_float = [&](float& dst) {
-      if (!v.is_number()) throw Error("field '" + k + "' must be a number", origin);
-      dst = v.get<float>();
-    };
-    if (k == "vocab_size") get_int(c.vocab_size);
-    else if (k == "dim") get_int(c.dim);
-    else if (k == "n_layers") get_int(c.n_layers);
-    else if (k == "n_heads") get_int(c.n_heads);
-    else if (k == "n_kv_heads") get_int(c.n_kv_heads);
-    else if (k == "hidden_dim") get_int(c.hidden_dim);
-    else if (k == "context") get_int(c.context);
-    else if (k == "norm_eps") get_float(c.norm_eps);
-    else if (k == "rope_theta") get_float(c.rope_theta);
-    else if (k == "tie_embeddings") {
-      if (!v.is_boolean()) throw Error("field 'tie_embeddings' must be true or false", origin);
-      c.tie_embeddings = v.get<bool>();
-    } else {
-      throw Error("unknown model field '" + k + "'", origin);
-    }
+    bool known = false;
+    for_each_field(c, [&](const char* ours, const char*, auto& dst) {
+      if (k != ours) return;
+      read_value(v, dst, "model." + k, origin);
+      known = true;
+    });
+    if (!known) throw Error(unknown_field_message(k, "model", field_names()), origin);
   }
   return c;
 }
 
 json ModelConfig::to_json() const {
-  return {{"vocab_size", vocab_size}, {"dim", dim},         {"n_layers", n_layers},   {"n_heads", n_heads},
-          {"n_kv_heads", n_kv_heads}, {"hidden_dim", hidden_dim}, {"context", context}, {"norm_eps", norm_eps},
-          {"rope_theta", rope_theta}, {"tie_embeddings", tie_embeddings}};
+  json j = json::object();
+  for_each_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
+  return j;
 }
 
 json ModelConfig::to_hf_config() const {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"model_type", "llama"},
-          {"vocab_size", vocab_size},
-          {"hidden_size", dim},
-          {"intermediate_size", hidden_dim},
-          {"num_hidden_layers", n_layers},
-          {"num_attention_heads", n_heads},
-          {"num_key_value_heads", n_kv_heads},
-          {"head_dim", head_dim()},
-          {"max_position_embeddings", context},
-          {"rms_norm_eps", norm_eps},
-          {"rope_theta", rope_theta},
-          {"tie_word_embeddings", tie_embeddings},
-          {"hidden_act", "silu"},
-          {"attention_bias", false},
-          {"mlp_bias", false},
-          {"torch_dtype", "float32"},
-          {"initializer_range", 0.02}};
+  json j = {{"architectures", {"LlamaForCausalLM"}},
+            {"model_type", "llama"},
+            {"head_dim", head_dim()},
+            {"hidden_act", "silu"},
+            {"attention_bias", false},
+            {"mlp_bias", false},
+            {"torch_dtype", "float32"},
+            {"initializer_range", 0.02}};
+  for_each_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
+  return j;
 }
 
 ModelConfig ModelConfig::from_hf_config(const json& j, const std::string& origin) {
-  auto need = [&](const char* f) -> const json& {
-    if (!j.contains(f) || !j[f].is_number()) throw Error(std::string("missing or non-numeric field '") + f + "'", origin);
-    return j[f];
-  };
-  if (j.value("model_type", "llama") != "llama")
-    throw Error("model_type is '" + j.value("model_type", "") + "'; only llama is supported", origin);
+  if (!j.is_object()) throw Error("config.json must be a JSON object, not " + shown(j), origin);
+  check_supported(j, origin);
   ModelConfig c;
-  c.vocab_size = need("vocab_size").get<int>();
-  c.dim = need("hidden_size").get<int>();
-  c.hidden_dim = need("intermediate_size").get<int>();
-  c.n_layers = need("num_hidden_layers").get<int>();
-  c.n_heads = need("num_attention_heads").get<int>();
-  c.n_kv_heads = j.contains("num_key_value_heads") ? j["num_key_value_heads"].get<int>() : c.n_heads;
-  c.context = need("max_position_embeddings").get<int>();
-  c.norm_eps = j.value("rms_norm_eps", 1e-5f);
-  c.rope_theta = j.value("rope_theta", 10000.f);
-  c.tie_embeddings = j.value("tie_word_embeddings", false);
-  if (j.contains("head_dim") && j["head_dim"].is_number() && j["head_dim"].get<int>() != c.head_dim())
-    throw Error("head_dim differs from hidden_size / num_attention_heads; not supported", origin);
-  c.validate(origin);
+  c.tie_embeddings = false;  // transformers' default for a config.json that does not say
+  for_each_field(c, [&](const char*, const char* hf, auto& dst) {
+    auto it = j.find(hf);
+    if (it != j.end() && !it->is_null()) return read_value(*it, dst, hf, origin);
+    // The sizes are required (num_key_value_heads defaults to num_attention_heads below).
+    const bool size = std::is_same_v<std::decay_t<decltype(dst)>, int>;
+    if (size && std::string(hf) != "num_key_value_heads") throw Error(std::string("missing field '") + hf + "'", origin);
+  });
+  if (!j.contains("num_key_value_heads") || j["num_key_value_heads"].is_null()) c.n_kv_heads = c.n_heads;
+  check_ranges(c, origin, true);
+  if (j.contains("head_dim") && !j["head_dim"].is_null()) {
+    int hd = 0;
+    read_value(j["head_dim"], hd, "head_dim", origin);
+    if (hd != c.head_dim())
+      throw Error("field 'head_dim' is " + std::to_string(hd) + ", not hidden_size / num_attention_heads (" +
+                      std::to_string(c.head_dim()) + "); slm does not support that",
+                  origin);
+  }
   return c;
 }
+
+std::string ModelConfig::hf_field(const std::string& ours) { return hf_name(ours); }
 
 int64_t count_params(const ModelConfig& c) {
   int64_t C = c.dim, F = c.hidden_dim, V = c.vocab_size, KV = c.kv_dim();

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/model/gguf.h"
+#include "slm/model/params.h"
 #include "slm/model/quantized_files.h"
 #include "slm/model/safetensors.h"
 #include "slm/util/atomic_file.h"
@@ -18,44 +19,73 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void save_model_files(const std::string& dir, const Transformer<float>& m) {
-  json cfg = m.config().to_hf_config();
-  cfg["slm"] = m.config().to_json();  // our own fields, exactly as trained
+  json cfg = m.config().to_hf_config();  // the one description of the model
   write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
   std::vector<NamedTensor> tensors;
   for (const auto& t : m.layout().tensors) tensors.push_back({t.name, t.shape, m.params() + t.offset});
   write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
 }
 
+namespace {
+
+// Folders written before the Hugging Face fields became the only description also carry
+// a private "slm" section. It is tolerated only while it says the same thing.
+void check_old_slm_section(const json& section, const ModelConfig& c, const std::string& path) {
+  const json old = ModelConfig::from_json(section, path).to_json(), now = c.to_json();
+  for (const auto& [k, v] : now.items()) {
+    if (old[k] == v) continue;
+    throw Error(fmt::format("config.json's slm.{} is {} but {} is {}; delete the slm section (the Hugging Face "
+                            "fields describe the model)",
+                            k, old[k].dump(), ModelConfig::hf_field(k), v.dump()),
+                path);
+  }
+}
+
+// Every tensor the config implies, with its shape, and no other: checked before the
+// model is allocated, so a config that claims a huge model fails here, not in malloc.
+void check_tensors(const ParamLayout& layout, const std::map<std::string, LoadedTensor>& tensors,
+                   const std::string& path) {
+  for (const auto& t : layout.tensors) {
+    auto it = tensors.find(t.name);
+    if (it == tensors.end())
+      throw Error(fmt::format("missing tensor '{}' [{}] that config.json implies", t.name, fmt::join(t.shape, ", ")),
+                  path);
+    if (it->second.shape != t.shape)
+      throw Error(fmt::format("tensor '{}' has shape [{}], config.json implies [{}]", t.name,
+                              fmt::join(it->second.shape, ", "), fmt::join(t.shape, ", ")),
+                  path);
+  }
+  for (const auto& [name, t] : tensors)
+    if (layout.find(name) < 0)
+      throw Error(fmt::format("tensor '{}' [{}] is not part of the model config.json describes", name,
+                              fmt::join(t.shape, ", ")),
+                  path);
+}
+
+}  // namespace
+
 ModelConfig load_model_config(const std::string& dir) {
   std::string path = (fs::path(dir) / "config.json").string();
   json j;
   try {
     j = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw Error(std::string("malformed JSON: ") + e.what(), path);
   }
-  if (j.contains("slm")) {
-    auto c = ModelConfig::from_json(j["slm"], path);
-    c.validate(path);
-    return c;
-  }
-  return ModelConfig::from_hf_config(j, path);
+  ModelConfig c = ModelConfig::from_hf_config(j, path);
+  if (j.contains("slm")) check_old_slm_section(j["slm"], c, path);
+  return c;
 }
 
 std::unique_ptr<Transformer<float>> load_model(const std::string& dir) {
   ModelConfig c = load_model_config(dir);
-  auto m = std::make_unique<Transformer<float>>(c);
   std::string path = (fs::path(dir) / "model.safetensors").string();
   auto tensors = read_safetensors(path);
+  check_tensors(ParamLayout(c), tensors, path);
+  auto m = std::make_unique<Transformer<float>>(c);
   for (const auto& t : m->layout().tensors) {
-    auto it = tensors.find(t.name);
-    if (it == tensors.end()) throw Error("missing tensor '" + t.name + "' (a checkpoint of another architecture?)", path);
-    if (it->second.shape != t.shape) {
-      throw Error(fmt::format("tensor '{}' has shape [{}], config.json implies [{}]", t.name,
-                              fmt::join(it->second.shape, ", "), fmt::join(t.shape, ", ")),
-                  path);
-    }
-    std::copy(it->second.data.begin(), it->second.data.end(), m->params() + t.offset);
+    const auto& data = tensors.at(t.name).data;
+    std::copy(data.begin(), data.end(), m->params() + t.offset);
   }
   return m;
 }

@@ -7,7 +7,8 @@
 
 namespace slm::stories {
 
-Grammar Grammar::parse(std::string_view text, const std::string& file, const std::vector<std::string>& slot_names) {
+Grammar Grammar::parse(std::string_view text, const std::string& file, const std::vector<std::string>& slot_names,
+                       const std::vector<std::string>& list_names) {
   Grammar g;
   struct Ref {
     int section, alt, piece;
@@ -15,11 +16,12 @@ Grammar Grammar::parse(std::string_view text, const std::string& file, const std
     long line;
   };
   std::vector<Ref> refs;  // {@name} references, resolved once every section is known
-  auto slot_index = [&](const std::string& name) {
-    for (size_t i = 0; i < slot_names.size(); ++i)
-      if (slot_names[i] == name) return int(i);
+  auto index_in = [](const std::vector<std::string>& names, const std::string& name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return int(i);
     return -1;
   };
+  auto slot_index = [&](const std::string& name) { return index_in(slot_names, name); };
   std::istringstream in{std::string(text)};
   std::string line;
   int current = -1;
@@ -53,6 +55,10 @@ Grammar Grammar::parse(std::string_view text, const std::string& file, const std
       if (!name.empty() && name[0] == '@') {
         refs.push_back({current, int(g.sections_[current].size()), int(t.size()), name.substr(1), n});
         t.push_back({Piece::Section, -1, {}});
+      } else if (!name.empty() && name[0] == '~') {
+        int l = index_in(list_names, name.substr(1));
+        if (l < 0) throw Error("unknown word list {" + name + "}", at_line(file, n));
+        t.push_back({Piece::List, l, {}});
       } else {
         int s = slot_index(name);
         if (s < 0 && !name.empty()) {
@@ -82,17 +88,20 @@ int Grammar::section(std::string_view name) const {
   return it->second;
 }
 
-void Grammar::expand(int section, Rng& rng, const std::string_view* slots, std::string& out) const {
+void Grammar::expand(int section, Rng& rng, const std::string_view* slots, std::string& out,
+                     const WordLists* lists) const {
   const auto& alts = sections_[section];
-  expand_template(alts[rng.below(uint32_t(alts.size()))], rng, slots, out);
+  expand_template(alts[rng.below(uint32_t(alts.size()))], rng, slots, out, lists);
 }
 
-void Grammar::expand_template(const Template& t, Rng& rng, const std::string_view* slots, std::string& out) const {
+void Grammar::expand_template(const Template& t, Rng& rng, const std::string_view* slots, std::string& out,
+                              const WordLists* lists) const {
   for (const auto& p : t) {
     switch (p.kind) {
       case Piece::Text: out += p.text; break;
       case Piece::Slot: out += slots[p.id]; break;
-      case Piece::Section: expand(p.id, rng, slots, out); break;
+      case Piece::List: out += rng.pick((*lists)[size_t(p.id)]); break;
+      case Piece::Section: expand(p.id, rng, slots, out, lists); break;
     }
   }
 }

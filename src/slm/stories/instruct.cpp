@@ -79,130 +79,160 @@ std::string changed_ending(const std::string& before, const std::string& after) 
 class TaskMaker {
  public:
   TaskMaker(const StoryGenerator& gen, uint64_t seed, uint64_t index)
-      : gen_(gen), seed_(seed), index_(index), story_(gen.generate(seed, index)), p_(story_.plan) {}
+      : gen_(gen), seed_(seed), index_(index), story_(gen.generate(seed, index)), p_(story_.plan),
+        paras_(paragraphs_of(story_.text)) {}
 
   // Fills r for the task, or returns false when the task does not apply to this story.
   bool make(const std::string& task, Rng& rng, InstructRecord& r) {
+    using Make = bool (TaskMaker::*)(Rng&, InstructRecord&);
+    // One function a task; instruct_tasks() lists the same names with their weights.
+    static const std::unordered_map<std::string, Make> table = {
+        {"write_words", &TaskMaker::write_words},       {"write_features", &TaskMaker::write_features},
+        {"continue", &TaskMaker::continue_story},       {"summarize", &TaskMaker::summarize},
+        {"moral", &TaskMaker::moral},                   {"happy_ending", &TaskMaker::happy_ending},
+        {"main_character", &TaskMaker::main_character}, {"friend", &TaskMaker::friend_name},
+        {"place", &TaskMaker::place},                   {"object", &TaskMaker::object},
+        {"kind", &TaskMaker::kind},                     {"yes_no", &TaskMaker::yes_no},
+    };
+    auto it = table.find(task);
+    if (it == table.end()) return false;
     r = InstructRecord{};
     r.task = task;
     r.story = index_;
-    const std::string& name = p_.main.name;
-    const std::string& text = story_.text;
-    if (task == "write_words" || task == "write_features") {
-      // Alpaca's filter drops instructions that differ in a word or two, so a writing
-      // instruction names more of its story than the three words: who, what kind, where.
-      std::string who = (rng.chance(0.5) ? std::string(indefinite_article(p_.main.kind)) + " " + p_.main.kind + " named " : "") + name;
-      std::string where = contains_word(text, p_.place) && rng.chance(0.6) ? " at the " + p_.place : "";
-      std::string words = quoted_list(story_.words, rng, rng.chance(0.5));
-      // Built from independently drawn parts, so that two instructions share few words
-      // unless they ask for nearly the same story.
-      std::string ask = pick(rng, {"Write", "Tell me", "Make up", "Can you write", "Please tell me", "Create", "I would like",
-                                   "Could you make up", "Give me", "Invent"});
-      std::string kind = pick(rng, {"a short story", "a story", "a little story", "a bedtime story", "a simple story",
-                                    "a tale", "a children's story", "a very short story", "a sweet story"});
-      std::string audience = pick(rng, {"", " for a small child", " for a three-year-old", " for my little sister",
-                                        " for kids", " for a toddler", " for my son", " for my daughter"});
-      std::string subject = pick(rng, {" about {who}{where}", " about {who}{where}", " starring {who}{where}",
-                                       " where the main character is {who}", " in which {who} is the hero"});
-      std::string use = pick(rng, {" Use the words {w}.", " It must include {w}.", " Put {w} in it.", " Include {w}.",
-                                   " The words {w} should appear in it.", " Make sure to use {w}.", " Work in {w}.",
-                                   " Do not forget the words {w}."});
-      r.instruction = ask + " " + kind + audience + subject + ".";
-      if (task == "write_features") {
-        if (p_.features.empty()) return false;
-        std::vector<std::string> feats;
-        for (auto f : p_.features) feats.push_back(feature_phrase(f)), r.features.push_back(feature_name(f));
-        r.instruction += substitute(pick(rng, {" It should have {f}.", " Give it {f}.", " The story needs {f}.",
-                                               " Add {f}.", " I want {f} in it."}),
-                                    "{f}", quoted_list(feats, rng, false));
-      }
-      r.instruction += use;
-      r.instruction = substitute(substitute(substitute(r.instruction, "{who}", who), "{where}", where), "{w}", words);
-      r.output = text;
-      r.words = story_.words;
-      return true;
-    }
-    auto paras = paragraphs_of(text);
-    if (task == "continue") {
-      if (paras.size() < 3) return false;
-      r.instruction = pick(rng, {"Continue this story.", "Finish the story.", "What happens next? Write the rest of the story.",
-                                 "Write the rest of this story."});
-      r.input = paras[0];
-      for (size_t i = 1; i < paras.size(); ++i) r.output += (i > 1 ? "\n\n" : "") + paras[i];
-      return true;
-    }
-    if (task == "summarize") {
-      r.instruction = pick(rng, {"Summarize this story in one sentence.", "What is this story about? Answer in one sentence.",
-                                 "Write a one-sentence summary of the story.", "Tell me in one sentence what happens in this story."});
-      r.input = text;
-      r.output = story_.summary;
-      return true;
-    }
-    if (task == "moral") {
-      if (!p_.has(Feature::MoralValue) || paras.size() < 2) return false;
-      r.instruction = pick(rng, {"What lesson does this story teach? Write one sentence.", "Write a moral for this story.",
-                                 "Add the lesson that the story teaches."});
-      for (size_t i = 0; i + 1 < paras.size(); ++i) r.input += (i ? "\n\n" : "") + paras[i];
-      r.output = paras.back();
-      return true;
-    }
-    if (task == "happy_ending") {
-      if (!p_.has(Feature::BadEnding)) return false;
-      Story happy = gen_.generate(seed_, index_, [](StoryPlan& p) {
-        p.features.erase(std::remove(p.features.begin(), p.features.end(), Feature::BadEnding), p.features.end());
-      });
-      r.output = changed_ending(text, happy.text);
-      if (r.output.empty()) return false;
-      r.instruction = pick(rng, {"Rewrite the ending of this story so that it ends happily.",
-                                 "This story ends sadly. Write a happy ending for it instead.",
-                                 "Change the end of the story to a happy one."});
-      r.input = text;
-      return true;
-    }
-    // Questions: the input is the story, the output a short answer.
-    r.input = text;
-    if (task == "main_character") {
-      r.instruction = pick(rng, {"Who is the main character of this story?", "Who is this story about?",
-                                 "What is the name of the main character?"});
-      return answer(r, name, name + ".");
-    }
-    if (task == "friend") {
-      if (!contains_word(text, p_.friend_.name)) return false;
-      r.instruction = substitute(pick(rng, {"Who does {n} meet in the story?", "What is the name of {n}'s friend?",
-                                      "Who is {n}'s friend in this story?"}),
-                           "{n}", name);
-      return answer(r, p_.friend_.name, p_.friend_.name + ".");
-    }
-    if (task == "place") {
-      if (!contains_word(text, p_.place)) return false;
-      r.instruction = substitute(pick(rng, {"Where does the story happen?", "Where is {n} in the story?",
-                                      "In which place does this story take place?"}),
-                           "{n}", name);
-      return answer(r, p_.place, "At the " + p_.place + ".");
-    }
-    if (task == "object") {
-      const std::string& obj = p_.object->word;
-      if (!contains_word(text, obj)) return false;
-      const char* q = p_.arc == "find"     ? "What does {n} find?"
-                      : p_.arc == "lost"   ? "What does {n} lose?"
-                      : p_.arc == "want"   ? "What does {n} want?"
-                      : p_.arc == "broken" ? "What breaks in the story?"
-                                           : "Which thing matters most in this story?";
-      r.instruction = substitute(q, "{n}", name);
-      return answer(r, obj, "The " + obj + ".");
-    }
-    if (task == "kind") {
-      const std::string& kind = p_.main.kind;
-      if (!contains_word(text, kind)) return false;
-      bool child = kind == "girl" || kind == "boy";
-      r.instruction = substitute(child ? "Is {n} a boy or a girl?" : "What kind of animal is {n}?", "{n}", name);
-      return answer(r, kind, name + " is " + indefinite_article(kind) + " " + kind + ".");
-    }
-    if (task == "yes_no") return yes_no(rng, r);
-    return false;
+    return (this->*it->second)(rng, r);
   }
 
  private:
+  bool write_words(Rng& rng, InstructRecord& r) { return write(rng, r, false); }
+  bool write_features(Rng& rng, InstructRecord& r) { return write(rng, r, true); }
+
+  bool write(Rng& rng, InstructRecord& r, bool with_features) {
+    const std::string& name = p_.main.name;
+    const std::string& text = story_.text;
+    // Alpaca's filter drops instructions that differ in a word or two, so a writing
+    // instruction names more of its story than the three words: who, what kind, where.
+    std::string who = (rng.chance(0.5) ? std::string(indefinite_article(p_.main.kind)) + " " + p_.main.kind + " named " : "") + name;
+    std::string where = contains_word(text, p_.place) && rng.chance(0.6) ? " at the " + p_.place : "";
+    std::string words = quoted_list(story_.words, rng, rng.chance(0.5));
+    // Built from independently drawn parts, so that two instructions share few words
+    // unless they ask for nearly the same story.
+    std::string ask = pick(rng, {"Write", "Tell me", "Make up", "Can you write", "Please tell me", "Create", "I would like",
+                                 "Could you make up", "Give me", "Invent"});
+    std::string kind = pick(rng, {"a short story", "a story", "a little story", "a bedtime story", "a simple story",
+                                  "a tale", "a children's story", "a very short story", "a sweet story"});
+    std::string audience = pick(rng, {"", " for a small child", " for a three-year-old", " for my little sister",
+                                      " for kids", " for a toddler", " for my son", " for my daughter"});
+    std::string subject = pick(rng, {" about {who}{where}", " about {who}{where}", " starring {who}{where}",
+                                     " where the main character is {who}", " in which {who} is the hero"});
+    std::string use = pick(rng, {" Use the words {w}.", " It must include {w}.", " Put {w} in it.", " Include {w}.",
+                                 " The words {w} should appear in it.", " Make sure to use {w}.", " Work in {w}.",
+                                 " Do not forget the words {w}."});
+    r.instruction = ask + " " + kind + audience + subject + ".";
+    if (with_features) {
+      if (p_.features.empty()) return false;
+      std::vector<std::string> feats;
+      for (auto f : p_.features) feats.push_back(feature_phrase(f)), r.features.push_back(feature_name(f));
+      r.instruction += substitute(pick(rng, {" It should have {f}.", " Give it {f}.", " The story needs {f}.",
+                                             " Add {f}.", " I want {f} in it."}),
+                                  "{f}", quoted_list(feats, rng, false));
+    }
+    r.instruction += use;
+    r.instruction = substitute(substitute(substitute(r.instruction, "{who}", who), "{where}", where), "{w}", words);
+    r.output = text;
+    r.words = story_.words;
+    return true;
+  }
+
+  bool continue_story(Rng& rng, InstructRecord& r) {
+    if (paras_.size() < 3) return false;
+    r.instruction = pick(rng, {"Continue this story.", "Finish the story.", "What happens next? Write the rest of the story.",
+                               "Write the rest of this story."});
+    r.input = paras_[0];
+    for (size_t i = 1; i < paras_.size(); ++i) r.output += (i > 1 ? "\n\n" : "") + paras_[i];
+    return true;
+  }
+
+  bool summarize(Rng& rng, InstructRecord& r) {
+    r.instruction = pick(rng, {"Summarize this story in one sentence.", "What is this story about? Answer in one sentence.",
+                               "Write a one-sentence summary of the story.", "Tell me in one sentence what happens in this story."});
+    r.input = story_.text;
+    r.output = story_.summary;
+    return true;
+  }
+
+  bool moral(Rng& rng, InstructRecord& r) {
+    if (!p_.has(Feature::MoralValue) || paras_.size() < 2) return false;
+    r.instruction = pick(rng, {"What lesson does this story teach? Write one sentence.", "Write a moral for this story.",
+                               "Add the lesson that the story teaches."});
+    for (size_t i = 0; i + 1 < paras_.size(); ++i) r.input += (i ? "\n\n" : "") + paras_[i];
+    r.output = paras_.back();
+    return true;
+  }
+
+  bool happy_ending(Rng& rng, InstructRecord& r) {
+    if (!p_.has(Feature::BadEnding)) return false;
+    Story happy = gen_.generate(seed_, index_, [](StoryPlan& p) {
+      p.features.erase(std::remove(p.features.begin(), p.features.end(), Feature::BadEnding), p.features.end());
+    });
+    r.output = changed_ending(story_.text, happy.text);
+    if (r.output.empty()) return false;
+    r.instruction = pick(rng, {"Rewrite the ending of this story so that it ends happily.",
+                               "This story ends sadly. Write a happy ending for it instead.",
+                               "Change the end of the story to a happy one."});
+    r.input = story_.text;
+    return true;
+  }
+
+  // Questions: the input is the story, the output a short answer.
+  bool main_character(Rng& rng, InstructRecord& r) {
+    const std::string& name = p_.main.name;
+    r.input = story_.text;
+    r.instruction = pick(rng, {"Who is the main character of this story?", "Who is this story about?",
+                               "What is the name of the main character?"});
+    return answer(r, name, name + ".");
+  }
+
+  bool friend_name(Rng& rng, InstructRecord& r) {
+    if (!contains_word(story_.text, p_.friend_.name)) return false;
+    r.input = story_.text;
+    r.instruction = substitute(pick(rng, {"Who does {n} meet in the story?", "What is the name of {n}'s friend?",
+                                          "Who is {n}'s friend in this story?"}),
+                               "{n}", p_.main.name);
+    return answer(r, p_.friend_.name, p_.friend_.name + ".");
+  }
+
+  bool place(Rng& rng, InstructRecord& r) {
+    if (!contains_word(story_.text, p_.place)) return false;
+    r.input = story_.text;
+    r.instruction = substitute(pick(rng, {"Where does the story happen?", "Where is {n} in the story?",
+                                          "In which place does this story take place?"}),
+                               "{n}", p_.main.name);
+    return answer(r, p_.place, "At the " + p_.place + ".");
+  }
+
+  bool object(Rng&, InstructRecord& r) {
+    const std::string& obj = p_.object->word;
+    if (!contains_word(story_.text, obj)) return false;
+    r.input = story_.text;
+    const char* q = p_.arc == "find"     ? "What does {n} find?"
+                    : p_.arc == "lost"   ? "What does {n} lose?"
+                    : p_.arc == "want"   ? "What does {n} want?"
+                    : p_.arc == "broken" ? "What breaks in the story?"
+                                         : "Which thing matters most in this story?";
+    r.instruction = substitute(q, "{n}", p_.main.name);
+    return answer(r, obj, "The " + obj + ".");
+  }
+
+  bool kind(Rng&, InstructRecord& r) {
+    const std::string& kind = p_.main.kind;
+    if (!contains_word(story_.text, kind)) return false;
+    r.input = story_.text;
+    bool child = kind == "girl" || kind == "boy";
+    const std::string& name = p_.main.name;
+    r.instruction = substitute(child ? "Is {n} a boy or a girl?" : "What kind of animal is {n}?", "{n}", name);
+    return answer(r, kind, name + " is " + indefinite_article(kind) + " " + kind + ".");
+  }
+
   static bool answer(InstructRecord& r, const std::string& short_answer, const std::string& output) {
     r.answer = short_answer;
     r.output = output;
@@ -211,6 +241,7 @@ class TaskMaker {
 
   bool yes_no(Rng& rng, InstructRecord& r) {
     const std::string& text = story_.text;
+    r.input = text;
     switch (rng.below(3)) {
       case 0: {  // an animal or thing that is, or is not, in the story
         bool yes = rng.chance(0.5);
@@ -243,6 +274,7 @@ class TaskMaker {
   uint64_t seed_, index_;
   Story story_;
   const StoryPlan& p_;
+  std::vector<std::string> paras_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "slm/stories/story.h"
 
+#include <algorithm>
 #include <array>
+#include <set>
 
 #include "slm/stories/assets.h"
 #include "slm/util/error.h"
@@ -15,12 +17,32 @@ namespace {
 enum Slot {
   kName, kHe, kHim, kHis, kHimself, kFriend, kFhe, kFhim, kFhis, kParent, kPhe, kPhim, kPhis,
   kKind, kFkind, kObj, kAObj, kATadjObj, kAAdjObj, kPlace, kAnimal, kAAnimal, kPerson, kAPerson,
-  kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kNumSlots
+  kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kTrait, kFtrait, kFood, kAFood, kToy, kAToy,
+  kNumSlots
 };
 const std::vector<std::string> kSlotNames = {
     "Name", "he", "him", "his", "himself", "Friend", "fhe", "fhim", "fhis", "parent", "phe", "phim", "phis",
     "kind", "fkind", "obj", "a_obj", "a_tadj_obj", "a_adj_obj", "place", "animal", "a_animal", "person", "a_person",
-    "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a"};
+    "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a", "trait", "ftrait", "food", "a_food", "toy",
+    "a_toy"};
+
+// The {~list} word lists of assets/story.txt: a fresh word at every use, for the details
+// that make stories differ (who else is about, what lies around, what they eat).
+enum List {
+  kLAnimal, kLAnimals, kLThing, kLThings, kLToy, kLToys, kLFood, kLFoods, kLNature, kLNatures, kLPerson, kLTadj,
+  kLBadj, kLVi, kLVied, kLVing, kLVt, kLVted, kLVting, kNumLists
+};
+const std::vector<std::string> kListNames = {"animal", "animals", "thing", "things", "toy", "toys", "food", "foods",
+                                             "nature", "natures", "person", "tadj", "badj", "vi", "vied", "ving",
+                                             "vt", "vted", "vting"};
+
+// Optional parts of a story are left out once its text is this long: in the opening, in
+// the problem (the conflict may follow), and in the events (the ending follows).
+constexpr size_t kOpeningBytes = 450, kProblemBytes = 650, kEventBytes = 850;
+
+// The longest words, in syllables, of the {~list} word lists and the plan's recurring
+// words; adjectives, which come in pairs and runs ("a shiny red ball"), are kept shorter.
+constexpr int kListSyllables = 2, kAdjectiveSyllables = 1;
 
 // The article marker: finish_text() turns it into "a" or "an" for the next word.
 constexpr char kArticleMark = '\x01';
@@ -67,8 +89,90 @@ bool StoryPlan::has(Feature f) const {
 
 StoryGenerator::StoryGenerator() : StoryGenerator(Vocabulary::builtin(), assets::get("story.txt")) {}
 
+namespace {
+
+// Vowel groups, less a silent final e: close enough to tell short words from long ones.
+int syllables(std::string_view w) {
+  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
+  int n = 0;
+  for (size_t i = 0; i < w.size(); ++i) n += vowel(w[i]) && (i == 0 || !vowel(w[i - 1]));
+  if (w.size() > 2 && w.back() == 'e' && !vowel(w[w.size() - 2]) && w[w.size() - 2] != 'l') --n;
+  return std::max(n, 1);
+}
+
+// The word lists from the vocabulary. Singular lists hold count nouns only, so that
+// "{a} {~thing}" never reads "a sand"; plural lists hold count plurals and mass nouns
+// ("apples", "milk"). Words of more than kListSyllables syllables stay out of the lists
+// (they can still be a story's required word): the many fresh words must not lift the
+// reading grade above what a young child reads.
+Grammar::WordLists word_lists(const Vocabulary& v) {
+  Grammar::WordLists l(kNumLists);
+  auto short_word = [](const std::string& w) { return syllables(w) <= kListSyllables; };
+  // "{~tadj} {~thing}" must not read "a high high chair": nouns that begin with an
+  // adjective stay out of the lists.
+  std::set<std::string> adjectives;
+  for (const auto& a : v.adjectives) adjectives.insert(a.word);
+  auto starts_with_adjective = [&](const std::string& noun) {
+    size_t space = noun.find(' ');
+    return space != std::string::npos && adjectives.count(noun.substr(0, space)) > 0;
+  };
+  auto nouns = [&](NounKind k, List one, List many) {
+    for (int i : v.nouns_of_kind[int(k)]) {
+      const Noun& n = v.nouns[size_t(i)];
+      if (!short_word(n.word) || starts_with_adjective(n.word)) continue;
+      if (!n.mass) l[one].push_back(n.word);
+      l[many].push_back(n.plural);
+    }
+  };
+  nouns(NounKind::Animal, kLAnimal, kLAnimals);
+  nouns(NounKind::Thing, kLThing, kLThings);
+  nouns(NounKind::Toy, kLToy, kLToys);
+  nouns(NounKind::Food, kLFood, kLFoods);
+  nouns(NounKind::Nature, kLNature, kLNatures);
+  auto add = [&](List list, const std::string& w) {
+    if (short_word(w)) l[list].push_back(w);
+  };
+  for (int i : v.nouns_of_kind[int(NounKind::Person)]) add(kLPerson, v.nouns[size_t(i)].word);
+  auto add_adjective = [&](List list, const std::string& w) {
+    if (syllables(w) <= kAdjectiveSyllables) l[list].push_back(w);
+  };
+  for (int i : v.thing_adjectives) add_adjective(kLTadj, v.adjectives[size_t(i)].word);
+  for (int i : v.being_adjectives) add_adjective(kLBadj, v.adjectives[size_t(i)].word);
+  // What a being can be seen doing: not weather, not what only things do.
+  static const std::set<std::string> not_done_by_beings = {
+      "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
+      "end", "care", "dwell", "retire", "overflow", "burst", "freeze", "melt", "rise", "sink", "shrink", "fade",
+      "drip", "rot", "ripen", "sprout", "blossom", "thaw", "dissolve", "collapse", "swell", "choke", "drown",
+      "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
+      "spark", "flow", "gush", "boom", "clink", "tinkle", "creak", "crumble", "topple", "echo", "pray", "itch"};
+  for (const auto& verb : v.verbs) {
+    if ((!verb.transitive && not_done_by_beings.count(verb.base)) || !short_word(verb.base)) continue;
+    const int first = verb.transitive ? kLVt : kLVi;  // base, past and -ing lists in a row
+    l[size_t(first)].push_back(verb.base), l[size_t(first) + 1].push_back(verb.past), l[size_t(first) + 2].push_back(verb.ing);
+  }
+  for (int k = 0; k < kNumLists; ++k)
+    if (l[k].empty()) throw Error("the vocabulary has no words for the story grammar's {~" + kListNames[k] + "}");
+  return l;
+}
+
+}  // namespace
+
 StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
-    : vocab_(std::move(vocab)), grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames)) {
+    : vocab_(std::move(vocab)),
+      lists_(word_lists(vocab_)),
+      grammar_(Grammar::parse(grammar_text, "story.txt", kSlotNames, kListNames)) {
+  auto keep_short = [](std::vector<int>& out, const std::vector<int>& all, auto word_of, int most = kListSyllables) {
+    for (int i : all)
+      if (syllables(word_of(i)) <= most) out.push_back(i);
+    if (out.empty()) out = all;  // a vocabulary of long words only still works
+  };
+  auto noun_word = [&](int i) -> const std::string& { return vocab_.nouns[size_t(i)].word; };
+  for (int k = 0; k < kNounKinds; ++k) keep_short(short_.nouns_of_kind[k], vocab_.nouns_of_kind[k], noun_word);
+  keep_short(short_.being_adjectives, vocab_.being_adjectives,
+             [&](int i) -> const std::string& { return vocab_.adjectives[size_t(i)].word; }, kAdjectiveSyllables);
+  std::vector<int> all_names(vocab_.names.size());
+  for (size_t i = 0; i < all_names.size(); ++i) all_names[i] = int(i);
+  keep_short(short_.names, all_names, [&](int i) -> const std::string& { return vocab_.names[size_t(i)].name; });
   // Fail at start-up, not in the middle of a run, when a section the plan needs is missing.
   for (const char* arc : kArcs)
     for (const char* part : {"_problem", "_event", "_good", "_bad"}) grammar_.section(std::string(arc) + part);
@@ -83,14 +187,15 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   for (int f = 0; f < kFeatures; ++f)
     if (rng.chance(0.35)) p.features.push_back(Feature(f));
 
-  auto noun_of = [&](NounKind k) -> const Noun& { return v.nouns[rng.pick(v.nouns_of_kind[int(k)])]; };
+  auto noun_of = [&](NounKind k) -> const Noun& { return v.nouns[size_t(rng.pick(short_.nouns_of_kind[int(k)]))]; };
   auto draw_character = [&](Character& c, const Character* other) {
     do {
-      const auto& n = rng.pick(v.names);
+      const auto& n = v.names[size_t(rng.pick(short_.names))];
       c.name = n.name;
       c.gender = n.gender;
     } while (other && c.name == other->name);
     c.kind = rng.chance(0.6) ? (c.gender == Gender::Female ? "girl" : "boy") : noun_of(NounKind::Animal).word;
+    c.trait = v.adjectives[size_t(rng.pick(short_.being_adjectives))].word;
   };
   draw_character(p.main, nullptr);
   draw_character(p.friend_, &p.main);
@@ -106,6 +211,8 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   p.animal = k == NounKind::Animal && !main_is_noun ? p.noun->word : noun_of(NounKind::Animal).word;
   p.person = k == NounKind::Person ? p.noun->word : noun_of(NounKind::Person).word;
   p.nature = k == NounKind::Nature ? p.noun->word : noun_of(NounKind::Nature).word;
+  p.food = k == NounKind::Food && p.object != p.noun ? p.noun : &noun_of(NounKind::Food);
+  p.toy = &noun_of(NounKind::Toy);
   return p;
 }
 
@@ -113,9 +220,16 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   std::string text;
   auto say = [&](const std::string& section) {
     if (!text.empty() && text.back() != '\n') text += ' ';
-    grammar_.expand(grammar_.section(section), rng, slots, text);
+    grammar_.expand(grammar_.section(section), rng, slots, text, &lists_);
   };
   auto paragraph = [&] { text += "\n\n"; };
+  // An optional part, when the story still has room for it: TinyStories' stories stay
+  // under about 250 words, and the ending and moral must still fit. The chance is drawn
+  // either way, so the draws that follow do not depend on the length.
+  auto maybe = [&](const std::string& section, double chance, size_t room) {
+    bool wanted = rng.chance(chance);
+    if (wanted && text.size() < room) say(section);
+  };
   const bool bad = p.has(Feature::BadEnding);
   const NounKind k = p.noun->kind;
   const AdjUse use = p.adjective->use;
@@ -123,7 +237,8 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
 
   // 1. Who, where, and (for required animals, people and nature) the word in its place.
   say("opening");
-  if (rng.chance(0.6)) say("setting");
+  maybe("setting", 0.6, kOpeningBytes);
+  maybe("trait", 0.35, kOpeningBytes);
   say("meet_friend");
   if (p.has(Feature::Dialogue)) say("dialogue_open");
   if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
@@ -137,6 +252,7 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   say(p.arc + "_problem");
   if (adj_for_thing) say("adj_thing");
   say(p.verb->transitive ? "verb_t" : "verb_i");
+  maybe("plan", 0.3, kProblemBytes);
   if (p.has(Feature::Conflict)) {
     say("conflict");
     if (!bad || rng.chance(0.5)) say("conflict_resolve");
@@ -146,7 +262,9 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
   say(p.arc + "_event");
-  if (!own_paragraph || rng.chance(0.5)) say("middle");
+  // A setback before the ending: the plan meets a complication.
+  maybe("complication", 0.4, kEventBytes);
+  maybe("middle", own_paragraph ? 0.4 : 1.0, kEventBytes);
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) say("dialogue_mid");
   paragraph();
@@ -193,6 +311,9 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
   val[kAdj] = p.adjective->word, val[kTadj] = tadj, val[kBadj] = badj;
   val[kVerb] = p.verb->base, val[kVerbed] = p.verb->past;
   val[kArticle] = std::string(1, kArticleMark);
+  val[kTrait] = p.main.trait, val[kFtrait] = p.friend_.trait;
+  val[kFood] = p.food->word, val[kAFood] = with_article(p.food->word, p.food->mass);
+  val[kToy] = p.toy->word, val[kAToy] = with_article(p.toy->word, p.toy->mass);
   std::array<std::string_view, kNumSlots> slots;
   for (int i = 0; i < kNumSlots; ++i) slots[i] = val[i];
 
@@ -200,7 +321,7 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
   story.words = {p.noun->word, p.verb->base, p.adjective->word};
 
   grammar_.expand(grammar_.section("summary_" + p.arc + (p.has(Feature::BadEnding) ? "_bad" : "_good")), rng,
-                  slots.data(), story.summary);
+                  slots.data(), story.summary, &lists_);
   finish_text(story.summary);
   auto sentences = split_sentences(story.text);
   story.sentence = sentences.empty() ? std::string() : sentences[rng.below(uint32_t(sentences.size()))];
@@ -245,7 +366,10 @@ void finish_text(std::string& text) {
       cap = true;
     } else if (c == '"') {
       bool opening = out.size() == 1 || out[out.size() - 2] == ' ' || out[out.size() - 2] == '\n';
-      cap = opening;  // a closing quote is followed by "said Tom", not a new sentence
+      // A closing quote is followed by "said Tom", not a new sentence; a quote opened
+      // after a comma goes on with the sentence it continues: "No," said Tom, "but...".
+      bool continues = out.size() >= 3 && out[out.size() - 2] == ' ' && out[out.size() - 3] == ',';
+      cap = opening && !continues;
     }
   }
   text = std::move(out);

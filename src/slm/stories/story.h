@@ -4,6 +4,7 @@
 // carries a random subset of six features that visibly shape it. The text comes from
 // the template grammar in assets/story.txt, filled from a plan of characters and words
 // drawn first, so names, kinds and pronouns stay consistent through a story.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,7 +23,8 @@ const char* feature_name(Feature f);  // "Dialogue", "BadEnding", ...
 struct Character {
   std::string name;
   Gender gender;
-  std::string kind;  // "girl", "boy", or an animal
+  std::string kind;   // "girl", "boy", or an animal
+  std::string trait;  // an adjective for a being: "shy", "brave"; the text shows it
 };
 
 // What a story is about, drawn before any text is written.
@@ -36,6 +38,8 @@ struct StoryPlan {
   std::string arc;     // find, lost, want, broken, help
   const Noun* object;  // the key object of the arc
   std::string place, animal, person, nature;
+  const Noun* food;  // what the characters eat or bring along
+  const Noun* toy;   // the main character's favorite toy
   bool has(Feature f) const;
 };
 
@@ -68,6 +72,14 @@ class StoryGenerator {
   std::string write_text(const StoryPlan& plan, Rng& rng, const std::string_view* slots) const;
 
   Vocabulary vocab_;
+  // Indices of the short words (two syllables at most) the plan draws its recurring
+  // words from: names, kinds, traits, the object, the place... A required word may be
+  // long; the words repeated in every paragraph are kept easy to read.
+  struct ShortWords {
+    std::array<std::vector<int>, kNounKinds> nouns_of_kind;
+    std::vector<int> being_adjectives, names;
+  } short_;
+  Grammar::WordLists lists_;  // the {~list} words of the grammar, drawn from vocab_
   Grammar grammar_;
 };
 

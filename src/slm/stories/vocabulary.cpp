@@ -44,12 +44,12 @@ Vocabulary load(const Loader& read) {
       std::string word;
       for (size_t i = 0; i + (mass ? 1 : 0) < f.size(); ++i) word += (i ? " " : "") + f[i];
       v.nouns_of_kind[k].push_back(int(v.nouns.size()));
-      v.nouns.push_back({word, NounKind(k), mass});
+      v.nouns.push_back({word, NounKind(k), mass, mass ? word : plural_of(word)});
     });
   }
   for_each_entry(read("verbs.txt"), "verbs.txt", [&](const std::vector<std::string>& f, const std::string& at) {
     if (f.size() != 3 || (f[2] != "t" && f[2] != "i")) throw Error("expected 'BASE PAST t|i'", at);
-    v.verbs.push_back({f[0], f[1], f[2] == "t"});
+    v.verbs.push_back({f[0], f[1], f[2] == "t", ing_form(f[0], f[1])});
   });
   for_each_entry(read("adjectives.txt"), "adjectives.txt", [&](const std::vector<std::string>& f, const std::string& at) {
     if (f.size() != 2) throw Error("expected 'WORD thing|being|both'", at);
@@ -97,6 +97,59 @@ size_t Vocabulary::distinct_words() const {
   for (auto& a : adjectives) add(a.word);
   for (auto& n : names) add(n.name);
   return all.size();
+}
+
+namespace {
+
+bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+bool ends_with(std::string_view w, std::string_view s) { return w.size() >= s.size() && w.substr(w.size() - s.size()) == s; }
+
+}  // namespace
+
+std::string plural_of(std::string_view noun) {
+  size_t space = noun.find_last_of(' ');
+  std::string head(noun.substr(0, space == std::string_view::npos ? 0 : space + 1));
+  std::string w(noun.substr(head.size()));
+  static const std::pair<const char*, const char*> irregular[] = {
+      {"mouse", "mice"},   {"goose", "geese"},   {"child", "children"}, {"man", "men"},         {"woman", "women"},
+      {"foot", "feet"},    {"tooth", "teeth"},   {"person", "people"},  {"ox", "oxen"},         {"sheep", "sheep"},
+      {"deer", "deer"},    {"fish", "fish"},     {"moose", "moose"},    {"bison", "bison"},     {"salmon", "salmon"},
+      {"trout", "trout"},  {"shrimp", "shrimp"}, {"leaf", "leaves"},    {"wolf", "wolves"},     {"calf", "calves"},
+      {"elf", "elves"},    {"shelf", "shelves"}, {"knife", "knives"},   {"loaf", "loaves"},     {"scarf", "scarves"},
+      {"half", "halves"},  {"hoof", "hooves"},   {"thief", "thieves"},  {"dwarf", "dwarves"},   {"cactus", "cacti"},
+      {"fungus", "fungi"}, {"potato", "potatoes"}, {"tomato", "tomatoes"}, {"hero", "heroes"}, {"echo", "echoes"},
+      {"volcano", "volcanoes"}, {"mosquito", "mosquitoes"}, {"tornado", "tornadoes"}, {"domino", "dominoes"},
+      {"mango", "mangoes"}, {"stairs", "stairs"}, {"dice", "dice"}, {"squid", "squid"}, {"buffalo", "buffaloes"}};
+  for (const auto& [one, many] : irregular)
+    if (w == one) return head + many;
+  // "fireman" -> "firemen" (the lists hold no "human").
+  if (ends_with(w, "man") && w.size() > 3) return head + w.substr(0, w.size() - 3) + "men";
+  if (ends_with(w, "s") || ends_with(w, "x") || ends_with(w, "z") || ends_with(w, "ch") || ends_with(w, "sh"))
+    return head + w + "es";
+  if (w.size() > 1 && w.back() == 'y' && !is_vowel(w[w.size() - 2])) return head + w.substr(0, w.size() - 1) + "ies";
+  return head + w + "s";
+}
+
+std::string ing_form(std::string_view base_view, std::string_view past) {
+  std::string base(base_view);
+  const size_t n = base.size();
+  // Stress on a last syllable the rules below cannot see, and a silent u.
+  static const std::pair<const char*, const char*> irregular[] = {
+      {"begin", "beginning"}, {"forget", "forgetting"}, {"quit", "quitting"}, {"picnic", "picnicking"}};
+  for (const auto& [b, ing] : irregular)
+    if (base == b) return ing;
+  if (n >= 3 && past.size() == n + 3 && past.substr(0, n) == base && past[n] == base.back() && ends_with(past, "ed"))
+    return base + base.back() + "ing";  // hop/hopped -> hopping
+  if (ends_with(base, "ie")) return base.substr(0, n - 2) + "ying";
+  if (n > 2 && base.back() == 'e' && !ends_with(base, "ee") && !ends_with(base, "ye") && !ends_with(base, "oe"))
+    return base.substr(0, n - 1) + "ing";
+  // One short vowel between two consonants, in a word of one syllable: run -> running.
+  int vowel_groups = 0;
+  for (size_t i = 0; i < n; ++i) vowel_groups += is_vowel(base[i]) && (i == 0 || !is_vowel(base[i - 1]));
+  if (n >= 3 && vowel_groups == 1 && !is_vowel(base[n - 1]) && is_vowel(base[n - 2]) && !is_vowel(base[n - 3]) &&
+      base.back() != 'w' && base.back() != 'x' && base.back() != 'y')
+    return base + base.back() + "ing";
+  return base + "ing";
 }
 
 const char* indefinite_article(std::string_view w) {

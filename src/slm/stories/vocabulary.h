@@ -15,12 +15,14 @@ const char* noun_kind_name(NounKind k);
 struct Noun {
   std::string word;
   NounKind kind;
-  bool mass;  // "some milk", never "a milk"
+  bool mass;           // "some milk", never "a milk"
+  std::string plural;  // "two mice"; the word itself for a mass noun
 };
 
 struct Verb {
   std::string base, past;
   bool transitive;  // takes an object: "to hug it"
+  std::string ing;  // "running", derived from base and past
 };
 
 enum class AdjUse { Thing, Being, Both };
@@ -51,6 +53,15 @@ struct Vocabulary {
   // Distinct entries (case-insensitive) over all lists.
   size_t distinct_words() const;
 };
+
+// The plural of a noun (of its last word: "bus drivers"): the regular spelling rules and
+// the irregular plurals a child meets ("mice", "leaves", "children", "sheep").
+std::string plural_of(std::string_view noun);
+
+// The -ing form of a verb: a past form that doubles the last consonant ("hopped") says
+// the -ing form doubles it too; otherwise the usual rules ("make" -> "making",
+// "tie" -> "tying", "run" -> "running").
+std::string ing_form(std::string_view base, std::string_view past);
 
 // a or an for a word ("an apple", "a unicorn", "an hour").
 const char* indefinite_article(std::string_view word);

@@ -22,21 +22,56 @@ const json& field(const json& obj, const char* name, const std::string& origin, 
   throw Error(path + ": " + what, origin);
 }
 
+// An optional string or bool field: absent (or null) gives the fallback, another type
+// is an error naming the field, never a JSON type error.
+std::string opt_string(const json& obj, const char* name, const std::string& fallback, const std::string& origin,
+                       const std::string& path) {
+  if (!obj.contains(name) || obj[name].is_null()) return fallback;
+  if (!obj[name].is_string()) bad("must be a string", origin, path);
+  return obj[name].get<std::string>();
+}
+
+bool opt_bool(const json& obj, const char* name, bool fallback, const std::string& origin, const std::string& path) {
+  if (!obj.contains(name) || obj[name].is_null()) return fallback;
+  if (!obj[name].is_boolean()) bad("must be true or false", origin, path);
+  return obj[name].get<bool>();
+}
+
 // The ByteLevel pre-tokenizer with GPT-2's split is what we implement; anything else
 // would encode differently, so it is refused rather than silently approximated.
 void check_pre_tokenizer(const json& root, const std::string& origin) {
   if (!root.contains("pre_tokenizer") || root["pre_tokenizer"].is_null())
     bad("is null; expected a ByteLevel pre-tokenizer (byte-level BPE)", origin, "pre_tokenizer");
   const json& pt = root["pre_tokenizer"];
-  std::string type = pt.value("type", "");
+  if (!pt.is_object()) bad("must be an object", origin, "pre_tokenizer");
+  std::string type = opt_string(pt, "type", "", origin, "pre_tokenizer.type");
   if (type != "ByteLevel")
     bad("type is '" + type + "'; only ByteLevel (GPT-2 style byte-level BPE) is supported", origin, "pre_tokenizer.type");
-  if (!pt.value("use_regex", true))
+  if (!opt_bool(pt, "use_regex", true, origin, "pre_tokenizer.use_regex"))
     bad("use_regex is false; the GPT-2 split is required", origin, "pre_tokenizer.use_regex");
-  if (pt.value("add_prefix_space", false))
+  if (opt_bool(pt, "add_prefix_space", false, origin, "pre_tokenizer.add_prefix_space"))
     bad("add_prefix_space is true; not supported", origin, "pre_tokenizer.add_prefix_space");
   if (root.contains("normalizer") && !root["normalizer"].is_null())
     bad("a normalizer is set; not supported for byte-level BPE", origin, "normalizer");
+}
+
+void check_model(const json& model, const std::string& origin) {
+  if (!model.is_object()) bad("must be an object", origin, "model");
+  const std::string type = opt_string(model, "type", "BPE", origin, "model.type");
+  if (type != "BPE") bad("is '" + type + "'; only BPE is supported", origin, "model.type");
+  if (opt_bool(model, "byte_fallback", false, origin, "model.byte_fallback")) bad("is true; not supported", origin, "model.byte_fallback");
+  for (const char* f : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (!opt_string(model, f, "", origin, std::string("model.") + f).empty())
+      bad("is set; not supported", origin, std::string("model.") + f);
+}
+
+// Token ids must be contiguous from 0, so none can exceed the number of entries: a
+// larger one is refused before the token table is sized by it.
+void check_id(uint64_t id, size_t entries, const std::string& what, const std::string& origin, const std::string& path) {
+  if (id >= entries)
+    bad(what + " is id " + std::to_string(id) + ", but there are only " + std::to_string(entries) +
+            " tokens (ids must be contiguous from 0)",
+        origin, path);
 }
 
 }  // namespace
@@ -45,22 +80,20 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
     throw Error(std::string("malformed JSON: ") + e.what(), origin);
   }
   if (!root.is_object()) throw Error("expected a JSON object", origin);
   const json& model = field(root, "model", origin, "model");
-  if (model.value("type", "BPE") != "BPE")
-    bad("is '" + model.value("type", "") + "'; only BPE is supported", origin, "model.type");
-  if (model.value("byte_fallback", false)) bad("is true; not supported", origin, "model.byte_fallback");
-  for (const char* f : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(f) && model[f].is_string() && !model[f].get<std::string>().empty())
-      bad("is set; not supported", origin, std::string("model.") + f);
+  check_model(model, origin);
   check_pre_tokenizer(root, origin);
 
   // Vocabulary: printable token -> id.
   const json& vocab = field(model, "vocab", origin, "model.vocab");
   if (!vocab.is_object()) bad("is not an object", origin, "model.vocab");
+  const json* added_json = root.contains("added_tokens") && !root["added_tokens"].is_null() ? &root["added_tokens"] : nullptr;
+  if (added_json && !added_json->is_array()) bad("is not a list", origin, "added_tokens");
+  const size_t entries = vocab.size() + (added_json ? added_json->size() : 0);
   std::vector<std::string> tokens;
   std::vector<bool> have;
   std::unordered_map<std::string, uint32_t> id_of;
@@ -68,7 +101,7 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
   for (const auto& [tok, idj] : vocab.items()) {
     if (!idj.is_number_unsigned()) bad("id of '" + tok + "' is not a non-negative integer", origin, "model.vocab");
     uint64_t id = idj.get<uint64_t>();
-    if (id > 10'000'000) bad("id " + std::to_string(id) + " of '" + tok + "' is too large", origin, "model.vocab");
+    check_id(id, entries, "'" + tok + "'", origin, "model.vocab");
     if (!printable_to_bytes(tok, bytes)) bad("token '" + tok + "' is not in byte-level form", origin, "model.vocab");
     if (id >= tokens.size()) tokens.resize(id + 1), have.resize(id + 1);
     if (have[id]) bad("id " + std::to_string(id) + " is used twice", origin, "model.vocab");
@@ -79,9 +112,8 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
 
   // Special (added) tokens.
   std::vector<std::pair<std::string, uint32_t>> specials;
-  if (root.contains("added_tokens") && !root["added_tokens"].is_null()) {
-    const json& added = root["added_tokens"];
-    if (!added.is_array()) bad("is not a list", origin, "added_tokens");
+  if (added_json) {
+    const json& added = *added_json;
     for (size_t i = 0; i < added.size(); ++i) {
       std::string where = "added_tokens[" + std::to_string(i) + "]";
       const json& a = added[i];
@@ -91,7 +123,7 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
       std::string content = a["content"];
       if (content.empty()) bad("content is empty", origin, where);
       uint64_t id = a["id"].get<uint64_t>();
-      if (id > 10'000'000) bad("id is too large", origin, where);
+      check_id(id, entries, "'" + content + "'", origin, where);
       if (id >= tokens.size()) tokens.resize(id + 1), have.resize(id + 1);
       tokens[id] = content;
       have[id] = true;

@@ -86,145 +86,200 @@ double measure_peak_flops() {
 
 void allreduce_gradients(float*, int64_t) {}
 
-TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt) {
-  const TrainConfig& tc = opt.train;
-  tc.validate("train config");
-  const model::ModelConfig& mc = m.config();
-  AdamW adam(m.layout(), tc.beta1, tc.beta2, tc.eps, tc.weight_decay, tc.decay_embeddings);
-  TrainerState st;
-  TrainResult res;
-  fs::create_directories(fs::path(opt.out_dir) / "checkpoints");
-  const std::string metrics_path = (fs::path(opt.out_dir) / "metrics.jsonl").string();
-  if (!opt.resume.empty()) {
-    std::string cp = resolve_resume(opt.resume);
-    st = load_checkpoint(cp, m, adam);
-    data.restore(st.data);
-    truncate_metrics(metrics_path, st.step);
-    if (!opt.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st.step);
-  } else {
-    write_file_atomic(metrics_path, "");
+namespace {
+
+// One run of the loop, in the order it happens: begin (fresh or resumed), steps, and
+// either a stop (signal, --stop-after) or the end with the final model folder.
+class TrainingRun {
+ public:
+  TrainingRun(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt)
+      : m_(m), data_(data), opt_(opt), tc_(opt.train),
+        adam_(m.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings),
+        metrics_path_((fs::path(opt.out_dir) / "metrics.jsonl").string()),
+        micro_(size_t(tc_.grad_accum)) {}
+
+  TrainResult run() {
+    begin();
+    SignalGuard signals;
+    Progress bar(opt_.label, double(tc_.max_steps), "steps", opt_.quiet);
+    int64_t step = st_.step;
+    for (; step < tc_.max_steps; ++step) {
+      const bool last = step + 1 == tc_.max_steps;
+      const std::string line = train_step(step, last);
+      bar.update(double(step + 1), line);
+      if (tc_.checkpoint_every && (step + 1) % tc_.checkpoint_every == 0 && !last) checkpoint(step + 1);
+      const bool stop = g_signal != 0 || (opt_.stop_after >= 0 && step + 1 - res_.start_step >= opt_.stop_after);
+      if (stop && !last) {
+        bar.finish();
+        return stopped(step + 1);
+      }
+    }
+    bar.finish();
+    return finished(step);
   }
-  res.start_step = st.step;
-  json run = opt.run_info.is_object() ? opt.run_info : json::object();
-  run["model"] = mc.to_json();
-  run["train"] = tc.to_json();
-  run["data"] = opt.data_desc;
-  write_file_atomic((fs::path(opt.out_dir) / "run.json").string(), run.dump(2) + "\n");
 
-  const double peak = measure_peak_flops();
-  const double flops_tok = model::flops_per_token(mc);
-  const int64_t P = m.num_params();
-  std::vector<CurvePoint> train_curve, val_curve;
-  read_loss_curves(metrics_path, train_curve, val_curve);  // the curve so far, when resuming
-  std::ofstream metrics(metrics_path, std::ios::app);
+ private:
+  // Restores a checkpoint (weights, moments, data position, metrics) or starts afresh,
+  // and records the run's configuration in run.json.
+  void begin() {
+    tc_.validate("train config");
+    fs::create_directories(fs::path(opt_.out_dir) / "checkpoints");
+    if (!opt_.resume.empty()) {
+      std::string cp = resolve_resume(opt_.resume);
+      st_ = load_checkpoint(cp, m_, adam_);
+      data_.restore(st_.data);
+      truncate_metrics(metrics_path_, st_.step);
+      if (!opt_.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st_.step);
+    } else {
+      write_file_atomic(metrics_path_, "");
+    }
+    res_.start_step = st_.step;
+    json run = opt_.run_info.is_object() ? opt_.run_info : json::object();
+    run["model"] = m_.config().to_json();
+    run["train"] = tc_.to_json();
+    run["data"] = opt_.data_desc;
+    write_file_atomic((fs::path(opt_.out_dir) / "run.json").string(), run.dump(2) + "\n");
+    peak_ = measure_peak_flops();
+    flops_tok_ = model::flops_per_token(m_.config());
+    read_loss_curves(metrics_path_, train_curve_, val_curve_);  // the curve so far, when resuming
+    metrics_.open(metrics_path_, std::ios::app);
+    t_start_ = Clock::now();
+  }
 
-  std::string last_checkpoint;
-  auto checkpoint = [&](int64_t step) {
-    st.step = step;
-    st.data = data.state();
-    std::string dir = (fs::path(opt.out_dir) / "checkpoints" / fmt::format("step_{:08d}", step)).string();
-    save_checkpoint(dir, m, adam, tc, st, opt.tokenizer_json, opt.data_desc, opt.add_files);
-    last_checkpoint = dir;
-    auto all = list_checkpoints(opt.out_dir);
-    for (size_t i = 0; i + size_t(tc.keep_checkpoints) < all.size(); ++i) fs::remove_all(all[i]);
-  };
-  auto plot = [&] {
-    write_loss_svg((fs::path(opt.out_dir) / "loss.svg").string(), train_curve, val_curve,
-                   fmt::format("{:.1f}M-parameter model: {} loss", double(P) / 1e6, opt.label));
-  };
-
-  SignalGuard signals;
-  Progress bar(opt.label, double(tc.max_steps), "steps", opt.quiet);
-  auto t_start = Clock::now();
-  int64_t tokens_done = 0;
-  int64_t step = st.step;
-  std::vector<Batch> micro(size_t(tc.grad_accum));
-  for (; step < tc.max_steps; ++step) {
-    auto t0 = Clock::now();
-    const double lr = learning_rate(tc, step);
+  // Forward and backward over every micro-batch, then clipping and the AdamW step.
+  // Returns the step's loss and gradient norm.
+  std::pair<double, double> optimize(int64_t step, double lr, int64_t& tokens) {
     // Every micro-batch first, so that each token's gradient is weighted by 1 / (the
     // weight of the tokens that count in the whole step), however they are spread.
     double weight = 0;
-    int64_t tokens = 0;
-    for (auto& b : micro) {
-      data.next(b);
+    tokens = 0;
+    for (auto& b : micro_) {
+      data_.next(b);
       weight += b.weight;
       tokens += int64_t(b.B) * b.T;
     }
-    m.zero_grad();
+    m_.zero_grad();
     double loss = 0;
     if (weight > 0)
-      for (auto& b : micro)
+      for (auto& b : micro_)
         if (b.counted > 0)
-          loss += m.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
-                                     b.w.empty() ? nullptr : b.w.data()) *
+          loss += m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
+                                      b.w.empty() ? nullptr : b.w.data()) *
                   b.weight / weight;
-    allreduce_gradients(m.grads(), P);
-    const double norm = clip_grad_norm(m.grads(), P, tc.grad_clip);
+    const int64_t P = m_.num_params();
+    allreduce_gradients(m_.grads(), P);
+    const double norm = clip_grad_norm(m_.grads(), P, tc_.grad_clip);
     if (!std::isfinite(loss) || !std::isfinite(norm))
       throw Error(fmt::format("the loss became {} at step {}; nothing was saved over the last good checkpoint ({})",
                               std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss),
-                              step + 1, last_checkpoint.empty() ? "none yet" : last_checkpoint),
+                              step + 1, last_checkpoint_.empty() ? "none yet" : last_checkpoint_),
                   "training");
-    adam.step(m.params(), m.grads(), lr, step + 1);
-    res.losses.push_back(loss);
-    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    tokens_done += tokens;
+    adam_.step(m_.params(), m_.grads(), lr, step + 1);
+    return {loss, norm};
+  }
+
+  // One optimizer step with its bookkeeping: metrics.jsonl, validation, the loss curve.
+  // Returns the progress line.
+  std::string train_step(int64_t step, bool last) {
+    auto t0 = Clock::now();
+    const double lr = learning_rate(tc_, step);
+    int64_t tokens = 0;
+    auto [loss, norm] = optimize(step, lr, tokens);
+    res_.losses.push_back(loss);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    tokens_done_ += tokens;
     const double tok_s = double(tokens) / secs;
-    const double mfu = tok_s * flops_tok / peak;
+    const double mfu = tok_s * flops_tok_ / peak_;
     json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
-    train_curve.push_back({double(step + 1), loss});
-    const bool last = step + 1 == tc.max_steps;
-    if ((tc.eval_every && (step + 1) % tc.eval_every == 0) || last) {
-      if (opt.validate) {
-        st.last_val_loss = opt.validate(m);
-        row["val_loss"] = st.last_val_loss;
-        val_curve.push_back({double(step + 1), st.last_val_loss});
+    train_curve_.push_back({double(step + 1), loss});
+    if ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last) {
+      if (opt_.validate) {
+        st_.last_val_loss = opt_.validate(m_);
+        row["val_loss"] = st_.last_val_loss;
+        val_curve_.push_back({double(step + 1), st_.last_val_loss});
       }
       plot();
     }
-    if ((step + 1) % tc.log_every == 0 || last) metrics << row.dump() << "\n" << std::flush;
-    bar.update(double(step + 1), fmt::format("loss {:.4f}{} | lr {:.2e} | {:.0f} tok/s | MFU {:.1f}%", loss,
-                                             st.last_val_loss >= 0 ? fmt::format(" val {:.4f}", st.last_val_loss) : "",
-                                             lr, tok_s, 100 * mfu));
-    if (tc.checkpoint_every && (step + 1) % tc.checkpoint_every == 0 && !last) checkpoint(step + 1);
-    const bool stop = g_signal != 0 || (opt.stop_after >= 0 && step + 1 - res.start_step >= opt.stop_after);
-    if (stop && !last) {
-      ++step;
-      checkpoint(step);
-      plot();
-      bar.finish();
-      res.interrupted = true;
-      res.steps = step;
-      res.checkpoint = last_checkpoint;
-      // Said even when quiet: where the work went is never noise.
-      fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
-                 g_signal ? " (signal)" : "", last_checkpoint, opt.out_dir);
-      return res;
+    if ((step + 1) % tc_.log_every == 0 || last) metrics_ << row.dump() << "\n" << std::flush;
+    return fmt::format("loss {:.4f}{} | lr {:.2e} | {:.0f} tok/s | MFU {:.1f}%", loss,
+                       st_.last_val_loss >= 0 ? fmt::format(" val {:.4f}", st_.last_val_loss) : "", lr, tok_s,
+                       100 * mfu);
+  }
+
+  void checkpoint(int64_t step) {
+    st_.step = step;
+    st_.data = data_.state();
+    std::string dir = (fs::path(opt_.out_dir) / "checkpoints" / fmt::format("step_{:08d}", step)).string();
+    save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
+    last_checkpoint_ = dir;
+    auto all = list_checkpoints(opt_.out_dir);
+    for (size_t i = 0; i + size_t(tc_.keep_checkpoints) < all.size(); ++i) fs::remove_all(all[i]);
+  }
+
+  void plot() {
+    write_loss_svg((fs::path(opt_.out_dir) / "loss.svg").string(), train_curve_, val_curve_,
+                   fmt::format("{:.1f}M-parameter model: {} loss", double(m_.num_params()) / 1e6, opt_.label));
+  }
+
+  // Interrupted (a signal or --stop-after): one checkpoint to resume from.
+  TrainResult stopped(int64_t step) {
+    checkpoint(step);
+    plot();
+    res_.interrupted = true;
+    res_.steps = step;
+    res_.checkpoint = last_checkpoint_;
+    // Said even when quiet: where the work went is never noise.
+    fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
+               g_signal ? " (signal)" : "", last_checkpoint_, opt_.out_dir);
+    return res_;
+  }
+
+  // The last checkpoint, and the final model folder for the next stages: the checkpoint
+  // without the optimizer, assembled beside it and renamed into place.
+  TrainResult finished(int64_t step) {
+    checkpoint(step);
+    plot();
+    const std::string final_dir = (fs::path(opt_.out_dir) / "model").string();
+    AtomicDir final_model(final_dir);
+    for (const auto& e : fs::directory_iterator(last_checkpoint_)) {
+      auto name = e.path().filename().string();
+      if (name != "optimizer.safetensors" && name != "trainer_state.json")
+        fs::copy_file(e.path(), final_model.file(name));
     }
+    final_model.commit();
+    res_.steps = step;
+    res_.val_loss = st_.last_val_loss;
+    res_.model_dir = final_dir;
+    res_.checkpoint = last_checkpoint_;
+    double total_s = std::chrono::duration<double>(Clock::now() - t_start_).count();
+    if (!opt_.quiet)
+      fmt::print(stderr, "done: {} steps, {} tokens in {}, {:.0f} tokens/s; final train loss {:.4f}, val loss {:.4f}\n",
+                 step - res_.start_step, tokens_done_, human_duration(total_s), double(tokens_done_) / total_s,
+                 res_.losses.empty() ? 0.0 : res_.losses.back(), res_.val_loss);
+    return res_;
   }
-  bar.finish();
-  checkpoint(step);
-  plot();
-  // The final model folder for the next stages: the checkpoint without the optimizer.
-  // Assembled beside it and renamed into place, like a checkpoint.
-  const std::string final_dir = (fs::path(opt.out_dir) / "model").string();
-  AtomicDir final_model(final_dir);
-  for (const auto& e : fs::directory_iterator(last_checkpoint)) {
-    auto name = e.path().filename().string();
-    if (name != "optimizer.safetensors" && name != "trainer_state.json") fs::copy_file(e.path(), final_model.file(name));
-  }
-  final_model.commit();
-  res.steps = step;
-  res.val_loss = st.last_val_loss;
-  res.model_dir = final_dir;
-  res.checkpoint = last_checkpoint;
-  double total_s = std::chrono::duration<double>(Clock::now() - t_start).count();
-  if (!opt.quiet)
-    fmt::print(stderr, "done: {} steps, {} tokens in {}, {:.0f} tokens/s; final train loss {:.4f}, val loss {:.4f}\n",
-               step - res.start_step, tokens_done, human_duration(total_s), double(tokens_done) / total_s,
-               res.losses.empty() ? 0.0 : res.losses.back(), res.val_loss);
-  return res;
+
+  model::Transformer<float>& m_;
+  BatchSource& data_;
+  const LoopOptions& opt_;
+  const TrainConfig& tc_;
+  AdamW adam_;
+  const std::string metrics_path_;
+  std::vector<Batch> micro_;
+  TrainerState st_;
+  TrainResult res_;
+  std::vector<CurvePoint> train_curve_, val_curve_;
+  std::ofstream metrics_;
+  std::string last_checkpoint_;
+  double peak_ = 0, flops_tok_ = 0;
+  int64_t tokens_done_ = 0;
+  Clock::time_point t_start_;
+};
+
+}  // namespace
+
+TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt) {
+  return TrainingRun(m, data, opt).run();
 }
 
 }  // namespace slm::train

@@ -1,8 +1,10 @@
 #include "slm/train/train_config.h"
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "slm/model/config.h"
 #include "slm/util/error.h"
 
 namespace slm::train {
@@ -13,8 +15,9 @@ void TrainConfig::validate(const std::string& origin) const {
   auto need = [&](bool ok, const char* f, const char* what) {
     if (!ok) throw Error(std::string("train.") + f + " " + what, origin);
   };
-  need(batch_size >= 1, "batch_size", "must be at least 1");
-  need(grad_accum >= 1, "grad_accum", "must be at least 1");
+  // Upper ends keep a typo from asking for terabytes of activations.
+  need(batch_size >= 1 && batch_size <= 65536, "batch_size", "must be in [1, 65536]");
+  need(grad_accum >= 1 && grad_accum <= (1 << 20), "grad_accum", "must be in [1, 1048576]");
   need(max_steps >= 1, "max_steps", "must be at least 1");
   need(lr > 0, "lr", "must be positive");
   need(min_lr >= 0 && min_lr <= lr, "min_lr", "must be in [0, lr]");
@@ -30,51 +33,81 @@ void TrainConfig::validate(const std::string& origin) const {
   need(log_every >= 1, "log_every", "must be at least 1");
 }
 
+namespace {
+
+// Every field once, so reading, writing and listing the names cannot drift apart.
+template <class C, class F>
+void for_each_field(C& c, F&& f) {
+  f("batch_size", c.batch_size);
+  f("grad_accum", c.grad_accum);
+  f("max_steps", c.max_steps);
+  f("lr", c.lr);
+  f("min_lr", c.min_lr);
+  f("warmup_steps", c.warmup_steps);
+  f("weight_decay", c.weight_decay);
+  f("beta1", c.beta1);
+  f("beta2", c.beta2);
+  f("eps", c.eps);
+  f("grad_clip", c.grad_clip);
+  f("decay_embeddings", c.decay_embeddings);
+  f("eval_every", c.eval_every);
+  f("eval_batches", c.eval_batches);
+  f("checkpoint_every", c.checkpoint_every);
+  f("keep_checkpoints", c.keep_checkpoints);
+  f("log_every", c.log_every);
+  f("seed", c.seed);
+}
+
+template <class T>
+void read_value(const json& v, T& dst, const std::string& key, const std::string& origin) {
+  const std::string name = "train." + key;
+  std::string s = v.dump();
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) throw Error("field '" + name + "' must be true or false, not " + s, origin);
+    dst = v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) throw Error("field '" + name + "' must be an integer, not " + s, origin);
+    // Checked before narrowing, so a huge or negative count cannot wrap into a small one.
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                                             : v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                                                   (std::is_unsigned_v<T> || v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max()));
+    if (!fits) throw Error("field '" + name + "' is " + s + ", out of range", origin);
+    dst = v.get<T>();
+  } else {
+    if (!v.is_number()) throw Error("field '" + name + "' must be a number, not " + s, origin);
+    dst = v.get<T>();
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> TrainConfig::field_names() {
+  TrainConfig c;
+  std::vector<std::string> names;
+  for_each_field(c, [&](const char* k, auto&) { names.emplace_back(k); });
+  return names;
+}
+
 TrainConfig TrainConfig::from_json(const json& j, const std::string& origin) {
   if (!j.is_object()) throw Error("the train section must be a JSON object", origin);
   TrainConfig c;
   for (const auto& [k, v] : j.items()) {
-    auto num = [&](auto& dst) {
-      if (!v.is_number()) throw Error("field 'train." + k + "' must be a number", origin);
-      using D = std::decay_t<decltype(dst)>;
-      if (std::is_integral_v<D> && !v.is_number_integer())
-        throw Error("field 'train." + k + "' must be an integer", origin);
-      dst = v.get<D>();
-    };
-    if (k == "batch_size") num(c.batch_size);
-    else if (k == "grad_accum") num(c.grad_accum);
-    else if (k == "max_steps") num(c.max_steps);
-    else if (k == "lr") num(c.lr);
-    else if (k == "min_lr") num(c.min_lr);
-    else if (k == "warmup_steps") num(c.warmup_steps);
-    else if (k == "weight_decay") num(c.weight_decay);
-    else if (k == "beta1") num(c.beta1);
-    else if (k == "beta2") num(c.beta2);
-    else if (k == "eps") num(c.eps);
-    else if (k == "grad_clip") num(c.grad_clip);
-    else if (k == "eval_every") num(c.eval_every);
-    else if (k == "eval_batches") num(c.eval_batches);
-    else if (k == "checkpoint_every") num(c.checkpoint_every);
-    else if (k == "keep_checkpoints") num(c.keep_checkpoints);
-    else if (k == "log_every") num(c.log_every);
-    else if (k == "seed") num(c.seed);
-    else if (k == "decay_embeddings") {
-      if (!v.is_boolean()) throw Error("field 'train.decay_embeddings' must be true or false", origin);
-      c.decay_embeddings = v.get<bool>();
-    } else {
-      throw Error("unknown train field '" + k + "'", origin);
-    }
+    bool known = false;
+    for_each_field(c, [&](const char* name, auto& dst) {
+      if (k != name) return;
+      read_value(v, dst, k, origin);
+      known = true;
+    });
+    if (!known) throw Error(model::unknown_field_message(k, "train", field_names()), origin);
   }
   return c;
 }
 
 json TrainConfig::to_json() const {
-  return {{"batch_size", batch_size},     {"grad_accum", grad_accum},     {"max_steps", max_steps},
-          {"lr", lr},                     {"min_lr", min_lr},             {"warmup_steps", warmup_steps},
-          {"weight_decay", weight_decay}, {"beta1", beta1},               {"beta2", beta2},
-          {"eps", eps},                   {"grad_clip", grad_clip},       {"decay_embeddings", decay_embeddings},
-          {"eval_every", eval_every},     {"eval_batches", eval_batches}, {"checkpoint_every", checkpoint_every},
-          {"keep_checkpoints", keep_checkpoints}, {"log_every", log_every}, {"seed", seed}};
+  json j = json::object();
+  for_each_field(*this, [&](const char* k, const auto& v) { j[k] = v; });
+  return j;
 }
 
 double learning_rate(const TrainConfig& c, int64_t step) {

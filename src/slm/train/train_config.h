@@ -5,12 +5,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace slm::train {
 
 struct TrainConfig {
-  int batch_size = 8;          // sequences a micro-batch
-  int grad_accum = 1;          // micro-batches a step
+  int batch_size = 8;          // sequences per micro-batch
+  int grad_accum = 1;          // micro-batches per step
   int64_t max_steps = 1000;
   double lr = 1e-3, min_lr = 1e-4;
   int64_t warmup_steps = 100;  // linear warm-up, then cosine decay to min_lr at max_steps
@@ -25,7 +26,10 @@ struct TrainConfig {
   uint64_t seed = 1;
 
   void validate(const std::string& origin) const;
+  // Unknown fields (with the nearest valid name) and wrong types are errors naming
+  // "train.FIELD"; ranges are validate()'s.
   static TrainConfig from_json(const nlohmann::json& j, const std::string& origin);
+  static std::vector<std::string> field_names();
   nlohmann::json to_json() const;
 };
 

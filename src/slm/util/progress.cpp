@@ -25,20 +25,32 @@ std::string human_duration(double s) {
   return fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
-Progress::Progress(std::string label, double total, std::string unit, bool quiet)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), quiet_(quiet),
-      tty_(::isatty(2)), start_(Clock::now()), last_draw_(start_) {}
+ProgressOutput ProgressOutput::standard_error() {
+  ProgressOutput o;
+  o.tty = ::isatty(2);
+  o.write = [](const std::string& text) {
+    std::fputs(text.c_str(), stderr);
+    std::fflush(stderr);
+  };
+  o.now = [] { return Clock::now(); };
+  return o;
+}
+
+Progress::Progress(std::string label, double total, std::string unit, bool quiet, ProgressOutput out)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), quiet_(quiet), out_(std::move(out)),
+      start_(out_.now()), last_draw_(start_) {}
 
 Progress::~Progress() {
-  if (!finished_ && tty_ && !quiet_) std::fputc('\n', stderr);
+  if (!finished_ && out_.tty && !quiet_) out_.write("\n");  // leave the terminal's line drawn
 }
 
 void Progress::update(double done, const std::string& extra) {
   done_ = done;
   if (quiet_) return;
-  auto now = Clock::now();
+  // A log gets a line every few seconds, not one per update: a long run stays readable.
+  auto now = out_.now();
   double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (since < (tty_ ? 0.1 : 5.0)) return;
+  if (since < (out_.tty ? kTtyEvery : kPlainEvery)) return;
   last_draw_ = now;
   draw(false, extra);
 }
@@ -50,7 +62,7 @@ void Progress::finish(const std::string& extra) {
 }
 
 void Progress::draw(bool final, const std::string& extra) {
-  double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+  double elapsed = std::chrono::duration<double>(out_.now() - start_).count();
   double rate = elapsed > 0 ? done_ / elapsed : 0;
   std::string line = label_;
   if (total_ > 0) {
@@ -68,11 +80,7 @@ void Progress::draw(bool final, const std::string& extra) {
   else if (total_ > 0 && rate > 0)
     line += " | ETA " + human_duration((total_ - done_) / rate);
   if (!extra.empty()) line += " | " + extra;
-  if (tty_)
-    std::fprintf(stderr, "\r\033[2K%s%s", line.c_str(), final ? "\n" : "");
-  else
-    std::fprintf(stderr, "%s\n", line.c_str());
-  std::fflush(stderr);
+  out_.write(out_.tty ? "\r\033[2K" + line + (final ? "\n" : "") : line + "\n");
 }
 
 }  // namespace slm

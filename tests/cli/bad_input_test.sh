@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Bad input a new user might give, each refused cleanly: exit 1 (bad data) or 2 (bad command
+# line), exactly one "slm: error:" line naming the flag, field or file at fault, and nothing
+# new left where the output would have gone. Usage: bad_input_test.sh PATH/TO/slm
+set -u
+SLM=$1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# refuse CODE NEEDLE OUT -- COMMAND...: the command exits CODE with one error line that
+# contains NEEDLE, and OUT (a path, or - for none) does not exist afterwards.
+refuse() {
+  local code=$1 needle=$2 out=$3
+  shift 4
+  "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  local rc=$? what="$*"
+  what=${what#"$SLM "}
+  [ "$rc" -eq "$code" ] || { bad "$what: exit $rc, expected $code"; cat "$TMP/stderr"; return; }
+  [ "$(grep -c '^slm: error: ' "$TMP/stderr")" -eq 1 ] || { bad "$what: not exactly one error line"; cat "$TMP/stderr"; return; }
+  grep '^slm: error: ' "$TMP/stderr" | grep -qF -- "$needle" || { bad "$what: error does not name '$needle'"; cat "$TMP/stderr"; return; }
+  if [ "$out" != - ] && [ -e "$out" ]; then bad "$what: left $out behind"; return; fi
+  ok
+}
+
+# --- a tiny corpus, tokenizer, shards and model to be wrong about
+"$SLM" data stories --count 300 --seed 2 --quiet --out "$TMP/s.txt" &&
+  "$SLM" tokenizer train "$TMP/s.txt" --vocab-size 400 --quiet --out "$TMP/tok.json" &&
+  "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --quiet --out "$TMP/shards" 2>/dev/null &&
+  "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run" --set model.dim=32 --set model.n_layers=1 --set model.n_heads=2 \
+    --set model.n_kv_heads=1 --set model.hidden_dim=64 --set model.context=64 --set train.batch_size=2 --max-steps 2 \
+    --quiet >/dev/null || { echo "FAIL: setup"; exit 1; }
+M=$TMP/run/model
+O=$TMP/out  # never created by a refused command
+
+# --- numeric flags out of range: exit 2, the flag named
+gen=("$SLM" generate --model "$M" --max-tokens 2)
+refuse 2 "--temperature" - -- "${gen[@]}" --temperature -1
+refuse 2 "--top-p" - -- "${gen[@]}" --top-p 1.5
+refuse 2 "--top-p" - -- "${gen[@]}" --top-p 0
+refuse 2 "--top-p" - -- "${gen[@]}" --top-p nan
+refuse 2 "--min-p" - -- "${gen[@]}" --min-p 2
+refuse 2 "--top-k" - -- "${gen[@]}" --top-k -1
+refuse 2 "--repetition-penalty" - -- "${gen[@]}" --repetition-penalty 0
+refuse 2 "--max-tokens" - -- "$SLM" generate --model "$M" --max-tokens 0
+refuse 2 "--k" - -- "${gen[@]}" --k -1
+refuse 2 "--threads" - -- "${gen[@]}" --threads -2
+refuse 2 "--seed" - -- "${gen[@]}" --seed -1
+refuse 2 "--temperature" - -- "$SLM" chat --model "$M" --temperature inf
+refuse 2 "--count" "$O.txt" -- "$SLM" data stories --count -1 --out "$O.txt"
+refuse 2 "--size" "$O.txt" -- "$SLM" data stories --size 0 --out "$O.txt"
+refuse 2 "--val-fraction" "$O" -- "$SLM" data import "$TMP/s.txt" --val-fraction 1 --out "$O"
+refuse 2 "--batch" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --batch 0
+refuse 2 "--context" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --context -8
+refuse 2 "--world" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --world 0
+refuse 2 "--rank" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --rank 2 --world 2
+refuse 2 "--shard-tokens" "$O" -- "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --shard-tokens 0 --out "$O"
+refuse 2 "--val-fraction" "$O" -- "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --val-fraction -0.5 --out "$O"
+refuse 2 "--stories" "$O" -- "$SLM" data instruct --stories 0 --out "$O"
+refuse 2 "--heldout" "$O" -- "$SLM" data instruct --heldout 1 --out "$O"
+refuse 2 "--rouge" "$O" -- "$SLM" data instruct --rouge 1.5 --out "$O"
+refuse 2 "--vocab-size" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --vocab-size 10 --out "$O.json"
+refuse 2 "--min-frequency" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --min-frequency 0 --out "$O.json"
+refuse 2 "--max-steps" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --max-steps -3
+refuse 2 "--stop-after" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --stop-after 0
+refuse 2 "--epochs" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --epochs 0
+refuse 2 "--eval-limit" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --eval-limit -1
+
+# --- config files: unknown keys at any level (with the nearest name), wrong types
+cfg() { printf '%s\n' "$2" >"$TMP/$1.json"; }
+cfg top '{"n_layer": "six"}'
+cfg model '{"model": {"n_layer": 6}}'
+cfg type '{"model": {"n_layers": "six"}}'
+cfg train '{"train": {"lrr": 1e-3}}'
+cfg big '{"model": {"dim": 1099511627776}}'
+cfg range '{"train": {"batch_size": 0}}'
+cfg overflow '{"train": {"lr": 1e400}}'
+pre=("$SLM" pretrain --data "$TMP/shards" --out "$O")
+refuse 1 "did you mean 'model.n_layers'" "$O" -- "${pre[@]}" --config "$TMP/top.json"
+refuse 1 "unknown field 'model.n_layer'; did you mean 'model.n_layers'" "$O" -- "${pre[@]}" --config "$TMP/model.json"
+refuse 1 "'model.n_layers' must be an integer" "$O" -- "${pre[@]}" --config "$TMP/type.json"
+refuse 1 "unknown field 'train.lrr'; did you mean 'train.lr'" "$O" -- "${pre[@]}" --config "$TMP/train.json"
+refuse 1 "'model.dim' is 1099511627776" "$O" -- "${pre[@]}" --config "$TMP/big.json"
+refuse 1 "train.batch_size" "$O" -- "${pre[@]}" --config "$TMP/range.json"
+refuse 1 "overflow.json" "$O" -- "${pre[@]}" --config "$TMP/overflow.json"
+refuse 1 "train.batch_size must be in" "$O" -- "${pre[@]}" --set train.batch_size=1000000
+refuse 1 "no such config file or preset" "$O" -- "${pre[@]}" --config tinny
+refuse 2 "unknown field 'train.warmup'; did you mean 'train.warmup_steps'" "$O" -- "${pre[@]}" --set train.warmup=3
+refuse 2 "'train.lr' must be a number" "$O" -- "${pre[@]}" --set train.lr=fast
+refuse 2 "did you mean 'model'" "$O" -- "${pre[@]}" --set modle.dim=64
+refuse 1 "a fine-tuning config has no 'model' section" "$O" -- \
+  "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --config "$TMP/model.json"
+
+# --- model folders whose config.json is wrong, or disagrees with its tensors
+# broken NEEDLE PYTHON: a copy of the model with config.json edited by PYTHON (j is the
+# JSON); generate and export refuse it naming NEEDLE, and export leaves nothing behind.
+broken() {
+  rm -rf "$TMP/m2"
+  cp -r "$M" "$TMP/m2"
+  python3 - "$TMP/m2/config.json" "$2" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(j, open(sys.argv[1], "w"))
+PY
+  refuse 1 "$1" - -- "$SLM" generate --model "$TMP/m2" --max-tokens 2
+  refuse 1 "$1" "$O" -- "$SLM" export hf --model "$TMP/m2" --out "$O"
+  refuse 1 "$1" "$O.gguf" -- "$SLM" export gguf --model "$TMP/m2" --out "$O.gguf"
+}
+broken "missing tensor 'model.layers.1.input_layernorm.weight'" "j['num_hidden_layers'] = 2"
+broken "tensor 'model.embed_tokens.weight' has shape [400, 32], config.json implies [400, 64]" \
+  "j['hidden_size'] = 64; j['head_dim'] = 32"
+broken "missing tensor 'lm_head.weight'" "j['tie_word_embeddings'] = False"
+broken "field 'hidden_size' is 1099511627776" "j['hidden_size'] = 2**40"
+broken "missing field 'intermediate_size'" "del j['intermediate_size']"
+broken "field 'num_hidden_layers' must be an integer" "j['num_hidden_layers'] = 'one'"
+broken "vocab_size must be in" "j['vocab_size'] = -400"
+broken "config.json's slm.n_layers is 3 but num_hidden_layers is 1" \
+  "j['slm'] = dict(vocab_size=400, dim=32, n_layers=3, n_heads=2, n_kv_heads=1, hidden_dim=64, context=64)"
+broken "field 'hidden_act'" "j['hidden_act'] = 'gelu'"
+# An older folder whose slm section agrees with the Hugging Face fields still loads.
+python3 - "$TMP/m2/config.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["hidden_act"] = "silu"
+j["slm"] = dict(vocab_size=400, dim=32, n_layers=1, n_heads=2, n_kv_heads=1, hidden_dim=64, context=64, norm_eps=1e-5,
+                rope_theta=10000.0, tie_embeddings=True)
+json.dump(j, open(sys.argv[1], "w"))
+PY
+"$SLM" generate --model "$TMP/m2" --max-tokens 2 --quiet >/dev/null 2>"$TMP/stderr" && ok || { bad "an agreeing slm section"; cat "$TMP/stderr"; }
+
+# --- failed commands leave no new file or folder
+printf '{"text": 5' >"$TMP/bad.json"
+refuse 1 "bad.json:1" "$O" -- "$SLM" data import "$TMP/bad.json" --out "$O"
+refuse 1 "bad.json:1" "$O" -- "$SLM" data import "$TMP/bad.json" --out "$O/new/parents"
+: >"$TMP/empty.txt"
+refuse 1 "the corpus is empty" "$O.json" -- "$SLM" tokenizer train "$TMP/empty.txt" --out "$O.json"
+refuse 1 "empty.txt" "$O.json" -- "$SLM" tokenizer train "$TMP/empty.txt" --out "$O.json"
+printf '{"prompt": "Once"}\n{"prompt": 3}\n' >"$TMP/prompts.jsonl"
+refuse 1 "prompts.jsonl:2" "$O.jsonl" -- "$SLM" generate --model "$M" --input "$TMP/prompts.jsonl" --output "$O.jsonl"
+refuse 1 "no train_*.bin shards" "$O" -- "$SLM" pretrain --data "$TMP" --out "$O"
+# A bad --eval file fails before the fine-tuning run, not after it.
+printf '{"instruction": "Say hi.", "input": "", "output": "hi"}\n' >"$TMP/sft.jsonl"
+printf '{"instruction": 3}\n' >"$TMP/eval.jsonl"
+refuse 1 "eval.jsonl:1" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/sft.jsonl" --eval "$TMP/eval.jsonl" --out "$O"
+# Nothing half-written anywhere: no temporary files or folders beside the outputs.
+leftovers=$(find "$TMP" -name '*.tmp-*' -o -name '*.old-*')
+[ -z "$leftovers" ] && ok || bad "temporary files left: $leftovers"
+
+echo "bad input: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
