@@ -15,10 +15,11 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 # npm packages for the cross-checks against real implementations (HF tokenizers, HF's
-# GGUF parser, Playwright).
-for pkg in @anush008/tokenizers @huggingface/gguf playwright-core; do
+# GGUF parser, Playwright, llama.cpp's prebuilt CPU binary). NODE_LLAMA_CPP_SKIP_DOWNLOAD:
+# node-llama-cpp's install step must not fetch or build llama.cpp; the prebuilt is enough.
+for pkg in @anush008/tokenizers @huggingface/gguf playwright-core openai node-llama-cpp @node-llama-cpp/linux-x64; do
   if [ ! -d "tests/js/node_modules/$pkg" ]; then
-    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+    (cd tests/js && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error)
     break
   fi
 done

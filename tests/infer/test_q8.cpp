@@ -1,15 +1,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "slm/data/pack.h"
 #include "slm/data/shard.h"
 #include "slm/stories/story_corpus.h"
 #include "slm/data/tokenizer_training.h"
 #include "slm/infer/engine.h"
+#include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
+#include "slm/model/quantized_files.h"
 #include "slm/tensor/q8.h"
 #include "slm/train/pretrain.h"
+#include "slm/util/error.h"
 #include "slm/util/rng.h"
 #include "test_util.h"
 
@@ -85,4 +89,261 @@ TEST(Q8, ValidationPerplexityWithinOnePercentOfFloat) {
   EXPECT_NEAR(ppl8 / ppl32, 1.0, 0.01) << "fp32 " << ppl32 << " q8 " << ppl8;
   RecordProperty("ppl_fp32", std::to_string(ppl32));
   RecordProperty("ppl_q8", std::to_string(ppl8));
+}
+
+// ---------------------------------------------------------------- the quantised path ran
+// The perplexity test above would pass if q8 were never used (a ratio of exactly 1). These
+// tests change one matrix at a time so that a difference can come only from that matrix
+// going through int8, in both q8_matmul paths (one to three rows: int8 x int8 dot
+// products; four or more: dequantise once and GEMM).
+
+namespace {
+
+// Weights that int8 blocks hold exactly: q · 2⁻¹¹ with q in [-127, 127] and each block's
+// largest |q| 127, so the block scale is the power of two 2⁻¹¹ and quantising loses nothing.
+void fill_representable(float* w, int64_t rows, int64_t cols, Rng& rng) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int q = int(rng.uniform() * 255) - 127;
+      if (c % tensor::kQ8Block == 0) q = rng.uniform() < 0.5 ? -127 : 127;
+      w[r * cols + c] = float(q) * (1.f / 2048);
+    }
+}
+
+// Weights no int8 block holds exactly, of the same size.
+void fill_arbitrary(float* w, int64_t n, Rng& rng) {
+  for (int64_t i = 0; i < n; ++i) w[i] = float((rng.uniform() * 2 - 1) * 127.0 / 2048);
+}
+
+model::ModelConfig q8_config(bool tied) {
+  model::ModelConfig c;
+  c.vocab_size = 96, c.dim = 64, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.hidden_dim = 128;
+  c.context = 32, c.tie_embeddings = tied;
+  return c;
+}
+
+// A model whose every matrix is exactly representable (norms stay at one).
+std::unique_ptr<model::Transformer<float>> representable_model(bool tied) {
+  auto m = std::make_unique<model::Transformer<float>>(q8_config(tied));
+  m->init_weights(3);
+  Rng rng(11);
+  for (const auto& t : m->layout().tensors)
+    if (t.shape.size() == 2) fill_representable(m->params() + t.offset, t.shape[0], t.shape[1], rng);
+  return m;
+}
+
+// Every quantised matrix by name: q, k, v, o, gate, up, down of each layer, the output head.
+std::vector<int> quantised_matrices(const model::ParamLayout& L) {
+  std::vector<int> out;
+  for (const auto& ly : L.layers)
+    for (int i : {ly.wq, ly.wk, ly.wv, ly.wo, ly.w_gate, ly.w_up, ly.w_down}) out.push_back(i);
+  out.push_back(L.output_head());
+  return out;
+}
+
+const std::vector<uint32_t> kPrompt = {5, 17, 42, 3, 88, 61, 9, 30};
+
+// The prompt's logits (eight rows: the multi-row path), all positions.
+std::vector<float> prompt_logits(const model::Transformer<float>& m, bool q8) {
+  infer::Engine e(m, 1, q8);
+  std::vector<infer::Engine::Row> rows;
+  for (int t = 0; t < int(kPrompt.size()); ++t) rows.push_back({kPrompt[size_t(t)], 0, t});
+  const float* l = e.feed(rows);
+  return std::vector<float>(l, l + kPrompt.size() * 96);
+}
+
+// The logits of one decoding step (one row: the int8 x int8 path) after the prompt.
+std::vector<float> decode_logits(const model::Transformer<float>& m, bool q8) {
+  infer::Engine e(m, 1, q8);
+  for (int t = 0; t < int(kPrompt.size()); ++t) e.feed(&kPrompt[size_t(t)], 1, t);
+  const uint32_t next = 7;
+  const float* l = e.feed(&next, 1, int(kPrompt.size()));
+  return std::vector<float>(l, l + 96);
+}
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::abs(x)));
+  return m;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::abs(a[i] - b[i])));
+  return m;
+}
+
+}  // namespace
+
+// Several rows (2, 3: int8 products; 4, 7: dequantise + GEMM) against the float product with
+// the dequantised weights, and different from the product with the original weights.
+TEST(Q8, MultiRowProductsUseTheInt8Weights) {
+  Rng rng(5);
+  const int rows = 24, cols = 96;
+  std::vector<float> w(rows * cols);
+  fill_arbitrary(w.data(), int64_t(w.size()), rng);
+  auto q = tensor::quantize_q8(w.data(), rows, cols);
+  std::vector<float> deq(w.size());
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) deq[size_t(r * cols + c)] = q.scale[size_t(r * q.blocks + c / 32)] * q.q[size_t(r * q.blocks * 32 + c)];
+  for (int n : {1, 2, 3, 4, 7}) {
+    std::vector<float> x(size_t(n) * cols), y(size_t(n) * rows);
+    for (auto& v : x) v = float(rng.uniform() * 2 - 1);
+    tensor::q8_matmul(y.data(), x.data(), q, n);
+    double vs_deq = 0, vs_float = 0, size = 0;
+    for (int i = 0; i < n; ++i)
+      for (int o = 0; o < rows; ++o) {
+        double with_deq = 0, with_float = 0;
+        for (int c = 0; c < cols; ++c) {
+          with_deq += double(deq[size_t(o * cols + c)]) * x[size_t(i * cols + c)];
+          with_float += double(w[size_t(o * cols + c)]) * x[size_t(i * cols + c)];
+        }
+        const double got = y[size_t(i * rows + o)];
+        vs_deq = std::max(vs_deq, std::abs(got - with_deq));
+        vs_float = std::max(vs_float, std::abs(got - with_float));
+        size = std::max(size, std::abs(with_float));
+      }
+    // Four rows and more multiply the dequantised weights in float: only rounding differs.
+    // Fewer rows quantise the activations too: about 0.5% a product.
+    EXPECT_LT(vs_deq, (n >= 4 ? 1e-5 : 1e-2) * size) << n << " rows";
+    EXPECT_GT(vs_float, 1e-5 * size) << n << " rows: the float weights were used, not the int8 ones";
+    EXPECT_LT(vs_float, 2e-2 * size) << n << " rows";
+  }
+}
+
+// A model whose matrices int8 holds exactly, but for one: with a prompt (the multi-row
+// path, which keeps activations in float) q8's logits differ from fp32's only through that
+// matrix, so a difference that is nonzero (and small) shows that matrix was quantised.
+void expect_each_matrix_quantised_in_prompts(bool tied) {
+  auto base = representable_model(tied);
+  ASSERT_EQ(max_diff(prompt_logits(*base, true), prompt_logits(*base, false)), 0.0)
+      << "exactly representable weights give fp32's logits bit for bit";
+  const auto& L = base->layout();
+  for (int i : quantised_matrices(L)) {
+    const auto& t = L.tensors[size_t(i)];
+    model::Transformer<float> m(base->config());
+    std::copy(base->params(), base->params() + base->num_params(), m.params());
+    Rng rng(uint64_t(100 + i));
+    fill_arbitrary(m.params() + t.offset, t.size, rng);
+    const auto f32 = prompt_logits(m, false), q8 = prompt_logits(m, true);
+    const double d = max_diff(f32, q8), scale = max_abs(f32);
+    EXPECT_GT(d, 1e-6 * scale) << t.name << " was not quantised (tied: " << tied << ")";
+    EXPECT_LT(d, 0.05 * scale) << t.name << " (tied: " << tied << ")";
+  }
+}
+
+TEST(Q8, EveryMatrixIsQuantisedInPromptsTiedEmbeddings) { expect_each_matrix_quantised_in_prompts(true); }
+TEST(Q8, EveryMatrixIsQuantisedInPromptsUntiedEmbeddings) { expect_each_matrix_quantised_in_prompts(false); }
+
+// Decoding one row quantises the activations as well, so fp32 and q8 differ even with
+// representable weights. Instead: replacing a matrix by its own int8 rounding leaves q8's
+// logits as they were (int8 sees the same blocks) while fp32's move. The tied embedding is
+// left out: changing it changes the input embedding too, in both paths.
+void expect_each_matrix_quantised_in_decoding(bool tied) {
+  model::Transformer<float> base(q8_config(tied));
+  base.init_weights(4);
+  for (int64_t i = 0; i < base.num_params(); ++i) base.params()[i] *= 5;  // make attention matter
+  const auto& L = base.layout();
+  const auto base32 = decode_logits(base, false), base8 = decode_logits(base, true);
+  const double scale = max_abs(base32);
+  EXPECT_GT(max_diff(base32, base8), 1e-6 * scale) << "the q8 engine ran in float";
+  EXPECT_LT(max_diff(base32, base8), 0.05 * scale);
+  for (int i : quantised_matrices(L)) {
+    if (tied && i == L.embed) continue;
+    const auto& t = L.tensors[size_t(i)];
+    model::Transformer<float> m(base.config());
+    std::copy(base.params(), base.params() + base.num_params(), m.params());
+    auto q = tensor::quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
+    for (int64_t r = 0; r < t.shape[0]; ++r)
+      for (int64_t c = 0; c < t.shape[1]; ++c)
+        m.params()[t.offset + r * t.shape[1] + c] = q.scale[size_t(r * q.blocks + c / 32)] * q.q[size_t(r * q.blocks * 32 + c)];
+    const double moved32 = max_diff(base32, decode_logits(m, false)), moved8 = max_diff(base8, decode_logits(m, true));
+    EXPECT_GT(moved32, 1e-5 * scale) << t.name << ": its int8 rounding should move fp32's logits";
+    EXPECT_LT(moved8, 0.01 * moved32) << t.name << " was not quantised when decoding (tied: " << tied << ")";
+  }
+}
+
+TEST(Q8, EveryMatrixIsQuantisedWhenDecodingTiedEmbeddings) { expect_each_matrix_quantised_in_decoding(true); }
+TEST(Q8, EveryMatrixIsQuantisedWhenDecodingUntiedEmbeddings) { expect_each_matrix_quantised_in_decoding(false); }
+
+// ---------------------------------------------------------------- slm quantize's folders
+namespace {
+
+// A folder with a random model (weights scaled up so that greedy text varies) and the
+// tokenizer of a small story corpus. Returns the folder.
+std::string random_model_folder(const test::TempDir& dir, bool tied) {
+  const std::string shards = test::make_story_shards(dir, 120, 300);
+  const std::string folder = dir / (tied ? "fp32_tied" : "fp32_untied");
+  std::filesystem::create_directories(folder);
+  std::filesystem::copy_file(shards + "/tokenizer.json", folder + "/tokenizer.json");
+  model::ModelConfig c = q8_config(tied);
+  c.vocab_size = 300;
+  model::Transformer<float> m(c);
+  m.init_weights(9);
+  for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 4;
+  model::save_model_files(folder, m);
+  return folder;
+}
+
+}  // namespace
+
+// The int8 folder runs as --q8 runs the float model: the same logits, the same greedy text,
+// without being asked for q8; and its weights file is about 3.6x smaller.
+TEST(Q8, QuantizedFolderRunsAsQ8OnTheFloatModel) {
+  for (bool tied : {true, false}) {
+    test::TempDir dir;
+    const std::string fp32 = random_model_folder(dir, tied), q8 = dir / "q8";
+    const int64_t bytes = model::quantize_model(fp32, q8);
+    const double ratio = double(std::filesystem::file_size(fp32 + "/model.safetensors")) / double(bytes);
+    EXPECT_GT(ratio, 3.3) << "int8 blocks with a float scale: 4 / (1 + 4/32) = 3.56 before headers and norms";
+    EXPECT_TRUE(std::filesystem::exists(q8 + "/tokenizer.json"));
+    EXPECT_FALSE(std::filesystem::exists(q8 + "/model.safetensors"));
+
+    auto f = model::load_model_and_tokenizer(fp32), q = model::load_model_and_tokenizer(q8);
+    EXPECT_FALSE(model::loaded_from_q8(*f.model));
+    EXPECT_TRUE(model::loaded_from_q8(*q.model));
+    // One decoding row: int8 x int8 products, which float weights (even dequantised) never give.
+    const auto want = decode_logits(*f.model, true), got = decode_logits(*q.model, false);
+    EXPECT_LT(max_diff(want, got), 1e-5 * max_abs(want)) << "the folder did not run as --q8 does (tied " << tied << ")";
+    EXPECT_GT(max_diff(decode_logits(*f.model, false), got), 1e-5 * max_abs(want)) << "tied " << tied;
+    EXPECT_LT(max_diff(prompt_logits(*f.model, true), prompt_logits(*q.model, false)), 1e-5 * max_abs(want));
+
+    infer::GenerateOptions g;
+    g.max_tokens = 30, g.sampling.temperature = 0, g.stop_at_eot = false;
+    g.q8 = true;
+    const std::string a = infer::generate(*f.model, *f.tok, "Once upon a time", g).text;
+    g.q8 = false;  // the folder needs no asking
+    const std::string b = infer::generate(*q.model, *q.tok, "Once upon a time", g).text;
+    EXPECT_EQ(a, b) << "tied " << tied;
+    EXPECT_GT(a.size(), 10u);
+  }
+}
+
+// A changed weight after loading: no longer the int8 model, so no longer run as one.
+TEST(Q8, AModelChangedAfterLoadingIsNoLongerTakenForInt8) {
+  test::TempDir dir;
+  const std::string fp32 = random_model_folder(dir, true), q8 = dir / "q8";
+  model::quantize_model(fp32, q8);
+  auto q = model::load_model_and_tokenizer(q8);
+  ASSERT_TRUE(model::loaded_from_q8(*q.model));
+  q.model->params()[5] += 0.25f;
+  EXPECT_FALSE(model::loaded_from_q8(*q.model));
+}
+
+// A damaged int8 folder is refused with the tensor named.
+TEST(Q8, QuantizedFolderWithAMissingScaleIsRefused) {
+  test::TempDir dir;
+  const std::string fp32 = random_model_folder(dir, false), q8 = dir / "q8";
+  model::quantize_model(fp32, q8);
+  std::string bytes = test::slurp(q8 + "/" + model::kQ8WeightsFile);
+  const auto at = bytes.find("lm_head.weight.scale");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 15] = 'x';  // "lm_head.weight.xcale"
+  test::spit(q8 + "/" + model::kQ8WeightsFile, bytes);
+  try {
+    model::load_model_and_tokenizer(q8);
+    FAIL() << "loaded a folder without lm_head.weight.scale";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lm_head.weight.scale"), std::string::npos) << e.what();
+  }
 }

@@ -3,7 +3,10 @@
 # @anush008/tokenizers): a vocabulary trained by slm on stories plus a mixed corpus
 # (code, several scripts, emoji, long whitespace runs, contractions, special tokens) must
 # encode to the same ids in both; HF's ByteLevel decoder must give every text back; and
-# the file as HF re-saves it must load in slm and encode the same again.
+# the file as HF re-saves it must load in slm and encode the same again. Encoded are the
+# training text and text the vocabulary never saw: stories of another seed and GPT-2-style
+# edge cases written for this test (tokenizer_cases.jsonl: contractions, numbers, space
+# runs, newlines, scripts, emoji, punctuation clusters, trailing spaces, <|endoftext|>).
 # Usage: tokenizer_crosscheck.sh PATH/TO/slm FIXTURES_DIR
 set -euo pipefail
 SLM=$1
@@ -16,21 +19,31 @@ if [ ! -d "$HERE/node_modules/@anush008/tokenizers" ]; then
   exit 1
 fi
 "$SLM" data stories --count 300 --quiet --out "$T/stories.txt"
+# Held-out stories: another seed, one JSONL record each (the text between <|endoftext|>).
+"$SLM" data stories --count 40 --seed 977 --quiet --out "$T/held.txt"
+node -e 'const fs = require("fs");
+  const docs = fs.readFileSync(process.argv[1], "utf8").split("<|endoftext|>").filter((d) => d.trim());
+  fs.writeFileSync(process.argv[2], docs.map((text) => JSON.stringify({ text })).join("\n") + "\n");' \
+  "$T/held.txt" "$T/held.jsonl"
+inputs=("$FIX/mixed.jsonl" "$T/held.jsonl" "$HERE/tokenizer_cases.jsonl")
 for vocab in 300 1500; do
   "$SLM" tokenizer train "$T/stories.txt" "$FIX/mixed.jsonl" --vocab-size $vocab --min-frequency 1 --quiet \
     --out "$T/tok.json"
-  "$SLM" tokenizer encode --tokenizer "$T/tok.json" --jsonl "$FIX/mixed.jsonl" >"$T/ours.jsonl"
-  node "$HERE/hf_encode.js" "$T/tok.json" "$FIX/mixed.jsonl" "$T/hf_saved.json" >"$T/hf.jsonl"
-  if ! cmp -s "$T/ours.jsonl" "$T/hf.jsonl"; then
-    echo "FAIL: vocab $vocab: slm and Hugging Face encode differently:"
-    diff "$T/ours.jsonl" "$T/hf.jsonl" | head -5
-    exit 1
-  fi
-  "$SLM" tokenizer encode --tokenizer "$T/hf_saved.json" --jsonl "$FIX/mixed.jsonl" >"$T/ours2.jsonl"
-  if ! cmp -s "$T/ours.jsonl" "$T/ours2.jsonl"; then
-    echo "FAIL: vocab $vocab: the file as Hugging Face saves it encodes differently in slm"
-    exit 1
-  fi
-  echo "vocab $vocab: $(wc -l <"$T/ours.jsonl") records encode identically in slm and Hugging Face tokenizers"
+  for input in "${inputs[@]}"; do
+    name=$(basename "$input")
+    "$SLM" tokenizer encode --tokenizer "$T/tok.json" --jsonl "$input" >"$T/ours.jsonl"
+    node "$HERE/hf_encode.js" "$T/tok.json" "$input" "$T/hf_saved.json" >"$T/hf.jsonl"
+    if ! cmp -s "$T/ours.jsonl" "$T/hf.jsonl"; then
+      echo "FAIL: vocab $vocab, $name: slm (<) and Hugging Face (>) encode differently (LINE:ids):"
+      diff <(grep -n '' "$T/ours.jsonl") <(grep -n '' "$T/hf.jsonl") | head -5
+      exit 1
+    fi
+    "$SLM" tokenizer encode --tokenizer "$T/hf_saved.json" --jsonl "$input" >"$T/ours2.jsonl"
+    if ! cmp -s "$T/ours.jsonl" "$T/ours2.jsonl"; then
+      echo "FAIL: vocab $vocab, $name: the file as Hugging Face saves it encodes differently in slm"
+      exit 1
+    fi
+    echo "vocab $vocab, $name: $(wc -l <"$T/ours.jsonl") records encode identically in slm and Hugging Face tokenizers"
+  done
 done
-echo "2 passed, 0 failed"
+echo "6 passed, 0 failed"

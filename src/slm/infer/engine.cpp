@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "slm/model/quantized_files.h"
 #include "slm/tensor/ops.h"
 #include "slm/util/error.h"
 
@@ -11,15 +12,16 @@ namespace slm::infer {
 using namespace slm::tensor;
 
 Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
-    : m_(m), cfg_(m.config()), seqs_(sequences), q8_(q8) {
+    : m_(m), cfg_(m.config()), seqs_(sequences), q8_(q8 || model::loaded_from_q8(m)) {  // slm quantize's folders run int8
   if (sequences < 1) throw Error("an engine needs at least one sequence");
   if (q8_) {
     const auto& L = m.layout();
     q8w_.resize(L.tensors.size());
     for (size_t i = 0; i < L.tensors.size(); ++i) {
       const auto& t = L.tensors[i];
-      bool matrix = t.shape.size() == 2 && (int(i) != L.embed || L.lm_head < 0);  // the tied embedding is the output
-      if (matrix) q8w_[i] = quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
+      // Every matrix, the embedding too: its rows are looked up from int8 (as llama.cpp reads
+      // a Q8_0 token_embd), so a folder slm quantize wrote runs exactly as --q8 does.
+      if (t.shape.size() == 2) q8w_[i] = quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
     }
   }
   const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
@@ -58,7 +60,10 @@ const float* Engine::feed(const std::vector<Row>& rows) {
   };
   x_.resize(N * C), xn_.resize(N * C), q_.resize(N * C), k_.resize(N * KV), v_.resize(N * KV), a_.resize(N * C);
   o_.resize(N * C), g_.resize(N * F), u_.resize(N * F), rstd_.resize(N), logits_.resize(N * size_t(V));
-  for (size_t i = 0; i < N; ++i) std::memcpy(&x_[i * C], W(L.embed) + size_t(rows[i].token) * C, sizeof(float) * C);
+  for (size_t i = 0; i < N; ++i) {
+    if (q8_) q8_dequantize_row(&x_[i * C], q8w_[size_t(L.embed)], int(rows[i].token));
+    else std::memcpy(&x_[i * C], W(L.embed) + size_t(rows[i].token) * C, sizeof(float) * C);
+  }
   const float scale = 1.f / std::sqrt(float(d));
   for (int l = 0; l < cfg_.n_layers; ++l) {
     const auto& Ly = L.layers[size_t(l)];

@@ -8,6 +8,7 @@
 
 #include "slm/model/gguf.h"
 #include "slm/model/params.h"
+#include "slm/model/quantized_files.h"
 #include "slm/model/safetensors.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -101,7 +102,7 @@ LoadedModel load_model_and_tokenizer(const std::string& path) {
   const std::string tok_path = (fs::path(path) / "tokenizer.json").string();
   if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", path);
   l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tok_path));
-  l.model = load_model(path);
+  l.model = is_q8_folder(path) ? load_q8_model(path) : load_model(path);  // slm quantize wrote int8
   return l;
 }
 

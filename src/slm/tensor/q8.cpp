@@ -30,6 +30,12 @@ Q8Matrix quantize_q8(const float* w, int rows, int cols) {
   return m;
 }
 
+void q8_dequantize_row(float* out, const Q8Matrix& w, int row) {
+  const int8_t* q = w.q.data() + size_t(row) * w.blocks * kQ8Block;
+  const float* s = w.scale.data() + size_t(row) * w.blocks;
+  for (int c = 0; c < w.cols; ++c) out[c] = s[c / kQ8Block] * float(q[c]);
+}
+
 namespace {
 
 // Activations are quantised per block of 32 too (as llama.cpp's Q8_0 x Q8_0 does), so a

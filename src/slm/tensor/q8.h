@@ -20,6 +20,9 @@ struct Q8Matrix {
 
 Q8Matrix quantize_q8(const float* w, int rows, int cols);
 
+// One row of W as floats (scale · q): an embedding lookup from int8 weights.
+void q8_dequantize_row(float* out, const Q8Matrix& w, int row);
+
 // y[n, rows] = x[n, cols] · Wᵀ with W in q8.
 void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n);
 
