@@ -118,7 +118,7 @@ void add_generate(CLI::App& app) {
     auto l = load(a->model);
     a->g.seed = a->common.seed;
     // A fine-tuned folder records its template: the prompt is then an instruction.
-    const bool templated = !a->raw && a->shots.empty() && tokenizer::uses_alpaca_template(a->model, l.chat_template);
+    const bool templated = !a->raw && a->shots.empty() && l.alpaca_template;
     if (!a->input.empty()) {  // a batch: every prompt decoded together
       if (a->output.empty()) throw CLI::RequiredError("--output (with --input)");
       auto results = infer::generate_prompt_file(*l.model, *l.tok, a->input, a->output, a->g, templated);
@@ -158,7 +158,7 @@ void add_chat(CLI::App& app) {
               "Example:\n  slm chat --model runs/q/finetune/model");
   cmd->callback([a] {
     auto l = load(a->model);
-    if (!tokenizer::uses_alpaca_template(a->model, l.chat_template))
+    if (!l.alpaca_template)
       fmt::print(stderr, "slm: note: {} has no {}: it was not instruction-tuned, replies may wander\n", a->model,
                  tokenizer::kTemplateFile);
     a->g.seed = a->common.seed;

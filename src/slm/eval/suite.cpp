@@ -43,7 +43,7 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   auto loaded = model::load_model_and_tokenizer(model_dir);  // a folder or a .gguf
   auto& model = loaded.model;
   const tokenizer::Tokenizer& tok = *loaded.tok;
-  const bool templated = tokenizer::uses_alpaca_template(model_dir, loaded.chat_template);
+  const bool templated = loaded.alpaca_template;
   // A short name for charts: "pretrain" for runs/q/pretrain/model, else the last part.
   fs::path p = fs::path(model_dir).lexically_normal();
   if (p.filename().empty()) p = p.parent_path();

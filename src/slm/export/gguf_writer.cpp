@@ -134,7 +134,7 @@ size_t export_gguf(const std::string& model_dir, const std::string& out, const G
   m.u32("tokenizer.ggml.eos_token_id", l.tok->eot());
   m.u32("tokenizer.ggml.padding_token_id", l.tok->eot());
   m.boolean("tokenizer.ggml.add_bos_token", false);
-  if (tokenizer::uses_alpaca_template(model_dir, l.chat_template))
+  if (l.alpaca_template)
     m.str("tokenizer.chat_template", tokenizer::alpaca_jinja_template());
 
   // Tensors in llama.cpp's order: embeddings, each block, final norm, output.

@@ -23,7 +23,7 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
   const auto& c = l.model->config();
   const uint32_t eot = l.tok->eot();
   const std::string eot_text = "<|endoftext|>";
-  const bool templated = tokenizer::uses_alpaca_template(model_dir, l.chat_template);
+  const bool templated = l.alpaca_template;
   // Assembled beside the destination and renamed into place.
   AtomicDir out(out_dir);
   const std::string& tmp = out.path();

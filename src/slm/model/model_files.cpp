@@ -10,6 +10,7 @@
 #include "slm/model/params.h"
 #include "slm/model/quantized_files.h"
 #include "slm/model/safetensors.h"
+#include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
@@ -97,12 +98,14 @@ LoadedModel load_model_and_tokenizer(const std::string& path) {
     l.model = std::move(g.model);
     l.chat_template = g.chat_template;
     l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_json(g.tokenizer_json, path));
+    l.alpaca_template = tokenizer::uses_alpaca_template(path, l.chat_template);
     return l;
   }
   const std::string tok_path = (fs::path(path) / "tokenizer.json").string();
   if (!fs::exists(tok_path)) throw Error("no tokenizer.json in the model folder", path);
   l.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tok_path));
   l.model = is_q8_folder(path) ? load_q8_model(path) : load_model(path);  // slm quantize wrote int8
+  l.alpaca_template = tokenizer::uses_alpaca_template(path, l.chat_template);
   return l;
 }
 

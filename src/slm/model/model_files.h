@@ -24,6 +24,9 @@ struct LoadedModel {
   std::unique_ptr<Transformer<float>> model;
   std::unique_ptr<tokenizer::Tokenizer> tok;
   std::string chat_template;  // a GGUF file's tokenizer.chat_template, if it has one
+  // The model was tuned on Alpaca's prompt template (a folder's prompt_template.json or a
+  // GGUF's tokenizer.chat_template): generate, chat, eval and export wrap prompts in it.
+  bool alpaca_template = false;
 };
 LoadedModel load_model_and_tokenizer(const std::string& path);
 

@@ -182,7 +182,7 @@ int64_t quantize_model(const std::string& model_path, const std::string& out) {
   } else {  // a .gguf: its config and tokenizer as a folder holds them, and its template
     write_file_atomic(dir.file("config.json"), l.model->config().to_hf_config().dump(2) + "\n");
     l.tok->save(dir.file("tokenizer.json"));
-    if (tokenizer::uses_alpaca_template(model_path, l.chat_template)) tokenizer::write_template_file(dir.path());
+    if (l.alpaca_template) tokenizer::write_template_file(dir.path());
   }
   save_q8_weights(dir.file(kQ8WeightsFile), *l.model);
   const auto bytes = int64_t(fs::file_size(dir.file(kQ8WeightsFile)));

@@ -317,7 +317,7 @@ Server::Server(const std::vector<ModelSpec>& specs, const ServeOptions& opt) : i
     auto s = std::make_unique<Served>();
     s->name = spec.name;
     s->loaded = model::load_model_and_tokenizer(spec.path);
-    s->alpaca = tokenizer::uses_alpaca_template(spec.path, s->loaded.chat_template);
+    s->alpaca = s->loaded.alpaca_template;
     s->scheduler = std::make_unique<Scheduler>(*s->loaded.model, *s->loaded.tok, opt.scheduler);
     if (!s->alpaca)
       fmt::print(stderr, "slm: note: {} has no chat template; chat requests get the messages' text as the prompt\n",

@@ -123,14 +123,18 @@ class TrainingRun {
   // and records the run's configuration in run.json.
   void begin() {
     tc_.validate("train config");
-    fs::create_directories(fs::path(opt_.out_dir) / "checkpoints");
+    // The run folder is made only once the checkpoint to resume from has loaded, so a
+    // bad --resume leaves nothing behind.
+    const fs::path checkpoints = fs::path(opt_.out_dir) / "checkpoints";
     if (!opt_.resume.empty()) {
       std::string cp = resolve_resume(opt_.resume);
       st_ = load_checkpoint(cp, m_, adam_);
       data_.restore(st_.data);
+      fs::create_directories(checkpoints);
       truncate_metrics(metrics_path_, st_.step);
       if (!opt_.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st_.step);
     } else {
+      fs::create_directories(checkpoints);
       write_file_atomic(metrics_path_, "");
     }
     res_.start_step = st_.step;

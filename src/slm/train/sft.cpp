@@ -178,15 +178,10 @@ TrainResult finetune(const FinetuneOptions& opt) {
   auto loaded = model::load_model_and_tokenizer(opt.base);  // a folder or a .gguf
   auto& model = loaded.model;
   const tokenizer::Tokenizer& tok = *loaded.tok;
-  if (!fs::is_directory(opt.base)) {  // the checkpoints need the tokenizer as a file
-    fs::create_directories(opt.out_dir);
-    tok_path = (fs::path(opt.out_dir) / "base_tokenizer.json").string();
-    write_file_atomic(tok_path, tok.to_json());
-  }
   const model::ModelConfig& mc = model->config();
   if (int64_t(tok.vocab_size()) > mc.vocab_size)
     throw Error(fmt::format("the tokenizer has {} tokens but the model's vocabulary is {}", tok.vocab_size(), mc.vocab_size),
-                tok_path);
+                fs::is_directory(opt.base) ? tok_path : opt.base);
 
   auto convs = data::read_sft_file(opt.data);
   std::vector<data::Conversation> val_convs;
@@ -218,6 +213,11 @@ TrainResult finetune(const FinetuneOptions& opt) {
                double(model->num_params()) / 1e6, tc.max_steps, tc.batch_size * tc.grad_accum,
                double(tc.max_steps * tc.grad_accum) / double(batches.batches_per_epoch()));
 
+  if (!fs::is_directory(opt.base)) {  // the checkpoints need the tokenizer as a file
+    fs::create_directories(opt.out_dir);  // only now that the data has been read and checked
+    tok_path = (fs::path(opt.out_dir) / "base_tokenizer.json").string();
+    write_file_atomic(tok_path, tok.to_json());
+  }
   LoopOptions lo;
   lo.train = tc;
   lo.out_dir = opt.out_dir;
