@@ -79,8 +79,14 @@ echo
 echo "== 10. Export: GGUF for llama.cpp / Ollama / LM Studio, and a Hugging Face folder"
 $SLM export gguf --model "$RUN/finetune/model" --type q8_0 --out "$RUN/story-q8_0.gguf"
 $SLM export hf --model "$RUN/finetune/model" --out "$RUN/hf"
+$SLM quantize --model "$RUN/finetune/model" --type q8 --out "$RUN/finetune-q8"
 
 echo
 echo "Done. Corpus: $RUN/data/; tokenizer: $RUN/tokenizer.json; shards: $RUN/shards/"
 echo "Models: $RUN/pretrain/model/ (base), $RUN/finetune/model/ (instruction-tuned)"
 echo "Report: $RUN/eval/report.html   Exports: $RUN/story-q8_0.gguf, $RUN/hf/"
+echo "Int8 model: $RUN/finetune-q8/ (runs on the int8 path in generate, chat, eval and serve)"
+echo
+echo "Read and rate its stories in a browser (OpenAI-compatible API at /v1 as well):"
+echo "  $SLM serve --model $RUN/finetune/model --port 8080 --db $RUN/ratings.db   # then open http://127.0.0.1:8080/"
+echo "  $SLM feedback export --db $RUN/ratings.db --out $RUN/feedback            # ratings -> sft.jsonl, preferences.jsonl"

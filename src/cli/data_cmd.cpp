@@ -3,18 +3,15 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
-#include <map>
 #include <memory>
 
 #include "cli/common.h"
 #include "slm/stories/assets.h"
 #include "slm/data/importer.h"
-#include "slm/data/output_folder.h"
 #include "slm/stories/instruct.h"
 #include "slm/data/pack.h"
 #include "slm/data/sampler.h"
 #include "slm/stories/story_corpus.h"
-#include "slm/util/atomic_file.h"
 #include "slm/util/progress.h"
 
 namespace slm::cli {
@@ -209,18 +206,7 @@ void add_instruct(CLI::App* data) {
     a->opt.seed = a->common.seed;
     stories::StoryGenerator gen;
     auto set = stories::make_instruct_set(gen, a->opt);
-    data::OutputFolder out(a->out);
-    std::map<std::string, std::pair<int64_t, int64_t>> per_task;
-    for (auto [recs, name] : {std::pair{&set.train, "train.jsonl"}, std::pair{&set.heldout, "heldout.jsonl"}}) {
-      std::string text;
-      for (const auto& r : *recs) {
-        text += stories::instruct_jsonl(r);
-        auto& c = per_task[r.task];
-        (recs == &set.train ? c.first : c.second)++;
-      }
-      write_file_atomic(out.file(name), text);
-    }
-    out.commit();
+    auto per_task = stories::write_instruct_set(set, a->out);
     if (!a->common.quiet) {
       fmt::print(stderr, "wrote {} train and {} held-out records to {} ({} dropped as near-duplicates, ROUGE-L > {})\n",
                  set.train.size(), set.heldout.size(), a->out, set.dropped_similar, a->opt.rouge_threshold);

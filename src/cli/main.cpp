@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // A wrong command line: say so in our one-line form and exit 2.
-    std::fprintf(stderr, "slm: error: %s\nRun with --help for usage.\n", e.what());
+    std::fprintf(stderr, "slm: error: %s (see --help)\n", e.what());
     return 2;
   } catch (const slm::Error& e) {
     std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());

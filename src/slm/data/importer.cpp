@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "slm/data/output_folder.h"
+#include "slm/util/output_folder.h"
 #include "slm/data/sources.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/stories/story_checks.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/output_folder.h"
 #include "slm/util/hash.h"
 #include "slm/util/rng.h"
 #include "slm/util/rouge.h"
@@ -374,6 +376,23 @@ InstructRecord instruct_from_json_line(const std::string& line, const std::strin
   list("features", r.features);
   if (j.contains("story") && j["story"].is_number_unsigned()) r.story = j["story"].get<uint64_t>();
   return r;
+}
+
+std::map<std::string, std::pair<int64_t, int64_t>> write_instruct_set(const InstructSet& set,
+                                                                      const std::string& out_dir) {
+  OutputFolder out(out_dir);
+  std::map<std::string, std::pair<int64_t, int64_t>> per_task;
+  for (auto [recs, name] : {std::pair{&set.train, "train.jsonl"}, std::pair{&set.heldout, "heldout.jsonl"}}) {
+    std::string text;
+    for (const auto& r : *recs) {
+      text += instruct_jsonl(r);
+      auto& c = per_task[r.task];
+      (recs == &set.train ? c.first : c.second)++;
+    }
+    write_file_atomic(out.file(name), text);
+  }
+  out.commit();
+  return per_task;
 }
 
 }  // namespace slm::stories

@@ -6,6 +6,7 @@
 // dropped as Alpaca does (ROUGE-L above 0.7 to one already kept), and the held-out split
 // is drawn by story, so no story is shared between training and evaluation.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ struct InstructSet {
 };
 
 InstructSet make_instruct_set(const StoryGenerator& gen, const InstructOptions& opt);
+
+// Writes out_dir/train.jsonl and out_dir/heldout.jsonl (the folder appears whole or not
+// at all). Returns the records per task: (train, held out).
+std::map<std::string, std::pair<int64_t, int64_t>> write_instruct_set(const InstructSet& set,
+                                                                      const std::string& out_dir);
 
 // One JSON line: Alpaca's three fields first, then task, answer, words, features, story.
 std::string instruct_jsonl(const InstructRecord& r);

@@ -11,7 +11,7 @@
 
 #include "slm/util/atomic_dir.h"
 
-namespace slm::data {
+namespace slm {
 
 class OutputFolder {
  public:
@@ -30,4 +30,4 @@ class OutputFolder {
   bool committed_ = false;
 };
 
-}  // namespace slm::data
+}  // namespace slm

@@ -1,10 +1,10 @@
-#include "slm/data/output_folder.h"
+#include "slm/util/output_folder.h"
 
 #include <filesystem>
 
 #include "slm/util/error.h"
 
-namespace slm::data {
+namespace slm {
 
 namespace fs = std::filesystem;
 
@@ -37,4 +37,4 @@ void OutputFolder::commit() {
   committed_ = true;
 }
 
-}  // namespace slm::data
+}  // namespace slm
