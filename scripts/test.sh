@@ -17,9 +17,12 @@ fi
 # npm packages for the cross-checks against real implementations (HF tokenizers, HF's
 # GGUF parser, Playwright, llama.cpp's prebuilt CPU binary). NODE_LLAMA_CPP_SKIP_DOWNLOAD:
 # node-llama-cpp's install step must not fetch or build llama.cpp; the prebuilt is enough.
+# `npm install --no-save`, not `npm ci`: npm 11 records only this platform's optional
+# @node-llama-cpp/* prebuilts in the lock file, and `npm ci` then refuses the lock file as
+# out of sync; install still takes the locked versions and leaves the lock file as it is.
 for pkg in @anush008/tokenizers @huggingface/gguf playwright-core openai node-llama-cpp @node-llama-cpp/linux-x64; do
   if [ ! -d "tests/js/node_modules/$pkg" ]; then
-    (cd tests/js && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error)
+    (cd tests/js && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund --loglevel=error)
     break
   fi
 done

@@ -45,9 +45,11 @@ TEST(MetricLabels, EveryStoryFigureHasWords) {
     EXPECT_FALSE(m->explanation.empty()) << key;
     EXPECT_EQ(m->label.find('.'), std::string_view::npos) << key << ": a label is words, not a key";
   }
-  for (const auto& [key, v] : ev.samples[0].items())
-    if (v.is_number() && key != "words" && key != "unfinished")
+  for (const auto& [key, v] : ev.samples[0].items()) {
+    if (v.is_number() && key != "words" && key != "unfinished") {
       EXPECT_NE(find_metric_label("sample." + key), nullptr) << "sample." << key;
+    }
+  }
 }
 
 TEST(MetricLabels, DirectionsInWords) {

@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 if [ ! -d "$HERE/node_modules/playwright-core" ]; then
-  echo "FAIL: npm packages missing: run (cd tests/js && npm ci), as scripts/test.sh does"
+  echo "FAIL: npm packages missing: run (cd tests/js && npm install --no-save), as scripts/test.sh does"
   exit 1
 fi
 command -v chromium >/dev/null || { echo "FAIL: Debian's chromium is not installed (scripts/test.sh installs it)"; exit 1; }

@@ -15,7 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 if [ ! -d "$HERE/node_modules/@anush008/tokenizers" ]; then
-  echo "FAIL: npm packages missing: run (cd tests/js && npm ci), as scripts/test.sh does"
+  echo "FAIL: npm packages missing: run (cd tests/js && npm install --no-save), as scripts/test.sh does"
   exit 1
 fi
 "$SLM" data stories --count 300 --quiet --out "$T/stories.txt"

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "slm/util/error.h"
+#include "slm/util/jsonl.h"
 
 namespace slm::model {
 
@@ -41,10 +42,7 @@ std::string hf_name(const std::string& ours) {
   return hf;
 }
 
-std::string shown(const json& v) {
-  std::string s = v.dump();
-  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
-}
+std::string shown(const json& v) { return shown_json(v); }
 
 // A float as its shortest decimal (1e-05, not 9.999999747378752e-06): what a person
 // wrote, and it reads back to the same float.

@@ -6,6 +6,7 @@
 
 #include "slm/model/config.h"
 #include "slm/util/error.h"
+#include "slm/util/jsonl.h"
 
 namespace slm::train {
 
@@ -61,8 +62,7 @@ void for_each_field(C& c, F&& f) {
 template <class T>
 void read_value(const json& v, T& dst, const std::string& key, const std::string& origin) {
   const std::string name = "train." + key;
-  std::string s = v.dump();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  const std::string s = shown_json(v);
   if constexpr (std::is_same_v<T, bool>) {
     if (!v.is_boolean()) throw Error("field '" + name + "' must be true or false, not " + s, origin);
     dst = v.get<bool>();

@@ -35,6 +35,13 @@ size_t for_each_jsonl(const std::string& path,
   return for_each_jsonl_text(read_file(path), path, fn, objects_only);
 }
 
+std::string shown_json(const nlohmann::json& v) {
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump();
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
 std::string string_field(const nlohmann::json& record, const char* key, const std::string& where) {
   auto it = record.find(key);
   if (it == record.end() || !it->is_string())

@@ -20,6 +20,11 @@ size_t for_each_jsonl_text(const std::string& text, const std::string& name,
                            const std::function<void(const nlohmann::json& record, const std::string& where)>& fn,
                            bool objects_only = true);
 
+// A JSON value as an error message shows it: scalars as written (cut at 40 characters),
+// lists and objects by kind only (dump() recurses: a value nested 20,000 deep would
+// overflow the stack just to write the message).
+std::string shown_json(const nlohmann::json& v);
+
 // A string field of a record, or slm::Error "field 'key' must be a string (where)".
 std::string string_field(const nlohmann::json& record, const char* key, const std::string& where);
 
