@@ -15,7 +15,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT
 [ -d "$HERE/node_modules/openai" ] || { echo "FAIL: npm packages missing: (cd tests/js && npm ci)"; exit 1; }
-q=(--quiet --threads 2)
+q=(--quiet --threads 1)  # tiny models: a second thread gains little, and on a busy machine costs a lot
 "$SLM" data stories --count 300 --out "$T/s.txt" "${q[@]}"
 "$SLM" tokenizer train "$T/s.txt" --vocab-size 400 --out "$T/tok.json" "${q[@]}"
 "$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null
@@ -28,7 +28,7 @@ q=(--quiet --threads 2)
 # Starts slm serve on a free port and waits until its models are loaded; sets PORT and PID.
 start() {
   local log="$T/serve_$RANDOM.log"
-  "$SLM" serve --port 0 --threads 2 "$@" 2>"$log" &
+  "$SLM" serve --port 0 --threads 1 "$@" 2>"$log" &
   PID=$!
   PIDS+=($PID)
   for _ in $(seq 300); do

@@ -1,6 +1,10 @@
 #include "slm/serve/openai_api.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "slm/util/text.h"
 
 namespace slm::serve {
 
@@ -223,10 +227,30 @@ json usage_chunk(const CompletionRequest& r, const std::string& id, const std::s
 }
 
 size_t utf8_length(const std::string& s) {
+  // As a client reads the text: a valid character is one, and so is each byte of an
+  // invalid sequence (dump() writes each as U+FFFD).
   size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count lead bytes, not continuations
+  for (size_t i = 0; i < s.size(); ++n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    const bool whole = i + len <= s.size() && utf8_invalid_at(std::string_view(s).substr(i, len)) == std::string::npos;
+    i += whole ? len : 1;
+  }
   return n;
 }
+
+namespace {
+
+// A token's text as OpenAI shows it: as is when valid UTF-8, else its bytes as
+// "bytes:\xe2\x80" (a token may end inside a character).
+std::string token_text(const std::string& bytes) {
+  if (utf8_invalid_at(bytes) == std::string::npos) return bytes;
+  std::string out = "bytes:";
+  for (unsigned char c : bytes) out += fmt::format("\\x{:02x}", c);
+  return out;
+}
+
+}  // namespace
 
 json logprobs_json(const std::vector<TokenLogprob>& lps, const std::string& text, size_t prompt_chars) {
   json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
@@ -234,10 +258,10 @@ json logprobs_json(const std::vector<TokenLogprob>& lps, const std::string& text
   for (const auto& l : lps) {
     const size_t to = std::min(l.offset, text.size());
     if (to > at) chars += utf8_length(text.substr(at, to - at)), at = to;
-    tokens.push_back(l.token);
+    tokens.push_back(token_text(l.token));
     token_logprobs.push_back(l.logprob);
     json t = json::object();
-    for (const auto& [piece, lp] : l.top) t[piece] = lp;
+    for (const auto& [piece, lp] : l.top) t[token_text(piece)] = lp;
     top.push_back(t);
     offsets.push_back(chars);
   }
