@@ -8,7 +8,9 @@
 # 15M shape. Without a MODEL, a stories15m-shaped model (vocabulary 4096, one training
 # step on generated stories: the speed is the shape's, not the text's), exported to GGUF
 # f32 and served from that file by both servers.
-# Measured figures: docs/serving.md ("Throughput").
+# Measured figures: docs/serving.md ("Throughput"). On the shared 2-core machine, 2026-12-01
+# (load average 11): 1 / 8 / 64 clients 223 / 1102 / 1683 tokens/s (7.6x at 64);
+# llama.cpp 151 / 217 / 200; slm / llama.cpp 1.47x / 5.09x / 8.41x.
 # Usage: bench/serve_bench.sh [MODEL.gguf|DIR] (env: SECONDS_PER_LEVEL=20 MAX_TOKENS=64 THREADS=1 SLM=build/slm
 #        ANCHOR=1: also llama.cpp)
 set -euo pipefail
@@ -29,13 +31,13 @@ if [ -z "$MODEL" ]; then
   "$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.05 --out "$T/shards" "${q[@]}" >/dev/null
   "$SLM" pretrain --config stories15m --set model.vocab_size=4096 --set train.batch_size=2 --max-steps 1 \
     --data "$T/shards" --out "$T/run" "${q[@]}" >/dev/null
-  "$SLM" export gguf --model "$T/run/model" --type f32 --out "$T/bench.gguf" "${q[@]}" >/dev/null
+  "$SLM" export gguf --model "$T/run/model" --type f32 --out "$T/bench.gguf" >/dev/null 2>&1
   MODEL="$T/bench.gguf"
 fi
 
 # Waits for a server's line "listening on http://127.0.0.1:PORT" (and, for slm, "ready").
 wait_port() {
-  for _ in $(seq 600); do
+  for _ in $(seq 3000); do  # up to 5 minutes: node-llama-cpp takes tens of seconds on a busy machine
     PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$1")
     [ -n "$PORT" ] && { [ "$2" != slm ] || grep -q "slm serve: ready" "$1"; } && return 0
     sleep 0.1
@@ -78,7 +80,7 @@ const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.f
     console.log(`  clients ${String(n).padStart(2)}: ${tps.toFixed(0).padStart(5)} tokens/s (${(tps / single).toFixed(1)}x one client)` +
       ` | requests ${lat.length} | latency p50 ${pct(lat, 0.5).toFixed(2)} s, p99 ${pct(lat, 0.99).toFixed(2)} s`);
   }
-  require('fs').writeFileSync(out, rates.join(' '));
+  require('fs').writeFileSync(out, rates.join(' ') + '\n');
 })().catch((e) => { console.error('FAIL:', e.message); process.exit(1); });
 JS
 }

@@ -95,7 +95,7 @@ async function rater(w) {
 }
 Promise.all(Array.from({ length: 8 }, (_, w) => rater(w))).then(() => console.log(acked));
 ' "http://127.0.0.1:$PORT/api/ratings" "$PID")
-wait "$PID" 2>/dev/null || true
+{ wait "$PID"; } 2>/dev/null || true  # (bash would report the kill)
 start --model "$T/pre/model" --db "$T/burst.db"  # opens the killed server's file (WAL recovery)
 kill "$PID"
 KEPT=$("$SLM" feedback stats --db "$T/burst.db" --json --bootstrap 0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).counts.ratings))')
@@ -121,3 +121,11 @@ console.log(`ok: slm eval judge --judge-url slm serve: ${judged.length} stories 
 ' "$T/judged"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -q 'slm_requests_total{endpoint="/v1/chat/completions",status="200"} 3' ||
   { echo "FAIL: the judge server did not answer 3 chat completions"; curl -s "http://127.0.0.1:$PORT/metrics"; exit 1; }
+# slm feedback stats with the same judge: it grades the page's rated story.
+"$SLM" feedback stats --db "$T/ratings.db" --json --bootstrap 0 --quiet --judge-url "http://127.0.0.1:$PORT/v1" \
+  --judge-model judge >"$T/judge_stats.json"
+node -e '
+const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+if (!s.judge || s.judge.stories !== 1 || s.judge.model !== "judge") { console.log("FAIL: feedback stats --judge-url", JSON.stringify(s.judge)); process.exit(1); }
+console.log(`ok: feedback stats --judge-url: the judge was asked about ${s.judge.stories} rated story (${s.judge.graded} graded)`);
+' "$T/judge_stats.json"
