@@ -89,4 +89,6 @@ echo "Int8 model: $RUN/finetune-q8/ (runs on the int8 path in generate, chat, ev
 echo
 echo "Read and rate its stories in a browser (OpenAI-compatible API at /v1 as well):"
 echo "  $SLM serve --model $RUN/finetune/model --port 8080 --db $RUN/ratings.db   # then open http://127.0.0.1:8080/"
+echo "  $SLM serve --model base=$RUN/pretrain/model --model tuned=$RUN/finetune/model --db $RUN/ratings.db   # the Arena tab: pick the better of two"
+echo "  $SLM feedback stats --db $RUN/ratings.db                                 # agreement, arena Elo / Bradley-Terry, metrics"
 echo "  $SLM feedback export --db $RUN/ratings.db --out $RUN/feedback            # ratings -> sft.jsonl, preferences.jsonl"

@@ -9,6 +9,7 @@
 
 #include "cli/common.h"
 #include "slm/serve/feedback.h"
+#include "slm/serve/feedback_stats.h"
 #include "slm/serve/server.h"
 
 namespace slm::cli {
@@ -68,10 +69,43 @@ void add_serve(CLI::App& app) {
       sigwait(&stop_signals, &sig);
       server.stop();
     });
-    server.run();
+    server.run([&] { fmt::print(stderr, "slm serve: ready (models loaded)\n"); });
     // run() also returns when listening fails; wake the waiter so it can be joined.
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
+  });
+}
+
+void add_feedback_stats(CLI::App* fb) {
+  struct Args {
+    std::string db, judge_url, judge_model, judge_cache;
+    bool json = false;
+    serve::StatsOptions opt;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = fb->add_subcommand("stats", "What the ratings say: agreement, arena win rates, metrics and judge");
+  cmd->add_option("--db", a->db, "the SQLite file slm serve --db wrote")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--bootstrap", a->opt.bootstrap, "resamples for the 95% intervals of Elo and Bradley-Terry")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--seed", a->opt.seed, "seed of the bootstrap")->capture_default_str();
+  cmd->add_option("--judge-url", a->judge_url, "an OpenAI-compatible API base: its model grades each rated story");
+  cmd->add_option("--judge-model", a->judge_model, "the judge model's name");
+  cmd->add_option("--judge-cache", a->judge_cache, "JSONL cache of the judge's replies");
+  cmd->add_flag("--json", a->json, "print the figures as JSON");
+  cmd->add_flag("--quiet", a->opt.quiet, "no progress bar");
+  cmd->footer("Agreement: Krippendorff's alpha (interval) over stories rated by two or more people.\n"
+              "Arena: win rates, Elo and Bradley-Terry (as Chatbot Arena) with bootstrap intervals.\n"
+              "Metrics: Spearman between people's mean stars and slm's story metrics (and the judge's grades).\n"
+              "Example:\n  slm feedback stats --db ratings.db --judge-url http://127.0.0.1:8080/v1 --judge-model big");
+  cmd->callback([a] {
+    a->opt.judge.url = a->judge_url;
+    a->opt.judge.model = a->judge_model;
+    a->opt.judge.cache_path = a->judge_cache;
+    if (const char* key = std::getenv("SLM_JUDGE_API_KEY")) a->opt.judge.api_key = key;
+    if (!a->judge_url.empty() && a->judge_model.empty()) throw CLI::RequiredError("--judge-model (with --judge-url)");
+    const auto stats = serve::feedback_stats(a->db, a->opt);
+    fmt::print("{}", a->json ? stats.dump(2) + "\n" : serve::format_stats(stats));
   });
 }
 
@@ -82,17 +116,18 @@ void add_feedback(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* fb = app.add_subcommand("feedback", "People's ratings of stories, gathered by slm serve --db");
   fb->require_subcommand(1);
+  add_feedback_stats(fb);
   auto* cmd = fb->add_subcommand("export", "Ratings as fine-tuning data: sft.jsonl and preferences.jsonl");
   cmd->add_option("--db", a->db, "the SQLite file slm serve --db wrote")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "output folder")->required();
   cmd->footer("sft.jsonl: Alpaca records (slm finetune --data) of edited stories and of stories rated well\n"
               "(a thumb up, or 4+ stars on average). preferences.jsonl: {prompt, chosen, rejected} from edits\n"
-              "and from rating gaps between stories of one prompt.\n"
+              "from rating gaps between stories of one prompt, and from arena picks.\n"
               "Example:\n  slm feedback export --db ratings.db --out runs/q/feedback");
   cmd->callback([a] {
     const auto n = serve::export_feedback(a->db, a->out);
-    fmt::print(stderr, "{} ratings -> {} sft records, {} preference pairs in {}\n", n.ratings, n.sft, n.preferences,
-               a->out);
+    fmt::print(stderr, "{} ratings, {} arena picks -> {} sft records, {} preference pairs in {}\n", n.ratings, n.arena,
+               n.sft, n.preferences, a->out);
   });
 }
 

@@ -68,6 +68,27 @@ async function main() {
   assert.deepEqual(again.choices.map((c) => c.text), many.choices.map((c) => c.text), 'same seed, same samples');
   console.log('ok: n=3 gives three choices; a seed repeats them');
 
+  // logprobs (the legacy completions form): tokens that spell the text, offsets from the
+  // prompt's start, the chosen token the likeliest when greedy; the same streamed.
+  const lp = await text('story', 'Once upon a time', { logprobs: 3, max_tokens: 20 });
+  const l = lp.choices[0].logprobs;
+  assert.equal(l.tokens.join(''), lp.choices[0].text, 'the tokens spell the text');
+  assert.equal(l.text_offset[0], 'Once upon a time'.length, 'offsets count from the start of the prompt');
+  l.token_logprobs.forEach((v, i) => {
+    assert.ok(v <= 0, 'a log-probability');
+    const top = Object.values(l.top_logprobs[i]);
+    assert.ok(top.length >= 1 && top.length <= 3);
+    assert.ok(Math.abs(Math.max(...top) - v) < 1e-5, 'greedy: the chosen token is the likeliest');
+  });
+  const ls = await client.completions.create({ model: 'story', prompt: 'Once upon a time', temperature: 0, max_tokens: 20,
+                                               logprobs: 3, stream: true });
+  const streamedTokens = [];
+  for await (const chunk of ls) if (chunk.choices[0].logprobs) streamedTokens.push(...chunk.choices[0].logprobs.tokens);
+  assert.deepEqual(streamedTokens, l.tokens, 'streamed logprobs carry the same tokens');
+  await expectError(client.chat.completions.create({ model: 'tuned', messages: [{ role: 'user', content: 'x' }], logprobs: true }),
+                    400, 'logprobs', 'chat logprobs');
+  console.log(`ok: logprobs: ${l.tokens.length} tokens spell the text, streamed and not; chat logprobs is a 400`);
+
   // Chat: the tuned model's Alpaca template, so the reply equals a completion of that prompt.
   const question = 'Write a story about a cat.';
   const chat = await client.chat.completions.create({

@@ -1,6 +1,8 @@
 // The story playground of slm serve in headless Chromium (Debian's chromium through
 // playwright-core): ask for a story and see it stream in, rate it with the mouse and the
-// keyboard, edit it, save; on a phone-sized screen nothing overflows; no console errors.
+// keyboard, edit it, save; in the arena, two stories for one request side by side and a
+// pick (two models, then two samples of one model); on a phone-sized screen nothing
+// overflows; no console errors.
 // Usage: node serve_page_check.js URL SCREENSHOT_DIR
 const { chromium } = require('playwright-core');
 const assert = require('node:assert/strict');
@@ -19,14 +21,14 @@ const assert = require('node:assert/strict');
   // Count the updates of the story box: streamed text arrives in more than one piece.
   await page.evaluate(() => {
     window.updates = 0;
-    new MutationObserver(() => { window.updates++; }).observe(document.getElementById('story'), { childList: true, characterData: true, subtree: true });
+    new MutationObserver((records) => { window.updates += records.length; }).observe(document.getElementById('story'), { childList: true, characterData: true, subtree: true });
   });
   await page.click('#write');
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Done'), null, { timeout: 60000 });
   const story = await page.textContent('#story');
   assert.ok(story.trim().length > 0, 'a story is shown');
   const updates = await page.evaluate(() => window.updates);
-  assert.ok(updates > 2, `the story streams in (${updates} updates)`);
+  assert.ok(updates > 2, `the story streams in (${updates} updates of ${JSON.stringify(story)})`);
   for (const f of ['grammar', 'creativity', 'consistency', 'age_appropriate']) await page.click(`label[for=${f}4]`);
   await page.focus('#plot1');  // the keyboard: arrow keys move along a star row
   await page.keyboard.press('Space');
@@ -37,11 +39,31 @@ const assert = require('node:assert/strict');
   await page.screenshot({ path: `${shots}/page.png`, fullPage: true });
   await page.click('#save');
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Saved'));
+
+  // The arena, reached by the keyboard: arrow keys move between the tabs.
+  await page.focus('#tab-story');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-arena');
+  assert.ok(await page.isVisible('#view-arena') && !(await page.isVisible('#view-story')), 'the arena view shows');
+  for (const [a, b, winner] of [['story', 'tuned', 'a'], ['tuned', 'tuned', 'b']]) {
+    await page.selectOption('#model-a', a);
+    await page.selectOption('#model-b', b);
+    await page.click('#write-two');
+    await page.waitForFunction(() => document.getElementById('arena-status').textContent.startsWith('Done'), null, { timeout: 60000 });
+    const [ta, tb] = [await page.textContent('#story-a'), await page.textContent('#story-b')];
+    assert.ok(ta.trim() && tb.trim(), 'both stories are shown');
+    if (a === b) assert.notEqual(ta, tb, 'two samples of one model differ (different seeds)');
+    await page.focus(`.picks button[data-winner=${winner}]`);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('arena-status').textContent.startsWith('Saved'));
+  }
+  await page.screenshot({ path: `${shots}/arena.png`, fullPage: true });
   await page.setViewportSize({ width: 375, height: 700 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `fits a phone's width (overflow ${overflow}px)`);
   await page.screenshot({ path: `${shots}/phone.png`, fullPage: true });
   await browser.close();
   assert.deepEqual(errors, [], 'no console errors');
-  console.log(`ok: the page streams a story (${updates} updates), rates it by mouse and keyboard, saves it; fits 375px`);
+  console.log(`ok: the page streams a story (${updates} updates), rates it by mouse and keyboard, saves it; ` +
+              'two arena picks (two models, two samples) by keyboard; fits 375px');
 })().catch((e) => { console.log('FAIL: ' + (e.stack || e)); process.exit(1); });

@@ -50,7 +50,9 @@ TEST(OpenAiApi, ABadFieldIsA400NamingIt) {
   EXPECT_EQ(refused_field(R"({"prompt":"x","n":0})"), "n");
   EXPECT_EQ(refused_field(R"({"prompt":"x","stop":["a","b","c","d","e"]})"), "stop");
   EXPECT_EQ(refused_field(R"({"prompt":"x","stream":"yes"})"), "stream");
-  EXPECT_EQ(refused_field(R"({"prompt":"x","logprobs":2})"), "logprobs");
+  EXPECT_EQ(refused_field(R"({"prompt":"x","logprobs":6})"), "logprobs");
+  EXPECT_EQ(refused_field(R"({"prompt":"x","logprobs":true})"), "logprobs");
+  EXPECT_EQ(refused_field(R"({"messages":[{"role":"user","content":"x"}],"logprobs":true})", true), "logprobs");
   EXPECT_EQ(refused_field(R"({"prompt":[1,2,3]})"), "prompt");
   EXPECT_EQ(refused_field(R"({"temperature":1})"), "prompt");
   EXPECT_EQ(refused_field(R"({"model":5,"prompt":"x"})"), "model");
@@ -110,4 +112,20 @@ TEST(ModelSpec, NamesAModelByItsPath) {
   auto named = parse_model_spec("big=runs/x/model");
   EXPECT_EQ(named.name, "big");
   EXPECT_EQ(named.path, "runs/x/model");
+}
+
+TEST(OpenAiApi, LogprobsInTheLegacyFormat) {
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"x","logprobs":2})", false).logprobs, 2);
+  EXPECT_EQ(parse_completion_request(R"({"prompt":"x"})", false).logprobs, -1);
+  // "é" is two bytes and one character; a token ending inside it shows its bytes.
+  std::vector<TokenLogprob> lps(3);
+  lps[0].token = "A", lps[0].offset = 0, lps[0].logprob = -0.5f, lps[0].top = {{"A", -0.5f}, {"B", -1.5f}};
+  lps[1].token = "\xc3", lps[1].offset = 1;
+  lps[2].token = "\xa9!", lps[2].offset = 2;
+  const auto j = logprobs_json(lps, "A\xc3\xa9!", 10);
+  EXPECT_EQ(j["tokens"], (nlohmann::json{"A", "bytes:\\xc3", "bytes:\\xa9\\x21"}));
+  EXPECT_EQ(j["text_offset"], (nlohmann::json{10, 11, 12}));
+  EXPECT_EQ(j["top_logprobs"][0], (nlohmann::json{{"A", -0.5}, {"B", -1.5}}));
+  EXPECT_EQ(utf8_length("A\xc3\xa9!"), 3u);
+  EXPECT_EQ(utf8_length("\xff\x80" "a"), 3u) << "each invalid byte is one character (U+FFFD)";
 }

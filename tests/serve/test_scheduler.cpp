@@ -4,37 +4,14 @@
 
 #include "slm/infer/generate.h"
 #include "slm/serve/scheduler.h"
-#include "slm/tokenizer/bpe_trainer.h"
 #include "slm/util/error.h"
+#include "tiny_model.h"
 
 using namespace slm;
 
 namespace {
 
-struct Setup {
-  std::unique_ptr<tokenizer::Tokenizer> tok;
-  std::unique_ptr<model::Transformer<float>> m;
-  Setup() {
-    tokenizer::WordCounts wc;
-    for (int i = 0; i < 30; ++i) wc.add_text("Once upon a time, there was a little dog. The dog liked to run. ");
-    tokenizer::TrainOptions o;
-    o.vocab_size = 300;
-    o.quiet = true;
-    o.min_frequency = 1;
-    tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::train_bpe(wc, o));
-    model::ModelConfig c;
-    c.vocab_size = int(tok->vocab_size());
-    c.dim = 32;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.hidden_dim = 48;
-    c.context = 96;
-    m = std::make_unique<model::Transformer<float>>(c);
-    m->init_weights(3);
-    for (int64_t i = 0; i < m->num_params(); ++i) m->params()[i] *= 30;  // a peaked, varied distribution
-  }
-};
+using Setup = test::TinyModel;
 
 const Setup& setup() {
   static Setup s;

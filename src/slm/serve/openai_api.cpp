@@ -1,5 +1,11 @@
 #include "slm/serve/openai_api.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "slm/util/text.h"
+
 namespace slm::serve {
 
 using nlohmann::json;
@@ -122,10 +128,13 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat) {
     if (!o.is_object()) throw bad("stream_options", "must be an object");
     r.include_usage = o.value("include_usage", false);
   }
-  // Asked for but not computed here: say so rather than answer without them.
+  // Completions take the legacy integer form; chat's form (logprobs: true, top_logprobs)
+  // is not computed here: say so rather than answer without them.
   const json& lp = j.contains("logprobs") ? j["logprobs"] : json();
-  if (!lp.is_null() && !(lp.is_boolean() && !lp.get<bool>()))
-    throw ApiError(400, "'logprobs' is not supported by slm serve", "logprobs", "unsupported_parameter");
+  if (!chat && present(j, "logprobs")) r.logprobs = int(integer(j, "logprobs", 0, 5));
+  if (chat && !lp.is_null() && !(lp.is_boolean() && !lp.get<bool>()))
+    throw ApiError(400, "'logprobs' is not supported by slm serve for chat; use /v1/completions", "logprobs",
+                   "unsupported_parameter");
   if (present(j, "echo") && j["echo"] != false)
     throw ApiError(400, "'echo' is not supported by slm serve", "echo", "unsupported_parameter");
   return r;
@@ -179,6 +188,7 @@ json completion_response(const CompletionRequest& r, const std::string& id, cons
   for (size_t i = 0; i < choices.size(); ++i) {
     const Choice& c = choices[i];
     json choice = {{"index", i}, {"logprobs", nullptr}, {"finish_reason", c.finish}};
+    if (r.logprobs >= 0) choice["logprobs"] = logprobs_json(c.logprobs, c.text, utf8_length(r.prompt));
     if (r.chat)
       choice["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
     else
@@ -192,9 +202,9 @@ json completion_response(const CompletionRequest& r, const std::string& id, cons
 }
 
 json stream_chunk(const CompletionRequest& r, const std::string& id, const std::string& model, int64_t created,
-                  int index, const std::string& text, const std::string& finish, bool first) {
+                  int index, const std::string& text, const std::string& finish, bool first, const json& logprobs) {
   json j = head(r, id, model, created, true);
-  json choice = {{"index", index}, {"logprobs", nullptr}, {"finish_reason", finish.empty() ? json(nullptr) : json(finish)}};
+  json choice = {{"index", index}, {"logprobs", logprobs}, {"finish_reason", finish.empty() ? json(nullptr) : json(finish)}};
   if (r.chat) {
     json delta = json::object();
     if (first) delta["role"] = "assistant";
@@ -214,6 +224,48 @@ json usage_chunk(const CompletionRequest& r, const std::string& id, const std::s
   j["choices"] = json::array();
   j["usage"] = usage(prompt_tokens, completion_tokens);
   return j;
+}
+
+size_t utf8_length(const std::string& s) {
+  // As a client reads the text: a valid character is one, and so is each byte of an
+  // invalid sequence (dump() writes each as U+FFFD).
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    const bool whole = i + len <= s.size() && utf8_invalid_at(std::string_view(s).substr(i, len)) == std::string::npos;
+    i += whole ? len : 1;
+  }
+  return n;
+}
+
+namespace {
+
+// A token's text as OpenAI shows it: as is when valid UTF-8, else its bytes as
+// "bytes:\xe2\x80" (a token may end inside a character).
+std::string token_text(const std::string& bytes) {
+  if (utf8_invalid_at(bytes) == std::string::npos) return bytes;
+  std::string out = "bytes:";
+  for (unsigned char c : bytes) out += fmt::format("\\x{:02x}", c);
+  return out;
+}
+
+}  // namespace
+
+json logprobs_json(const std::vector<TokenLogprob>& lps, const std::string& text, size_t prompt_chars) {
+  json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+  size_t at = 0, chars = prompt_chars;  // walk the text once: offsets only grow
+  for (const auto& l : lps) {
+    const size_t to = std::min(l.offset, text.size());
+    if (to > at) chars += utf8_length(text.substr(at, to - at)), at = to;
+    tokens.push_back(token_text(l.token));
+    token_logprobs.push_back(l.logprob);
+    json t = json::object();
+    for (const auto& [piece, lp] : l.top) t[token_text(piece)] = lp;
+    top.push_back(t);
+    offsets.push_back(chars);
+  }
+  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
 }
 
 }  // namespace slm::serve

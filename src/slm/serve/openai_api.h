@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "slm/serve/scheduler.h"
+
 namespace slm::serve {
 
 // An error the client gets as OpenAI-shaped JSON with this HTTP status.
@@ -38,6 +40,7 @@ struct CompletionRequest {
   int n = 1;
   std::vector<std::string> stop;
   bool stream = false, include_usage = false;
+  int logprobs = -1;  // completions: -1 none, else the k likeliest tokens shown at each position (0-5)
 };
 
 // Throws ApiError (400) naming the field that is missing, of the wrong type or out of range.
@@ -58,13 +61,22 @@ std::string plain_chat_prompt(const std::vector<Message>& messages);
 struct Choice {
   std::string text, finish;
   int prompt_tokens = 0, completion_tokens = 0;
+  std::vector<TokenLogprob> logprobs;  // when the request asked for them
 };
+// The legacy completions' logprobs object: {tokens, token_logprobs, top_logprobs,
+// text_offset}. text is the completion up to the end of these tokens' text (their offsets
+// are bytes into it); text_offset counts characters from the start of the prompt, as
+// OpenAI's does (prompt_chars: the prompt's length in characters).
+nlohmann::json logprobs_json(const std::vector<TokenLogprob>& lps, const std::string& text, size_t prompt_chars);
+// Characters (UTF-8 code points) in s.
+size_t utf8_length(const std::string& s);
 nlohmann::json completion_response(const CompletionRequest& r, const std::string& id, const std::string& model,
                                    int64_t created, const std::vector<Choice>& choices);
-// A stream chunk of choice `index`: text (a delta), or the end with its finish reason.
+// A stream chunk of choice `index`: text (a delta), or the end with its finish reason;
+// logprobs: the chunk's (null when not asked).
 nlohmann::json stream_chunk(const CompletionRequest& r, const std::string& id, const std::string& model,
                             int64_t created, int index, const std::string& text, const std::string& finish,
-                            bool first);
+                            bool first, const nlohmann::json& logprobs = nullptr);
 // The chunk of usage counts sent last when stream_options.include_usage is set.
 nlohmann::json usage_chunk(const CompletionRequest& r, const std::string& id, const std::string& model,
                            int64_t created, int prompt_tokens, int completion_tokens);

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "slm/util/error.h"
@@ -10,10 +12,11 @@ namespace slm::serve {
 
 using Clock = std::chrono::steady_clock;
 
-void Channel::append(const std::string& text) {
-  if (text.empty()) return;
+void Channel::append(const std::string& text, std::vector<TokenLogprob> logprobs) {
+  if (text.empty() && logprobs.empty()) return;
   std::lock_guard lock(mu_);
   p_.text += text;
+  for (auto& l : logprobs) p_.logprobs.push_back(std::move(l));
   changed_ = true;
   cv_.notify_all();
 }
@@ -33,6 +36,7 @@ bool Channel::take(Progress& out, std::chrono::milliseconds timeout) {
   if (!cv_.wait_for(lock, timeout, [&] { return changed_; })) return false;
   out = p_;
   p_.text.clear();
+  p_.logprobs.clear();
   changed_ = false;
   return true;
 }
@@ -80,8 +84,7 @@ void Scheduler::loop() {
   if (opt_.threads > 0) omp_set_num_threads(opt_.threads);  // a new thread starts from the default
   while (wait_for_work()) {
     try {
-      admit();
-      decode_step();
+      step();
     } catch (const std::exception& e) {
       // Not expected (submit checks every job), but one bad step must not end the server:
       // its sequences end with finish "error", and the scheduler goes on with new jobs.
@@ -103,42 +106,12 @@ bool Scheduler::wait_for_work() {
   return !stopping_;
 }
 
-// Queued jobs take free slots: their prompt runs in one pass, and the first token is
-// drawn from its last row.
-void Scheduler::admit() {
-  for (size_t slot = 0; slot < slots_.size(); ++slot) {
-    if (slots_[slot]) continue;
-    Submitted next;
-    {
-      std::lock_guard lock(mu_);
-      while (!queue_.empty() && queue_.front().channel->cancelled()) {
-        queue_.front().channel->close("cancelled", int(queue_.front().job.prompt.size()), 0);
-        queue_.pop_front();
-      }
-      if (queue_.empty()) return;
-      next = std::move(queue_.front());
-      queue_.pop_front();
-      ++stats_.active;
-      stats_.prompt_tokens += next.job.prompt.size();
-    }
-    Seq s{std::move(next.job), std::move(next.channel), {}, 0, 0, Rng(0), TextStream()};
-    s.ids = s.job.prompt;
-    s.rng = Rng(s.job.seed);
-    s.text = TextStream(s.job.stop);
-    slots_[slot] = std::move(s);
-    Seq& q = *slots_[slot];
-    const float* logits = engine_.feed(q.ids.data(), int(q.ids.size()), 0, int(slot));
-    q.pos = int(q.ids.size());
-    if (q.job.max_tokens <= 0) {
-      finish(int(slot), "length");
-      continue;
-    }
-    accept(int(slot), logits);
-  }
-}
-
-// One row for each live sequence, all in one engine call; cancelled ones leave first.
-void Scheduler::decode_step() {
+// One step of the engine: a row for each live sequence (its last token), and the whole
+// prompt of each queued job that takes a free slot, all in one engine call, so the weights
+// are read once for both (a prompt fed alone would read them all again for a few rows).
+// Live sequences draw their next token from their row; a new one its first token from its
+// prompt's last row. Cancelled sequences leave first.
+void Scheduler::step() {
   rows_.clear();
   row_slot_.clear();
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -150,25 +123,106 @@ void Scheduler::decode_step() {
     rows_.push_back({slots_[i]->ids.back(), int(i), slots_[i]->pos});
     row_slot_.push_back(int(i));
   }
+  const size_t decoding = rows_.size();
+  admitted_.clear();  // (slot, the row of its prompt's last token)
+  // Prompt rows per step at most one context's worth (any one prompt fits): the step's
+  // buffers, logits included, stay bounded however many long prompts arrive at once.
+  size_t room = size_t(engine_.context());
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    if (slots_[slot]) continue;
+    std::optional<Submitted> next = next_job(room);
+    if (!next) break;
+    room -= next->job.prompt.size();
+    Seq s{std::move(next->job), std::move(next->channel), {}, 0, 0, Rng(0), TextStream(), 0, 0, {}};
+    s.ids = s.job.prompt;
+    s.rng = Rng(s.job.seed);
+    s.text = TextStream(s.job.stop);
+    for (size_t p = 0; p < s.ids.size(); ++p) rows_.push_back({s.ids[p], int(slot), int(p)});
+    s.pos = int(s.ids.size());
+    slots_[slot] = std::move(s);
+    admitted_.emplace_back(int(slot), rows_.size() - 1);
+  }
   if (rows_.empty()) return;
   const auto t0 = Clock::now();
   const float* logits = engine_.feed(rows_);
-  for (size_t r = 0; r < rows_.size(); ++r) {
+  for (size_t r = 0; r < decoding; ++r) {
     ++slots_[size_t(row_slot_[r])]->pos;
     accept(row_slot_[r], logits + r * size_t(V_));
   }
+  for (const auto& [slot, last] : admitted_) {
+    if (slots_[size_t(slot)]->job.max_tokens <= 0) finish(slot, "length");
+    else accept(slot, logits + last * size_t(V_));
+  }
   const auto t1 = Clock::now();
+  const uint64_t drawn = decoding + admitted_.size();
   std::lock_guard lock(mu_);
   ++stats_.steps;
-  stats_.tokens += rows_.size();
+  stats_.tokens += drawn;
   stats_.decode_seconds += std::chrono::duration<double>(t1 - t0).count();
-  window_tokens_ += rows_.size();
+  window_tokens_ += drawn;
   const double window = std::chrono::duration<double>(t1 - window_start_).count();
   if (window >= 1.0) {
     stats_.tokens_per_second = double(window_tokens_) / window;
     window_tokens_ = 0;
     window_start_ = t1;
   }
+}
+
+// The next queued job whose client is still there (the others are dropped undecoded), if
+// its prompt has at most max_prompt tokens.
+std::optional<Scheduler::Submitted> Scheduler::next_job(size_t max_prompt) {
+  std::lock_guard lock(mu_);
+  while (!queue_.empty() && queue_.front().channel->cancelled()) {
+    queue_.front().channel->close("cancelled", int(queue_.front().job.prompt.size()), 0);
+    queue_.pop_front();
+    ++stats_.cancelled;
+  }
+  if (queue_.empty() || queue_.front().job.prompt.size() > max_prompt) return std::nullopt;
+  Submitted next = std::move(queue_.front());
+  queue_.pop_front();
+  ++stats_.active;
+  stats_.prompt_tokens += next.job.prompt.size();
+  return next;
+}
+
+namespace {
+
+// log-softmax of the logits at `token`, and the k likeliest tokens with theirs.
+TokenLogprob token_logprob(const float* logits, int V, uint32_t token, int k, const tokenizer::Tokenizer& tok) {
+  float mx = logits[0];
+  for (int i = 1; i < V; ++i) mx = std::max(mx, logits[i]);
+  double sum = 0;
+  for (int i = 0; i < V; ++i) sum += std::exp(double(logits[i] - mx));
+  const double lse = double(mx) + std::log(sum);
+  TokenLogprob out;
+  tok.decode_append(token, out.token);
+  out.logprob = float(double(logits[token]) - lse);
+  std::vector<int> best;  // the k largest logits, largest first (k <= 5: insertion is enough)
+  for (int i = 0; i < V; ++i) {
+    if (int(best.size()) == k && logits[i] <= logits[best.back()]) continue;
+    if (int(best.size()) == k) best.pop_back();
+    auto at = std::find_if(best.begin(), best.end(), [&](int b) { return logits[i] > logits[b]; });
+    best.insert(at, i);
+  }
+  for (int b : best) {
+    std::string piece;
+    tok.decode_append(uint32_t(b), piece);
+    out.top.emplace_back(std::move(piece), float(double(logits[b]) - lse));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Gives final text to the client, with the logprobs of the tokens it begins.
+void Scheduler::emit(Seq& s, const std::string& text) {
+  s.emitted += text.size();
+  std::vector<TokenLogprob> ready;
+  while (!s.held.empty() && s.held.front().offset < s.emitted) {
+    ready.push_back(std::move(s.held.front()));
+    s.held.pop_front();
+  }
+  s.channel->append(text, std::move(ready));
 }
 
 // Draws the slot's next token and decides whether its sequence goes on.
@@ -180,18 +234,24 @@ void Scheduler::accept(int slot, const float* logits) {
   ++s.generated;
   std::string piece;
   tok_.decode_append(next, piece);
-  s.channel->append(s.text.push(piece));
+  if (s.job.logprobs >= 0) {
+    s.held.push_back(token_logprob(logits, V_, next, s.job.logprobs, tok_));
+    s.held.back().offset = s.raw_bytes;
+  }
+  s.raw_bytes += piece.size();
+  emit(s, s.text.push(piece));
   if (s.text.stopped()) return finish(slot, "stop");
   if (s.generated >= s.job.max_tokens || s.pos >= engine_.context()) return finish(slot, "length");
 }
 
 void Scheduler::finish(int slot, const char* why) {
   Seq& s = *slots_[size_t(slot)];
-  s.channel->append(s.text.flush());
+  emit(s, s.text.flush());  // the tokens of a stop string never reach the text, nor their logprobs
   s.channel->close(why, int(s.job.prompt.size()), s.generated);
   slots_[size_t(slot)].reset();
   std::lock_guard lock(mu_);
   --stats_.active;
+  if (std::string(why) == "cancelled") ++stats_.cancelled;
 }
 
 }  // namespace slm::serve

@@ -1,8 +1,8 @@
 #pragma once
 // Continuous batching: one thread per model owns an inference engine with S sequence
-// slots. Requests wait in a bounded queue; between decode steps the waiting ones take
-// free slots (their prompt runs in one pass), then every live sequence advances one
-// token in a single engine call, so the weights are read once for all of them. A
+// slots. Requests wait in a bounded queue. Each step, waiting jobs take the free slots, and
+// one engine call runs the new prompts whole beside one row for every live sequence, so
+// the weights are read once for all of them; every sequence then draws its next token. A
 // sequence leaves its slot when it finishes or its client goes away.
 #include <atomic>
 #include <chrono>
@@ -32,11 +32,22 @@ struct Job {
   uint64_t seed = 1;
   std::vector<std::string> stop;
   bool stop_at_eot = true;
+  int logprobs = -1;  // -1: none; k >= 0: each token's log-probability and the k likeliest
+};
+
+// A generated token's log-probability under the model (log-softmax of its logits, before
+// temperature and top-p), and the k likeliest alternatives at its position.
+struct TokenLogprob {
+  std::string token;      // the token's bytes (may be part of a UTF-8 character)
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
+  size_t offset = 0;      // where the token starts in the completion's text, in bytes
 };
 
 // What a job has produced so far, taken by the thread that answers the client.
 struct Progress {
   std::string text;      // new final text since the last take
+  std::vector<TokenLogprob> logprobs;  // the tokens of that text, when the job asked
   bool done = false;
   // When done: "stop" (end of text or a stop string), "length", "cancelled" (the client
   // left) or "error" (decoding failed; the server logs why).
@@ -47,7 +58,7 @@ struct Progress {
 // Between the scheduler (writes) and the client's thread (reads, or cancels).
 class Channel {
  public:
-  void append(const std::string& text);
+  void append(const std::string& text, std::vector<TokenLogprob> logprobs = {});
   void close(const std::string& finish, int prompt_tokens, int completion_tokens);
   // Waits up to timeout for new text or the end; false when nothing came.
   bool take(Progress& out, std::chrono::milliseconds timeout);
@@ -89,8 +100,9 @@ class Scheduler {
   struct Stats {
     size_t queued = 0;
     int active = 0, slots = 0;
-    uint64_t steps = 0, tokens = 0, prompt_tokens = 0;
-    double decode_seconds = 0;   // time in decode steps
+    uint64_t steps = 0, tokens = 0, prompt_tokens = 0;  // tokens: drawn by the model
+    uint64_t cancelled = 0;      // jobs whose client left before they finished
+    double decode_seconds = 0;   // time in engine steps
     double tokens_per_second = 0;  // the last second's rate
   };
   Stats stats() const;
@@ -105,11 +117,15 @@ class Scheduler {
     int generated = 0;
     Rng rng;
     TextStream text;
+    size_t raw_bytes = 0;  // bytes of all generated tokens
+    size_t emitted = 0;    // bytes of final text given to the channel (a prefix of the raw text)
+    std::deque<TokenLogprob> held;  // logprobs of tokens whose text is still held back
   };
+  void emit(Seq& s, const std::string& text);
   void loop();
   bool wait_for_work();
-  void admit();
-  void decode_step();
+  void step();
+  std::optional<Submitted> next_job(size_t max_prompt);
   void accept(int slot, const float* logits);
   void finish(int slot, const char* why);
 
@@ -121,6 +137,7 @@ class Scheduler {
   std::vector<std::optional<Seq>> slots_;
   std::vector<infer::Engine::Row> rows_;
   std::vector<int> row_slot_;
+  std::vector<std::pair<int, size_t>> admitted_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "slm/model/model_files.h"
 #include "slm/serve/feedback.h"
@@ -36,7 +37,7 @@ namespace {
 
 // A model being served: its weights, tokenizer, template and scheduler.
 struct Served {
-  std::string name;
+  std::string name, path;
   model::LoadedModel loaded;
   bool alpaca = false;  // instruction-tuned: chat prompts use Alpaca's template
   std::unique_ptr<Scheduler> scheduler;
@@ -53,6 +54,9 @@ struct Server::Impl {
   Metrics metrics;
   std::unique_ptr<FeedbackStore> feedback;
   std::atomic<uint64_t> requests{0};
+  std::atomic<bool> ready{false};  // every model loaded: until then /v1/ and /api/ answer 503
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> listen_done{false};
   int64_t started = unix_now();
   int port = 0;
 
@@ -108,6 +112,7 @@ struct Server::Impl {
     const uint64_t number = requests++;
     Job job;
     job.prompt = ids;
+    job.logprobs = r.logprobs;
     job.max_tokens = r.max_tokens.value_or(chat ? m.scheduler->context() : 16);
     job.sampling.temperature = r.temperature;
     job.sampling.top_p = r.top_p;
@@ -123,25 +128,73 @@ struct Server::Impl {
     if (!m.scheduler->submit(std::move(jobs)))
       throw ApiError(429, "The server's queue is full; try again shortly", "", "queue_full", "rate_limit_exceeded");
     const std::string id = fmt::format("{}-{}-{}", chat ? "chatcmpl" : "cmpl", started, number);
+    const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
     if (r.stream)
-      stream(res, r, m.name, id, channels, chat ? "/v1/chat/completions" : "/v1/completions");
+      stream(res, r, m.name, id, channels, endpoint);
     else
-      res.set_content(dump(completion_response(r, id, m.name, unix_now(), wait_all(channels))), "application/json");
+      respond_when_done(res, r, m.name, id, channels, endpoint);
   }
 
-  static std::vector<Choice> wait_all(const std::vector<std::shared_ptr<Channel>>& channels) {
-    std::vector<Choice> out(channels.size());
-    for (size_t i = 0; i < channels.size(); ++i) {
-      Progress p;
-      do {
-        if (!channels[i]->take(p, std::chrono::milliseconds(1000))) continue;
-        out[i].text += p.text;
-      } while (!p.done);
-      out[i].finish = p.finish;
-      out[i].prompt_tokens = p.prompt_tokens;
-      out[i].completion_tokens = p.completion_tokens;
-    }
-    return out;
+  // The whole response once every choice is done. Until then a space is written every
+  // half second (JSON allows whitespace before a value): a client that left makes the
+  // write fail, and its sequences are cancelled instead of decoded for no one.
+  void respond_when_done(httplib::Response& res, const CompletionRequest& r, const std::string& model,
+                         const std::string& id, std::vector<std::shared_ptr<Channel>> channels,
+                         const std::string& endpoint) {
+    struct State {
+      std::vector<std::shared_ptr<Channel>> channels;
+      std::vector<Choice> out;
+      std::vector<bool> done;
+      Clock::time_point last_write = Clock::now();
+    };
+    auto st = std::make_shared<State>();
+    st->out.resize(channels.size());
+    st->done.assign(channels.size(), false);
+    st->channels = std::move(channels);
+    res.set_chunked_content_provider(
+        "application/json",
+        [st, r, model, id](size_t, httplib::DataSink& sink) {
+          bool all_done = true;
+          for (size_t i = 0; i < st->channels.size(); ++i) {
+            Progress p;
+            while (!st->done[i] && st->channels[i]->take(p, std::chrono::milliseconds(50))) {
+              Choice& c = st->out[i];
+              c.text += p.text;
+              for (auto& l : p.logprobs) c.logprobs.push_back(std::move(l));
+              if (p.done) st->done[i] = true, c.finish = p.finish, c.prompt_tokens = p.prompt_tokens,
+                          c.completion_tokens = p.completion_tokens;
+            }
+            all_done = all_done && st->done[i];
+          }
+          if (all_done) {
+            const std::string body = dump(completion_response(r, id, model, unix_now(), st->out));
+            if (!sink.write(body.data(), body.size())) return false;
+            sink.done();
+            return true;
+          }
+          return keep_alive(sink, st->last_write, std::chrono::milliseconds(500), " ");
+        },
+        on_end(st->channels, endpoint));
+  }
+
+  // Writes `ping` when nothing was written for `every`; false when the write fails (the
+  // client left).
+  static bool keep_alive(httplib::DataSink& sink, Clock::time_point& last, std::chrono::milliseconds every,
+                         const std::string& ping) {
+    if (Clock::now() - last <= every) return true;
+    last = Clock::now();
+    return sink.write(ping.data(), ping.size());
+  }
+
+  // When a response ends: a client that left cancels the request's sequences, and the
+  // request is counted and timed (499 for a client that left).
+  httplib::ContentProviderResourceReleaser on_end(std::vector<std::shared_ptr<Channel>> channels,
+                                                  const std::string& endpoint) {
+    return [this, channels, endpoint, t0 = Clock::now()](bool success) {
+      if (!success)
+        for (auto& c : channels) c->cancel();
+      metrics.request(endpoint, success ? 200 : 499, std::chrono::duration<double>(Clock::now() - t0).count());
+    };
   }
 
   // Server-sent events as OpenAI sends them: a chunk per piece of text, a last chunk per
@@ -152,6 +205,7 @@ struct Server::Impl {
     struct State {
       std::vector<std::shared_ptr<Channel>> channels;
       std::vector<bool> done, started;
+      std::vector<std::string> text;  // each choice's text so far (logprobs' offsets point into it)
       int prompt = 0, completion = 0;
       Clock::time_point last_write = Clock::now();
     };
@@ -159,11 +213,13 @@ struct Server::Impl {
     st->channels = std::move(channels);
     st->done.assign(st->channels.size(), false);
     st->started.assign(st->channels.size(), false);
+    st->text.resize(st->channels.size());
     const int64_t created = unix_now();
+    const size_t prompt_chars = utf8_length(r.prompt);
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [st, r, model, id, created](size_t, httplib::DataSink& sink) {
+        [st, r, model, id, created, prompt_chars](size_t, httplib::DataSink& sink) {
           auto send = [&](const json& j) {
             const std::string event = "data: " + dump(j) + "\n\n";
             return sink.write(event.data(), event.size());
@@ -175,7 +231,9 @@ struct Server::Impl {
             Progress p;
             if (st->channels[i]->take(p, wait)) {
               if (!p.text.empty() || !st->started[i]) {
-                if (!send(stream_chunk(r, id, model, created, int(i), p.text, "", !st->started[i]))) return false;
+                st->text[i] += p.text;
+                const json lp = r.logprobs >= 0 ? logprobs_json(p.logprobs, st->text[i], prompt_chars) : json();
+                if (!send(stream_chunk(r, id, model, created, int(i), p.text, "", !st->started[i], lp))) return false;
                 st->started[i] = true;
                 st->last_write = Clock::now();
               }
@@ -193,19 +251,12 @@ struct Server::Impl {
             const char done[] = "data: [DONE]\n\n";
             if (!sink.write(done, sizeof(done) - 1)) return false;
             sink.done();
-          } else if (Clock::now() - st->last_write > std::chrono::seconds(1)) {
-            // Waiting in the queue: an SSE comment, so a client that left is noticed.
-            const char ping[] = ": waiting\n\n";
-            if (!sink.write(ping, sizeof(ping) - 1)) return false;
-            st->last_write = Clock::now();
+            return true;
           }
-          return true;
+          // Waiting in the queue: an SSE comment, so a client that left is noticed.
+          return keep_alive(sink, st->last_write, std::chrono::milliseconds(1000), ": waiting\n\n");
         },
-        [this, st, endpoint, t0 = Clock::now()](bool success) {
-          if (!success)
-            for (auto& c : st->channels) c->cancel();
-          metrics.request(endpoint, success ? 200 : 499, std::chrono::duration<double>(Clock::now() - t0).count());
-        });
+        on_end(st->channels, endpoint));
   }
 
   std::string gauges() const {
@@ -213,8 +264,10 @@ struct Server::Impl {
         "# TYPE slm_queue_length gauge\n# TYPE slm_active_sequences gauge\n# TYPE slm_slots gauge\n"
         "# TYPE slm_prompt_tokens_total counter\n# TYPE slm_completion_tokens_total counter\n"
         "# TYPE slm_decode_steps_total counter\n# TYPE slm_decode_seconds_total counter\n"
+        "# HELP slm_cancelled_total Jobs whose client left before they finished.\n# TYPE slm_cancelled_total counter\n"
         "# HELP slm_tokens_per_second Tokens decoded per second over the last second of decoding.\n"
         "# TYPE slm_tokens_per_second gauge\n";
+    if (!ready) return out;
     for (const auto& m : models) {
       const auto s = m->scheduler->stats();
       const std::string l = fmt::format("{{model=\"{}\"}}", m->name);
@@ -224,6 +277,7 @@ struct Server::Impl {
                          s.tokens);
       out += fmt::format("slm_decode_steps_total{} {}\nslm_decode_seconds_total{} {}\nslm_tokens_per_second{} {}\n",
                          l, s.steps, l, s.decode_seconds, l, s.tokens_per_second);
+      out += fmt::format("slm_cancelled_total{} {}\n", l, s.cancelled);
     }
     return out;
   }
@@ -240,7 +294,7 @@ struct Server::Impl {
       } catch (const std::exception& e) {
         reply_error(res, ApiError(500, e.what(), "", "internal_error", "server_error"));
       }
-      if (res.get_header_value("Content-Type") == "text/event-stream") return;  // timed when the stream ends
+      if (res.is_chunked_content_provider_) return;  // timed when the response ends
       metrics.request(endpoint, res.status < 0 ? 200 : res.status,
                       std::chrono::duration<double>(Clock::now() - t0).count());
     };
@@ -281,6 +335,11 @@ struct Server::Impl {
         const int64_t id = feedback->add(parse_rating(req.body));
         res.set_content(json{{"id", id}}.dump(), "application/json");
       }));
+    if (feedback)
+      http.Post("/api/arena", handle("/api/arena", [this](const auto& req, auto& res) {
+        const int64_t id = feedback->add(parse_arena_pick(req.body));
+        res.set_content(json{{"id", id}}.dump(), "application/json");
+      }));
     http.Post("/v1/completions",
               handle("/v1/completions", [this](const auto& req, auto& res) { completions(req, res, false); }));
     http.Post("/v1/chat/completions",
@@ -288,9 +347,19 @@ struct Server::Impl {
   }
 
   // The API key, when one is set, guards /v1/ and /api/ (health and metrics stay open to monitors).
+  // While the models load, /health, /v1/ and /api/ answer 503 (the page and /metrics work).
   void guard() {
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (opt.api_key.empty() || (req.path.rfind("/v1/", 0) != 0 && req.path.rfind("/api/", 0) != 0)) return httplib::Server::HandlerResponse::Unhandled;
+      const bool api = req.path.rfind("/v1/", 0) == 0 || req.path.rfind("/api/", 0) == 0;
+      if (!ready && (api || req.path == "/health")) {
+        reply_error(res, ApiError(503, "The models are still loading; try again shortly", "", "model_loading",
+                                  "unavailable_error"));
+        if (req.path == "/health") res.set_content(json{{"status", "loading"}}.dump(), "application/json");
+        res.set_header("Retry-After", "1");
+        metrics.request(req.path, 503, 0);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (opt.api_key.empty() || !api) return httplib::Server::HandlerResponse::Unhandled;
       if (req.get_header_value("Authorization") == "Bearer " + opt.api_key)
         return httplib::Server::HandlerResponse::Unhandled;
       reply_error(res, ApiError(401, "Incorrect API key provided", "", "invalid_api_key"));
@@ -316,12 +385,7 @@ Server::Server(const std::vector<ModelSpec>& specs, const ServeOptions& opt) : i
       if (m->name == spec.name) throw Error("two models are named '" + spec.name + "'", "--model " + spec.path);
     auto s = std::make_unique<Served>();
     s->name = spec.name;
-    s->loaded = model::load_model_and_tokenizer(spec.path);
-    s->alpaca = s->loaded.alpaca_template;
-    s->scheduler = std::make_unique<Scheduler>(*s->loaded.model, *s->loaded.tok, opt.scheduler);
-    if (!s->alpaca)
-      fmt::print(stderr, "slm: note: {} has no chat template; chat requests get the messages' text as the prompt\n",
-                 spec.path);
+    s->path = spec.path;
     impl_->models.push_back(std::move(s));
   }
   if (!opt.feedback_db.empty()) impl_->feedback = std::make_unique<FeedbackStore>(opt.feedback_db);
@@ -343,8 +407,40 @@ Server::~Server() = default;
 
 int Server::port() const { return impl_->port; }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run(const std::function<void()>& on_ready) {
+  Impl& im = *impl_;
+  std::thread listener([&im] {
+    im.http.listen_after_bind();
+    im.listen_done = true;
+  });
+  try {
+    if (impl_->opt.before_load) impl_->opt.before_load();
+    for (auto& s : impl_->models) {
+      if (impl_->stopping) break;
+      s->loaded = model::load_model_and_tokenizer(s->path);
+      s->alpaca = s->loaded.alpaca_template;
+      s->scheduler = std::make_unique<Scheduler>(*s->loaded.model, *s->loaded.tok, impl_->opt.scheduler);
+      if (!s->alpaca)
+        fmt::print(stderr, "slm: note: {} has no chat template; chat requests get the messages' text as the prompt\n",
+                   s->path);
+    }
+  } catch (...) {
+    stop();
+    listener.join();
+    throw;
+  }
+  if (!impl_->stopping) {
+    impl_->ready = true;
+    if (on_ready) on_ready();
+  }
+  listener.join();
+}
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+  impl_->stopping = true;
+  // stop() before the listener has started listening would be lost: wait until it is up.
+  while (!impl_->http.is_running() && !impl_->listen_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl_->http.stop();
+}
 
 }  // namespace slm::serve

@@ -3,6 +3,7 @@
 // its own continuous-batching scheduler. Routes: GET /v1/models, POST /v1/completions,
 // POST /v1/chat/completions (SSE when "stream": true), GET /health, GET /metrics, and with
 // a feedback database POST /api/ratings (serve/feedback.h).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,17 +28,19 @@ struct ServeOptions {
   uint64_t seed = 1;      // requests without a seed draw from seed + their number
   int http_threads = 0;   // 0: enough for every slot and queue place
   std::string feedback_db;  // SQLite file for POST /api/ratings ("": no ratings route)
+  std::function<void()> before_load;  // called once listening, before the models load (tests hold it)
 };
 
 class Server {
  public:
-  // Loads every model (throws slm::Error naming the one that fails) and binds the port
-  // (throws when it is taken).
+  // Binds the port (throws when it is taken); checks the model names, loads nothing yet.
   Server(const std::vector<ModelSpec>& models, const ServeOptions& opt);
   ~Server();
   int port() const;
-  // Answers requests until stop() (from another thread or a signal handler's thread).
-  void run();
+  // Listens at once, answering 503 to /health, /v1/ and /api/ while the models load, then
+  // calls on_ready and answers requests until stop() (from another thread or a signal
+  // handler's thread). Throws slm::Error naming a model that fails to load.
+  void run(const std::function<void()>& on_ready = {});
   void stop();
 
  private:
