@@ -5,7 +5,7 @@
 // It also prints the story metrics `slm eval stories` scores a model's stories by (child
 // vocabulary share, Flesch-Kincaid grade, Hunspell misspellings, pronoun errors), so the
 // corpus can be held to the same bars.
-// Usage: story_diversity [--bytes N] [--seed S] [--file TEXT] [--misspelled]
+// Usage: story_diversity [--bytes N] [--seed S] [--file TEXT] [--misspelled] [--print]
 //   Without --file it measures `slm data stories`' stories 0, 1, 2... of the seed, taken
 //   whole until N bytes of story text (default 550000); with --file it measures the first
 //   N bytes of a TinyStories-style text file (stories separated by <|endoftext|> lines).
@@ -32,6 +32,7 @@ struct Options {
   uint64_t seed = 1;
   std::string file;
   bool show_misspelled = false;  // list the words Hunspell does not know
+  bool print_sample = false;     // print the measured text, to look at what repeats
 };
 
 [[noreturn]] void usage_error(const std::string& what, const std::string& where) {
@@ -43,11 +44,11 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--misspelled") {
-      o.show_misspelled = true;
+    if (a == "--misspelled" || a == "--print") {
+      (a == "--print" ? o.print_sample : o.show_misspelled) = true;
       continue;
     }
-    if (i + 1 >= argc) usage_error("expected --bytes N, --seed S, --file TEXT or --misspelled", a);
+    if (i + 1 >= argc) usage_error("expected --bytes N, --seed S, --file TEXT, --misspelled or --print", a);
     std::string v = argv[++i];
     char* end = nullptr;
     if (a == "--file") {
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
                 100.0 * (1 - double(sentences.size()) / double(sents.size())));
     std::printf("zlib compressed/raw:          %.3f\n", zlib_ratio(text));
     print_story_metrics(text, o.show_misspelled);
+    if (o.print_sample) std::printf("\n%s", text.c_str());
   } catch (const slm::Error& e) {
     std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
     return 1;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <regex>
 #include <set>
 #include <unordered_set>
@@ -117,8 +118,8 @@ TEST(StoryGenerator, IsAsVariedAsTheDocsSay) {
   auto sents = split_sentences(text);
   for (const auto& x : sents) sentences.insert(hash64(x));
   EXPECT_GE(distinct.size(), 3700u);
-  EXPECT_GE(double(grams.size()) / double(w.size()), 0.72);
-  EXPECT_GE(double(sentences.size()) / double(sents.size()), 0.98);
+  EXPECT_GE(double(grams.size()) / double(w.size()), 0.75);
+  EXPECT_GE(double(sentences.size()) / double(sents.size()), 0.975);
 }
 
 TEST(StoryVocabulary, ArticlesFollowTheSoundOfTheWord) {
@@ -247,8 +248,8 @@ TEST(StoryGenerator, CharactersStayConsistent) {
     EXPECT_GE(count(p.main.name), 2u) << "the main character is named more than once";
     EXPECT_GE(count(p.object->word), 2u) << "the object, once introduced, is referred back to";
     // When everyone is one gender, the other gender's pronouns never appear.
-    bool all_f = p.main.gender == Gender::Female && p.friend_.gender == Gender::Female && p.parent == "mom";
-    bool all_m = p.main.gender == Gender::Male && p.friend_.gender == Gender::Male && p.parent == "dad";
+    bool all_f = p.main.gender == Gender::Female && p.friend_.gender == Gender::Female && p.parent_gender() == Gender::Female;
+    bool all_m = p.main.gender == Gender::Male && p.friend_.gender == Gender::Male && p.parent_gender() == Gender::Male;
     if (all_f) {
       ++single_gender;
       for (auto x : {"he", "him", "his", "himself"}) EXPECT_FALSE(has_phrase(s.text, x)) << x;
@@ -266,6 +267,36 @@ TEST(StoryGenerator, CharactersStayConsistent) {
     }
   }
   EXPECT_GT(single_gender, kStories / 10);
+}
+
+// Referring expressions come from the story so far: a new paragraph names the main
+// character, and "he"/"she" follows only a sentence about the same person, so the
+// pronoun check of `slm eval stories` finds (almost) nothing to flag in the corpus.
+TEST(StoryGenerator, PronounsFollowASentenceAboutTheSamePerson) {
+  const auto& v = gen().vocabulary();
+  std::map<std::string, Gender> gender;
+  for (const auto& n : v.names) gender[n.name] = n.gender;
+  int checks = 0, errors = 0;
+  for (uint64_t i = 0; i < kStories; ++i) {
+    Story s = gen().generate(9, i);
+    SCOPED_TRACE(s.text);
+    for (const auto& para : paragraphs(s.text)) {
+      EXPECT_NE(para.rfind("He ", 0), 0u) << "a paragraph starts with a name, not a pronoun";
+      EXPECT_NE(para.rfind("She ", 0), 0u);
+    }
+    auto sents = split_sentences(s.text);
+    for (size_t k = 0; k + 1 < sents.size(); ++k) {
+      auto a = words_of(sents[k]), b = words_of(sents[k + 1]);
+      if (a.empty() || b.empty() || (b[0] != "he" && b[0] != "she")) continue;
+      std::string first = sents[k].substr(0, sents[k].find_first_of(" ',"));
+      auto g = gender.find(first);
+      if (g == gender.end()) continue;
+      ++checks;
+      errors += (b[0] == "she") != (g->second == Gender::Female);
+    }
+  }
+  EXPECT_GT(checks, kStories / 2);
+  EXPECT_LE(errors, checks / 100) << errors << " of " << checks;
 }
 
 TEST(StoryGenerator, HasThreeToFiveParagraphsOfAbout100To250Words) {
@@ -365,16 +396,25 @@ TEST(StoryCorpus, InstructFormHasTheTinyStoriesInstructFields) {
     EXPECT_NE(out.find(f), std::string::npos) << f;
 }
 
-TEST(StoryGrammar, ListSlotsDrawAFreshWordAtEachUse) {
-  Grammar g = Grammar::parse("[a]\n{~pet} and {~pet}\n", "g.txt", {}, {"pet"});
-  Grammar::WordLists lists = {{"cat", "dog", "fish", "bird"}};
+namespace {
+
+// The distinct texts of `n` expansions of section [a].
+std::set<std::string> expansions(const Grammar& g, int n, const std::string_view* slots, const Grammar::WordLists& lists) {
   std::set<std::string> seen;
   Rng rng(1);
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < n; ++i) {
     std::string out;
-    g.expand(g.section("a"), rng, nullptr, out, &lists);
+    g.expand(g.section("a"), rng, slots, out, &lists);
     seen.insert(out);
   }
+  return seen;
+}
+
+}  // namespace
+
+TEST(StoryGrammar, ListSlotsDrawAFreshWordAtEachUse) {
+  Grammar g = Grammar::parse("[a]\n{~pet} and {~pet}\n", "g.txt", {}, {"pet"});
+  auto seen = expansions(g, 50, nullptr, {{"cat", "dog", "fish", "bird"}});
   EXPECT_GT(seen.size(), 4u) << "the two uses draw separately";
   try {
     Grammar::parse("[a]\n{~nope}\n", "g.txt", {}, {"pet"});
@@ -383,6 +423,18 @@ TEST(StoryGrammar, ListSlotsDrawAFreshWordAtEachUse) {
     EXPECT_EQ(e.where(), "g.txt:2");
     EXPECT_NE(std::string(e.what()).find("{~nope}"), std::string::npos);
   }
+}
+
+TEST(StoryGrammar, InlineChoicesDrawEachOptionAndNest) {
+  Grammar g = Grammar::parse("[a]\n{big |}{red|blue} {ball|{name}'s {~pet}}\n", "g.txt", {"name"}, {"pet"});
+  std::string_view slots[] = {"Tom"};
+  auto seen = expansions(g, 400, slots, {{"cat", "dog"}});
+  // 2 x 2 x (1 + 2) ways, each drawn.
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_TRUE(seen.count("big red ball"));
+  EXPECT_TRUE(seen.count("blue Tom's dog"));
+  EXPECT_THROW(Grammar::parse("[a]\n{red|{name}\n", "g.txt", {"name"}), Error);  // unclosed
+  EXPECT_THROW(Grammar::parse("[a]\n{red|{nope}}\n", "g.txt", {"name"}), Error);  // unknown slot inside
 }
 
 TEST(StoryGrammar, RejectsUnknownSlotsAndSectionsWithTheLine) {

@@ -1,6 +1,9 @@
 #pragma once
 // A small template grammar: [sections] of alternative lines with {slots}, {~list} words
-// (a fresh word from a named word list at each use) and {@section} references (the format is described at the top of assets/story.txt). Parsed once into
+// (a fresh word from a named word list at each use), {@section} references and inline
+// choices {looked|peeked|stared} (one drawn at each use; {very |} may leave a word out;
+// an option may hold slots and choices of its own: {it|the {obj}}).
+// The format is described at the top of assets/story.txt. Parsed once into
 // pieces, so expanding a template is a few appends: the story generator writes tens of
 // megabytes a second with it.
 #include <string>
@@ -34,11 +37,15 @@ class Grammar {
 
  private:
   struct Piece {
-    enum Kind : uint8_t { Text, Slot, List, Section } kind;
+    enum Kind : uint8_t { Text, Slot, List, Section, Choice } kind;
     int id;            // slot, list or section index
-    std::string text;  // for Text
+    std::string text;                      // for Text; for Section, its name until resolved
+    std::vector<std::vector<Piece>> options;  // for Choice: each a template of its own
   };
   using Template = std::vector<Piece>;
+  static Template parse_template(std::string_view line, const std::string& where,
+                                 const std::vector<std::string>& slot_names, const std::vector<std::string>& list_names);
+  void resolve(Template& t, const std::string& file);
   void expand_template(const Template& t, Rng& rng, const std::string_view* slots, std::string& out,
                        const WordLists* lists) const;
 

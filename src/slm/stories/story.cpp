@@ -5,6 +5,7 @@
 #include <set>
 
 #include "slm/stories/assets.h"
+#include "slm/stories/world.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/util/text.h"
@@ -18,13 +19,16 @@ enum Slot {
   kName, kHe, kHim, kHis, kHimself, kFriend, kFhe, kFhim, kFhis, kParent, kPhe, kPhim, kPhis,
   kKind, kFkind, kObj, kAObj, kATadjObj, kAAdjObj, kPlace, kAnimal, kAAnimal, kPerson, kAPerson,
   kNature, kANature, kAdj, kTadj, kBadj, kVerb, kVerbed, kArticle, kTrait, kFtrait, kFood, kAFood, kToy, kAToy,
+  // Read from the world as the story goes (see World): who is spoken of and how, how the
+  // main character feels, where they are, the object as things stand, who helps.
+  kWho, kFwho, kFeel, kHere, kTheObj, kHelper,
   kNumSlots
 };
 const std::vector<std::string> kSlotNames = {
     "Name", "he", "him", "his", "himself", "Friend", "fhe", "fhim", "fhis", "parent", "phe", "phim", "phis",
     "kind", "fkind", "obj", "a_obj", "a_tadj_obj", "a_adj_obj", "place", "animal", "a_animal", "person", "a_person",
     "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a", "trait", "ftrait", "food", "a_food", "toy",
-    "a_toy"};
+    "a_toy", "who", "fwho", "feel", "here", "the_obj", "helper"};
 
 // The {~list} word lists of assets/story.txt: a fresh word at every use, for the details
 // that make stories differ (who else is about, what lies around, what they eat).
@@ -176,6 +180,7 @@ StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
   // Fail at start-up, not in the middle of a run, when a section the plan needs is missing.
   for (const char* arc : kArcs)
     for (const char* part : {"_problem", "_event", "_good", "_bad"}) grammar_.section(std::string(arc) + part);
+  for (int e = 0; e < kEvents; ++e) grammar_.section(std::string("ev_") + event_name(Event(e)));
 }
 
 StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
@@ -201,7 +206,8 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   draw_character(p.friend_, &p.main);
   bool main_is_noun = p.noun->kind == NounKind::Animal && rng.chance(0.5);
   if (main_is_noun) p.main.kind = p.noun->word;
-  p.parent = rng.chance(0.5) ? "mom" : "dad";
+  static const char* kParents[] = {"mom", "dad", "mom", "dad", "grandma", "grandpa"};
+  p.parent = kParents[rng.below(6)];
   p.arc = kArcs[rng.below(5)];
 
   NounKind k = p.noun->kind;
@@ -216,10 +222,39 @@ StoryPlan StoryGenerator::draw_plan(Rng& rng) const {
   return p;
 }
 
-std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::string_view* slots) const {
+std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string_view* slots) const {
   std::string text;
+  World world;
+  world.here = p.place;
+  const auto& mp = pronouns(p.main.gender);
+  const auto& fp = pronouns(p.friend_.gender);
+  const std::string main_desc = "the " + p.main.trait + " " + p.main.kind;
+  const std::string friend_desc = "the " + p.friend_.trait + " " + p.friend_.kind;
+  const Referent main_ref{p.main.name, mp.he, main_desc, p.main.gender};
+  const Referent friend_ref{p.friend_.name, fp.he, friend_desc, p.friend_.gender};
+  const std::string parent_helper = std::string(mp.his) + " " + p.parent;
+  std::string the_obj;
+  // The slots that read the world, set again before every part: a pronoun or a name by
+  // the sentence before, the feeling and the object as they are now.
+  auto read_world = [&] {
+    slots[kWho] = refer(main_ref, friend_ref, text, rng);
+    slots[kFwho] = refer(friend_ref, main_ref, text, rng);
+    slots[kFeel] = rng.pick(mood_words(world.mood));
+    slots[kHere] = world.here;
+    const std::string& obj = p.object->word;
+    const uint32_t u = rng.below(3);
+    switch (world.object) {
+      case ObjectState::Lost: the_obj = u == 0 ? "the lost " + obj : u == 1 ? std::string(mp.his) + " " + obj : "the " + obj; break;
+      case ObjectState::Broken: the_obj = u == 0 ? "the broken " + obj : u == 1 ? std::string(mp.his) + " " + obj : "the " + obj; break;
+      case ObjectState::Stuck: the_obj = u == 0 ? std::string(fp.his) + " " + obj : "the " + obj; break;
+      default: the_obj = u == 0 && world.main_has_object ? std::string(mp.his) + " " + obj : "the " + obj; break;
+    }
+    slots[kTheObj] = the_obj;
+    slots[kHelper] = world.helper == 1 ? std::string_view(parent_helper) : std::string_view(p.friend_.name);
+  };
   auto say = [&](const std::string& section) {
     if (!text.empty() && text.back() != '\n') text += ' ';
+    read_world();
     grammar_.expand(grammar_.section(section), rng, slots, text, &lists_);
   };
   auto paragraph = [&] { text += "\n\n"; };
@@ -248,8 +283,10 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
   if (p.has(Feature::Foreshadowing)) say("foreshadow");
   paragraph();
 
-  // 2. The problem, which introduces the object; then the verb and any conflict.
+  // 2. The problem, which introduces the object and sets the goal; then the verb and
+  // any conflict.
   say(p.arc + "_problem");
+  world.start(p.arc);
   if (adj_for_thing) say("adj_thing");
   say(p.verb->transitive ? "verb_t" : "verb_i");
   maybe("plan", 0.3, kProblemBytes);
@@ -258,18 +295,30 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, const std::
     if (!bad || rng.chance(0.5)) say("conflict_resolve");
   }
 
-  // 3. What happens; short stories fold it into paragraph two.
+  // 3. What happens: the arc's first step, then events chosen from the state of the
+  // world (each changes it) while there is room; short stories fold it into paragraph two.
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
   say(p.arc + "_event");
-  // A setback before the ending: the plan meets a complication.
-  maybe("complication", 0.4, kEventBytes);
-  maybe("middle", own_paragraph ? 0.4 : 1.0, kEventBytes);
+  const int events = 1 + int(rng.below(3));
+  for (int i = 0; i < events; ++i) {
+    Event e = world.choose(p.arc, rng);
+    if (e == Event::Travel) {  // somewhere else for a while: a new place noun
+      const auto& places = short_.nouns_of_kind[int(NounKind::Place)];
+      const std::string& next = vocab_.nouns[size_t(rng.pick(places))].word;
+      world.here = next == world.here ? p.place : next;
+    }
+    world.apply(e);
+    if (text.size() >= kEventBytes) continue;  // drawn either way, so what follows does not depend on the length
+    std::string arc_section = std::string("ev_") + event_name(e) + "_" + p.arc;
+    say(grammar_.has_section(arc_section) ? arc_section : std::string("ev_") + event_name(e));
+  }
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) say("dialogue_mid");
   paragraph();
 
-  // 4. The ending, happy or sad; 5. the moral.
+  // 4. The ending, happy or sad, which sets how everyone feels; 5. the moral.
+  world.mood = bad ? Mood::Sad : Mood::Happy;
   say(p.arc + (bad ? "_bad" : "_good"));
   say(bad ? "closing_bad" : "closing");
   if (p.has(Feature::MoralValue)) {
@@ -292,7 +341,7 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
 
   const auto& mp = pronouns(p.main.gender);
   const auto& fp = pronouns(p.friend_.gender);
-  const auto& pp = pronouns(p.parent == "mom" ? Gender::Female : Gender::Male);
+  const auto& pp = pronouns(p.parent_gender());
   const auto& tadj = vocab_.adjectives[rng.pick(vocab_.thing_adjectives)].word;
   const auto& badj = vocab_.adjectives[rng.pick(vocab_.being_adjectives)].word;
   std::array<std::string, kNumSlots> val;
@@ -315,9 +364,12 @@ Story StoryGenerator::generate(uint64_t seed, uint64_t index, const std::functio
   val[kFood] = p.food->word, val[kAFood] = with_article(p.food->word, p.food->mass);
   val[kToy] = p.toy->word, val[kAToy] = with_article(p.toy->word, p.toy->mass);
   std::array<std::string_view, kNumSlots> slots;
+  val[kWho] = p.main.name, val[kFwho] = p.friend_.name, val[kFeel] = "happy", val[kHere] = p.place;
+  val[kTheObj] = "the " + p.object->word, val[kHelper] = p.friend_.name;
   for (int i = 0; i < kNumSlots; ++i) slots[i] = val[i];
 
   story.text = write_text(p, rng, slots.data());
+  for (int i = 0; i < kNumSlots; ++i) slots[i] = val[i];  // the summary reads the plan, not the world
   story.words = {p.noun->word, p.verb->base, p.adjective->word};
 
   grammar_.expand(grammar_.section("summary_" + p.arc + (p.has(Feature::BadEnding) ? "_bad" : "_good")), rng,

@@ -34,13 +34,14 @@ struct StoryPlan {
   const Adjective* adjective;
   std::vector<Feature> features;
   Character main, friend_;
-  std::string parent;  // "mom" or "dad"
+  std::string parent;  // "mom", "dad", "grandma" or "grandpa"
   std::string arc;     // find, lost, want, broken, help
   const Noun* object;  // the key object of the arc
   std::string place, animal, person, nature;
   const Noun* food;  // what the characters eat or bring along
   const Noun* toy;   // the main character's favorite toy
   bool has(Feature f) const;
+  Gender parent_gender() const { return parent == "mom" || parent == "grandma" ? Gender::Female : Gender::Male; }
 };
 
 struct Story {
@@ -69,7 +70,7 @@ class StoryGenerator {
 
  private:
   StoryPlan draw_plan(Rng& rng) const;
-  std::string write_text(const StoryPlan& plan, Rng& rng, const std::string_view* slots) const;
+  std::string write_text(const StoryPlan& plan, Rng& rng, std::string_view* slots) const;
 
   Vocabulary vocab_;
   // Indices of the short words (two syllables at most) the plan draws its recurring

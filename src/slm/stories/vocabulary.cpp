@@ -119,7 +119,8 @@ std::string plural_of(std::string_view noun) {
       {"half", "halves"},  {"hoof", "hooves"},   {"thief", "thieves"},  {"dwarf", "dwarves"},   {"cactus", "cacti"},
       {"fungus", "fungi"}, {"potato", "potatoes"}, {"tomato", "tomatoes"}, {"hero", "heroes"}, {"echo", "echoes"},
       {"volcano", "volcanoes"}, {"mosquito", "mosquitoes"}, {"tornado", "tornadoes"}, {"domino", "dominoes"},
-      {"mango", "mangoes"}, {"stairs", "stairs"}, {"dice", "dice"}, {"squid", "squid"}, {"buffalo", "buffaloes"}};
+      {"mango", "mangoes"}, {"stairs", "stairs"}, {"dice", "dice"}, {"squid", "squid"}, {"buffalo", "buffaloes"},
+      {"dingo", "dingoes"}, {"bookshelf", "bookshelves"}};
   for (const auto& [one, many] : irregular)
     if (w == one) return head + many;
   // "fireman" -> "firemen" (the lists hold no "human").
