@@ -1,11 +1,13 @@
-// GRPO end to end on a toy task small enough to run in seconds: a random model must
-// learn to emit a target token; the first step's KL to the reference is exactly zero;
+// GRPO end to end on a toy task small enough for a unit test: a random model must learn
+// to emit a target token (1 in 300 at first) within 80 steps; the first step's KL to the reference is exactly zero;
 // a run stopped mid-way (even between two updates on one batch) resumes bit-identically.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "slm/align/grpo.h"
 #include "test_util.h"
@@ -30,7 +32,7 @@ const tokenizer::Tokenizer& tok() {
 model::Transformer<float> random_model() {
   model::ModelConfig c;
   c.vocab_size = int(tok().vocab_size()), c.dim = 32, c.n_layers = 1, c.n_heads = 2, c.n_kv_heads = 1;
-  c.hidden_dim = 64, c.context = 128;
+  c.hidden_dim = 64, c.context = 256;  // Alpaca's template is ~150 tokens with a 300-token vocabulary
   model::Transformer<float> m(c);
   m.init_weights(7);
   return m;
@@ -57,10 +59,10 @@ RewardFn target_reward(uint32_t target) {
   };
 }
 
-train::LoopOptions loop(const test::TempDir& dir, const std::string& name, int64_t steps) {
+train::LoopOptions loop(const test::TempDir& dir, const std::string& name, int64_t steps, double lr = 1e-2) {
   train::LoopOptions lo;
   lo.out_dir = dir / name;
-  lo.train.batch_size = 2, lo.train.max_steps = steps, lo.train.lr = 1e-2, lo.train.min_lr = 1e-2;
+  lo.train.batch_size = 2, lo.train.max_steps = steps, lo.train.lr = lr, lo.train.min_lr = lr;
   lo.train.warmup_steps = 2, lo.train.weight_decay = 0, lo.train.eval_every = 0, lo.train.checkpoint_every = 1000;
   lo.tokenizer_json = shard_dir() + "/tokenizer.json";
   lo.quiet = true;
@@ -87,20 +89,22 @@ TEST(Grpo, LearnsToEmitATargetTokenAndStartsWithZeroKl) {
   test::TempDir dir;
   const uint32_t target = tok().encode(" the").at(0);
   auto policy = random_model(), ref = random_model();
-  auto lo = loop(dir, "toy", 200);
+  auto lo = loop(dir, "toy", 80, 2e-2);
   auto recs = requests();
   auto res = grpo_train(policy, ref, tok(), recs, target_reward(target), toy_settings(), lo);
   ASSERT_FALSE(res.model_dir.empty());
   auto rows = metrics(lo.out_dir);
-  ASSERT_EQ(rows.size(), 200u);
+  ASSERT_EQ(rows.size(), 80u);
   // Step 1: the policy is the reference, so the KL is exactly zero.
   EXPECT_EQ(rows[0]["kl"].get<double>(), 0.0);
-  EXPECT_GT(rows[50]["kl"].get<double>(), 0.0);
+  EXPECT_GT(rows[40]["kl"].get<double>(), 0.0);
   double first = 0, last = 0;
+  std::string curve;
+  for (const auto& r : rows) curve += fmt::format(" {:.2f}", r["reward"].get<double>());
   for (int i = 0; i < 10; ++i) first += rows[size_t(i)]["reward"].get<double>() / 10;
   for (size_t i = rows.size() - 10; i < rows.size(); ++i) last += rows[i]["reward"].get<double>() / 10;
   EXPECT_LT(first, 0.1);
-  EXPECT_GT(last, 0.8) << "the reward after 200 steps";
+  EXPECT_GT(last, 0.5) << "the reward by step:" << curve;
   EXPECT_TRUE(std::filesystem::exists(lo.out_dir + "/reward.svg"));
 }
 

@@ -35,7 +35,7 @@ struct Rows {
 // central differences of `loss_of(logp)` on a spread of parameters.
 template <class LossOf>
 void check_chain(model::Transformer<double>& m, const Rows& r, const std::vector<float>& weights, double grad_scale,
-                 LossOf loss_of) {
+                 double tolerance, LossOf loss_of) {
   m.zero_grad();
   m.forward_backward(r.x.data(), r.y.data(), r.B, r.T, grad_scale, nullptr, weights.data());
   std::vector<double> g(m.grads(), m.grads() + m.num_params());
@@ -53,10 +53,11 @@ void check_chain(model::Transformer<double>& m, const Rows& r, const std::vector
     const double down = loss_of(lp);
     m.params()[i] = keep;
     const double numeric = (up - down) / (2 * h);
-    // The weights pass through float: 1e-6 relative is what they carry.
-    const double err = std::abs(numeric - g[size_t(i)]) / std::max(1e-3, std::abs(numeric));
+    // The weights pass through float (about 6e-8 relative): where token gradients cancel
+    // to a small sum, that is an absolute error of a few 1e-7, hence the 1e-2 floor.
+    const double err = std::abs(numeric - g[size_t(i)]) / std::max(1e-2, std::abs(numeric));
     worst = std::max(worst, err);
-    ASSERT_LT(err, 2e-5) << "parameter " << i << ": backward " << g[size_t(i)] << ", finite differences " << numeric;
+    ASSERT_LT(err, tolerance) << "parameter " << i << ": backward " << g[size_t(i)] << ", finite differences " << numeric;
   }
   EXPECT_GT(checked, 30);
 }
@@ -119,7 +120,7 @@ TEST(GrpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
   auto terms = grpo_batch(logp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta);
   EXPECT_GT(terms.clip_fraction, 0.0);
   EXPECT_LT(terms.clip_fraction, 1.0);
-  check_chain(m, r, terms.weights, 1.0 / r.B, [&](const std::vector<double>& lp) {
+  check_chain(m, r, terms.weights, 1.0 / r.B, 5e-5, [&](const std::vector<double>& lp) {
     return grpo_batch(lp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta).loss;
   });
 }
@@ -160,7 +161,10 @@ TEST(DpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
     PairTerm p = dpo_pair(c, j, rc, rr, beta, ipo);
     std::vector<float> w(r.x.size(), 0.f);
     for (int t = 0; t < r.T; ++t) w[size_t(t)] = float(-p.dchosen), w[size_t(r.T + t)] = float(-p.drejected);
-    check_chain(m, r, w, 1.0, [&](const std::vector<double>& l) {
+    // Every token of a response carries the same float weight, so the per-token terms
+    // (large here: weights x20) cancel in float: a looser bound, still far below any
+    // sign or factor error.
+    check_chain(m, r, w, 1.0, 2e-4, [&](const std::vector<double>& l) {
       auto [cc, jj] = sums(l);
       return dpo_pair(cc, jj, rc, rr, beta, ipo).loss;
     });

@@ -49,15 +49,21 @@ double in_range(int n, int lo, int hi) {
   return 1.0;
 }
 
-// The required words used in a real sentence (4 words or more): a bare list does not count.
+// The required words used in real sentences: a word counts where its sentence has at
+// least two words besides the required ones it uses, so a bare list ("dog, ball, red.")
+// does not count, nor do multi-word ones run together.
 double words_in_sentences(const std::string& text, const std::vector<std::string>& words,
                           const stories::Vocabulary& vocab) {
-  std::string sentences;
-  for (const auto& s : stories::split_sentences(text))
-    if (eval::words_of(s).size() >= 4) sentences += s + "\n";
-  int used = 0;
-  for (const auto& w : words) used += stories::uses_required_word(sentences, w, vocab);
-  return double(used) / double(words.size());
+  std::vector<bool> used(words.size(), false);
+  for (const auto& s : stories::split_sentences(text)) {
+    std::vector<size_t> here;
+    size_t required_words = 0;
+    for (size_t i = 0; i < words.size(); ++i)
+      if (stories::uses_required_word(s, words[i], vocab)) here.push_back(i), required_words += eval::words_of(words[i]).size();
+    if (here.empty() || eval::words_of(s).size() < required_words + 2) continue;
+    for (size_t i : here) used[i] = true;
+  }
+  return double(std::count(used.begin(), used.end(), true)) / double(words.size());
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ namespace slm::align {
 
 // The rules, by name (the keys of "weights" in a reward config):
 //   words       share of the required words used (any inflection), each counted only in a
-//               sentence of at least 4 words (writing requests)
+//               sentence with at least two other words (writing requests)
 //   features    share of the requested features the story shows (writing requests)
 //   answer      the answer to a question: 1 exact, 0.7 contained in a longer reply
 //   length      words in range (stories and questions have their own ranges)
