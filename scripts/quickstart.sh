@@ -20,7 +20,7 @@ RUN=runs/quickstart
 SIZE_MB=${1:-20}
 STEPS=${QUICKSTART_STEPS:-1000}
 FT_STEPS=${QUICKSTART_FT_STEPS:-300}
-GRPO_STEPS=${QUICKSTART_GRPO_STEPS:-40}
+GRPO_STEPS=${QUICKSTART_GRPO_STEPS:-30}
 mkdir -p "$RUN"
 
 echo
@@ -74,7 +74,8 @@ rl_resume=()
 [ -d "$RUN/grpo/checkpoints" ] && [ ! -d "$RUN/grpo/model" ] && rl_resume=(--resume "$RUN/grpo")
 [ -d "$RUN/grpo/model" ] && rm -rf "$RUN/grpo"
 $SLM align grpo --base "$RUN/finetune/model" --prompts "$RUN/sft/train.jsonl" --out "$RUN/grpo" \
-  --tasks write_words,write_features,main_character,friend,place,object,kind --max-steps "$GRPO_STEPS" \
+  --tasks write_words,write_features,main_character,friend,place,object,kind,yes_no --max-steps "$GRPO_STEPS" \
+  --set train.batch_size=2 --set train.lr=5e-4 --set train.min_lr=5e-5 --max-tokens 200 \
   --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 --eval-stories 8 "${rl_resume[@]}"
 # The later steps use the GRPO model when it follows requests better than the fine-tuned one.
 TUNED=$(python3 - "$RUN" <<'PY'
