@@ -3,6 +3,8 @@
 // a run stopped mid-way (even between two updates on one batch) resumes bit-identically.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -29,7 +31,10 @@ const tokenizer::Tokenizer& tok() {
   return t;
 }
 
+// One thread: the model is tiny, and OpenMP's barriers on a busy shared machine cost
+// more than the work.
 model::Transformer<float> random_model() {
+  omp_set_num_threads(1);
   model::ModelConfig c;
   c.vocab_size = int(tok().vocab_size()), c.dim = 32, c.n_layers = 1, c.n_heads = 2, c.n_kv_heads = 1;
   c.hidden_dim = 64, c.context = 256;  // Alpaca's template is ~150 tokens with a 300-token vocabulary
