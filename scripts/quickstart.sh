@@ -7,9 +7,10 @@
 #   5. pre-train the tiny model, ~6 minutes           (slm pretrain)
 #   6. make Alpaca-style instruction data             (slm data instruct)
 #   7. instruction-tune it, ~2 minutes                (slm finetune, then slm eval instruct)
-#   8. evaluate both models, a report to look at      (slm eval --compare)
-#   9. write a story with it                          (slm generate)
-#  10. export it for llama.cpp and transformers       (slm export gguf, slm export hf)
+#   8. reinforcement learning with rule rewards, ~3 minutes (slm align grpo)
+#   9. evaluate both models, a report to look at      (slm eval --compare)
+#  10. write a story with it                          (slm generate)
+#  11. export it for llama.cpp and transformers       (slm export gguf, slm export hf)
 # Everything goes to runs/quickstart/. Usage: scripts/quickstart.sh [SIZE_MB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ RUN=runs/quickstart
 SIZE_MB=${1:-20}
 STEPS=${QUICKSTART_STEPS:-1000}
 FT_STEPS=${QUICKSTART_FT_STEPS:-300}
+GRPO_STEPS=${QUICKSTART_GRPO_STEPS:-30}
 mkdir -p "$RUN"
 
 echo
@@ -66,29 +68,51 @@ $SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "
   --max-steps "$FT_STEPS" --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 "${ft_resume[@]}"
 
 echo
-echo "== 8. Evaluate both models: loss, story metrics, few-shot; report.html with charts"
-$SLM eval --compare "$RUN/pretrain/model" "$RUN/finetune/model" --data "$RUN/shards" --stories 8 --items 20 \
+echo "== 8. GRPO ($GRPO_STEPS steps): sample a group of answers a request, reward the ones that use the"
+echo "      required words and answer the question (rule rewards), keep close to the tuned model (KL)"
+rl_resume=()
+[ -d "$RUN/grpo/checkpoints" ] && [ ! -d "$RUN/grpo/model" ] && rl_resume=(--resume "$RUN/grpo")
+[ -d "$RUN/grpo/model" ] && rm -rf "$RUN/grpo"
+$SLM align grpo --base "$RUN/finetune/model" --prompts "$RUN/sft/train.jsonl" --out "$RUN/grpo" \
+  --tasks write_words,write_features,main_character,friend,place,object,kind,yes_no --max-steps "$GRPO_STEPS" \
+  --set train.batch_size=2 --set train.lr=5e-4 --set train.min_lr=5e-5 --max-tokens 200 \
+  --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 --eval-stories 8 "${rl_resume[@]}"
+# The later steps use the GRPO model when it follows requests better than the fine-tuned one.
+TUNED=$(python3 - "$RUN" <<'PY'
+import json, sys
+run = sys.argv[1]
+r = json.load(open(f"{run}/grpo/eval/instruct.json"))
+score = lambda s: (s.get("required_words") or 0) + (s.get("question_contains_answer") or 0)
+better = score(r["scores"]) > score(r["base_scores"])
+print(f"{run}/grpo/model" if better else f"{run}/finetune/model")
+PY
+)
+echo "the model for the next steps: $TUNED"
+
+echo
+echo "== 9. Evaluate both models: loss, story metrics, few-shot; report.html with charts"
+$SLM eval --compare "$RUN/pretrain/model" "$TUNED" --data "$RUN/shards" --stories 8 --items 20 \
   --k 0,1,3 --train-text "$RUN/data/train.jsonl" --out "$RUN/eval"
 
 echo
-echo "== 9. A story from the fine-tuned model (it wraps the request in its Alpaca template)"
-$SLM generate --model "$RUN/finetune/model" --prompt "Write a short story about a little dog who finds a red ball." \
+echo "== 10. A story from the tuned model (it wraps the request in its Alpaca template)"
+$SLM generate --model "$TUNED" --prompt "Write a short story about a little dog who finds a red ball." \
   --max-tokens 250 --temperature 0.7 --top-k 40 --seed 3
 
 echo
-echo "== 10. Export: GGUF for llama.cpp / Ollama / LM Studio, and a Hugging Face folder"
-$SLM export gguf --model "$RUN/finetune/model" --type q8_0 --out "$RUN/story-q8_0.gguf"
-$SLM export hf --model "$RUN/finetune/model" --out "$RUN/hf"
-$SLM quantize --model "$RUN/finetune/model" --type q8 --out "$RUN/finetune-q8"
+echo "== 11. Export: GGUF for llama.cpp / Ollama / LM Studio, and a Hugging Face folder"
+$SLM export gguf --model "$TUNED" --type q8_0 --out "$RUN/story-q8_0.gguf"
+$SLM export hf --model "$TUNED" --out "$RUN/hf"
+$SLM quantize --model "$TUNED" --type q8 --out "$RUN/finetune-q8"
 
 echo
 echo "Done. Corpus: $RUN/data/; tokenizer: $RUN/tokenizer.json; shards: $RUN/shards/"
-echo "Models: $RUN/pretrain/model/ (base), $RUN/finetune/model/ (instruction-tuned)"
+echo "Models: $RUN/pretrain/model/ (base), $RUN/finetune/model/ (instruction-tuned), $RUN/grpo/model/ (GRPO)"
 echo "Report: $RUN/eval/report.html   Exports: $RUN/story-q8_0.gguf, $RUN/hf/"
 echo "Int8 model: $RUN/finetune-q8/ (runs on the int8 path in generate, chat, eval and serve)"
 echo
 echo "Read and rate its stories in a browser (OpenAI-compatible API at /v1 as well):"
-echo "  $SLM serve --model $RUN/finetune/model --port 8080 --db $RUN/ratings.db   # then open http://127.0.0.1:8080/"
+echo "  $SLM serve --model $TUNED --port 8080 --db $RUN/ratings.db   # then open http://127.0.0.1:8080/"
 echo "  $SLM serve --model base=$RUN/pretrain/model --model tuned=$RUN/finetune/model --db $RUN/ratings.db   # the Arena tab: pick the better of two"
 echo "  $SLM feedback stats --db $RUN/ratings.db                                 # agreement, arena Elo / Bradley-Terry, metrics"
 echo "  $SLM feedback export --db $RUN/ratings.db --out $RUN/feedback            # ratings -> sft.jsonl, preferences.jsonl"

@@ -40,5 +40,6 @@ void add_eval_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_serve_commands(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
+void add_align_commands(CLI::App& app);
 
 }  // namespace slm::cli

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   slm::cli::add_export_commands(app);
   slm::cli::add_serve_commands(app);
   slm::cli::add_quantize_commands(app);
+  slm::cli::add_align_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -28,16 +28,10 @@ std::string normalize_answer(const std::string& s) {
   return out;
 }
 
-namespace {
-
-// How a record is scored: by its task's kind, or for records of unknown tasks by what
-// they carry (an answer: a question; required words: a writing task; else ROUGE-L).
 std::string task_kind(const stories::InstructRecord& r) {
   const stories::TaskInfo* info = stories::find_task(r.task);
   return info ? info->kind : !r.answer.empty() ? "question" : !r.words.empty() ? "write" : "rouge";
 }
-
-}  // namespace
 
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
   static const stories::Vocabulary vocab = stories::Vocabulary::builtin();

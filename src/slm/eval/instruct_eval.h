@@ -43,6 +43,10 @@ struct InstructEval {
 // SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces.
 std::string normalize_answer(const std::string& s);
 
+// How a record is scored: by its task's kind, or for records of unknown tasks by what
+// they carry (an answer: "question"; required words: "write"; else "rouge", ROUGE-L).
+std::string task_kind(const stories::InstructRecord& r);
+
 // Scores one output against its record into ts (adds to the sums; divide by n after).
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
 

@@ -149,6 +149,7 @@ class BatchDecoder {
     uint32_t next = sample_token(logits, V_, opt_.sampling, s.rng, s.ids);
     if (opt_.stop_at_eot && next == eot_) return finish(i, "eot");
     s.ids.push_back(next);
+    s.result.tokens.push_back(next);
     ++s.result.generated_tokens;
     emit(i, s.filter.push(tok_.decode({next})));
     if (s.filter.stopped()) {

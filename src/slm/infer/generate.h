@@ -30,6 +30,7 @@ struct GenerateResult {
   int prompt_tokens = 0, generated_tokens = 0;
   double prompt_seconds = 0, generate_seconds = 0;
   std::string finish;  // "eot", "stop", "length" or "context"
+  std::vector<uint32_t> tokens;  // the generated token ids, as drawn (the end-of-text token not included)
 };
 
 // One prompt; on_text receives text as it becomes final (for streaming), if set.

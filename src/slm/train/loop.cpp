@@ -189,12 +189,17 @@ class TrainingRun {
     const double lr = learning_rate(tc_, step);
     int64_t tokens = 0;
     auto [loss, norm] = optimize(step, lr, tokens);
+    json extra = data_.step_metrics();
+    std::string note;
+    if (extra.contains("loss")) loss = extra["loss"].get<double>();
+    if (extra.contains("note")) note = " | " + extra["note"].get<std::string>(), extra.erase("note");
     res_.losses.push_back(loss);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     tokens_done_ += tokens;
     const double tok_s = double(tokens) / secs;
     const double mfu = tok_s * flops_tok_ / peak_;
     json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
+    row.update(extra);
     train_curve_.push_back({double(step + 1), loss});
     if ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last) {
       if (opt_.validate) {
@@ -205,9 +210,9 @@ class TrainingRun {
       plot();
     }
     if ((step + 1) % tc_.log_every == 0 || last) metrics_ << row.dump() << "\n" << std::flush;
-    return fmt::format("loss {:.4f}{} | lr {:.2e} | {:.0f} tok/s | MFU {:.1f}%", loss,
+    return fmt::format("loss {:.4f}{} | lr {:.2e} | {:.0f} tok/s | MFU {:.1f}%{}", loss,
                        st_.last_val_loss >= 0 ? fmt::format(" val {:.4f}", st_.last_val_loss) : "", lr, tok_s,
-                       100 * mfu);
+                       100 * mfu, note);
   }
 
   void checkpoint(int64_t step) {

@@ -32,6 +32,11 @@ class BatchSource {
   // Where the source is, for checkpoints; restore() continues from there exactly.
   virtual nlohmann::json state() const = 0;
   virtual void restore(const nlohmann::json& s) = 0;
+  // Figures of the step just served, merged into its metrics.jsonl row (an objective that
+  // is not next-token loss, e.g. GRPO: rewards, KL, lengths). A "loss" here replaces the
+  // weighted cross-entropy in the row, the curve and the progress line; "note" (a string)
+  // is added to the progress line and not logged.
+  virtual nlohmann::json step_metrics() { return nlohmann::json::object(); }
 };
 
 struct LoopOptions {

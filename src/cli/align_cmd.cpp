@@ -1,0 +1,206 @@
+// slm align grpo (reinforcement learning with rule rewards) and slm align dpo (preferences).
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/common.h"
+#include "slm/align/dpo.h"
+#include "slm/align/grpo.h"
+#include "slm/train/config_file.h"
+
+namespace slm::cli {
+
+namespace {
+
+const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
+
+// What every alignment command shares: the base, the run folder, the train section
+// (--config, --set, --max-steps), resume, stop-after and the before/after evaluation.
+struct RunArgs {
+  Common common;
+  std::string config;
+  std::vector<std::string> sets;
+  int64_t max_steps = 0;
+  align::AlignRun run;
+};
+
+void add_run_flags(CLI::App* cmd, RunArgs& a) {
+  cmd->add_option("--base", a.run.base, "the model to start from (a folder with tokenizer.json); also the frozen reference")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--out", a.run.out_dir, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg, eval/")->required();
+  cmd->add_option("--config", a.config, "a JSON file with a 'train' section")->capture_default_str();
+  cmd->add_option("--set", a.sets, "override a field: train.lr=1e-4 (repeatable)")
+      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
+  cmd->add_option("--max-steps", a.max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  cmd->add_option("--resume", a.run.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
+  cmd->add_option("--stop-after", a.run.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
+      ->check(in_range(1, kMaxCount));
+  cmd->add_option("--eval", a.run.eval, "held-out records of slm data instruct: base and tuned model compared after")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--eval-limit", a.run.eval_limit, "with --eval: records at most (0: all)")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxCount));
+  cmd->add_option("--eval-stories", a.run.eval_stories, "story prompts for the before/after story metrics (0: none)")
+      ->capture_default_str()
+      ->check(in_range(0, 10000));
+  add_common(cmd, a.common);
+}
+
+// The run as parsed: the train section resolved, threads and quiet from the shared flags.
+align::AlignRun resolve(const RunArgs& a, const CLI::App* cmd) {
+  std::vector<std::string> sets = a.sets;
+  if (a.max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(a.max_steps));
+  if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(a.common.seed));
+  align::AlignRun run = a.run;
+  run.train = train::load_run_config(a.config, sets, kPresetDirs, /*allow_model=*/false).train;
+  run.threads = a.common.resolved_threads();
+  run.quiet = a.common.quiet;
+  return run;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t b = 0; b < s.size();) {
+    size_t e = s.find(',', b);
+    if (e == std::string::npos) e = s.size();
+    if (e > b) out.push_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+void print_result(const align::AlignResult& r) {
+  if (r.train.interrupted) return;
+  if (!r.comparison.empty()) fmt::print(stderr, "{}", r.comparison);
+  fmt::print("{}\n", r.train.model_dir);
+}
+
+void add_grpo(CLI::App* align) {
+  struct Args : RunArgs {
+    std::string rewards, tasks;
+    align::GrpoOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  a->config = "grpo";
+  auto* cmd = align->add_subcommand("grpo", "Reinforcement learning with rule rewards (GRPO, as DeepSeekMath)");
+  add_run_flags(cmd, *a);
+  cmd->add_option("--prompts", a->o.prompts, "requests: records of slm data instruct (JSONL)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated (e.g. write_words,who)");
+  cmd->add_option("--rewards", a->rewards, "a JSON reward config: {\"weights\": {rule: w}, \"gates\": [...], ...}")
+      ->check(CLI::ExistingFile);
+  auto& g = a->o.grpo;
+  cmd->add_option("--group", g.group, "G: completions sampled a request")->capture_default_str()->check(in_range(2, 1024));
+  cmd->add_option("--max-tokens", g.max_tokens, "a completion's length at most")
+      ->capture_default_str()
+      ->check(in_range(1, 1e6));
+  cmd->add_option("--temperature", g.temperature, "sampling temperature of the group")
+      ->capture_default_str()
+      ->check(in_range(0, 10, Ends::open_low));
+  cmd->add_option("--top-k", g.top_k, "sample from the k most likely tokens (0: all)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e9));
+  cmd->add_option("--clip", g.clip_eps, "PPO clip range epsilon")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
+  cmd->add_option("--beta", g.beta, "weight of the KL penalty to the base model")->capture_default_str()->check(in_range(0, 1e3));
+  cmd->add_option("--updates-per-batch", g.updates_per_batch, "optimizer steps on each batch of completions (mu)")
+      ->capture_default_str()
+      ->check(in_range(1, 64));
+  cmd->add_option("--sample-every", g.sample_every, "write one group's completions to samples.jsonl every N batches")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxCount));
+  cmd->footer(
+      "Each step samples --group completions for each of train.batch_size requests, scores them with\n"
+      "the rule rewards (required words, features, answers, length, repetition, child vocabulary,\n"
+      "grammar, end-of-text; an LLM judge if configured), and trains on the advantage within each\n"
+      "group with PPO's clipped ratio and a KL penalty to the base model. metrics.jsonl logs the\n"
+      "reward by rule, the KL and the lengths; samples.jsonl shows what the reward paid for.\n\n"
+      "Examples:\n"
+      "  slm align grpo --base runs/q/finetune/model --prompts runs/q/sft/train.jsonl --out runs/q/grpo\n"
+      "  slm align grpo --base M --prompts P --tasks write_words,who --group 8 --max-steps 60 \\\n"
+      "      --eval runs/q/sft/heldout.jsonl --out run");
+  cmd->callback([a, cmd] {
+    a->o.run = resolve(*a, cmd);
+    if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
+    a->o.tasks = split_commas(a->tasks);
+    print_result(align::grpo(a->o));
+  });
+}
+
+void add_dpo(CLI::App* align) {
+  struct Args : RunArgs {
+    std::string loss = "sigmoid";
+    align::DpoOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  a->config = "dpo";
+  auto* cmd = align->add_subcommand("dpo", "Learn from preferred and rejected responses (DPO, or IPO)");
+  add_run_flags(cmd, *a);
+  cmd->add_option("--data", a->o.data, "preferences: {\"prompt\", \"chosen\", \"rejected\"} a line (slm feedback export, slm align preferences)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--beta", a->o.beta, "how far from the reference the policy may move (smaller: further)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e3, Ends::open_low));
+  cmd->add_option("--loss", a->loss, "sigmoid (DPO) or ipo (IPO: the margin regressed to 1/(2 beta))")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sigmoid", "ipo"}));
+  cmd->footer(
+      "Each prompt is wrapped in Alpaca's template; the chosen and the rejected response follow it,\n"
+      "each with <|endoftext|>. The reference (the base, frozen) is run once over every pair.\n"
+      "metrics.jsonl logs the loss, the margin, the accuracy (the share of pairs whose margin is\n"
+      "positive) and the implicit rewards of the chosen and rejected responses.\n\n"
+      "Examples:\n"
+      "  slm feedback export --db ratings.db --out fb && slm align dpo --base M --data fb/preferences.jsonl --out run\n"
+      "  slm align preferences --model M --prompts sft/train.jsonl --out prefs.jsonl\n"
+      "  slm align dpo --base M --data prefs.jsonl --beta 0.1 --eval sft/heldout.jsonl --out run");
+  cmd->callback([a, cmd] {
+    a->o.run = resolve(*a, cmd);
+    a->o.ipo = a->loss == "ipo";
+    print_result(align::dpo(a->o));
+  });
+}
+
+void add_preferences(CLI::App* align) {
+  struct Args {
+    Common common;
+    std::string rewards, tasks;
+    align::PreferenceOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = align->add_subcommand("preferences", "Preference pairs from a model's own completions, ranked by the rule rewards");
+  cmd->add_option("--model", a->o.model, "the model that writes the completions (a folder)")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--prompts", a->o.prompts, "requests: records of slm data instruct (JSONL)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->o.out, "the preferences file (JSONL)")->required();
+  cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
+  cmd->add_option("--rewards", a->rewards, "a JSON reward config (as slm align grpo)")->check(CLI::ExistingFile);
+  cmd->add_option("--group", a->o.group, "completions a request")->capture_default_str()->check(in_range(2, 1024));
+  cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
+  cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
+  cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
+  cmd->add_option("--min-gap", a->o.min_gap, "a pair only when best and worst rewards differ by this much")
+      ->capture_default_str()
+      ->check(in_range(0, 1));
+  add_common(cmd, a->common);
+  cmd->callback([a] {
+    a->o.seed = a->common.seed, a->o.threads = a->common.resolved_threads(), a->o.quiet = a->common.quiet;
+    if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
+    a->o.tasks = split_commas(a->tasks);
+    size_t n = align::rank_preferences(a->o);
+    fmt::print(stderr, "{} preference pairs\n", n);
+    fmt::print("{}\n", a->o.out);
+  });
+}
+
+}  // namespace
+
+void add_align_commands(CLI::App& app) {
+  auto* align = app.add_subcommand("align", "Make a tuned model follow requests: GRPO with rule rewards, DPO");
+  align->require_subcommand(1);
+  add_grpo(align);
+  add_dpo(align);
+  add_preferences(align);
+}
+
+}  // namespace slm::cli

@@ -1,0 +1,244 @@
+#include "slm/align/dpo.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "slm/align/before_after.h"
+#include "slm/align/policy_loss.h"
+#include "slm/infer/generate.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+#include "slm/util/jsonl.h"
+#include "slm/util/progress.h"
+#include "slm/util/rng.h"
+
+namespace slm::align {
+
+using nlohmann::json;
+
+std::vector<Preference> read_preferences(const std::string& path) {
+  std::vector<Preference> out;
+  for_each_jsonl(path, [&](const json& j, const std::string& where) {
+    Preference p;
+    p.prompt = string_field(j, "prompt", where);
+    p.chosen = string_field(j, "chosen", where);
+    p.rejected = string_field(j, "rejected", where);
+    if (j.contains("input")) p.input = string_field(j, "input", where);
+    for (const auto& [name, v] : {std::pair<const char*, const std::string*>{"prompt", &p.prompt},
+                                  {"chosen", &p.chosen}, {"rejected", &p.rejected}})
+      if (v->find_first_not_of(" \t\r\n") == std::string::npos)
+        throw Error(fmt::format("field '{}' is empty: a preference needs a prompt and two different responses", name), where);
+    if (p.chosen == p.rejected) throw Error("'chosen' and 'rejected' are the same response: nothing to prefer", where);
+    p.where = where;
+    out.push_back(std::move(p));
+  });
+  if (out.empty()) throw Error("no preference records in the file", path);
+  return out;
+}
+
+namespace {
+
+// A pair as the model reads it: two rows, prompt + response + end-of-text, the targets
+// -1 on the prompt.
+struct EncodedPair {
+  std::vector<int32_t> chosen, rejected;  // the whole token sequences
+  int prompt = 0;                         // prompt tokens (the same in both)
+  double ref_chosen = 0, ref_rejected = 0;  // the reference's summed log-probabilities
+};
+
+// Fills rows [B = 2 per pair, T] from sequences: inputs, and targets -1 but on the responses.
+void fill_rows(const std::vector<const std::vector<int32_t>*>& seqs, const std::vector<int>& prompts, int32_t pad,
+               train::Batch& b) {
+  b.B = int(seqs.size());
+  b.T = 0;
+  for (const auto* s : seqs) b.T = std::max(b.T, int(s->size()) - 1);
+  b.x.assign(size_t(b.B) * b.T, pad);
+  b.y.assign(size_t(b.B) * b.T, -1);
+  b.counted = 0;
+  for (int r = 0; r < b.B; ++r) {
+    const auto& s = *seqs[size_t(r)];
+    for (size_t t = 0; t + 1 < s.size(); ++t) {
+      b.x[size_t(r) * b.T + t] = s[t];
+      if (int(t) >= prompts[size_t(r)] - 1) b.y[size_t(r) * b.T + t] = s[t + 1], ++b.counted;
+    }
+  }
+}
+
+std::vector<double> row_sums(const std::vector<double>& logp, int B, int T) {
+  std::vector<double> s(size_t(B), 0.0);
+  for (int r = 0; r < B; ++r)
+    for (int t = 0; t < T; ++t) s[size_t(r)] += logp[size_t(r) * T + t];
+  return s;
+}
+
+class DpoSource : public train::BatchSource {
+ public:
+  DpoSource(model::Transformer<float>& policy, std::vector<EncodedPair> pairs, int batch, double beta, bool ipo,
+            uint64_t seed, int32_t pad)
+      : pol_(policy), pairs_(std::move(pairs)), batch_(batch), beta_(beta), ipo_(ipo), pad_(pad),
+        order_(pairs_.size(), seed) {}
+
+  void next(train::Batch& b) override {
+    std::vector<const EncodedPair*> ps;
+    std::vector<const std::vector<int32_t>*> seqs;
+    std::vector<int> prompts;
+    for (int i = 0; i < batch_; ++i) ps.push_back(&pairs_[order_.next()]);
+    for (const auto* p : ps) seqs.push_back(&p->chosen), seqs.push_back(&p->rejected);
+    for (const auto* p : ps) prompts.push_back(p->prompt), prompts.push_back(p->prompt);
+    fill_rows(seqs, prompts, pad_, b);
+    std::vector<double> logp;
+    token_logprobs(pol_, b.x.data(), b.y.data(), b.B, b.T, logp);
+    const auto sums = row_sums(logp, b.B, b.T);
+    b.w.assign(b.x.size(), 0.f);
+    for (size_t i = 0; i < ps.size(); ++i) {
+      PairTerm t = dpo_pair(sums[2 * i], sums[2 * i + 1], ps[i]->ref_chosen, ps[i]->ref_rejected, beta_, ipo_);
+      // The backward pass takes -(d loss / d log p) per token; every token of a response
+      // has its sum's derivative.
+      for (int c = 0; c < b.T; ++c) {
+        b.w[2 * i * size_t(b.T) + size_t(c)] = float(-t.dchosen);
+        b.w[(2 * i + 1) * size_t(b.T) + size_t(c)] = float(-t.drejected);
+      }
+      acc_["loss"] += t.loss;
+      acc_["margin"] += t.margin;
+      acc_["accuracy"] += t.margin > 0;
+      acc_["reward_chosen"] += beta_ * (sums[2 * i] - ps[i]->ref_chosen);
+      acc_["reward_rejected"] += beta_ * (sums[2 * i + 1] - ps[i]->ref_rejected);
+    }
+    b.weight = double(ps.size());  // the loss is a mean over pairs
+    n_ += int(ps.size());
+  }
+
+  json step_metrics() override {
+    json m = json::object();
+    for (const auto& [k, v] : acc_) m[k] = v / n_;
+    m["note"] = fmt::format("margin {:.3f} | accuracy {:.0f}%", m["margin"].get<double>(), 100 * m["accuracy"].get<double>());
+    acc_.clear(), n_ = 0;
+    return m;
+  }
+
+  json state() const override { return order_.state(); }
+  void restore(const json& s) override { order_.restore(s); }
+
+ private:
+  model::Transformer<float>& pol_;
+  std::vector<EncodedPair> pairs_;
+  int batch_;
+  double beta_;
+  bool ipo_;
+  int32_t pad_;
+  EpochOrder order_;
+  std::map<std::string, double> acc_;
+  int n_ = 0;
+};
+
+// Tokenizes the pairs (skipping, and counting, those longer than the context) and runs
+// the reference over them once: it never changes.
+std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, const tokenizer::Tokenizer& tok,
+                                      model::Transformer<float>& ref, bool quiet) {
+  std::vector<EncodedPair> out;
+  const int context = ref.config().context;
+  size_t too_long = 0;
+  auto ids = [&](const std::string& s) {
+    std::vector<int32_t> v;
+    for (uint32_t id : tok.encode(s, /*specials=*/false)) v.push_back(int32_t(id));
+    return v;
+  };
+  for (const auto& p : prefs) {
+    EncodedPair e;
+    auto prompt = ids(tokenizer::alpaca_prompt(p.prompt, p.input));
+    e.prompt = int(prompt.size());
+    e.chosen = prompt, e.rejected = prompt;
+    for (int32_t t : ids(p.chosen)) e.chosen.push_back(t);
+    for (int32_t t : ids(p.rejected)) e.rejected.push_back(t);
+    e.chosen.push_back(int32_t(tok.eot())), e.rejected.push_back(int32_t(tok.eot()));
+    if (int(std::max(e.chosen.size(), e.rejected.size())) > context + 1) {
+      ++too_long;
+      continue;
+    }
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) throw Error(fmt::format("no pair fits the model's context of {} tokens", context), prefs[0].where);
+  if (too_long && !quiet) fmt::print(stderr, "skipped {} pairs longer than the context ({} tokens)\n", too_long, context);
+  Progress bar("reference", double(out.size()), "pairs", quiet);
+  for (size_t i = 0; i < out.size(); ++i) {
+    train::Batch b;
+    fill_rows({&out[i].chosen, &out[i].rejected}, {out[i].prompt, out[i].prompt}, int32_t(tok.eot()), b);
+    std::vector<double> logp;
+    token_logprobs(ref, b.x.data(), b.y.data(), b.B, b.T, logp);
+    auto sums = row_sums(logp, b.B, b.T);
+    out[i].ref_chosen = sums[0], out[i].ref_rejected = sums[1];
+    bar.update(double(i + 1));
+  }
+  bar.finish();
+  return out;
+}
+
+}  // namespace
+
+AlignResult dpo(const DpoOptions& opt) {
+  if (!(opt.beta > 0)) throw Error("expected beta > 0", "--beta");
+  auto prefs = read_preferences(opt.data);
+  AlignModels models = load_align_models(opt.run);
+  auto pairs = encode_pairs(prefs, *models.policy.tok, *models.reference, opt.run.quiet);
+  const size_t n = pairs.size();
+  if (!opt.run.quiet)
+    fmt::print(stderr, "{} on {} ({:.2f}M parameters): {} pairs, {} steps of {}, beta {}\n", opt.ipo ? "IPO" : "DPO",
+               opt.run.base, double(models.policy.model->num_params()) / 1e6, n, opt.run.train.max_steps,
+               opt.run.train.batch_size * opt.run.train.grad_accum, opt.beta);
+  DpoSource source(*models.policy.model, std::move(pairs), opt.run.train.batch_size, opt.beta, opt.ipo,
+                   opt.run.train.seed, int32_t(models.policy.tok->eot()));
+  json info = {{"pairs", n}, {"dpo", {{"beta", opt.beta}, {"loss", opt.ipo ? "ipo" : "sigmoid"}}}};
+  AlignResult res;
+  res.train = train::run_training(*models.policy.model, source, align_loop_options(opt.run, models, opt.data, "dpo", info));
+  write_metric_curve(opt.run.out_dir, "accuracy", "accuracy.svg", "DPO: share of pairs the policy prefers rightly");
+  evaluate_run(opt.run, res);
+  return res;
+}
+
+size_t rank_preferences(const PreferenceOptions& opt) {
+  AlignRun run;
+  run.base = opt.model, run.threads = opt.threads;
+  AlignModels models = load_align_models(run);
+  auto records = read_requests(opt.prompts, opt.tasks);
+  if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
+  RewardModel rewards(opt.rewards);
+  infer::GenerateOptions go;
+  go.max_tokens = opt.max_tokens;
+  go.sampling.temperature = opt.temperature;
+  std::string text;
+  size_t pairs = 0;
+  Progress bar("rank", double(records.size()), "requests", opt.quiet);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    go.seed = opt.seed + i * uint64_t(opt.group);
+    std::vector<std::string> prompts(size_t(opt.group), tokenizer::alpaca_prompt(r.instruction, r.input));
+    auto outs = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, go);
+    size_t best = 0, worst = 0;
+    std::vector<double> score;
+    for (const auto& o : outs) score.push_back(rewards.score(r, o.text, o.finish == "eot").total);
+    for (size_t k = 1; k < score.size(); ++k) {
+      if (score[k] > score[best]) best = k;
+      if (score[k] < score[worst]) worst = k;
+    }
+    auto blank = [](const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; };
+    if (score[best] - score[worst] >= opt.min_gap && outs[best].text != outs[worst].text && !blank(outs[best].text) &&
+        !blank(outs[worst].text)) {
+      text += json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", outs[best].text}, {"rejected", outs[worst].text},
+                    {"chosen_reward", score[best]}, {"rejected_reward", score[worst]}, {"task", r.task}})
+                  .dump(-1, ' ', false, json::error_handler_t::replace) +
+              "\n";
+      ++pairs;
+    }
+    bar.update(double(i + 1));
+  }
+  bar.finish();
+  write_file_atomic(opt.out, text);
+  return pairs;
+}
+
+}  // namespace slm::align

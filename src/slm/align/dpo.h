@@ -1,0 +1,54 @@
+#pragma once
+// DPO, Direct Preference Optimization (Rafailov et al. 2023): learning from pairs of
+// responses to one prompt, one preferred (chosen) over the other (rejected), with no
+// reward model and no sampling. The loss raises the policy's log-ratio to the frozen
+// reference on the chosen response over the rejected one, -log sigmoid(beta * margin);
+// IPO (Azar et al. 2023) regresses the margin to 1/(2 beta) instead, which does not push
+// margins without bound when preferences are deterministic. Pairs come from `slm feedback
+// export` (people's ratings) or `slm align preferences` (groups ranked by the rule rewards).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slm/align/grpo.h"
+#include "slm/tokenizer/bpe.h"
+#include "slm/train/loop.h"
+
+namespace slm::align {
+
+struct Preference {
+  std::string prompt, chosen, rejected;  // prompt: the request, wrapped in Alpaca's template
+  std::string input;                     // optional: Alpaca's input (e.g. the story a question is about)
+  std::string where;                     // file:line
+};
+
+// {"prompt", "chosen", "rejected"} records (and an optional "input"), one a line. A missing or empty field, a pair
+// whose responses are the same, or a line that is not JSON is an error naming file:line.
+std::vector<Preference> read_preferences(const std::string& path);
+
+struct DpoOptions {
+  AlignRun run;      // run.train.batch_size: pairs a micro-batch
+  std::string data;  // preferences (JSONL)
+  double beta = 0.1;
+  bool ipo = false;
+};
+
+AlignResult dpo(const DpoOptions& opt);
+
+// `slm align preferences`: for each request, G completions sampled from the model and
+// scored by the rule rewards; the best over the worst becomes a pair when they differ by
+// at least min_gap. Writes out (JSONL, atomically); returns the pairs written.
+struct PreferenceOptions {
+  std::string model, prompts, out;
+  std::vector<std::string> tasks;
+  RewardConfig rewards;
+  int group = 4, max_tokens = 256, limit = 0;
+  float temperature = 1.0f;
+  double min_gap = 0.1;
+  uint64_t seed = 1;
+  int threads = 1;
+  bool quiet = false;
+};
+size_t rank_preferences(const PreferenceOptions& opt);
+
+}  // namespace slm::align

@@ -1,0 +1,290 @@
+#include "slm/align/grpo.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "slm/align/before_after.h"
+#include "slm/align/run.h"
+#include "slm/align/policy_loss.h"
+#include "slm/eval/instruct_eval.h"
+#include "slm/infer/generate.h"
+#include "slm/model/model_files.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/util/error.h"
+#include "slm/util/rng.h"
+
+namespace slm::align {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// One batch of sampled completions, as the loss needs it: rows [B, T] of prompt +
+// completion (targets -1 on the prompt and the padding), each row's advantage, and the
+// log-probabilities of its tokens under the policy that sampled it and the reference.
+struct Rollout {
+  int B = 0, T = 0;
+  std::vector<int32_t> x, y;
+  std::vector<double> adv, logp_old, logp_ref;
+  json metrics;  // the rewards and lengths of these completions
+
+  json to_json() const {
+    return {{"B", B}, {"T", T}, {"x", x}, {"y", y}, {"adv", adv}, {"logp_old", logp_old},
+            {"logp_ref", logp_ref}, {"metrics", metrics}};
+  }
+  static Rollout from_json(const json& j) {
+    Rollout r;
+    r.B = j.at("B"), r.T = j.at("T");
+    j.at("x").get_to(r.x), j.at("y").get_to(r.y), j.at("adv").get_to(r.adv);
+    j.at("logp_old").get_to(r.logp_old), j.at("logp_ref").get_to(r.logp_ref);
+    r.metrics = j.at("metrics");
+    return r;
+  }
+};
+
+std::string request_prompt(const stories::InstructRecord& r) { return tokenizer::alpaca_prompt(r.instruction, r.input); }
+
+// The GRPO objective as a batch source for the training loop: each micro-batch is a
+// group-sampled rollout (reused for updates_per_batch steps), its weights the GRPO
+// loss's derivative by each token's log-probability (policy_loss.h).
+class GrpoSource : public train::BatchSource {
+ public:
+  GrpoSource(model::Transformer<float>& policy, model::Transformer<float>& ref, const tokenizer::Tokenizer& tok,
+             const std::vector<stories::InstructRecord>& records, const RewardFn& rewards, const GrpoSettings& s,
+             int prompts_per_batch, int grad_accum, uint64_t seed, std::string samples_path)
+      : pol_(policy), ref_(ref), tok_(tok), recs_(records), rewards_(rewards), s_(s), P_(prompts_per_batch),
+        seed_(seed), samples_path_(std::move(samples_path)), order_(records.size(), seed), slots_(size_t(grad_accum)) {}
+
+  void next(train::Batch& b) override {
+    Rollout& r = slots_[slot_];
+    std::vector<double> logp;
+    if (inner_ == 0) {
+      r = sample();
+      logp = r.logp_old;  // the policy that sampled is the policy now: ratio 1
+    } else {
+      token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, logp);
+    }
+    GrpoBatchTerms terms = grpo_batch(logp, r.logp_old, r.logp_ref, r.adv, r.y.data(), r.B, r.T, s_.clip_eps, s_.beta);
+    b.x = r.x, b.y = r.y, b.w = std::move(terms.weights);
+    b.B = r.B, b.T = r.T;
+    b.counted = std::count_if(r.y.begin(), r.y.end(), [](int32_t t) { return t >= 0; });
+    b.weight = r.B;  // the loss is a mean over rows
+    // The figures of this step, summed over its micro-batches.
+    acc_loss_ += terms.loss, acc_kl_ += terms.kl, acc_clip_ += terms.clip_fraction, ++acc_n_;
+    for (const auto& [k, v] : r.metrics.items()) acc_metrics_[k] = acc_metrics_.value(k, 0.0) + v.get<double>();
+    if (++slot_ == slots_.size()) slot_ = 0, inner_ = (inner_ + 1) % std::max(1, s_.updates_per_batch);
+  }
+
+  json step_metrics() override {
+    json m = {{"loss", acc_loss_ / acc_n_}, {"kl", acc_kl_ / acc_n_}, {"clip_fraction", acc_clip_ / acc_n_}};
+    for (const auto& [k, v] : acc_metrics_.items()) m[k] = v.get<double>() / acc_n_;
+    m["note"] = fmt::format("reward {:.3f} | kl {:.4f}", m.value("reward", 0.0), m["kl"].get<double>());
+    acc_loss_ = acc_kl_ = acc_clip_ = 0, acc_n_ = 0, acc_metrics_ = json::object();
+    return m;
+  }
+
+  json state() const override {
+    json s = {{"order", order_.state()}, {"draws", draws_}, {"inner", inner_}, {"slot", slot_}};
+    if (inner_ != 0) {  // mid-way through a batch's updates: its completions are needed again
+      json rs = json::array();
+      for (const auto& r : slots_) rs.push_back(r.to_json());
+      s["rollouts"] = rs;
+    }
+    return s;
+  }
+
+  void restore(const json& s) override {
+    order_.restore(s.at("order"));
+    draws_ = s.at("draws"), inner_ = s.at("inner"), slot_ = s.at("slot");
+    if (inner_ != 0)
+      for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = Rollout::from_json(s.at("rollouts").at(i));
+  }
+
+ private:
+  const stories::InstructRecord& next_record() { return recs_[order_.next()]; }
+
+  // G completions of each of P requests from the policy, scored and turned into rows.
+  Rollout sample() {
+    std::vector<const stories::InstructRecord*> reqs;
+    std::vector<std::string> prompts;
+    std::vector<std::vector<uint32_t>> prompt_ids;
+    for (int p = 0; p < P_; ++p) {
+      const stories::InstructRecord* r = &next_record();
+      std::string text = request_prompt(*r);
+      std::vector<uint32_t> ids = tok_.encode(text);
+      for (int g = 0; g < s_.group; ++g) reqs.push_back(r), prompts.push_back(text), prompt_ids.push_back(ids);
+    }
+    infer::GenerateOptions go;
+    go.max_tokens = s_.max_tokens;
+    go.sampling.temperature = s_.temperature;
+    go.sampling.top_k = s_.top_k;
+    uint64_t z = seed_ ^ (0x9E3779B97F4A7C15ull * (draws_ + 1));
+    go.seed = splitmix64(z);  // each batch its own draws, the same on a resumed run
+    ++draws_;
+    auto outs = infer::generate_batch(pol_, tok_, prompts, go);
+
+    std::vector<Completion> done;
+    std::vector<std::string> texts;
+    std::vector<bool> eot;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      texts.push_back(outs[i].text), eot.push_back(outs[i].finish == "eot");
+      done.push_back({reqs[i], outs[i].text, outs[i].tokens, eot[i]});
+    }
+    std::vector<Reward> rw = rewards_(done);
+    if (rw.size() != done.size()) throw Error("the reward function scored a different number of completions", "grpo");
+    std::vector<double> totals;
+    for (const auto& x : rw) totals.push_back(x.total);
+
+    Rollout r;
+    r.adv = group_advantages(totals, s_.group);
+    r.B = int(outs.size());
+    std::vector<std::vector<uint32_t>> seqs;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      std::vector<uint32_t> s = prompt_ids[i];
+      s.insert(s.end(), outs[i].tokens.begin(), outs[i].tokens.end());
+      if (eot[i]) s.push_back(tok_.eot());  // stopping is a choice the policy made too
+      r.T = std::max(r.T, int(s.size()) - 1);
+      seqs.push_back(std::move(s));
+    }
+    r.x.assign(size_t(r.B) * r.T, int32_t(tok_.eot()));
+    r.y.assign(size_t(r.B) * r.T, -1);
+    for (int b = 0; b < r.B; ++b) {
+      const auto& s = seqs[size_t(b)];
+      const size_t start = prompt_ids[size_t(b)].size() - 1;  // the first target that is a completion token
+      for (size_t t = 0; t + 1 < s.size(); ++t) {
+        r.x[size_t(b) * r.T + t] = int32_t(s[t]);
+        if (t >= start) r.y[size_t(b) * r.T + t] = int32_t(s[t + 1]);
+      }
+    }
+    token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, r.logp_old);
+    token_logprobs(ref_, r.x.data(), r.y.data(), r.B, r.T, r.logp_ref);
+    r.metrics = summarize(rw, outs);
+    if (s_.sample_every > 0 && (draws_ - 1) % uint64_t(s_.sample_every) == 0) log_samples(reqs, texts, rw, r.adv);
+    return r;
+  }
+
+  static json summarize(const std::vector<Reward>& rw, const std::vector<infer::GenerateResult>& outs) {
+    json m = json::object();
+    double total = 0, sq = 0, len = 0, eots = 0;
+    std::map<std::string, std::pair<double, int>> rules;
+    for (size_t i = 0; i < rw.size(); ++i) {
+      total += rw[i].total, sq += rw[i].total * rw[i].total;
+      len += outs[i].generated_tokens, eots += outs[i].finish == "eot";
+      for (const auto& [k, v] : rw[i].rules) rules[k].first += v, rules[k].second++;
+    }
+    const double n = double(rw.size());
+    m["reward"] = total / n;
+    m["reward_std"] = std::sqrt(std::max(0.0, sq / n - (total / n) * (total / n)));
+    m["completion_tokens"] = len / n;
+    m["eot_share"] = eots / n;
+    for (const auto& [k, v] : rules) m["reward." + k] = v.first / v.second;
+    return m;
+  }
+
+  // The first request's group, every completion with its rewards: what the reward is
+  // paying for, to read (reward hacking shows here first).
+  void log_samples(const std::vector<const stories::InstructRecord*>& reqs, const std::vector<std::string>& texts,
+                   const std::vector<Reward>& rw, const std::vector<double>& adv) const {
+    if (samples_path_.empty()) return;
+    std::ofstream out(samples_path_, std::ios::app);
+    for (int g = 0; g < s_.group; ++g) {
+      json j = {{"batch", draws_}, {"task", reqs[size_t(g)]->task}, {"instruction", reqs[size_t(g)]->instruction},
+                {"completion", texts[size_t(g)]}, {"reward", rw[size_t(g)].total}, {"rules", rw[size_t(g)].rules},
+                {"advantage", adv[size_t(g)]}};
+      out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    }
+  }
+
+  model::Transformer<float>& pol_;
+  model::Transformer<float>& ref_;
+  const tokenizer::Tokenizer& tok_;
+  const std::vector<stories::InstructRecord>& recs_;
+  const RewardFn& rewards_;
+  const GrpoSettings s_;
+  const int P_;
+  const uint64_t seed_;
+  const std::string samples_path_;
+  EpochOrder order_;
+  uint64_t draws_ = 0;
+  int inner_ = 0;
+  size_t slot_ = 0;
+  std::vector<Rollout> slots_;
+  double acc_loss_ = 0, acc_kl_ = 0, acc_clip_ = 0;
+  int acc_n_ = 0;
+  json acc_metrics_ = json::object();
+};
+
+}  // namespace
+
+std::vector<stories::InstructRecord> read_requests(const std::string& path, const std::vector<std::string>& tasks) {
+  auto all = eval::read_instruct_records(path);
+  if (tasks.empty()) return all;
+  std::vector<stories::InstructRecord> out;
+  for (auto& r : all)
+    if (std::find(tasks.begin(), tasks.end(), r.task) != tasks.end()) out.push_back(std::move(r));
+  if (out.empty()) throw Error(fmt::format("no record of the tasks {}", fmt::join(tasks, ", ")), path);
+  return out;
+}
+
+RewardFn rule_rewards(const RewardModel& model) {
+  return [&model](const std::vector<Completion>& cs) {
+    std::vector<const stories::InstructRecord*> reqs;
+    std::vector<std::string> texts;
+    std::vector<bool> eot;
+    for (const auto& c : cs) reqs.push_back(c.request), texts.push_back(c.text), eot.push_back(c.eot);
+    return model.score_all(reqs, texts, eot);
+  };
+}
+
+train::TrainResult grpo_train(model::Transformer<float>& policy, model::Transformer<float>& reference,
+                              const tokenizer::Tokenizer& tok, const std::vector<stories::InstructRecord>& requests,
+                              const RewardFn& reward, const GrpoSettings& settings, const train::LoopOptions& lo) {
+  if (settings.group < 2) throw Error("a group needs at least 2 completions to compare", "--group");
+  if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
+  // Requests whose prompt leaves no room for an answer are left out, and counted.
+  std::vector<stories::InstructRecord> fit;
+  for (const auto& r : requests)
+    if (int(tok.encode(request_prompt(r)).size()) + 16 <= policy.config().context) fit.push_back(r);
+  if (fit.empty())
+    throw Error(fmt::format("no request leaves room for an answer in the model's context of {} tokens",
+                            policy.config().context), "grpo");
+  if (fit.size() < requests.size() && !lo.quiet)
+    fmt::print(stderr, "slm: note: {} of {} requests left out: the prompt leaves under 16 tokens of the context\n",
+               requests.size() - fit.size(), requests.size());
+  GrpoSource source(policy, reference, tok, fit, reward, settings, lo.train.batch_size, lo.train.grad_accum,
+                    lo.train.seed, (fs::path(lo.out_dir) / "samples.jsonl").string());
+  auto res = train::run_training(policy, source, lo);
+  write_metric_curve(lo.out_dir, "reward", "reward.svg", "GRPO: mean reward of the sampled completions");
+  return res;
+}
+
+AlignResult grpo(const GrpoOptions& opt) {
+  auto records = read_requests(opt.prompts, opt.tasks);
+  RewardModel rewards(opt.rewards);
+  AlignModels models = load_align_models(opt.run);
+  const train::TrainConfig& tc = opt.run.train;
+  if (!opt.run.quiet)
+    fmt::print(stderr, "GRPO on {} ({:.2f}M parameters): {} requests, {} steps of {} x {} completions\n", opt.run.base,
+               double(models.policy.model->num_params()) / 1e6, records.size(), tc.max_steps,
+               tc.batch_size * tc.grad_accum, opt.grpo.group);
+  const auto& g = opt.grpo;
+  nlohmann::json info = {{"requests", records.size()},
+                         {"grpo",
+                          {{"group", g.group}, {"max_tokens", g.max_tokens}, {"temperature", g.temperature},
+                           {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
+                           {"updates_per_batch", g.updates_per_batch}}},
+                         {"rewards", opt.rewards.to_json()}};
+  const RewardFn fn = rule_rewards(rewards);
+  AlignResult res;
+  res.train = grpo_train(*models.policy.model, *models.reference, *models.policy.tok, records, fn, g,
+                         align_loop_options(opt.run, models, opt.prompts, "grpo", info));
+  evaluate_run(opt.run, res);
+  return res;
+}
+
+}  // namespace slm::align

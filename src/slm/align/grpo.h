@@ -1,0 +1,65 @@
+#pragma once
+// GRPO, Group Relative Policy Optimization (DeepSeekMath, Shao et al. 2024; DeepSeek-R1):
+// reinforcement learning without a value network. Each step samples a group of G
+// completions for each request from the policy (the batched KV-cache engine), scores them
+// with the rule rewards (rewards.h), and gives every completion its advantage within the
+// group, (r - mean) / std, so the model learns which of its own attempts did better. The
+// loss is PPO's clipped policy ratio plus a KL penalty (k3) to the frozen starting model
+// (policy_loss.h). It runs in the shared training loop (train/loop.h): checkpoints, exact
+// resume, Ctrl-C, metrics.jsonl (reward by rule, KL, lengths) and the curves.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "slm/align/rewards.h"
+#include "slm/align/run.h"
+#include "slm/tokenizer/bpe.h"
+#include "slm/train/loop.h"
+
+namespace slm::align {
+
+struct GrpoSettings {
+  int group = 8;               // G: completions a request
+  int max_tokens = 256;        // a completion's length at most
+  float temperature = 1.0f;    // sampling the group (top-k 0: the whole vocabulary)
+  int top_k = 0;
+  double clip_eps = 0.2;       // PPO's clip range
+  double beta = 0.04;          // the KL penalty's weight (DeepSeekMath's value)
+  int updates_per_batch = 1;   // mu: optimizer steps on each batch of completions
+  int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
+};
+
+struct GrpoOptions {
+  AlignRun run;                    // run.train.batch_size: requests a micro-batch (each sampled G times)
+  std::string prompts;             // `slm data instruct` records (JSONL)
+  std::vector<std::string> tasks;  // only these tasks' records (empty: all)
+  GrpoSettings grpo;
+  RewardConfig rewards;
+};
+
+// Records of `slm data instruct`, only those of the given tasks (empty: all); none is an error.
+std::vector<stories::InstructRecord> read_requests(const std::string& path, const std::vector<std::string>& tasks);
+
+// A sampled completion of a request, as a reward function sees it.
+struct Completion {
+  const stories::InstructRecord* request = nullptr;
+  std::string text;
+  std::vector<uint32_t> tokens;  // as drawn (without the end-of-text token)
+  bool eot = false;              // ended with the end-of-text token, not at a limit
+};
+using RewardFn = std::function<std::vector<Reward>(const std::vector<Completion>&)>;
+
+// The rule rewards of a RewardModel as a RewardFn.
+RewardFn rule_rewards(const RewardModel& model);
+
+// The algorithm itself, on models already loaded: policy trains (starting from, or
+// resumed into, its weights), reference stays as it is. lo.out_dir gets samples.jsonl and
+// reward.svg beside the loop's files; lo.train.batch_size is requests a micro-batch.
+train::TrainResult grpo_train(model::Transformer<float>& policy, model::Transformer<float>& reference,
+                              const tokenizer::Tokenizer& tok, const std::vector<stories::InstructRecord>& requests,
+                              const RewardFn& reward, const GrpoSettings& settings, const train::LoopOptions& lo);
+
+AlignResult grpo(const GrpoOptions& opt);
+
+}  // namespace slm::align

@@ -1,0 +1,108 @@
+#include "slm/align/policy_loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace slm::align {
+
+template <class T>
+void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32_t* targets, int B, int Tn,
+                    std::vector<double>& out) {
+  m.forward(inputs, B, Tn);
+  const int V = m.config().vocab_size, N = B * Tn;
+  const T* logits = m.logits();
+  out.assign(size_t(N), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    if (targets[n] < 0) continue;
+    const T* z = logits + int64_t(n) * V;
+    const T mx = *std::max_element(z, z + V);
+    double sum = 0;
+    for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
+    out[size_t(n)] = double(z[targets[n]] - mx) - std::log(sum);  // log softmax at the target
+  }
+}
+
+template void token_logprobs<float>(model::Transformer<float>&, const int32_t*, const int32_t*, int, int,
+                                    std::vector<double>&);
+template void token_logprobs<double>(model::Transformer<double>&, const int32_t*, const int32_t*, int, int,
+                                     std::vector<double>&);
+
+TokenTerm grpo_token(double logp, double logp_old, double logp_ref, double adv, double eps, double beta) {
+  TokenTerm t;
+  const double ratio = std::exp(logp - logp_old);
+  const double unclipped = ratio * adv, clipped = std::clamp(ratio, 1 - eps, 1 + eps) * adv;
+  // The min is the pessimistic bound: past the clip range, in the direction the advantage
+  // pushes, the objective goes flat and the token stops pulling.
+  const bool use_unclipped = unclipped <= clipped;
+  t.clipped = !use_unclipped;
+  const double surrogate = use_unclipped ? unclipped : clipped;
+  const double d_surrogate = use_unclipped ? unclipped : 0.0;  // d(ratio A)/d logp = ratio A
+  const double lr = logp_ref - logp;                           // log(pi_ref / pi)
+  t.kl = std::exp(lr) - lr - 1;
+  const double d_kl = 1 - std::exp(lr);
+  t.loss = -surrogate + beta * t.kl;
+  t.dlogp = -d_surrogate + beta * d_kl;
+  return t;
+}
+
+std::vector<double> group_advantages(const std::vector<double>& r, int group) {
+  std::vector<double> a(r.size(), 0.0);
+  for (size_t g = 0; g + size_t(group) <= r.size(); g += size_t(group)) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < group; ++i) mean += r[g + size_t(i)];
+    mean /= group;
+    for (int i = 0; i < group; ++i) var += (r[g + size_t(i)] - mean) * (r[g + size_t(i)] - mean);
+    const double sd = std::sqrt(var / group);
+    if (sd < 1e-9) continue;  // nothing to prefer within the group
+    for (int i = 0; i < group; ++i) a[g + size_t(i)] = (r[g + size_t(i)] - mean) / (sd + 1e-4);
+  }
+  return a;
+}
+
+GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<double>& logp_old,
+                          const std::vector<double>& logp_ref, const std::vector<double>& adv, const int32_t* targets,
+                          int B, int Tn, double eps, double beta) {
+  GrpoBatchTerms out;
+  out.weights.assign(size_t(B) * Tn, 0.f);
+  int64_t tokens = 0, clipped = 0;
+  for (int b = 0; b < B; ++b) {
+    int n = 0;
+    for (int t = 0; t < Tn; ++t) n += targets[b * Tn + t] >= 0;
+    if (n == 0) continue;
+    double row_loss = 0, row_kl = 0;
+    for (int t = 0; t < Tn; ++t) {
+      const size_t i = size_t(b) * Tn + t;
+      if (targets[i] < 0) continue;
+      TokenTerm term = grpo_token(logp[i], logp_old[i], logp_ref[i], adv[size_t(b)], eps, beta);
+      row_loss += term.loss, row_kl += term.kl, clipped += term.clipped, ++tokens;
+      // d L / d log p = dlogp / (n B); the backward pass takes -weight per log p, and
+      // grad_scale 1/B does the rows' mean.
+      out.weights[i] = float(-term.dlogp / n);
+    }
+    out.loss += row_loss / n / B;
+    out.kl += row_kl / n / B;
+  }
+  out.clip_fraction = tokens ? double(clipped) / double(tokens) : 0.0;
+  return out;
+}
+
+PairTerm dpo_pair(double pc, double pr, double rc, double rr, double beta, bool ipo) {
+  PairTerm p;
+  p.margin = (pc - rc) - (pr - rr);
+  double dh;
+  if (ipo) {
+    const double d = p.margin - 1 / (2 * beta);
+    p.loss = d * d;
+    dh = 2 * d;
+  } else {
+    const double z = beta * p.margin;
+    // -log sigmoid(z) = log(1 + e^-z), computed without overflow either way.
+    p.loss = z > 0 ? std::log1p(std::exp(-z)) : -z + std::log1p(std::exp(z));
+    dh = -beta / (1 + std::exp(z));  // -beta sigmoid(-z)
+  }
+  p.dchosen = dh, p.drejected = -dh;
+  return p;
+}
+
+}  // namespace slm::align

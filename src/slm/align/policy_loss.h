@@ -1,0 +1,59 @@
+#pragma once
+// The losses of preference and reward tuning, written per token (or per sequence) as
+// "the loss and its derivative with respect to log p(token)". The model's backward pass
+// already computes the gradient of weighted cross-entropy, -sum_t w_t log p_t, so a loss
+// whose derivative is d_t by log p_t trains through it with w_t = -d_t: no new backward.
+//
+// GRPO (DeepSeekMath, Shao et al. 2024, eq. 3): for completion o_i of a group of G,
+//   L = -1/G sum_i 1/|o_i| sum_t [ min(r_t A_i, clip(r_t, 1-eps, 1+eps) A_i) - beta KL_t ]
+//   r_t = pi(o_t) / pi_old(o_t),  A_i = (R_i - mean(R)) / std(R) over the group,
+//   KL_t = pi_ref/pi - log(pi_ref/pi) - 1   (the k3 estimator: unbiased, always >= 0).
+// DPO (Rafailov et al. 2023): h = (log pi(y_w) - log ref(y_w)) - (log pi(y_l) - log ref(y_l)),
+//   L = -log sigmoid(beta h);  IPO (Azar et al. 2023): L = (h - 1/(2 beta))^2.
+#include <cstdint>
+#include <vector>
+
+#include "slm/model/transformer.h"
+
+namespace slm::align {
+
+// log p(targets[n] | inputs up to n) for every position of a batch [B, T]; 0 where the
+// target is -1. Runs m.forward (the model's logits are overwritten).
+template <class T>
+void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32_t* targets, int B, int Tn,
+                    std::vector<double>& out);
+
+struct TokenTerm {
+  double loss = 0, dlogp = 0;  // the token's loss and d loss / d log p(token)
+  double kl = 0;               // its KL estimate to the reference
+  bool clipped = false;        // the ratio left [1-eps, 1+eps] and the min took the clipped side
+};
+
+TokenTerm grpo_token(double logp, double logp_old, double logp_ref, double advantage, double clip_eps, double beta);
+
+// (r - mean) / (std + 1e-4) within each group of `group` consecutive rewards (population
+// std, as DeepSeekMath); a group whose rewards are all equal gets zeros.
+std::vector<double> group_advantages(const std::vector<double>& rewards, int group);
+
+// The GRPO loss of a batch of rows [B, T] (targets -1 are not completion tokens): each
+// row's tokens averaged, rows averaged. Fills weights (one a position) so that the
+// gradient of -sum_t weights_t log p_t / B equals the gradient of the loss, i.e. a
+// Transformer::forward_backward with grad_scale 1/B and these weights.
+struct GrpoBatchTerms {
+  double loss = 0, kl = 0, clip_fraction = 0;  // kl: the mean of the rows' mean KL
+  std::vector<float> weights;
+};
+GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<double>& logp_old,
+                          const std::vector<double>& logp_ref, const std::vector<double>& advantages,
+                          const int32_t* targets, int B, int Tn, double clip_eps, double beta);
+
+struct PairTerm {
+  double loss = 0;
+  double dchosen = 0, drejected = 0;  // d loss / d (sum of log p) of the chosen and the rejected response
+  double margin = 0;                  // h: the implicit reward margin (log-ratio of chosen minus rejected)
+};
+// pol_*/ref_*: the summed log-probabilities of each response under the policy and the reference.
+PairTerm dpo_pair(double pol_chosen, double pol_rejected, double ref_chosen, double ref_rejected, double beta,
+                  bool ipo);
+
+}  // namespace slm::align

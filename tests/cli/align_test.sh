@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# slm align end to end on a tiny model: GRPO and DPO runs write their run folders and
+# metrics; preference pairs come from the rule rewards; bad preference records and reward
+# configs are refused with the file:line or field and leave no run folder behind.
+# Usage: align_test.sh PATH/TO/slm
+set -u
+SLM=$1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# refuse CODE NEEDLE -- COMMAND...: exit CODE, one error line containing NEEDLE, no $TMP/out.
+refuse() {
+  local code=$1 needle=$2
+  shift 3
+  "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  local rc=$?
+  [ "$rc" -eq "$code" ] || { bad "$*: exit $rc, expected $code"; cat "$TMP/stderr"; return; }
+  [ "$(grep -c '^slm: error: ' "$TMP/stderr")" -eq 1 ] || { bad "$*: not one error line"; cat "$TMP/stderr"; return; }
+  grep '^slm: error: ' "$TMP/stderr" | grep -qF -- "$needle" || { bad "$*: error does not name '$needle'"; cat "$TMP/stderr"; return; }
+  [ -e "$TMP/out" ] && bad "$*: left $TMP/out behind"
+}
+
+"$SLM" data stories --count 300 --seed 2 --quiet --out "$TMP/s.txt" &&
+  "$SLM" tokenizer train "$TMP/s.txt" --vocab-size 400 --quiet --out "$TMP/tok.json" &&
+  "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --quiet --out "$TMP/shards" 2>/dev/null &&
+  "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run" --set model.dim=32 --set model.n_layers=1 --set model.n_heads=2 \
+    --set model.n_kv_heads=1 --set model.hidden_dim=64 --set model.context=512 --set train.batch_size=2 --max-steps 2 \
+    --quiet >/dev/null &&
+  "$SLM" data instruct --stories 40 --seed 3 --quiet --out "$TMP/sft" >/dev/null || { echo "FAIL: setup"; exit 1; }
+M=$TMP/run/model
+
+# --- GRPO: a short run with its figures, samples and the before/after tables
+"$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words,main_character --group 4 \
+  --max-tokens 24 --max-steps 3 --eval "$TMP/sft/heldout.jsonl" --eval-limit 4 --eval-stories 2 --threads 2 \
+  --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
+[ "$(cat "$TMP/grpo.out")" = "$TMP/grpo/model" ] || bad "grpo prints its model folder"
+for f in model/config.json model/prompt_template.json metrics.jsonl samples.jsonl reward.svg loss.svg eval/instruct.json eval/report.html; do
+  [ -s "$TMP/grpo/$f" ] || bad "grpo wrote no $f"
+done
+python3 - "$TMP/grpo/metrics.jsonl" <<'PY' || bad "grpo metrics"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 3, rows
+keys = set().union(*rows)
+for k in ("reward", "reward.words", "reward.answer", "reward.length", "kl", "completion_tokens", "clip_fraction"):
+    assert k in keys, k
+assert rows[0]["kl"] == 0.0, rows[0]["kl"]
+PY
+grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
+
+# --- preference pairs ranked by the rule rewards, then DPO on them
+"$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 3 --max-tokens 24 \
+  --limit 6 --min-gap 0 --out "$TMP/prefs.jsonl" --quiet >/dev/null 2>"$TMP/pref.err" || { bad "preferences"; cat "$TMP/pref.err"; }
+[ "$(wc -l <"$TMP/prefs.jsonl")" -ge 1 ] || bad "no preference pairs"
+"$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --max-steps 2 --set train.batch_size=2 --eval-stories 0 \
+  --out "$TMP/dpo" --quiet >/dev/null 2>"$TMP/dpo.err" || { bad "dpo run"; cat "$TMP/dpo.err"; }
+python3 - "$TMP/dpo/metrics.jsonl" <<'PY' || bad "dpo metrics"
+import json, sys, math
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 2
+for k in ("loss", "margin", "accuracy", "reward_chosen", "reward_rejected"):
+    assert k in rows[0], k
+assert abs(rows[0]["loss"] - math.log(2)) < 1e-4, rows[0]["loss"]  # the policy is the reference at step 1
+PY
+
+# --- bad preference records: file:line, nothing left behind
+good='{"prompt": "Tell a story.", "chosen": "Tom ran.", "rejected": "ran ran ran"}'
+printf '%s\n{"prompt": "x", "chosen": "a"}\n' "$good" >"$TMP/p1.jsonl"
+refuse 1 "p1.jsonl:2" -- "$SLM" align dpo --base "$M" --data "$TMP/p1.jsonl" --out "$TMP/out"
+printf '%s\n%s\n{"prompt": "x", "chosen": " ", "rejected": "b"}\n' "$good" "$good" >"$TMP/p2.jsonl"
+refuse 1 "p2.jsonl:3" -- "$SLM" align dpo --base "$M" --data "$TMP/p2.jsonl" --out "$TMP/out"
+printf '{"prompt": "x", "chosen": "same", "rejected": "same"}\n' >"$TMP/p3.jsonl"
+refuse 1 "p3.jsonl:1" -- "$SLM" align dpo --base "$M" --data "$TMP/p3.jsonl" --out "$TMP/out"
+printf '%s\n{not json\n' "$good" >"$TMP/p4.jsonl"
+refuse 1 "p4.jsonl:2" -- "$SLM" align dpo --base "$M" --data "$TMP/p4.jsonl" --out "$TMP/out"
+printf '{"weights": {"wrods": 1}}\n' >"$TMP/r.json"
+refuse 1 "r.json: weights" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --rewards "$TMP/r.json" --out "$TMP/out"
+refuse 1 "no record of the tasks" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks nosuch --out "$TMP/out"
+refuse 2 "--group" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out"
+refuse 2 "--beta" -- "$SLM" align dpo --base "$M" --data "$TMP/p3.jsonl" --beta 0 --out "$TMP/out"
+
+[ "$fail" -eq 0 ] && echo "align: all passed" || { echo "align: $fail failed"; exit 1; }
