@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   const int T = mc.context, N = B * T;
   model::Transformer<float> m(mc);
   m.init_weights(1);
-  std::vector<int32_t> x(size_t(N)), y(size_t(N)), ids(size_t(N) * K);
+  std::vector<int32_t> x(static_cast<size_t>(N)), y(x.size()), ids(x.size() * size_t(K));
   std::vector<float> vals(ids.size());
   Rng rng(1);
   for (auto& t : x) t = int32_t(rng.below(uint32_t(V)));

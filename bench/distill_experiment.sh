@@ -11,7 +11,7 @@ SLM=${SLM:-$(dirname "$0")/../build/slm}
 OUT=$1
 TSTEPS=${2:-1500}
 SSTEPS=${3:-400}
-q=(--quiet --threads "${THREADS:-2}")
+q=(--quiet --threads "${THREADS:-1}")  # 1: on a shared machine, OpenMP threads that wait for each other lose most of their time
 mkdir -p "$OUT"
 [ -s "$OUT/stories.txt" ] || "$SLM" data stories --count 8000 --seed 11 --out "$OUT/stories.txt" "${q[@]}"
 [ -s "$OUT/tok.json" ] || "$SLM" tokenizer train "$OUT/stories.txt" --vocab-size 1024 --out "$OUT/tok.json" "${q[@]}"
@@ -38,7 +38,7 @@ time_it "$SLM" distill --teacher "$OUT/teacher/model" --student tiny "${student[
 [ "${SFT:-1}" = 1 ] || exit 0
 FT=${FT_STEPS:-300}
 [ -s "$OUT/sft/train.jsonl" ] || "$SLM" data instruct --stories 2000 --seed 3 --out "$OUT/sft" "${q[@]}" >/dev/null
-ft=(--data "$OUT/sft/train.jsonl" --max-steps "$FT" --set train.batch_size=16 --set train.eval_every=50 --set train.checkpoint_every=0)
+ft=(--data "$OUT/sft/train.jsonl" --max-steps "$FT" --set train.batch_size=8 --set train.eval_every=50 --set train.checkpoint_every=0)
 [ -s "$OUT/teacher_ft/model/model.safetensors" ] || { echo "teacher fine-tuned: $FT steps"; time_it "$SLM" finetune --base "$OUT/teacher/model" "${ft[@]}" --truncate --loss token --out "$OUT/teacher_ft" "${q[@]}"; }
 echo "student fine-tuned: $FT steps"
 time_it "$SLM" finetune --base "$OUT/scratch/model" "${ft[@]}" --truncate --loss token --out "$OUT/scratch_ft" "${q[@]}"

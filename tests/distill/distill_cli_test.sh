@@ -26,12 +26,12 @@ expect() {
 }
 has() { if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1:"; head -5 "$1"; fi; }
 
-q=(--quiet --threads 2)
+q=(--quiet --threads 1)
 "$SLM" data stories --count 300 --out "$T/s.txt" "${q[@]}" || die "data stories"
 "$SLM" tokenizer train "$T/s.txt" --vocab-size 400 --out "$T/tok.json" "${q[@]}" || die "tokenizer train"
 "$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null || die "data pack"
 "$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=128 \
-  --set model.context=128 --set train.batch_size=4 --set train.eval_every=10 --max-steps 40 \
+  --set model.context=512 --set train.batch_size=2 --set train.eval_every=10 --max-steps 40 \
   --data "$T/shards" --out "$T/teacher" "${q[@]}" >/dev/null || die "pretrain the teacher"
 student=(--student tiny --set model.dim=32 --set model.hidden_dim=64 --set model.n_layers=2 --set model.context=128
   --set train.batch_size=4 --set train.eval_every=5 --max-steps 10)
@@ -65,7 +65,7 @@ expect 2 "alpha out of range" -- "$SLM" distill --teacher "$T/teacher/model" "${
 # --- sequence-level: a local teacher, then the same teacher behind slm serve
 expect 0 "distill generate, local teacher" -- "$SLM" distill generate --teacher "$T/teacher/model" --count 4 --max-tokens 40 --out "$T/gen_local.jsonl" "${q[@]}"
 [ "$(wc -l <"$T/gen_local.jsonl")" -eq 4 ] && ok || bad "local teacher: expected 4 stories"
-"$SLM" serve --model "teacher=$T/teacher/model" --port 0 --threads 2 2>"$T/serve.log" &
+"$SLM" serve --model "teacher=$T/teacher/model" --port 0 --threads 1 2>"$T/serve.log" &
 PIDS+=($!)
 PORT=
 for _ in $(seq 100); do

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slm/eval/chat_client.h"
+
 namespace slm::test {
 
 struct FakeTeacher {
@@ -55,6 +57,15 @@ struct FakeTeacher {
     th.join();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+  // How a client reaches it: model "big", quick retries.
+  eval::ChatClientOptions endpoint(int attempts = 4) const {
+    eval::ChatClientOptions e;
+    e.url = url();
+    e.model = "big";
+    e.backoff_s = 0.01;
+    e.attempts = attempts;
+    return e;
+  }
 };
 
 }  // namespace slm::test

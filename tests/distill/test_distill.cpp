@@ -11,6 +11,7 @@
 #include "slm/distill/topk_cache.h"
 #include "slm/model/model_files.h"
 #include "slm/tensor/ops.h"
+#include "slm/train/loss_plot.h"
 #include "slm/train/pretrain.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -51,20 +52,29 @@ train::TrainConfig quick(int64_t steps) {
   return t;
 }
 
-// The teacher: a model of dim 48 pre-trained for 60 steps, made once.
+// The teacher: a model of dim 32 pre-trained for 40 steps, made once.
 const std::string& teacher_dir() {
   static test::TempDir dir;
   static std::string path = [] {
     train::PretrainOptions o;
-    o.model = small(48, 64);
-    o.train = quick(60);
+    o.model = small(32, 64);
+    o.train = quick(40);
     o.data_dir = shard_dir();
     o.out_dir = dir / "teacher";
-    o.threads = 2;
+    o.threads = 1;
     o.quiet = true;
     return train::pretrain(o).model_dir;
   }();
   return path;
+}
+
+// The student's validation (next-token) losses of a run, by evaluation.
+std::vector<double> val_losses(const std::string& run) {
+  std::vector<train::CurvePoint> tr, val;
+  train::read_loss_curves(run + "/metrics.jsonl", tr, val);
+  std::vector<double> out;
+  for (const auto& p : val) out.push_back(p.loss);
+  return out;
 }
 
 DistillOptions options(const std::string& out, int64_t steps) {
@@ -75,7 +85,7 @@ DistillOptions options(const std::string& out, int64_t steps) {
   o.data_dir = shard_dir();
   o.out_dir = out;
   o.kd = {0.5, 2.0, Divergence::forward};
-  o.threads = 2;
+  o.threads = 1;  // the same arithmetic in every run, for the exact-resume check
   o.quiet = true;
   return o;
 }
@@ -102,9 +112,12 @@ TEST(Distill, OnTheFlyStudentLearnsAndRecordsTheRun) {
   test::TempDir dir;
   auto r = distill::distill(options(dir / "run", 30));
   ASSERT_EQ(r.losses.size(), 30u);
-  EXPECT_LT(r.losses.back(), r.losses.front() - 0.5);
-  EXPECT_GT(r.val_loss, 0);
-  EXPECT_LT(r.val_loss, 5.5) << "next-token loss well under ln 512 = 6.24";
+  // The KD loss need not fall much (the student starts near the uniform distribution, as
+  // does a weak teacher at temperature 2); the student's next-token loss does.
+  auto val = val_losses(dir / "run");
+  ASSERT_EQ(val.size(), 6u);
+  EXPECT_LT(val.back(), val.front() - 0.3);
+  EXPECT_DOUBLE_EQ(r.val_loss, val.back());
   auto run = nlohmann::json::parse(read_file(dir / "run/run.json"));
   EXPECT_EQ(run["distill"]["temperature"], 2.0);
   EXPECT_EQ(run["distill"]["divergence"], "forward");
@@ -118,8 +131,9 @@ TEST(Distill, ReverseKlTrains) {
   test::TempDir dir;
   auto o = options(dir / "run", 20);
   o.kd.divergence = Divergence::reverse;
-  auto r = distill::distill(o);
-  EXPECT_LT(r.losses.back(), r.losses.front() - 0.3);
+  distill::distill(o);
+  auto val = val_losses(dir / "run");
+  EXPECT_LT(val.back(), val.front() - 0.2);
 }
 
 TEST(Distill, TopkCacheIsMadeOnceThenReusedAndResumesExactly) {

@@ -29,10 +29,7 @@ std::vector<json> lines(const std::string& path) {
 
 GenerateDataOptions endpoint_options(const test::FakeTeacher& t, const std::string& out) {
   GenerateDataOptions o;
-  o.endpoint.url = t.url();
-  o.endpoint.model = "big";
-  o.endpoint.backoff_s = 0.01;
-  o.endpoint.attempts = 2;
+  o.endpoint = t.endpoint(2);
   o.quiet = true;
   o.out = out;
   return o;

@@ -29,7 +29,7 @@ struct Case {
     for (auto& v : t) v = float(g(rng));
     y = {3, -1, 0, 10, 7};
     for (int n = 0; n < N; ++n) {
-      std::vector<int32_t> order(size_t(V));
+      std::vector<int32_t> order(static_cast<size_t>(V));
       for (int j = 0; j < V; ++j) order[size_t(j)] = j;
       std::partial_sort(order.begin(), order.begin() + k, order.end(),
                         [&](int a, int b) { return t[size_t(n * V + a)] > t[size_t(n * V + b)]; });
@@ -45,7 +45,7 @@ struct Case {
 
 std::vector<double> softmax(const double* x, int n, double tau) {
   double mx = *std::max_element(x, x + n), s = 0;
-  std::vector<double> p(size_t(n));
+  std::vector<double> p(static_cast<size_t>(n));
   for (int j = 0; j < n; ++j) s += p[size_t(j)] = std::exp((x[j] - mx) / tau);
   for (auto& v : p) v /= s;
   return p;

@@ -102,10 +102,8 @@ TEST(SelfInstruct, KeepsGoingUntilNNewDistinctTasksAgainstARealEndpoint) {
   };
   test::TempDir dir;
   SelfInstructOptions o;
-  o.endpoint.url = teacher.url();
-  o.endpoint.model = "big";
+  o.endpoint = teacher.endpoint();
   o.endpoint.concurrency = 2;
-  o.endpoint.backoff_s = 0.01;
   o.seed_tasks = kSeeds;
   o.count = 7;
   o.quiet = true;
@@ -136,10 +134,7 @@ TEST(SelfInstruct, ATeacherThatNeverAnswersWritesNothing) {
   teacher.answer = [](const std::string&, int) -> std::string { throw 500; };
   test::TempDir dir;
   SelfInstructOptions o;
-  o.endpoint.url = teacher.url();
-  o.endpoint.model = "big";
-  o.endpoint.attempts = 2;
-  o.endpoint.backoff_s = 0.01;
+  o.endpoint = teacher.endpoint(2);
   o.seed_tasks = kSeeds;
   o.count = 3;
   o.max_rounds = 2;

@@ -26,11 +26,14 @@ namespace {
 
 // A softmax of x / tau into out (as T), returning log(sum of exponentials) after the max
 // is taken out: log softmax(x / tau)_j = (x_j - mx) / tau - lse, with mx the max.
+// The exponentials are taken in T (single precision when training, as the fused
+// cross-entropy does), their sum in double.
 template <class T, class X>
 double scaled_softmax(T* out, const X* x, int n, double tau, double& mx) {
   mx = double(*std::max_element(x, x + n));
+  const T m = T(mx), inv_tau = T(1.0 / tau);
   double sum = 0;
-  for (int j = 0; j < n; ++j) sum += double(out[j] = T(std::exp((double(x[j]) - mx) / tau)));
+  for (int j = 0; j < n; ++j) sum += double(out[j] = std::exp((T(x[j]) - m) * inv_tau));
   const T inv = T(1.0 / sum);
   for (int j = 0; j < n; ++j) out[j] *= inv;
   return std::log(sum);
