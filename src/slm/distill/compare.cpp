@@ -67,9 +67,9 @@ json compare_runs(const std::vector<RunCurve>& runs, const std::string& svg_path
 }
 
 std::string compare_table(const json& figs) {
-  std::string t = fmt::format("{:<24} {:>9} {:>7} {:>9} {:>10}\n", "run", "params", "steps", "val loss", "recovered");
+  std::string t = fmt::format("{:<30} {:>9} {:>7} {:>9} {:>10}\n", "run", "params", "steps", "val loss", "recovered");
   for (const auto& f : figs)
-    t += fmt::format("{:<24} {:>8.2f}M {:>7.0f} {:>9.4f} {:>10}\n", f["name"].get<std::string>(),
+    t += fmt::format("{:<30} {:>8.2f}M {:>7.0f} {:>9.4f} {:>10}\n", f["name"].get<std::string>(),
                      f["params"].get<double>() / 1e6, f["steps"].get<double>(), f["val_loss"].get<double>(),
                      f.contains("recovered") && f["recovered"].is_number()
                          ? fmt::format("{:.0f}%", 100 * f["recovered"].get<double>())

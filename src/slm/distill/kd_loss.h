@@ -25,7 +25,7 @@ enum class Divergence { forward, reverse };
 
 struct KdOptions {
   double alpha = 0.5;        // weight of the label's cross-entropy; 1 − α weighs the teacher
-  double temperature = 2.0;  // τ > 0
+  double temperature = 1.0;  // τ > 0 (1 measured best here: docs/distillation.md)
   Divergence divergence = Divergence::forward;
 };
 
