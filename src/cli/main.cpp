@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   slm::cli::add_serve_commands(app);
   slm::cli::add_quantize_commands(app);
   slm::cli::add_align_commands(app);
+  slm::cli::add_distill_commands(app);
+  slm::cli::add_self_instruct_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

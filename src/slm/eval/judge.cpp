@@ -1,23 +1,10 @@
 #include "slm/eval/judge.h"
 
-#include <httplib.h>
-
-#include <atomic>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <mutex>
 #include <regex>
-#include <thread>
 
 #include <fmt/format.h>
 
-#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
-#include "slm/util/hash.h"
-#include "slm/util/jsonl.h"
-#include "slm/util/progress.h"
 
 namespace slm::eval {
 
@@ -77,138 +64,23 @@ json judgment_json(const Judgment& j) {
   return o;
 }
 
-namespace {
-
-struct Endpoint {
-  std::string scheme_host_port, path;  // "http://127.0.0.1:8080", "/v1/chat/completions"
-};
-
-Endpoint parse_url(const std::string& url) {
-  std::smatch m;
-  if (!std::regex_match(url, m, std::regex(R"((https?://[^/]+)(/.*)?)")))
-    throw Error("expected an http:// or https:// URL such as http://127.0.0.1:8080/v1", "--judge-url " + url);
-  std::string path = m[2].matched ? m[2].str() : "";
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  return {m[1], path + "/chat/completions"};
-}
-
-// The cache: key -> reply, read once, appended to as replies come (one line each, so a
-// crash loses at most the line being written).
-class Cache {
- public:
-  explicit Cache(std::string path) : path_(std::move(path)) {
-    if (path_.empty() || !std::filesystem::exists(path_)) return;
-    std::string text = read_file(path_);
-    // A run killed mid-append leaves a last line without its newline: drop it (that story
-    // is judged again) and rewrite the file, so the next append starts on a line of its own.
-    if (!text.empty() && text.back() != '\n') {
-      text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-      write_file_atomic(path_, text);
-    }
-    // Any other bad line is an error naming it: a cache that is not ours is not overwritten.
-    for_each_jsonl_text(text, path_, [&](const json& j, const std::string& where) {
-      map_[string_field(j, "key", where)] = string_field(j, "reply", where);
-    });
-  }
-  std::optional<std::string> get(const std::string& key) {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = map_.find(key);
-    return it == map_.end() ? std::nullopt : std::optional<std::string>(it->second);
-  }
-  void put(const std::string& key, const std::string& reply) {
-    if (path_.empty()) return;
-    std::lock_guard<std::mutex> g(mu_);
-    map_[key] = reply;
-    std::ofstream(path_, std::ios::app) << json{{"key", key}, {"reply", reply}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-  }
-
- private:
-  std::string path_;
-  std::mutex mu_;
-  std::map<std::string, std::string> map_;
-};
-
-Judgment judge_one(const Endpoint& ep, const JudgeOptions& opt, const std::string& prompt, Cache& cache) {
-  const std::string key = fmt::format("{:016x}", hash64(opt.model + "\n" + prompt));
-  if (auto hit = cache.get(key)) {
-    if (auto j = parse_judgment(*hit)) {
-      j->cached = true;
-      return *j;
-    }
-  }
-  httplib::Client cli(ep.scheme_host_port);
-  cli.set_connection_timeout(std::chrono::seconds(10));
-  cli.set_read_timeout(std::chrono::seconds(opt.timeout_s));
-  httplib::Headers headers;
-  if (!opt.api_key.empty()) headers.emplace("Authorization", "Bearer " + opt.api_key);
-  json body = {{"model", opt.model}, {"temperature", 0}, {"messages", {{{"role", "user"}, {"content", prompt}}}}};
-  Judgment out;
-  double wait = opt.backoff_s;
-  for (int a = 1; a <= opt.attempts; ++a) {
-    out.attempts = a;
-    auto res = cli.Post(ep.path, headers, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-    bool retry_later = false;
-    if (!res) {
-      out.error = "no answer from the judge: " + httplib::to_string(res.error());
-      retry_later = true;
-    } else if (res->status == 429 || res->status >= 500) {
-      out.error = fmt::format("the judge answered HTTP {}", res->status);
-      retry_later = true;
-    } else if (res->status != 200) {
-      out.error = fmt::format("the judge answered HTTP {}: {}", res->status, res->body.substr(0, 200));
-      return out;  // 4xx other than 429: asking again will not help
-    } else {
-      auto j = json::parse(res->body, nullptr, false);
-      std::string reply;
-      if (!j.is_discarded() && j.contains("choices") && j["choices"].is_array() && !j["choices"].empty() &&
-          j["choices"][0].contains("message") && j["choices"][0]["message"].contains("content") &&
-          j["choices"][0]["message"]["content"].is_string())
-        reply = j["choices"][0]["message"]["content"];
-      else {
-        out.error = "the reply is not a chat completion (no choices[0].message.content)";
-        out.reply = res->body.substr(0, 500);
-        continue;
-      }
-      if (auto g = parse_judgment(reply)) {
-        g->attempts = a;
-        cache.put(key, reply);
-        return *g;
-      }
-      out.error = "the reply has no grades in the asked format";
-      out.reply = reply;
-      continue;  // ask again at once: a malformed reply is not an overload
-    }
-    if (retry_later && a < opt.attempts) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-      wait *= 2;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<Judgment> judge_stories(const std::vector<std::pair<std::string, std::string>>& stories,
                                     const JudgeOptions& opt, bool quiet) {
   if (opt.url.empty()) throw Error("no judge URL", "--judge-url");
   if (opt.model.empty()) throw Error("no judge model", "--judge-model");
-  const Endpoint ep = parse_url(opt.url);
-  Cache cache(opt.cache_path);
+  std::vector<ChatRequest> requests;
+  for (const auto& [beginning, completion] : stories) requests.push_back({judge_prompt(beginning, completion)});
+  auto replies = ask_all(requests, opt, [](const std::string& r) { return parse_judgment(r).has_value(); }, "judge",
+                         quiet);
   std::vector<Judgment> out(stories.size());
-  std::atomic<size_t> next{0}, done{0};
-  Progress bar("judge", double(stories.size()), "stories", quiet);
-  std::mutex bar_mu;
-  auto worker = [&] {
-    for (size_t i; (i = next++) < stories.size();) {
-      out[i] = judge_one(ep, opt, judge_prompt(stories[i].first, stories[i].second), cache);
-      std::lock_guard<std::mutex> g(bar_mu);
-      bar.update(double(++done));
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, opt.concurrency); ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  bar.finish();
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const ChatReply& r = replies[i];
+    if (r.ok) out[i] = *parse_judgment(r.reply);
+    out[i].error = r.ok ? "" : r.error;
+    out[i].reply = r.reply;
+    out[i].attempts = r.attempts;
+    out[i].cached = r.cached;
+  }
   return out;
 }
 

@@ -12,18 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slm/eval/chat_client.h"
+
 namespace slm::eval {
 
-struct JudgeOptions {
-  std::string url;         // the API base, e.g. http://127.0.0.1:8080/v1 (…/chat/completions is added)
-  std::string model;       // the judge model's name
-  std::string api_key;     // sent as a Bearer token when set (slm reads SLM_JUDGE_API_KEY)
-  int concurrency = 4;     // requests in flight at most
-  int attempts = 4;        // tries per story (transport errors, 429, 5xx, malformed replies)
-  double backoff_s = 0.5;  // first wait between tries, doubled each time
-  int timeout_s = 120;
-  std::string cache_path;  // JSONL of {key, reply}; empty: no cache
-};
+// The endpoint and how to ask it (chat_client.h); the judge asks at temperature 0.
+using JudgeOptions = ChatClientOptions;
 
 struct Judgment {
   bool ok = false;

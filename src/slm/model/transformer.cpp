@@ -178,6 +178,15 @@ double Transformer<T>::forward_backward(const int32_t* inputs, const int32_t* ta
 }
 
 template <class T>
+double Transformer<T>::forward_backward_logits(const int32_t* inputs, int B, int Tn,
+                                               const std::function<double(T* logits)>& head_loss) {
+  forward(inputs, B, Tn);
+  const double l = head_loss(logits_.data());
+  backward(inputs, {});
+  return l;
+}
+
+template <class T>
 void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>& rows) {
   const int B = B_, Tn = T_, N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();

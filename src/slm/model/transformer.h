@@ -3,6 +3,7 @@
 // reads (see transformer.cpp). Templated on the scalar: float trains; double lets the
 // tests check the whole model's gradients against finite differences.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "slm/model/config.h"
@@ -28,6 +29,10 @@ class Transformer {
   // by grad_scale (1 / tokens in the whole step), into grads(). Returns the mean loss.
   double forward_backward(const int32_t* inputs, const int32_t* targets, int B, int Tn, double grad_scale,
                           int* counted = nullptr, const float* weights = nullptr);
+  // Forward and backward with the caller's loss on the logits (distillation): head_loss
+  // reads the logits [B*Tn, vocab], overwrites them with dloss/dlogits (already scaled)
+  // and returns the loss; the gradients are ADDED into grads() as above.
+  double forward_backward_logits(const int32_t* inputs, int B, int Tn, const std::function<double(T* logits)>& head_loss);
   void zero_grad();
 
   const ModelConfig& config() const { return cfg_; }

@@ -167,8 +167,9 @@ class TrainingRun {
     if (weight > 0)
       for (auto& b : micro_)
         if (b.counted > 0)
-          loss += m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
-                                      b.w.empty() ? nullptr : b.w.data()) *
+          loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
+                                         : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
+                                                               b.w.empty() ? nullptr : b.w.data())) *
                   b.weight / weight;
     const int64_t P = m_.num_params();
     allreduce_gradients(m_.grads(), P);

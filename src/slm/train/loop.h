@@ -23,6 +23,7 @@ struct Batch {
   int B = 0, T = 0;
   int64_t counted = 0;   // targets that count (not -1)
   double weight = 0;     // the sum of their weights (= counted when w is empty)
+  std::vector<int64_t> row_ids;  // the source's id of each row, when an objective looks more up by row
 };
 
 class BatchSource {
@@ -51,6 +52,10 @@ struct LoopOptions {
   int64_t stop_after = -1;     // stop as if interrupted after this many steps (tests, time limits)
   // The validation loss of the model as it is now, or empty for none.
   std::function<double(model::Transformer<float>&)> validate;
+  // One micro-batch's forward and backward for an objective whose loss is not next-token
+  // cross-entropy (distillation): adds gradients scaled by grad_scale, returns the mean
+  // loss. Empty: the model's forward_backward.
+  std::function<double(model::Transformer<float>&, const Batch&, double grad_scale)> forward_backward;
   // Writes more files into each checkpoint and the final model folder (e.g. the prompt template).
   std::function<void(const std::string& dir)> add_files;
 };

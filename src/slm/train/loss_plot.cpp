@@ -14,10 +14,14 @@ namespace slm::train {
 
 void write_loss_svg(const std::string& path, const std::vector<CurvePoint>& train, const std::vector<CurvePoint>& val,
                     const std::string& title) {
+  write_curves_svg(path, {{"train", "#1f77b4", train, 1.2, false}, {"validation", "#d62728", val, 2.0, true}}, title);
+}
+
+void write_curves_svg(const std::string& path, const std::vector<Curve>& curves, const std::string& title) {
   const double W = 800, H = 480, left = 70, right = 20, top = 40, bottom = 50;
   double max_step = 1, lo = 1e30, hi = -1e30;
-  for (const auto* s : {&train, &val})
-    for (const auto& p : *s) {
+  for (const auto& c : curves)
+    for (const auto& p : c.points) {
       if (!std::isfinite(p.loss) || p.loss <= 0) continue;
       max_step = std::max(max_step, p.step);
       lo = std::min(lo, p.loss);
@@ -55,14 +59,16 @@ void write_loss_svg(const std::string& path, const std::vector<CurvePoint>& trai
       if (std::isfinite(p.loss) && p.loss > 0) s += fmt::format("{:.1f},{:.1f} ", X(p.step), Y(p.loss));
     return s + "\"/>\n";
   };
-  svg += polyline(train, "#1f77b4", 1.2);
-  svg += polyline(val, "#d62728", 2.0);
-  for (const auto& p : val)
-    if (std::isfinite(p.loss) && p.loss > 0)
-      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#d62728\"/>\n", X(p.step), Y(p.loss));
-  svg += fmt::format("<text x=\"{0}\" y=\"{1}\" fill=\"#1f77b4\">train</text>"
-                     "<text x=\"{0}\" y=\"{2}\" fill=\"#d62728\">validation</text>\n",
-                     W - right - 90, top + 16, top + 32);
+  for (size_t i = 0; i < curves.size(); ++i) {
+    const Curve& c = curves[i];
+    svg += polyline(c.points, c.color.c_str(), c.width);
+    if (c.dots)
+      for (const auto& p : c.points)
+        if (std::isfinite(p.loss) && p.loss > 0)
+          svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", X(p.step), Y(p.loss), c.color);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"{}\" text-anchor=\"end\">{}</text>\n", W - right - 4,
+                       top + 16 + 16 * double(i), c.color, c.name);
+  }
   svg += "</svg>\n";
   write_file_atomic(path, svg);
 }

@@ -20,43 +20,36 @@ namespace slm::train {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
+ShardBatches::ShardBatches(const data::OpenShards& shards, const data::SamplerOptions& so)
+    : sampler_(shards.ptrs, so), so_(so) {}
 
-// Random windows of the train shards, every target counted.
-class ShardBatches : public BatchSource {
- public:
-  ShardBatches(const data::OpenShards& shards, const data::SamplerOptions& so) : sampler_(shards.ptrs, so), so_(so) {}
-  void next(Batch& b) override {
-    b.B = so_.batch;
-    b.T = so_.context;
-    b.x.resize(size_t(b.B) * b.T);
-    b.y.resize(b.x.size());
-    sampler_.next(b.x.data(), b.y.data());
-    b.counted = int64_t(b.x.size());
-    b.weight = double(b.counted);
-  }
-  json state() const override {
-    auto s = sampler_.state();
-    return {{"epoch", s.epoch}, {"position", s.position}};
-  }
-  void restore(const json& j) override {
-    data::BatchSampler::State s;
-    try {
-      s.epoch = j.at("epoch").get<uint64_t>();
-      s.position = j.at("position").get<uint64_t>();
-    } catch (const json::exception& e) {
-      throw Error(std::string("bad sampler state in the checkpoint: ") + e.what(), "trainer_state.json");
-    }
-    sampler_.restore(s);
-  }
-  const data::BatchSampler& sampler() const { return sampler_; }
+void ShardBatches::next(Batch& b) {
+  b.B = so_.batch;
+  b.T = so_.context;
+  b.x.resize(size_t(b.B) * b.T);
+  b.y.resize(b.x.size());
+  sampler_.next(b.x.data(), b.y.data());
+  b.counted = int64_t(b.x.size());
+  b.weight = double(b.counted);
+}
 
- private:
-  data::BatchSampler sampler_;
-  data::SamplerOptions so_;
-};
+json ShardBatches::state() const {
+  auto s = sampler_.state();
+  return {{"epoch", s.epoch}, {"position", s.position}};
+}
 
-double evaluate(model::Transformer<float>& m, const data::OpenShards& val, int B, int T, int64_t batches) {
+void ShardBatches::restore(const json& j) {
+  data::BatchSampler::State s;
+  try {
+    s.epoch = j.at("epoch").get<uint64_t>();
+    s.position = j.at("position").get<uint64_t>();
+  } catch (const json::exception& e) {
+    throw Error(std::string("bad sampler state in the checkpoint: ") + e.what(), "trainer_state.json");
+  }
+  sampler_.restore(s);
+}
+
+double shard_loss(model::Transformer<float>& m, const data::OpenShards& val, int B, int T, int64_t batches) {
   data::SamplerOptions so;
   so.context = T;
   so.batch = B;
@@ -71,8 +64,6 @@ double evaluate(model::Transformer<float>& m, const data::OpenShards& val, int B
   }
   return total / double(n);
 }
-
-}  // namespace
 
 PretrainResult pretrain(const PretrainOptions& opt) {
   omp_set_num_threads(std::max(1, opt.threads));
@@ -130,7 +121,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   lo.quiet = opt.quiet;
   lo.stop_after = opt.stop_after;
   if (!val_shards.owned.empty())
-    lo.validate = [&](model::Transformer<float>& mm) { return evaluate(mm, val_shards, B, T, tc.eval_batches); };
+    lo.validate = [&](model::Transformer<float>& mm) { return shard_loss(mm, val_shards, B, T, tc.eval_batches); };
   return run_training(m, batches, lo);
 }
 

@@ -5,11 +5,31 @@
 #include <string>
 #include <vector>
 
+#include "slm/data/sampler.h"
+#include "slm/data/shard.h"
 #include "slm/model/config.h"
 #include "slm/train/loop.h"
 #include "slm/train/train_config.h"
 
 namespace slm::train {
+
+// Random windows of the train shards, every target counted: pre-training's batches.
+class ShardBatches : public BatchSource {
+ public:
+  ShardBatches(const data::OpenShards& shards, const data::SamplerOptions& so);  // throws if too short
+  void next(Batch& b) override;
+  nlohmann::json state() const override;
+  void restore(const nlohmann::json& s) override;
+  const data::BatchSampler& sampler() const { return sampler_; }
+
+ private:
+  data::BatchSampler sampler_;
+  data::SamplerOptions so_;
+};
+
+// The mean next-token loss over the first `batches` batches of B x T windows of the
+// shards, in order (the validation loss of pre-training).
+double shard_loss(model::Transformer<float>& m, const data::OpenShards& shards, int B, int T, int64_t batches);
 
 struct PretrainOptions {
   model::ModelConfig model;

@@ -227,6 +227,8 @@ TrainResult finetune(const FinetuneOptions& opt) {
   lo.label = "finetune";
   lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples},
                  {"loss", opt.per_example_loss ? "mean over examples" : "mean over response tokens"}};
+  if (opt.run_info.is_object()) lo.run_info.update(opt.run_info);
+  lo.forward_backward = opt.forward_backward;
   lo.quiet = opt.quiet;
   lo.stop_after = opt.stop_after;
   lo.add_files = [](const std::string& dir) { tokenizer::write_template_file(dir); };

@@ -76,6 +76,10 @@ struct FinetuneOptions {
   int threads = 1;
   bool quiet = false;
   int64_t stop_after = -1;
+  // A micro-batch's loss when it is not the labels' cross-entropy (distillation: see
+  // LoopOptions::forward_backward); empty: cross-entropy. And more fields for run.json.
+  std::function<double(model::Transformer<float>&, const Batch&, double grad_scale)> forward_backward;
+  nlohmann::json run_info;
 };
 
 TrainResult finetune(const FinetuneOptions& opt);
