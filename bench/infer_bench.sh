@@ -9,7 +9,8 @@
 # and for slm's decoding the share of the measured read bandwidth it uses.
 # Reference (not installable here), llama2.c run.c -Ofast -fopenmp -march=native on this
 # machine class, decode tokens/s at 1 / 2 threads: 15M 443 / 730; 110M 66 / 73.
-# Usage: bench/infer_bench.sh [SHAPES] (default "stories15m stories110m"); env PROMPT, DECODE, REPS
+# Usage: bench/infer_bench.sh [SHAPES] (default "stories15m stories110m"); env PROMPT, DECODE, REPS,
+# BENCH_CLOCK=cpu (time by process CPU time: for a busy shared machine; see bench_infer.cpp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHAPES=${1:-stories15m stories110m}
@@ -27,7 +28,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 declare -A BW
 for th in 1 2; do BW[$th]=$($B bandwidth $th | field read_gbs); done
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; read bandwidth ${BW[1]} GB/s (1 thread), ${BW[2]} GB/s (2)"
-echo "prompt $PROMPT tokens, decode $DECODE tokens, best of $REPS interleaved runs; tokens/s (peak MB)"
+echo "prompt $PROMPT tokens, decode $DECODE tokens, best of $REPS interleaved runs; tokens/s (peak MB); clock: ${BENCH_CLOCK:-wall}"
 for shape in $SHAPES; do
   cfg=configs/$shape.json; [ -f "$cfg" ] || cfg=bench/$shape.json
   $B save "$cfg" $VOCAB "$T/$shape" >/dev/null

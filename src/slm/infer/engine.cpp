@@ -52,10 +52,12 @@ Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
 const float* Engine::feed(const uint32_t* tokens, int n, int pos, int seq) {
   rows_.clear();  // a member, so prompts reuse its allocation; feed(rows) only reads it
   for (int i = 0; i < n; ++i) rows_.push_back({tokens[i], seq, pos + i});
-  return feed(rows_) + size_t(n - 1) * size_t(cfg_.vocab_size);
+  return run(rows_, /*all_logits=*/false);
 }
 
-const float* Engine::feed(const std::vector<Row>& rows) {
+const float* Engine::feed(const std::vector<Row>& rows) { return run(rows, /*all_logits=*/true); }
+
+const float* Engine::run(const std::vector<Row>& rows, bool all_logits) {
   const int n = int(rows.size());
   if (n < 1) throw Error("nothing to feed the model");
   for (const auto& r : rows) {
@@ -74,7 +76,7 @@ const float* Engine::feed(const std::vector<Row>& rows) {
   // One parallel region for the whole pass: every operation shares the work out inside
   // it, with a barrier only where one operation reads what another wrote.
 #pragma omp parallel
-  forward(rows);
+  forward(rows, all_logits);
   return logits_.data();
 }
 
@@ -131,7 +133,7 @@ void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, 
 // Runs in every thread of feed's parallel region. Reads as llama2.c's forward(): for each
 // layer, x += Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn) and
 // x += Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x) before each.
-void Engine::forward(const std::vector<Row>& rows) {
+void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
   const int n = int(rows.size()), C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim(), half = d / 2;
   const size_t N = size_t(n);
@@ -140,10 +142,10 @@ void Engine::forward(const std::vector<Row>& rows) {
   float* scores = &scores_[size_t(omp_get_thread_num()) * size_t(cfg_.context)];
   // xn = x / sqrt(mean(x²) + eps) * w, row by row (tensor::rmsnorm_forward's arithmetic,
   // without the parallel region it opens).
-  auto rmsnorm = [&](int weight) {
+  auto rmsnorm = [&](int weight, int first = 0) {
     const float* w = W(weight);
 #pragma omp for schedule(static)
-    for (int i = 0; i < n; ++i) {
+    for (int i = first; i < n; ++i) {
       const float* xi = &x_[size_t(i) * C];
       float ss = 0;
       for (int c = 0; c < C; ++c) ss += xi[c] * xi[c];
@@ -204,8 +206,11 @@ void Engine::forward(const std::vector<Row>& rows) {
     linear(x_.data(), input(g_.data(), n, F, hq_), Ly.w_down, C, /*accumulate=*/true);
 #pragma omp barrier
   }
-  rmsnorm(L.final_norm);
-  linear(logits_.data(), input(xn_.data(), n, C, xq_), L.output_head(), V);
+  // Logits of every row, or of the last row only (a prompt needs no more, and the head is
+  // the largest matrix: llama.cpp too computes only the last).
+  const int first = all_logits ? 0 : n - 1;
+  rmsnorm(L.final_norm, first);
+  linear(logits_.data(), input(&xn_[size_t(first) * C], n - first, C, xq_), L.output_head(), V);
 }
 
 }  // namespace slm::infer

@@ -33,7 +33,8 @@ class Engine {
   // Throws slm::Error for a position past the context or an unknown token.
   const float* feed(const std::vector<Row>& rows);
 
-  // One sequence's tokens from position pos on (a prompt); returns the last row's logits.
+  // One sequence's tokens from position pos on (a prompt); returns the last row's logits
+  // (the only ones computed).
   const float* feed(const uint32_t* tokens, int n, int pos = 0, int seq = 0);
 
  private:
@@ -43,8 +44,10 @@ class Engine {
     int n, in;
     const tensor::Q8Rows* q;  // null unless quantised
   };
-  // The whole forward pass of feed(rows), run by every thread of one parallel region.
-  void forward(const std::vector<Row>& rows);
+  // Both feeds: the logits of every row, or of the last only (in logits_'s first row).
+  const float* run(const std::vector<Row>& rows, bool all_logits);
+  // The whole forward pass, run by every thread of one parallel region.
+  void forward(const std::vector<Row>& rows, bool all_logits);
   // Makes x ready for the products that read it (q8 decoding quantises it, once, for all
   // threads, with a barrier after). x must be complete: call it after a barrier.
   Input input(const float* x, int n, int in, tensor::Q8Rows& q);
