@@ -4,8 +4,9 @@
 // read bandwidth). bench/infer_bench.sh runs it beside llama.cpp on the same weights.
 // Usage:
 //   bench_infer save CONFIG_JSON VOCAB DIR    random weights (seed 1) + a byte-pair vocabulary, as a model folder
-//   bench_infer bandwidth THREADS             the read bandwidth (GB/s) of summing 512 MB
-//   bench_infer run DIR fp32|q8 THREADS PROMPT DECODE [BANDWIDTH_GBS]
+//   bench_infer bandwidth THREADS             the read bandwidth (GB/s) of summing 512 MB, and the
+//                                             sgemm peak (GFLOP/s, best 1024³) at THREADS
+//   bench_infer run DIR fp32|q8 THREADS PROMPT DECODE [BANDWIDTH_GBS [GEMM_GFLOPS]]
 #include <omp.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -22,13 +23,10 @@
 #include "slm/infer/engine.h"
 #include "slm/model/model_files.h"
 #include "slm/tensor/blas_setup.h"
+#include "slm/tensor/gemm.h"
 #include "slm/util/atomic_file.h"
 
 using Clock = std::chrono::steady_clock;
-
-static double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // The clock the figures use: wall time, or with BENCH_CLOCK=cpu the process's CPU time
 // (all threads), which a busy shared machine disturbs far less (at one thread the two agree
@@ -75,18 +73,28 @@ static int bandwidth(int threads) {
   double best = 0, sink = 0;
   omp_set_num_threads(threads);
   for (int r = 0; r < 5; ++r) {
-    auto t0 = Clock::now();
+    const double t0 = now_s();
     float s = 0;
 #pragma omp parallel for simd reduction(+ : s) schedule(static)
     for (size_t i = 0; i < n; ++i) s += a[i];
-    best = std::max(best, double(n) * sizeof(float) / seconds_since(t0));
+    best = std::max(best, double(n) * sizeof(float) / (now_s() - t0));
     sink += s;
   }
-  std::printf("RESULT read_gbs=%.2f (%d threads, %.0f)\n", best / 1e9, threads, sink * 0);
+  a = {};
+  // The GEMM peak at this thread count: the best of a few 1024³ sgemms.
+  double peak = 0;
+  const int g = 1024;
+  std::vector<float> ga(size_t(g) * g, 0.5f), gb(size_t(g) * g, 0.25f), gc(size_t(g) * g);
+  for (int r = 0; r < 3; ++r) {
+    const double t0 = now_s();
+    slm::tensor::gemm(false, false, g, g, g, 1.f, ga.data(), g, gb.data(), g, 0.f, gc.data(), g);
+    peak = std::max(peak, 2.0 * g * g * g / (now_s() - t0));
+  }
+  std::printf("RESULT read_gbs=%.2f gemm_gflops=%.1f (%d threads, %.0f)\n", best / 1e9, peak / 1e9, threads, sink * 0);
   return 0;
 }
 
-static int run(const std::string& dir, bool q8, int threads, int prompt, int decode, double bw_gbs) {
+static int run(const std::string& dir, bool q8, int threads, int prompt, int decode, double bw_gbs, double gemm_gflops) {
   auto m = slm::model::load_model(dir);
   const auto& mc = m->config();
   omp_set_num_threads(threads);
@@ -96,6 +104,13 @@ static int run(const std::string& dir, bool q8, int threads, int prompt, int dec
   for (size_t i = 0; i < L.tensors.size(); ++i)
     if (L.tensors[i].shape.size() == 2 && (int(i) != L.embed || L.lm_head < 0))
       bytes += double(L.tensors[i].size) * (q8 ? 1.0 + 4.0 / 32 : 4.0);
+  // The share of the GEMM peak a prompt reaches: 2 flops a weight of every layer matrix a
+  // token (the head runs for the last row only), plus attention's 4·dim·position.
+  double layer_weights = 0;
+  for (size_t i = 0; i < L.tensors.size(); ++i)
+    if (L.tensors[i].shape.size() == 2 && int(i) != L.embed && int(i) != L.output_head()) layer_weights += double(L.tensors[i].size);
+  const double prompt_flops = 2.0 * layer_weights * prompt + 4.0 * mc.dim * mc.n_layers * (prompt * (prompt + 1) / 2.0) +
+                              2.0 * double(mc.vocab_size) * mc.dim;
   std::vector<uint32_t> toks(static_cast<size_t>(prompt));
   for (size_t i = 0; i < toks.size(); ++i) toks[i] = uint32_t((i * 7919 + 11) % size_t(mc.vocab_size - 1));
   double best_prompt = 1e30, best_decode = 1e30;
@@ -114,8 +129,9 @@ static int run(const std::string& dir, bool q8, int threads, int prompt, int dec
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   const double dec = decode / best_decode;
-  std::printf("RESULT prompt_tps=%.1f decode_tps=%.1f peak_mb=%.0f bandwidth_share=%.3f\n", prompt / best_prompt, dec,
-              double(ru.ru_maxrss) / 1024, bw_gbs > 0 ? bytes * dec / (bw_gbs * 1e9) : 0.0);
+  std::printf("RESULT prompt_tps=%.1f decode_tps=%.1f peak_mb=%.0f bandwidth_share=%.3f gemm_share=%.3f\n",
+              prompt / best_prompt, dec, double(ru.ru_maxrss) / 1024, bw_gbs > 0 ? bytes * dec / (bw_gbs * 1e9) : 0.0,
+              gemm_gflops > 0 ? prompt_flops / best_prompt / (gemm_gflops * 1e9) : 0.0);
   return 0;
 }
 
@@ -127,13 +143,13 @@ int main(int argc, char** argv) {
     if (cmd == "bandwidth" && argc == 3) return bandwidth(std::atoi(argv[2]));
     if (cmd == "run" && argc >= 7)
       return run(argv[2], std::string(argv[3]) == "q8", std::atoi(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]),
-                 argc > 7 ? std::atof(argv[7]) : 0.0);
+                 argc > 7 ? std::atof(argv[7]) : 0.0, argc > 8 ? std::atof(argv[8]) : 0.0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_infer: %s\n", e.what());
     return 1;
   }
   std::fprintf(stderr,
                "usage: bench_infer save CONFIG_JSON VOCAB DIR | bandwidth THREADS |\n"
-               "       run DIR fp32|q8 THREADS PROMPT DECODE [BANDWIDTH_GBS]\n");
+               "       run DIR fp32|q8 THREADS PROMPT DECODE [BANDWIDTH_GBS [GEMM_GFLOPS]]\n");
   return 2;
 }

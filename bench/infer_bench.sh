@@ -25,9 +25,13 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-declare -A BW
-for th in 1 2; do BW[$th]=$($B bandwidth $th | field read_gbs); done
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; read bandwidth ${BW[1]} GB/s (1 thread), ${BW[2]} GB/s (2)"
+declare -A BW GF
+for th in 1 2; do
+  out=$(OMP_NUM_THREADS=$th $B bandwidth $th)
+  BW[$th]=$(echo "$out" | field read_gbs) GF[$th]=$(echo "$out" | field gemm_gflops)
+done
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; read bandwidth ${BW[1]} / ${BW[2]} GB/s," \
+  "sgemm ${GF[1]} / ${GF[2]} GFLOP/s (1 / 2 threads)"
 echo "prompt $PROMPT tokens, decode $DECODE tokens, best of $REPS interleaved runs; tokens/s (peak MB); clock: ${BENCH_CLOCK:-wall}"
 for shape in $SHAPES; do
   cfg=configs/$shape.json; [ -f "$cfg" ] || cfg=bench/$shape.json
@@ -37,22 +41,23 @@ for shape in $SHAPES; do
   echo
   echo "== $shape"
   printf '%-6s %-3s | %-22s %-22s %-7s | %-22s %-22s %-7s | %s\n' "" thr "slm prompt" "llama.cpp prompt" ratio \
-    "slm decode" "llama.cpp decode" ratio "slm bandwidth share"
+    "slm decode" "llama.cpp decode" ratio "slm: prompt share of GEMM peak, decode share of bandwidth"
   for dtype in fp32 q8; do
     gguf="$T/$shape-f32.gguf"; [ $dtype = q8 ] && gguf="$T/$shape-q8_0.gguf"
     for th in 1 2; do
-      sp=() sd=() lp=() ld=() sm=0 lm=0 share=0
+      sp=() sd=() lp=() ld=() sm=0 lm=0 share=0 gshare=0
       for ((r = 0; r < REPS; ++r)); do
-        out=$(OMP_NUM_THREADS=$th $B run "$T/$shape" $dtype $th $PROMPT $DECODE "${BW[$th]}")
+        out=$(OMP_NUM_THREADS=$th $B run "$T/$shape" $dtype $th $PROMPT $DECODE "${BW[$th]}" "${GF[$th]}")
         sp+=("$(echo "$out" | field prompt_tps)") sd+=("$(echo "$out" | field decode_tps)")
         sm=$(best $sm "$(echo "$out" | field peak_mb)") share=$(best $share "$(echo "$out" | field bandwidth_share)")
+        gshare=$(best $gshare "$(echo "$out" | field gemm_share)")
         out=$(node --no-warnings bench/llama_cpp_bench.mjs "$gguf" $th $PROMPT $DECODE $VOCAB)
         lp+=("$(echo "$out" | field prompt_tps)") ld+=("$(echo "$out" | field decode_tps)")
         lm=$(best $lm "$(echo "$out" | field peak_mb)")
       done
       p1=$(best "${sp[@]}") p2=$(best "${lp[@]}") d1=$(best "${sd[@]}") d2=$(best "${ld[@]}")
       printf '%-6s %-3s | %-22s %-22s %-7s | %-22s %-22s %-7s | %s\n' $dtype $th "$p1 ($sm MB)" "$p2 ($lm MB)" \
-        "$(ratio "$p1" "$p2")x" "$d1" "$d2" "$(ratio "$d1" "$d2")x" "$(awk -v s="$share" 'BEGIN { printf "%.0f%%", 100 * s }')"
+        "$(ratio "$p1" "$p2")x" "$d1" "$d2" "$(ratio "$d1" "$d2")x" "$(awk -v g="$gshare" -v s="$share" 'BEGIN { printf "%.0f%%, %.0f%%", 100 * g, 100 * s }')"
     done
   done
 done

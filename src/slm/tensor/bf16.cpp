@@ -2,6 +2,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -51,18 +52,40 @@ float bf16_to_float(uint16_t b) {
   return f;
 }
 
+namespace {
+// bf16 copies of the operands live as long as the thread (products run one at a time).
+// A large A (the logits' gradient, tokens × vocabulary) is converted a slice of its stored
+// rows at a time, so the copies stay small: bf16 training must not need more memory than
+// fp32 does.
+constexpr int64_t kSliceElems = int64_t(1) << 20;
+
+void check(dnnl_status_t st) {
+  if (st != dnnl_success) throw Error("oneDNN's bf16 GEMM failed (status " + std::to_string(int(st)) + ")");
+}
+}  // namespace
+
 void gemm_bf16(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
                float beta, float* C, int ldc) {
-  // The bf16 copies live as long as the thread (one pair: products run one at a time).
   thread_local std::vector<uint16_t> a16, b16;
-  const int64_t a_size = int64_t(ta ? K : M) * lda, b_size = int64_t(tb ? N : K) * ldb;
-  a16.resize(size_t(a_size));
+  const int64_t b_size = int64_t(tb ? N : K) * ldb;
   b16.resize(size_t(b_size));
-  to_bf16(a16.data(), A, a_size);
   to_bf16(b16.data(), B, b_size);
-  const dnnl_status_t st = dnnl_gemm_bf16bf16f32(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, a16.data(), lda,
-                                                 b16.data(), ldb, beta, C, ldc);
-  if (st != dnnl_success) throw Error("oneDNN's bf16 GEMM failed (status " + std::to_string(int(st)) + ")");
+  // A's stored rows: the rows of C (no transpose) or the summed dimension K (transposed).
+  const int a_rows = ta ? K : M;
+  const int slice = int(std::max<int64_t>(1, std::min<int64_t>(a_rows, kSliceElems / std::max(1, lda))));
+  a16.resize(size_t(slice) * size_t(lda));
+  for (int r = 0; r < a_rows; r += slice) {
+    const int len = std::min(slice, a_rows - r);
+    to_bf16(a16.data(), A + int64_t(r) * lda, int64_t(len) * lda);
+    if (!ta) {  // rows r.. of C
+      check(dnnl_gemm_bf16bf16f32('N', tb ? 'T' : 'N', len, N, K, alpha, a16.data(), lda, b16.data(), ldb, beta,
+                                  C + int64_t(r) * ldc, ldc));
+    } else {  // a slice of the sum over K: B's matching rows (or columns), added up
+      const uint16_t* bs = b16.data() + (tb ? int64_t(r) : int64_t(r) * ldb);
+      check(dnnl_gemm_bf16bf16f32('T', tb ? 'T' : 'N', M, N, len, alpha, a16.data(), lda, bs, ldb,
+                                  r == 0 ? beta : 1.f, C, ldc));
+    }
+  }
 }
 
 }  // namespace slm::tensor
