@@ -3,6 +3,8 @@
 SwiGLU, tied embeddings, no biases), fp32, AdamW, on random tokens; prints tokens/s.
 Usage: python3 torch_llama.py CONFIG_JSON VOCAB BATCH STEPS THREADS"""
 import json
+import os
+import resource
 import math
 import sys
 import time
@@ -87,6 +89,10 @@ class Llama(nn.Module):
 
 def main():
     path, vocab, B, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    # fp32, or bf16: PyTorch's own mixed precision on CPU (autocast to bfloat16; fp32 weights and AdamW)
+    dtype = sys.argv[6] if len(sys.argv) > 6 else "fp32"
+    # BENCH_CLOCK=cpu: time by process CPU time, as bench_train does on a busy machine
+    clock = time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     c = {"norm_eps": 1e-5, "rope_theta": 10000.0, **json.load(open(path))["model"], "vocab_size": vocab}
@@ -97,18 +103,20 @@ def main():
     y = torch.randint(0, vocab, (B, T))
     best = float("inf")
     for s in range(steps + 1):
-        t0 = time.perf_counter()
+        t0 = clock()
         opt.zero_grad(set_to_none=True)
-        loss = m(x, y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16"):
+            loss = m(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if s > 0:
             best = min(best, dt)
     n = sum(p.numel() for p in m.parameters())
-    print(f"torch  {path:<16} params {n / 1e6:6.2f}M  B {B:2d} T {T:4d}  {B * T / best:8.0f} tokens/s  (PyTorch {torch.__version__}, {threads} threads, fp32)")
-    print(f"RESULT tokens_per_s={B * T / best:.1f}")
+    print(f"torch  {path:<16} params {n / 1e6:6.2f}M  B {B:2d} T {T:4d}  {B * T / best:8.0f} tokens/s  (PyTorch {torch.__version__}, {threads} threads, {dtype})")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"RESULT tokens_per_s={B * T / best:.1f} peak_mb={peak_mb:.0f} loss={loss.item():.4f}")
 
 
 if __name__ == "__main__":

@@ -29,10 +29,18 @@ void add_set_option(CLI::App* cmd, std::vector<std::string>& sets, const char* h
       ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
 }
 
-// --max-steps and --seed are shorthands for overrides, applied after the user's --set.
+// --dtype: the precision of the linear layers' products (train.dtype).
+void add_dtype_option(CLI::App* cmd) {
+  cmd->add_option("--dtype", "shorthand for --set train.dtype=D: bf16 (fp32 master weights and optimizer), fp32, "
+                             "or auto (bf16 where the CPU has AVX512_BF16; the default)")
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+}
+
+// --max-steps, --seed and --dtype are shorthands for overrides, applied after the user's --set.
 std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_steps, const CLI::App* cmd,
                                    uint64_t seed) {
   if (max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(max_steps));
+  if (cmd->count("--dtype")) sets.push_back("train.dtype=" + cmd->get_option("--dtype")->as<std::string>());
   if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
   return sets;
 }
@@ -59,6 +67,7 @@ void add_finetune(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--config", a->config, "a JSON file with a 'train' section")->capture_default_str();
   add_set_option(cmd, a->sets, "override a field: train.lr=3e-4 (repeatable)");
+  add_dtype_option(cmd);
   cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
   cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)")
       ->check(in_range(0, 1e6, Ends::open_low));
@@ -129,6 +138,7 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--out", a->out, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg")->required();
   cmd->add_option("--resume", a->resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
   add_set_option(cmd, a->sets, "override a config field: model.dim=128, train.lr=1e-3 (repeatable)");
+  add_dtype_option(cmd);
   cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
   cmd->add_option("--stop-after", a->stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
       ->check(in_range(1, kMaxCount));

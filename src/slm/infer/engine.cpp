@@ -1,15 +1,25 @@
 #include "slm/infer/engine.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <cstring>
 
 #include "slm/model/quantized_files.h"
-#include "slm/tensor/ops.h"
+#include "slm/tensor/gemm.h"
+#include "slm/tensor/matvec.h"
+#include "slm/tensor/parallel.h"
 #include "slm/util/error.h"
 
 namespace slm::infer {
 
 using namespace slm::tensor;
+
+namespace {
+// Below this many rows a product is matrix-vector work (each weight read once, from
+// memory); from here on a GEMM reuses each weight across rows.
+constexpr int kGemmRows = kQ8GemmRows;
+}  // namespace
 
 Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
     : m_(m), cfg_(m.config()), seqs_(sequences), q8_(q8 || model::loaded_from_q8(m)) {  // slm quantize's folders run int8
@@ -27,97 +37,180 @@ Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
   const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
   k_cache_.assign(per_seq * size_t(sequences), 0.f);
   v_cache_.assign(per_seq * size_t(sequences), 0.f);
-}
-
-void Engine::linear(float* y, const float* x, int param, int n, int in, int out) {
-  if (q8_) return q8_matmul(y, x, q8w_[size_t(param)], n);
-  matmul_forward(y, x, m_.params() + m_.layout().tensors[size_t(param)].offset, n, in, out);
+  // Rotary angles for every position, once (the same values tensor::rope_forward computes).
+  const int d = cfg_.head_dim(), half = d / 2;
+  rope_cos_.resize(size_t(cfg_.context) * half);
+  rope_sin_.resize(size_t(cfg_.context) * half);
+  for (int t = 0; t < cfg_.context; ++t)
+    for (int i = 0; i < half; ++i) {
+      const double freq = std::pow(double(cfg_.rope_theta), -2.0 * i / d);
+      rope_cos_[size_t(t) * half + size_t(i)] = float(std::cos(t * freq));
+      rope_sin_[size_t(t) * half + size_t(i)] = float(std::sin(t * freq));
+    }
 }
 
 const float* Engine::feed(const uint32_t* tokens, int n, int pos, int seq) {
   rows_.clear();  // a member, so prompts reuse its allocation; feed(rows) only reads it
   for (int i = 0; i < n; ++i) rows_.push_back({tokens[i], seq, pos + i});
-  return feed(rows_) + size_t(n - 1) * size_t(cfg_.vocab_size);
+  return run(rows_, /*all_logits=*/false);
 }
 
-const float* Engine::feed(const std::vector<Row>& rows) {
-  const int C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
-  const int H = cfg_.n_heads, d = cfg_.head_dim(), group = H / cfg_.n_kv_heads;
+const float* Engine::feed(const std::vector<Row>& rows) { return run(rows, /*all_logits=*/true); }
+
+const float* Engine::run(const std::vector<Row>& rows, bool all_logits) {
   const int n = int(rows.size());
   if (n < 1) throw Error("nothing to feed the model");
   for (const auto& r : rows) {
-    if (r.token >= uint32_t(V)) throw Error("token id " + std::to_string(r.token) + " is outside the vocabulary");
+    if (r.token >= uint32_t(cfg_.vocab_size)) throw Error("token id " + std::to_string(r.token) + " is outside the vocabulary");
     if (r.seq < 0 || r.seq >= seqs_) throw Error("no sequence " + std::to_string(r.seq) + " in this engine");
     if (r.pos < 0 || r.pos >= cfg_.context)
       throw Error("the context is full: position " + std::to_string(r.pos) + ", the model holds " +
                   std::to_string(cfg_.context) + " tokens");
   }
+  const size_t N = size_t(n), C = size_t(cfg_.dim), KV = size_t(cfg_.kv_dim()), F = size_t(cfg_.hidden_dim);
+  x_.resize(N * C), xn_.resize(N * C), q_.resize(N * C), k_.resize(N * KV), v_.resize(N * KV), a_.resize(N * C);
+  g_.resize(N * F), u_.resize(N * F), logits_.resize(N * size_t(cfg_.vocab_size));
+  const int threads = omp_get_max_threads();
+  scores_.resize(size_t(threads) * size_t(cfg_.context));
+  deq_.resize(size_t(threads));
+  // One parallel region for the whole pass: every operation shares the work out inside
+  // it, with a barrier only where one operation reads what another wrote.
+#pragma omp parallel
+  forward(rows, all_logits);
+  return logits_.data();
+}
+
+float* Engine::cache_row(std::vector<float>& cache, int seq, int layer, int pos) {
+  const size_t KV = size_t(cfg_.kv_dim());
+  return cache.data() + ((size_t(seq) * cfg_.n_layers + size_t(layer)) * size_t(cfg_.context) + size_t(pos)) * KV;
+}
+
+Engine::Input Engine::input(const float* x, int n, int in, Q8Rows& q) {
+  if (!q8_ || n >= kGemmRows) return {x, n, in, nullptr};
+#pragma omp single
+  q8_quantize_rows(q, x, n, in);  // the implicit barrier after single publishes q
+  return {x, n, in, &q};
+}
+
+void Engine::linear(float* y, const Input& x, int param, int out, bool accumulate) {
+  auto [o0, o1] = thread_share(out, 16);
+  if (q8_) {
+    const Q8Matrix& w = q8w_[size_t(param)];
+    if (x.q) return q8_matvec_rows(y, *x.q, w, o0, o1, accumulate);
+    return q8_gemm_rows(y, x.x, x.n, w, o0, o1, deq_[size_t(omp_get_thread_num())], accumulate);
+  }
+  const float* w = m_.params() + m_.layout().tensors[size_t(param)].offset;
+  if (x.n < kGemmRows) return matvec_rows(y, x.x, w, x.n, x.in, out, o0, o1, accumulate);
+  gemm_rows(y, x.x, w, x.n, x.in, out, o0, o1, accumulate);
+}
+
+void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, float* s) {
+  const int KV = cfg_.kv_dim(), d = cfg_.head_dim(), kh = h / (cfg_.n_heads / cfg_.n_kv_heads);
+  const float scale = 1.f / std::sqrt(float(d));
+  const float* kc = cache_row(k_cache_, r.seq, layer, 0) + size_t(kh) * d;
+  const float* vc = cache_row(v_cache_, r.seq, layer, 0) + size_t(kh) * d;
+  float mx = -INFINITY;
+  for (int t = 0; t <= r.pos; ++t) {
+    const float* kt = kc + size_t(t) * KV;
+    float dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int j = 0; j < d; ++j) dot += q[j] * kt[j];
+    s[t] = dot * scale;
+    mx = std::max(mx, s[t]);
+  }
+  float sum = 0;
+  for (int t = 0; t <= r.pos; ++t) sum += (s[t] = std::exp(s[t] - mx));
+  const float inv = 1.f / sum;
+  for (int j = 0; j < d; ++j) out[j] = 0;
+  for (int t = 0; t <= r.pos; ++t) {
+    const float w = s[t] * inv;
+    const float* vt = vc + size_t(t) * KV;
+#pragma omp simd
+    for (int j = 0; j < d; ++j) out[j] += w * vt[j];
+  }
+}
+
+// Runs in every thread of feed's parallel region. Reads as llama2.c's forward(): for each
+// layer, x += Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn) and
+// x += Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x) before each.
+void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
+  const int n = int(rows.size()), C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
+  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim(), half = d / 2;
+  const size_t N = size_t(n);
   const auto& L = m_.layout();
   auto W = [&](int i) { return m_.params() + L.tensors[size_t(i)].offset; };
-  const size_t N = size_t(n), layer_stride = size_t(cfg_.context) * KV;
-  auto cache_row = [&](std::vector<float>& cache, int seq, int layer, int pos) {
-    return cache.data() + (size_t(seq) * cfg_.n_layers + size_t(layer)) * layer_stride + size_t(pos) * KV;
+  float* scores = &scores_[size_t(omp_get_thread_num()) * size_t(cfg_.context)];
+  // xn = x / sqrt(mean(x²) + eps) * w, row by row (tensor::rmsnorm_forward's arithmetic,
+  // without the parallel region it opens).
+  auto rmsnorm = [&](int weight, int first = 0) {
+    const float* w = W(weight);
+#pragma omp for schedule(static)
+    for (int i = first; i < n; ++i) {
+      const float* xi = &x_[size_t(i) * C];
+      float ss = 0;
+      for (int c = 0; c < C; ++c) ss += xi[c] * xi[c];
+      const float r = 1.f / std::sqrt(ss / float(C) + cfg_.norm_eps);
+      for (int c = 0; c < C; ++c) xn_[size_t(i) * C + size_t(c)] = xi[c] * r * w[c];
+    }
   };
-  x_.resize(N * C), xn_.resize(N * C), q_.resize(N * C), k_.resize(N * KV), v_.resize(N * KV), a_.resize(N * C);
-  o_.resize(N * C), g_.resize(N * F), u_.resize(N * F), rstd_.resize(N), logits_.resize(N * size_t(V));
-  for (size_t i = 0; i < N; ++i) {
-    if (q8_) q8_dequantize_row(&x_[i * C], q8w_[size_t(L.embed)], int(rows[i].token));
-    else std::memcpy(&x_[i * C], W(L.embed) + size_t(rows[i].token) * C, sizeof(float) * C);
+  auto rotate = [&](float* v, int heads, int pos) {
+    const float* c = &rope_cos_[size_t(pos) * half];
+    const float* s = &rope_sin_[size_t(pos) * half];
+    for (int h = 0; h < heads; ++h, v += d)
+      for (int i = 0; i < half; ++i) {
+        const float x1 = v[i], x2 = v[i + half];
+        v[i] = x1 * c[i] - x2 * s[i];
+        v[i + half] = x2 * c[i] + x1 * s[i];
+      }
+  };
+
+#pragma omp for schedule(static)
+  for (int i = 0; i < n; ++i) {
+    float* xi = &x_[size_t(i) * C];
+    if (q8_) q8_dequantize_row(xi, q8w_[size_t(L.embed)], int(rows[size_t(i)].token));
+    else std::memcpy(xi, W(L.embed) + size_t(rows[size_t(i)].token) * C, sizeof(float) * C);
   }
-  const float scale = 1.f / std::sqrt(float(d));
   for (int l = 0; l < cfg_.n_layers; ++l) {
     const auto& Ly = L.layers[size_t(l)];
-    // q, k, v of every row; k and v join their sequence's cache.
-    rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(Ly.attn_norm), n, C, cfg_.norm_eps);
-    linear(q_.data(), xn_.data(), Ly.wq, n, C, C);
-    linear(k_.data(), xn_.data(), Ly.wk, n, C, KV);
-    linear(v_.data(), xn_.data(), Ly.wv, n, C, KV);
-    for (size_t i = 0; i < N; ++i) {  // rows sit at their own positions
-      rope_forward(&q_[i * C], 1, 1, H, d, cfg_.rope_theta, rows[i].pos);
-      rope_forward(&k_[i * KV], 1, 1, cfg_.n_kv_heads, d, cfg_.rope_theta, rows[i].pos);
-      std::memcpy(cache_row(k_cache_, rows[i].seq, l, rows[i].pos), &k_[i * KV], sizeof(float) * KV);
-      std::memcpy(cache_row(v_cache_, rows[i].seq, l, rows[i].pos), &v_[i * KV], sizeof(float) * KV);
+    // q, k, v of every row, rotated to its position; k and v join their sequence's cache.
+    rmsnorm(Ly.attn_norm);
+    const Input xn = input(xn_.data(), n, C, xq_);
+    linear(q_.data(), xn, Ly.wq, C);
+    linear(k_.data(), xn, Ly.wk, KV);
+    linear(v_.data(), xn, Ly.wv, KV);
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int i = 0; i < n; ++i) {
+      const Row& r = rows[size_t(i)];
+      rotate(&q_[size_t(i) * C], H, r.pos);
+      rotate(&k_[size_t(i) * KV], Hkv, r.pos);
+      std::memcpy(cache_row(k_cache_, r.seq, l, r.pos), &k_[size_t(i) * KV], sizeof(float) * KV);
+      std::memcpy(cache_row(v_cache_, r.seq, l, r.pos), &v_[size_t(i) * KV], sizeof(float) * KV);
     }
-    // Each row attends over its sequence's cached positions 0..pos.
-#pragma omp parallel for collapse(2) schedule(static)
+    // Each row attends over its sequence's cached positions 0..pos (round-robin: later
+    // rows of a prompt have more to read).
+#pragma omp for collapse(2) schedule(static, 1)
     for (int i = 0; i < n; ++i)
-      for (int h = 0; h < H; ++h) {
-        const Row& r = rows[size_t(i)];
-        const int kh = h / group;
-        const float* kc = cache_row(k_cache_, r.seq, l, 0) + size_t(kh) * d;
-        const float* vc = cache_row(v_cache_, r.seq, l, 0) + size_t(kh) * d;
-        const float* qi = &q_[size_t(i) * C + size_t(h) * d];
-        std::vector<float> s(size_t(r.pos) + 1);  // per task: tasks run in parallel
-        float mx = -INFINITY;
-        for (int t = 0; t <= r.pos; ++t) {
-          const float* kt = kc + size_t(t) * KV;
-          float dot = 0;
-          for (int j = 0; j < d; ++j) dot += qi[j] * kt[j];
-          s[size_t(t)] = dot * scale;
-          mx = std::max(mx, s[size_t(t)]);
-        }
-        float sum = 0;
-        for (auto& e : s) sum += (e = std::exp(e - mx));
-        float* out = &a_[size_t(i) * C + size_t(h) * d];
-        for (int j = 0; j < d; ++j) out[j] = 0;
-        for (int t = 0; t <= r.pos; ++t) {
-          const float w = s[size_t(t)] / sum;
-          const float* vt = vc + size_t(t) * KV;
-          for (int j = 0; j < d; ++j) out[j] += w * vt[j];
-        }
-      }
-    linear(o_.data(), a_.data(), Ly.wo, n, C, C);
-    for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
-    rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(Ly.mlp_norm), n, C, cfg_.norm_eps);
-    linear(g_.data(), xn_.data(), Ly.w_gate, n, C, F);
-    linear(u_.data(), xn_.data(), Ly.w_up, n, C, F);
-    swiglu_forward(g_.data(), g_.data(), u_.data(), int64_t(N) * F);
-    linear(o_.data(), g_.data(), Ly.w_down, n, F, C);
-    for (size_t j = 0; j < N * C; ++j) x_[j] += o_[j];
+      for (int h = 0; h < H; ++h)
+        attend(&a_[size_t(i) * C + size_t(h) * d], &q_[size_t(i) * C + size_t(h) * d], rows[size_t(i)], l, h, scores);
+    linear(x_.data(), input(a_.data(), n, C, aq_), Ly.wo, C, /*accumulate=*/true);
+#pragma omp barrier
+    rmsnorm(Ly.mlp_norm);
+    const Input xn2 = input(xn_.data(), n, C, xq_);
+    linear(g_.data(), xn2, Ly.w_gate, F);
+    linear(u_.data(), xn2, Ly.w_up, F);
+#pragma omp barrier
+    // h = silu(g) * u, in place of g.
+#pragma omp for schedule(static)
+    for (size_t j = 0; j < N * size_t(F); ++j) g_[j] = g_[j] / (1.f + std::exp(-g_[j])) * u_[j];
+    linear(x_.data(), input(g_.data(), n, F, hq_), Ly.w_down, C, /*accumulate=*/true);
+#pragma omp barrier
   }
-  rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), W(L.final_norm), n, C, cfg_.norm_eps);
-  linear(logits_.data(), xn_.data(), L.output_head(), n, C, V);
-  return logits_.data();
+  // Logits of every row, or of the last row only (a prompt needs no more, and the head is
+  // the largest matrix: llama.cpp too computes only the last).
+  const int first = all_logits ? 0 : n - 1;
+  rmsnorm(L.final_norm, first);
+  linear(logits_.data(), input(&xn_[size_t(first) * C], n - first, C, xq_), L.output_head(), V);
 }
 
 }  // namespace slm::infer

@@ -33,18 +33,42 @@ class Engine {
   // Throws slm::Error for a position past the context or an unknown token.
   const float* feed(const std::vector<Row>& rows);
 
-  // One sequence's tokens from position pos on (a prompt); returns the last row's logits.
+  // One sequence's tokens from position pos on (a prompt); returns the last row's logits
+  // (the only ones computed).
   const float* feed(const uint32_t* tokens, int n, int pos = 0, int seq = 0);
 
  private:
+  // What a matrix product reads: x [n, in] in float, and in int8 blocks when q8 decodes.
+  struct Input {
+    const float* x;
+    int n, in;
+    const tensor::Q8Rows* q;  // null unless quantised
+  };
+  // Both feeds: the logits of every row, or of the last only (in logits_'s first row).
+  const float* run(const std::vector<Row>& rows, bool all_logits);
+  // The whole forward pass, run by every thread of one parallel region.
+  void forward(const std::vector<Row>& rows, bool all_logits);
+  // Makes x ready for the products that read it (q8 decoding quantises it, once, for all
+  // threads, with a barrier after). x must be complete: call it after a barrier.
+  Input input(const float* x, int n, int in, tensor::Q8Rows& q);
+  // y[n, out] (+)= x · Wᵀ for parameter `param`: this thread's share of the outputs. No
+  // barrier at the end: the caller puts one where the result is read.
+  void linear(float* y, const Input& x, int param, int out, bool accumulate = false);
+  // Attention of row i, query head h over its sequence's cache; s is scratch of context floats.
+  void attend(float* out, const float* q, const Row& r, int layer, int h, float* s);
+  float* cache_row(std::vector<float>& cache, int seq, int layer, int pos);
+
   const model::Transformer<float>& m_;
   const model::ModelConfig& cfg_;
   int seqs_;
   bool q8_;
   std::vector<tensor::Q8Matrix> q8w_;      // by parameter index, when q8 (empty matrices elsewhere)
-  void linear(float* y, const float* x, int param, int n, int in, int out);
   std::vector<float> k_cache_, v_cache_;  // [seq][layer][position][kv_dim]
-  std::vector<float> x_, xn_, q_, k_, v_, a_, o_, g_, u_, rstd_, logits_;
+  std::vector<float> rope_cos_, rope_sin_;  // [position][head_dim / 2], computed once
+  std::vector<float> x_, xn_, q_, k_, v_, a_, g_, u_, logits_;
+  tensor::Q8Rows xq_, aq_, hq_;             // the quantised inputs of q8 decoding
+  std::vector<float> scores_;               // attention scratch, [thread][context]
+  std::vector<std::vector<float>> deq_;     // q8 prompts: dequantised weight slices, one per thread
   std::vector<Row> rows_;
 };
 

@@ -78,7 +78,7 @@ void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
   forward_body(inputs, B, Tn);
   // logits = W_out · rmsnorm(x)
   const int head = layout_.output_head();
-  matmul_forward(logits_.data(), xnf_.data(), param(head), B * Tn, cfg_.dim, cfg_.vocab_size);
+  matmul_forward(logits_.data(), xnf_.data(), param(head), B * Tn, cfg_.dim, cfg_.vocab_size, prec_);
 }
 
 template <class T>
@@ -97,21 +97,21 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     const auto& L = layout_.layers[size_t(l)];
     // Attention block: x_mid = x + Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn), xn = rmsnorm(x)
     rmsnorm_forward(A.xn1.data(), A.rstd1.data(), A.x_in.data(), param(L.attn_norm), N, C, cfg_.norm_eps);
-    matmul_forward(A.q.data(), A.xn1.data(), param(L.wq), N, C, C);
-    matmul_forward(A.k.data(), A.xn1.data(), param(L.wk), N, C, KV);
-    matmul_forward(A.v.data(), A.xn1.data(), param(L.wv), N, C, KV);
+    matmul_forward(A.q.data(), A.xn1.data(), param(L.wq), N, C, C, prec_);
+    matmul_forward(A.k.data(), A.xn1.data(), param(L.wk), N, C, KV, prec_);
+    matmul_forward(A.v.data(), A.xn1.data(), param(L.wv), N, C, KV, prec_);
     rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta);
     rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta);
     attention_forward(A.a.data(), A.att.data(), A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
-    matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C);
+    matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C, prec_);
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
     rmsnorm_forward(A.xn2.data(), A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
-    matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F);
-    matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F);
+    matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
+    matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
     swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
-    matmul_forward(out, A.h.data(), param(L.w_down), N, F, C);
+    matmul_forward(out, A.h.data(), param(L.w_down), N, F, C, prec_);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
   }
   rmsnorm_forward(xnf_.data(), rstdf_.data(), x_out_.data(), param(layout_.final_norm), N, C, cfg_.norm_eps);
@@ -140,7 +140,7 @@ void Transformer<T>::head_forward_rows(const std::vector<int32_t>& rows, const i
     if (weights) wsel_[i] = weights[rows[i]];
   }
   const int head = layout_.output_head();
-  matmul_forward(logits_.data(), xsel_.data(), param(head), int(M), cfg_.dim, cfg_.vocab_size);
+  matmul_forward(logits_.data(), xsel_.data(), param(head), int(M), cfg_.dim, cfg_.vocab_size, prec_);
 }
 
 template <class T>
@@ -195,11 +195,11 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
   const int head = layout_.output_head();
   std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
   if (rows.empty()) {
-    matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V);
+    matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V, prec_);
   } else {
     const int M = int(rows.size());
     dxsel_.assign(size_t(M) * C, T(0));
-    matmul_backward(dxsel_.data(), grad(head), logits_.data(), xsel_.data(), param(head), M, C, V);
+    matmul_backward(dxsel_.data(), grad(head), logits_.data(), xsel_.data(), param(head), M, C, V, prec_);
     for (int i = 0; i < M; ++i)
       std::copy_n(dxsel_.data() + size_t(i) * C, C, dxn_.data() + size_t(rows[size_t(i)]) * C);
   }
@@ -212,24 +212,24 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
     const auto& L = layout_.layers[size_t(l)];
     // x_out = x_mid + down(h): dx_ flows on to x_mid unchanged, and into the MLP.
     std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
-    matmul_backward(dh_.data(), grad(L.w_down), dx_.data(), A.h.data(), param(L.w_down), N, F, C);
+    matmul_backward(dh_.data(), grad(L.w_down), dx_.data(), A.h.data(), param(L.w_down), N, F, C, prec_);
     swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    matmul_backward(dxn_.data(), grad(L.w_gate), dg_.data(), A.xn2.data(), param(L.w_gate), N, C, F);
-    matmul_backward(dxn_.data(), grad(L.w_up), du_.data(), A.xn2.data(), param(L.w_up), N, C, F);
+    matmul_backward(dxn_.data(), grad(L.w_gate), dg_.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
+    matmul_backward(dxn_.data(), grad(L.w_up), du_.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
     rmsnorm_backward(dx_.data(), grad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
                      N, C);
     // x_mid = x_in + o(attention): dx_ flows on to x_in, and into attention.
     std::fill(da_.begin(), da_.begin() + long(NC), T(0));
-    matmul_backward(da_.data(), grad(L.wo), dx_.data(), A.a.data(), param(L.wo), N, C, C);
+    matmul_backward(da_.data(), grad(L.wo), dx_.data(), A.a.data(), param(L.wo), N, C, C, prec_);
     attention_backward(dq_.data(), dk_.data(), dv_.data(), datt_.data(), da_.data(), A.q.data(), A.k.data(),
                        A.v.data(), A.att.data(), B, Tn, H, Hkv, d);
     rope_backward(dq_.data(), B, Tn, H, d, cfg_.rope_theta);
     rope_backward(dk_.data(), B, Tn, Hkv, d, cfg_.rope_theta);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    matmul_backward(dxn_.data(), grad(L.wq), dq_.data(), A.xn1.data(), param(L.wq), N, C, C);
-    matmul_backward(dxn_.data(), grad(L.wk), dk_.data(), A.xn1.data(), param(L.wk), N, C, KV);
-    matmul_backward(dxn_.data(), grad(L.wv), dv_.data(), A.xn1.data(), param(L.wv), N, C, KV);
+    matmul_backward(dxn_.data(), grad(L.wq), dq_.data(), A.xn1.data(), param(L.wq), N, C, C, prec_);
+    matmul_backward(dxn_.data(), grad(L.wk), dk_.data(), A.xn1.data(), param(L.wk), N, C, KV, prec_);
+    matmul_backward(dxn_.data(), grad(L.wv), dv_.data(), A.xn1.data(), param(L.wv), N, C, KV, prec_);
     rmsnorm_backward(dx_.data(), grad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
                      N, C);
   }

@@ -8,6 +8,7 @@
 
 #include "slm/model/config.h"
 #include "slm/model/params.h"
+#include "slm/tensor/bf16.h"
 
 namespace slm::model {
 
@@ -34,6 +35,10 @@ class Transformer {
   // and returns the loss; the gradients are ADDED into grads() as above.
   double forward_backward_logits(const int32_t* inputs, int B, int Tn, const std::function<double(T* logits)>& head_loss);
   void zero_grad();
+  // The precision of the linear layers' products (tensor/bf16.h): fp32 (the default), or
+  // bf16 with fp32 sums, for float models. The weights and gradients stay in T.
+  void set_precision(tensor::Precision p) { prec_ = p; }
+  tensor::Precision precision() const { return prec_; }
 
   const ModelConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
@@ -62,6 +67,7 @@ class Transformer {
 
   ModelConfig cfg_;
   ParamLayout layout_;
+  tensor::Precision prec_ = tensor::Precision::fp32;
   std::vector<T> params_, grads_;
   int B_ = 0, T_ = 0;  // the shape of the last forward
   // Activations, per layer where the backward pass needs them.

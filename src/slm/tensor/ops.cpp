@@ -1,6 +1,7 @@
 #include "slm/tensor/ops.h"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "slm/tensor/gemm.h"
@@ -9,17 +10,28 @@ namespace slm::tensor {
 
 // ---------------------------------------------------------------- linear
 
+namespace {
+// The one GEMM of a linear layer, in the precision asked for (bf16 only for float).
 template <class T>
-void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O) {
+void linear_gemm(Precision p, bool ta, bool tb, int M, int N, int K, const T* A, int lda, const T* B, int ldb, T beta,
+                 T* C, int ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    if (p == Precision::bf16) return gemm_bf16(ta, tb, M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc);
+  gemm(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
+}
+}  // namespace
+
+template <class T>
+void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O, Precision p) {
   // One row is a matrix-vector product: GEMM would first repack all of W for it.
   if (N == 1) return gemv(O, I, w, x, y);
-  gemm(false, true, N, O, I, T(1), x, I, w, I, T(0), y, O);
+  linear_gemm(p, false, true, N, O, I, x, I, w, I, T(0), y, O);
 }
 
 template <class T>
-void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, int I, int O) {
-  if (dx) gemm(false, false, N, I, O, T(1), dy, O, w, I, T(1), dx, I);
-  if (dw) gemm(true, false, O, I, N, T(1), dy, O, x, I, T(1), dw, I);
+void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, int I, int O, Precision p) {
+  if (dx) linear_gemm(p, false, false, N, I, O, dy, O, w, I, T(1), dx, I);
+  if (dw) linear_gemm(p, true, false, O, I, N, dy, O, x, I, T(1), dw, I);
 }
 
 // ---------------------------------------------------------------- embedding
@@ -284,8 +296,8 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
 // ---------------------------------------------------------------- instantiations
 
 #define SLM_OPS(T)                                                                                       \
-  template void matmul_forward<T>(T*, const T*, const T*, int, int, int);                                \
-  template void matmul_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int);                 \
+  template void matmul_forward<T>(T*, const T*, const T*, int, int, int, Precision);                     \
+  template void matmul_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int, Precision);      \
   template void embedding_forward<T>(T*, const int32_t*, const T*, int, int);                            \
   template void embedding_backward<T>(T*, const int32_t*, const T*, int, int);                           \
   template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int, int, float);                         \

@@ -8,12 +8,19 @@
 // used twice (the residual stream) sums its gradients.
 #include <cstdint>
 
+#include "slm/tensor/bf16.h"
+
 namespace slm::tensor {
 
 // Linear layer, weights [out, in] as Hugging Face stores them:  y[N,O] = x[N,I] · Wᵀ.
-template <class T> void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O);
+// With Precision::bf16 (float only) the operands of each product are rounded to bf16 and
+// summed in fp32 (mixed-precision training, tensor/bf16.h); double ignores it.
+template <class T>
+void matmul_forward(T* y, const T* x, const T* w, int N, int I, int O, Precision p = Precision::fp32);
 // dx[N,I] += dy · W;   dw[O,I] += dyᵀ · x.   (dx or dw may be null to skip.)
-template <class T> void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, int I, int O);
+template <class T>
+void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, int I, int O,
+                     Precision p = Precision::fp32);
 
 // Token embedding: out[n,:] = table[ids[n],:].
 template <class T> void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C);

@@ -1,15 +1,30 @@
 #include "slm/tensor/q8.h"
 
+#include <algorithm>
 #include <cmath>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#include <vector>
 
 #include "slm/tensor/gemm.h"
-
+#include "slm/tensor/parallel.h"
 
 namespace slm::tensor {
+
+namespace {
+// One block of up to 32 values as int8 and a scale (max|x| / 127); the rest of the 32
+// bytes are zeros. Weights round half away from zero (ggml's reference quantiser, so that
+// a GGUF's Q8_0 blocks equal slm's); activations to nearest even (its vectorised one).
+template <bool kHalfAway>
+void quantize_block(const float* src, int len, int8_t* q, float& scale) {
+  float amax = 0;
+  for (int j = 0; j < len; ++j) amax = std::max(amax, std::abs(src[j]));
+  scale = amax / 127.f;
+  const float inv = scale > 0 ? 1.f / scale : 0.f;
+  for (int j = 0; j < kQ8Block; ++j)
+    q[j] = j >= len ? 0 : int8_t(kHalfAway ? std::lround(src[j] * inv) : std::nearbyint(src[j] * inv));
+}
+}  // namespace
 
 Q8Matrix quantize_q8(const float* w, int rows, int cols) {
   Q8Matrix m;
@@ -18,90 +33,139 @@ Q8Matrix quantize_q8(const float* w, int rows, int cols) {
   m.scale.resize(size_t(rows) * m.blocks);
   for (int r = 0; r < rows; ++r)
     for (int b = 0; b < m.blocks; ++b) {
-      const float* src = w + size_t(r) * cols + size_t(b) * kQ8Block;
-      const int len = std::min(kQ8Block, cols - b * kQ8Block);
-      float amax = 0;
-      for (int j = 0; j < len; ++j) amax = std::max(amax, std::abs(src[j]));
-      const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
       const size_t blk = size_t(r) * m.blocks + size_t(b);
-      m.scale[blk] = s;
-      for (int j = 0; j < len; ++j) m.q[blk * kQ8Block + size_t(j)] = int8_t(std::lround(src[j] * inv));
+      quantize_block<true>(w + size_t(r) * cols + size_t(b) * kQ8Block, std::min(kQ8Block, cols - b * kQ8Block),
+                           &m.q[blk * kQ8Block], m.scale[blk]);
     }
   return m;
 }
 
-void q8_dequantize_row(float* out, const Q8Matrix& w, int row) {
-  const int8_t* q = w.q.data() + size_t(row) * w.blocks * kQ8Block;
-  const float* s = w.scale.data() + size_t(row) * w.blocks;
-  for (int c = 0; c < w.cols; ++c) out[c] = s[c / kQ8Block] * float(q[c]);
+void q8_dequantize_row(float* out, const Q8Matrix& w, int row) { q8_dequantize_rows(out, w, row, row + 1); }
+
+void q8_dequantize_rows(float* out, const Q8Matrix& w, int r0, int r1) {
+  for (int r = r0; r < r1; ++r) {
+    const int8_t* q = w.q.data() + size_t(r) * w.blocks * kQ8Block;
+    const float* s = w.scale.data() + size_t(r) * w.blocks;
+    float* o = out + size_t(r - r0) * w.cols;
+    for (int b = 0; b < w.blocks; ++b) {
+      const int len = std::min(kQ8Block, w.cols - b * kQ8Block);
+      for (int j = 0; j < len; ++j) o[b * kQ8Block + j] = s[b] * float(q[b * kQ8Block + j]);  // vectorised (-O3)
+    }
+  }
+}
+
+void q8_quantize_rows(Q8Rows& out, const float* x, int n, int cols) {
+  out.n = n, out.cols = cols, out.blocks = (cols + kQ8Block - 1) / kQ8Block;
+  out.q.resize(size_t(n) * out.blocks * kQ8Block);
+  out.scale.resize(size_t(n) * out.blocks);
+  for (int i = 0; i < n; ++i)
+    for (int b = 0; b < out.blocks; ++b) {
+      const size_t blk = size_t(i) * out.blocks + size_t(b);
+      quantize_block<false>(x + size_t(i) * cols + size_t(b) * kQ8Block, std::min(kQ8Block, cols - b * kQ8Block),
+                            &out.q[blk * kQ8Block], out.scale[blk]);
+    }
 }
 
 namespace {
 
-// Activations are quantised per block of 32 too (as llama.cpp's Q8_0 x Q8_0 does), so a
-// block's dot product is integer arithmetic: 32 int8 x int8 products summed exactly,
-// then scaled by both blocks' scales.
-void quantize_row(const float* x, int cols, int blocks, int8_t* q, float* s) {
-  for (int b = 0; b < blocks; ++b) {
-    const int len = std::min(kQ8Block, cols - b * kQ8Block);
-    float amax = 0;
-    for (int j = 0; j < len; ++j) amax = std::max(amax, std::abs(x[b * kQ8Block + j]));
-    const float sc = amax / 127.f, inv = sc > 0 ? 1.f / sc : 0.f;
-    s[b] = sc;
-    for (int j = 0; j < kQ8Block; ++j)
-      q[b * kQ8Block + j] = j < len ? int8_t(std::lround(x[b * kQ8Block + j] * inv)) : 0;
-  }
+#if defined(__AVX2__)
+// Four sums of eight int8 × int8 products each (the 32 products of a block, in the eight
+// 32-bit lanes). The instructions multiply unsigned by signed bytes, so the sign of w
+// moves onto x: |w| · (sign(w) · x).
+inline __m256i block_dot(__m256i w, __m256i x) {
+  const __m256i aw = _mm256_sign_epi8(w, w), sx = _mm256_sign_epi8(x, w);
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);  // one instruction: vpdpbusd
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+#endif
 }
 
-#if defined(__AVX2__)
-// The sum of 32 int8 x int8 products, with AVX2: maddubs needs one unsigned operand, so
-// the sign of a moves onto b (|a| x sign(a)·b), then pairs and quads are summed.
-inline int dot32(const int8_t* a, const int8_t* b) {
-  __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-  __m256i prod16 = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
-  __m256i prod32 = _mm256_madd_epi16(prod16, _mm256_set1_epi16(1));
-  __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(prod32), _mm256_extracti128_si256(prod32, 1));
-  sum = _mm_hadd_epi32(sum, sum);
-  sum = _mm_hadd_epi32(sum, sum);
-  return _mm_cvtsi128_si32(sum);
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
 }
-#else
-inline int dot32(const int8_t* a, const int8_t* b) {
-  int acc = 0;
-  for (int j = 0; j < kQ8Block; ++j) acc += int(a[j]) * int(b[j]);
-  return acc;
+
+inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// Rows o..o+3 of W against one row of x: each block's integer sums, scaled by both
+// scales, gather in eight float lanes a row; the lanes are added up once at the end.
+inline void four_rows(float* y, const int8_t* q, const float* s, const int8_t* qx, const float* sx, int blocks,
+                      size_t row_q) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int b = 0; b < blocks; ++b) {
+    const __m256i xv = load32(qx + b * kQ8Block);
+    const float xs = sx[b];
+    const size_t at = size_t(b) * kQ8Block;
+    a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + at), xv)), _mm256_set1_ps(s[b] * xs), a0);
+    a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + row_q + at), xv)),
+                         _mm256_set1_ps(s[blocks + b] * xs), a1);
+    a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + 2 * row_q + at), xv)),
+                         _mm256_set1_ps(s[2 * blocks + b] * xs), a2);
+    a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + 3 * row_q + at), xv)),
+                         _mm256_set1_ps(s[3 * blocks + b] * xs), a3);
+  }
+  y[0] = hsum(a0), y[1] = hsum(a1), y[2] = hsum(a2), y[3] = hsum(a3);
 }
 #endif
 
+// One row of W against one row of x, block by block in plain C++.
+inline float one_row(const int8_t* q, const float* s, const int8_t* qx, const float* sx, int blocks) {
+  float acc = 0;
+  for (int b = 0; b < blocks; ++b) {
+    int dot = 0;
+    for (int j = 0; j < kQ8Block; ++j) dot += int(q[b * kQ8Block + j]) * int(qx[b * kQ8Block + j]);
+    acc += float(dot) * (s[b] * sx[b]);
+  }
+  return acc;
+}
+
 }  // namespace
 
-void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n) {
-  if (n >= 4) {
-    // Several rows (a prompt): dequantise once and use a GEMM.
-    std::vector<float> deq(size_t(w.rows) * w.cols);
-#pragma omp parallel for schedule(static)
-    for (int o = 0; o < w.rows; ++o)
-      for (int c = 0; c < w.cols; ++c)
-        deq[size_t(o) * w.cols + c] = w.scale[size_t(o) * w.blocks + c / kQ8Block] *
-                                     float(w.q[(size_t(o) * w.blocks) * kQ8Block + size_t(c)]);
-    gemm(false, true, n, w.rows, w.cols, 1.f, x, w.cols, deq.data(), w.cols, 0.f, y, w.rows);
-    return;
+void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1, bool accumulate) {
+  const size_t row_q = size_t(w.blocks) * kQ8Block;
+  auto put = [&](float* dst, float v) { *dst = accumulate ? *dst + v : v; };
+  int o = o0;
+#if defined(__AVX2__)
+  for (; o + 4 <= o1; o += 4)
+    for (int i = 0; i < x.n; ++i) {  // the four rows stay in cache for the next x
+      float r[4];
+      four_rows(r, w.q.data() + size_t(o) * row_q, w.scale.data() + size_t(o) * w.blocks,
+                x.q.data() + size_t(i) * row_q, x.scale.data() + size_t(i) * w.blocks, w.blocks, row_q);
+      for (int k = 0; k < 4; ++k) put(y + size_t(i) * w.rows + o + k, r[k]);
+    }
+#endif
+  for (; o < o1; ++o)
+    for (int i = 0; i < x.n; ++i)
+      put(y + size_t(i) * w.rows + o,
+          one_row(w.q.data() + size_t(o) * row_q, w.scale.data() + size_t(o) * w.blocks,
+                  x.q.data() + size_t(i) * row_q, x.scale.data() + size_t(i) * w.blocks, w.blocks));
+}
+
+void q8_gemm_rows(float* y, const float* x, int n, const Q8Matrix& w, int o0, int o1, std::vector<float>& scratch,
+                  bool accumulate) {
+  const int slice = gemm_slice_rows(w.cols);
+  scratch.resize(size_t(slice) * w.cols);
+  for (int r = o0; r < o1; r += slice) {
+    const int len = std::min(slice, o1 - r);
+    q8_dequantize_rows(scratch.data(), w, r, r + len);
+    gemm(false, true, n, len, w.cols, 1.f, x, w.cols, scratch.data(), w.cols, accumulate ? 1.f : 0.f, y + r, w.rows);
   }
-  std::vector<int8_t> xq(size_t(n) * w.blocks * kQ8Block);
-  std::vector<float> xs(size_t(n) * w.blocks);
-  for (int i = 0; i < n; ++i)
-    quantize_row(x + size_t(i) * w.cols, w.cols, w.blocks, &xq[size_t(i) * w.blocks * kQ8Block], &xs[size_t(i) * w.blocks]);
-#pragma omp parallel for schedule(static)
-  for (int o = 0; o < w.rows; ++o) {
-    const int8_t* q = w.q.data() + size_t(o) * w.blocks * kQ8Block;
-    const float* s = w.scale.data() + size_t(o) * w.blocks;
-    for (int i = 0; i < n; ++i) {
-      const int8_t* qx = &xq[size_t(i) * w.blocks * kQ8Block];
-      const float* sx = &xs[size_t(i) * w.blocks];
-      float acc = 0;
-      for (int b = 0; b < w.blocks; ++b) acc += float(dot32(q + b * kQ8Block, qx + b * kQ8Block)) * (s[b] * sx[b]);
-      y[size_t(i) * w.rows + o] = acc;
+}
+
+void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n) {
+  Q8Rows xq;
+  if (n < kQ8GemmRows) q8_quantize_rows(xq, x, n, w.cols);
+#pragma omp parallel
+  {
+    auto [o0, o1] = thread_share(w.rows, 16);
+    if (n < kQ8GemmRows) {
+      q8_matvec_rows(y, xq, w, o0, o1, false);
+    } else {
+      std::vector<float> scratch;
+      q8_gemm_rows(y, x, n, w, o0, o1, scratch, false);
     }
   }
 }

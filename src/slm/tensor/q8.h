@@ -2,7 +2,10 @@
 // int8 weights with a scale per block of 32 (as GGUF's Q8_0): w ≈ scale · q, with
 // q in [-127, 127] and scale = max|w| / 127 over the block. Decoding reads every weight
 // once per token, so reading a quarter of the bytes is most of the speed-up; the
-// weights are turned back into floats on the fly inside the dot products.
+// activations are quantised the same way and each block's dot product is integer
+// arithmetic (AVX-512 VNNI's vpdpbusd where the processor has it). A prompt's many rows
+// instead dequantise the weights a slice at a time into a cache-sized buffer and run a
+// float GEMM on it, so a prompt costs what it costs in fp32.
 #include <cstdint>
 #include <vector>
 
@@ -22,8 +25,30 @@ Q8Matrix quantize_q8(const float* w, int rows, int cols);
 
 // One row of W as floats (scale · q): an embedding lookup from int8 weights.
 void q8_dequantize_row(float* out, const Q8Matrix& w, int row);
+// Rows [r0, r1) of W as floats, [r1 - r0, cols] (a prompt's GEMM reads them).
+void q8_dequantize_rows(float* out, const Q8Matrix& w, int r0, int r1);
 
-// y[n, rows] = x[n, cols] · Wᵀ with W in q8.
+// Activations in int8 blocks, row by row (the x of a decoding step's products).
+struct Q8Rows {
+  int n = 0, cols = 0, blocks = 0;
+  std::vector<int8_t> q;     // n × blocks × 32
+  std::vector<float> scale;  // n × blocks
+};
+void q8_quantize_rows(Q8Rows& out, const float* x, int n, int cols);
+
+// y[i, o] (+)= Σ_c W[o, c] · x[i, c] for o in [o0, o1), in int8 with both blocks' scales;
+// y is [x.n, w.rows]. With accumulate the product is added to y.
+void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1, bool accumulate);
+
+// y[:, o0:o1] (+)= x[n, cols] · W[o0:o1]ᵀ for a prompt's many rows: W's rows dequantised
+// gemm_slice_rows at a time into scratch (one per thread), each slice one float GEMM.
+void q8_gemm_rows(float* y, const float* x, int n, const Q8Matrix& w, int o0, int o1, std::vector<float>& scratch,
+                  bool accumulate);
+
+// y[n, rows] = x[n, cols] · Wᵀ with W in q8: fewer than kQ8GemmRows rows quantise x and
+// multiply in int8; more dequantise W and multiply in float (GEMM). Opens its own
+// parallel region.
+constexpr int kQ8GemmRows = 4;
 void q8_matmul(float* y, const float* x, const Q8Matrix& w, int n);
 
 }  // namespace slm::tensor

@@ -123,6 +123,7 @@ class TrainingRun {
   // and records the run's configuration in run.json.
   void begin() {
     tc_.validate("train config");
+    m_.set_precision(tensor::parse_precision(tc_.dtype, "train.dtype"));
     // The run folder is made only once the checkpoint to resume from has loaded, so a
     // bad --resume leaves nothing behind.
     const fs::path checkpoints = fs::path(opt_.out_dir) / "checkpoints";

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/model/config.h"
+#include "slm/tensor/bf16.h"
 #include "slm/util/error.h"
 #include "slm/util/jsonl.h"
 
@@ -32,6 +33,7 @@ void TrainConfig::validate(const std::string& origin) const {
   need(checkpoint_every >= 0, "checkpoint_every", "must not be negative");
   need(keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1");
   need(log_every >= 1, "log_every", "must be at least 1");
+  tensor::parse_precision(dtype, origin + ": train.dtype");
 }
 
 namespace {
@@ -57,13 +59,17 @@ void for_each_field(C& c, F&& f) {
   f("keep_checkpoints", c.keep_checkpoints);
   f("log_every", c.log_every);
   f("seed", c.seed);
+  f("dtype", c.dtype);
 }
 
 template <class T>
 void read_value(const json& v, T& dst, const std::string& key, const std::string& origin) {
   const std::string name = "train." + key;
   const std::string s = shown_json(v);
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) throw Error("field '" + name + "' must be a string, not " + s, origin);
+    dst = v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
     if (!v.is_boolean()) throw Error("field '" + name + "' must be true or false, not " + s, origin);
     dst = v.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {

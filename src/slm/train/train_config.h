@@ -24,6 +24,9 @@ struct TrainConfig {
   int keep_checkpoints = 2;
   int64_t log_every = 1;
   uint64_t seed = 1;
+  // The linear layers' products: "bf16" (bf16 operands, fp32 sums; the weights, gradients
+  // and AdamW moments stay fp32), "fp32", or "auto": bf16 where the CPU has it.
+  std::string dtype = "auto";
 
   void validate(const std::string& origin) const;
   // Unknown fields (with the nearest valid name) and wrong types are errors naming

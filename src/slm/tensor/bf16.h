@@ -1,0 +1,31 @@
+#pragma once
+// Matrix products in bfloat16, for mixed-precision training on CPUs that multiply bf16
+// natively (AVX512_BF16: Zen 4, Cooper Lake, Sapphire Rapids; AMX-BF16): the operands
+// are rounded to bf16 (8 bits of mantissa, fp32's range) and the products summed in fp32,
+// as GPUs train in mixed precision. The weights the optimiser updates stay fp32 (the
+// "master" copy); only the copies a product reads are bf16, made per call.
+// The products are oneDNN's (libdnnl), whose kernels use vdpbf16ps / AMX tiles.
+#include <cstdint>
+#include <string>
+
+namespace slm::tensor {
+
+enum class Precision { fp32, bf16 };
+
+// Whether this processor multiplies bf16 natively (else bf16 would be slower than fp32).
+bool cpu_has_bf16();
+// "fp32", "bf16", or "auto" (bf16 where cpu_has_bf16(), else fp32); throws slm::Error
+// naming `what` for anything else, or for bf16 on a processor without it.
+Precision parse_precision(const std::string& s, const std::string& what);
+const char* precision_name(Precision p);
+
+// out[i] = in[i] rounded to the nearest bf16 (ties to even), as raw bits.
+void to_bf16(uint16_t* out, const float* in, int64_t n);
+float bf16_to_float(uint16_t b);
+
+// C = alpha · op(A) · op(B) + beta · C, row-major as gemm(), with A and B rounded to bf16
+// and the sums in fp32. A and B are contiguous (lda, ldb: their row lengths).
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+               int ldb, float beta, float* C, int ldc);
+
+}  // namespace slm::tensor
