@@ -26,7 +26,7 @@ refuse() {
   "$SLM" tokenizer train "$TMP/s.txt" --vocab-size 400 --quiet --out "$TMP/tok.json" &&
   "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --quiet --out "$TMP/shards" 2>/dev/null &&
   "$SLM" pretrain --data "$TMP/shards" --out "$TMP/run" --set model.dim=32 --set model.n_layers=1 --set model.n_heads=2 \
-    --set model.n_kv_heads=1 --set model.hidden_dim=64 --set model.context=512 --set train.batch_size=2 --max-steps 2 \
+    --set model.n_kv_heads=1 --set model.hidden_dim=64 --set model.context=512 --set train.batch_size=1 --max-steps 2 \
     --quiet >/dev/null &&
   "$SLM" data instruct --stories 40 --seed 3 --quiet --out "$TMP/sft" >/dev/null || { echo "FAIL: setup"; exit 1; }
 M=$TMP/run/model
