@@ -37,7 +37,8 @@ Precision parse_precision(const std::string& s, const std::string& what) {
 const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
 
 void to_bf16(uint16_t* out, const float* in, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+  // Threads only for large copies: below that, waking a team costs more than the copy.
+#pragma omp parallel for simd schedule(static) if (n >= (int64_t(1) << 18))
   for (int64_t i = 0; i < n; ++i) {
     uint32_t u;
     std::memcpy(&u, &in[i], 4);
