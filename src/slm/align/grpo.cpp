@@ -162,6 +162,9 @@ class GrpoSource : public train::BatchSource {
       }
     }
     token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, r.logp_old);
+    // The reference runs at the policy's precision (bf16 or fp32, set by the loop), so that
+    // KL is exactly zero while the two share weights, as at step 0.
+    ref_.set_precision(pol_.precision());
     token_logprobs(ref_, r.x.data(), r.y.data(), r.B, r.T, r.logp_ref);
     r.metrics = summarize(rw, outs);
     if (s_.sample_every > 0 && (draws_ - 1) % uint64_t(s_.sample_every) == 0) log_samples(reqs, texts, rw, r.adv);
