@@ -19,10 +19,10 @@ q=(--quiet --threads 1)  # tiny models: a second thread gains little, and on a b
 "$SLM" data stories --count 300 --out "$T/s.txt" "${q[@]}"
 "$SLM" tokenizer train "$T/s.txt" --vocab-size 400 --out "$T/tok.json" "${q[@]}"
 "$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null
-"$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=96 \
+"$SLM" pretrain --dtype fp32 --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=96 \
   --set model.context=256 --set train.batch_size=8 --set train.lr=3e-3 --max-steps 300 --data "$T/shards" --out "$T/pre" "${q[@]}" >/dev/null
 "$SLM" data instruct --stories 100 --out "$T/inst" "${q[@]}" >/dev/null
-"$SLM" finetune --base "$T/pre/model" --data "$T/inst/train.jsonl" --max-steps 20 --truncate \
+"$SLM" finetune --dtype fp32 --base "$T/pre/model" --data "$T/inst/train.jsonl" --max-steps 20 --truncate \
   --out "$T/tuned" "${q[@]}" >/dev/null
 
 # Starts slm serve on a free port and waits until its models are loaded; sets PORT and PID.
@@ -105,7 +105,7 @@ echo "ok: kill -9 in a burst of ratings: $ACKED acknowledged, $KEPT in the datab
 # slm eval judge against slm serve: a model with a context long enough for the judge's
 # prompt serves as the judge of the small one. Untrained to grade, its replies hold no
 # grades; the check is the round trip: every story asked, every reply a chat completion.
-"$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=96 \
+"$SLM" pretrain --dtype fp32 --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=96 \
   --set model.context=1024 --set train.batch_size=2 --max-steps 5 --data "$T/shards" --out "$T/judge" "${q[@]}" >/dev/null
 start --model "judge=$T/judge/model"
 "$SLM" eval judge --model "$T/pre/model" --judge-url "http://127.0.0.1:$PORT/v1" --judge-model judge \
@@ -114,7 +114,7 @@ node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1] + "/report.json", "utf8"));
 const m = r.models ? r.models[0] : r;
 const judged = m.stories.samples.filter((s) => s.judge);
-const bad = judged.filter((s) => !s.judge.ok && s.judge.error !== "the reply has no grades in the asked format");
+const bad = judged.filter((s) => !s.judge.ok && s.judge.error !== "the reply is not in the asked format");
 if (judged.length !== 3 || bad.length) { console.log("FAIL: eval judge against slm serve", JSON.stringify(judged)); process.exit(1); }
 console.log(`ok: slm eval judge --judge-url slm serve: ${judged.length} stories asked, every reply a chat completion` +
   ` (${judged.filter((s) => s.judge.ok).length} with grades)`);
