@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "cli/train_flags.h"
 #include "slm/align/dpo.h"
 #include "slm/align/grpo.h"
 #include "slm/train/config_file.h"
@@ -12,7 +13,6 @@ namespace slm::cli {
 
 namespace {
 
-const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
 
 // What every alignment command shares: the base, the run folder, the train section
 // (--config, --set, --max-steps), resume, stop-after and the before/after evaluation.
@@ -30,12 +30,10 @@ void add_run_flags(CLI::App* cmd, RunArgs& a) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a.run.out_dir, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg, eval/")->required();
   cmd->add_option("--config", a.config, "a JSON file with a 'train' section")->capture_default_str();
-  cmd->add_option("--set", a.sets, "override a field: train.lr=1e-4 (repeatable)")
-      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
-  cmd->add_option("--max-steps", a.max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  add_set_option(cmd, a.sets, "override a field: train.lr=1e-4 (repeatable)");
+  add_dtype_option(cmd);
+  add_step_options(cmd, a.max_steps, a.run.stop_after);
   cmd->add_option("--resume", a.run.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  cmd->add_option("--stop-after", a.run.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
-      ->check(in_range(1, kMaxCount));
   cmd->add_option("--eval", a.run.eval, "held-out records of slm data instruct: base and tuned model compared after")
       ->check(CLI::ExistingFile);
   cmd->add_option("--eval-limit", a.run.eval_limit, "with --eval: records at most (0: all)")
@@ -49,10 +47,8 @@ void add_run_flags(CLI::App* cmd, RunArgs& a) {
 
 // The run as parsed: the train section resolved, threads and quiet from the shared flags.
 align::AlignRun resolve(const RunArgs& a, const CLI::App* cmd) {
-  std::vector<std::string> sets = a.sets;
-  if (a.max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(a.max_steps));
-  if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(a.common.seed));
   align::AlignRun run = a.run;
+  const auto sets = overrides(a.sets, a.max_steps, cmd, a.common.seed);
   run.train = train::load_run_config(a.config, sets, kPresetDirs, /*allow_model=*/false).train;
   run.threads = a.common.resolved_threads();
   run.quiet = a.common.quiet;

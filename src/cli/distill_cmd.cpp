@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "cli/train_flags.h"
 #include "cli/teacher_flags.h"
 #include "slm/distill/compare.h"
 #include "slm/distill/distill.h"
@@ -18,7 +19,6 @@ namespace slm::cli {
 
 namespace {
 
-const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
 
 void add_generate(CLI::App* parent) {
   struct Args {
@@ -133,11 +133,9 @@ void add_distill_commands(CLI::App& app) {
       ->check(in_range(1, 1 << 20));
   cmd->add_option("--cache-dir", a->o.cache_dir, "where the top-k cache is kept (default: OUT/teacher_topk); reused when it fits");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  cmd->add_option("--set", a->sets, "override a config field: model.dim=64, train.lr=1e-3 (repeatable)")
-      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
-  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
-  cmd->add_option("--stop-after", a->stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
-      ->check(in_range(1, kMaxCount));
+  add_set_option(cmd, a->sets, "override a config field: model.dim=64, train.lr=1e-3 (repeatable)");
+  add_dtype_option(cmd);
+  add_step_options(cmd, a->max_steps, a->stop_after);
   add_common(cmd, a->common);
   cmd->footer(
       "The student trains on alpha * CE(labels) + (1 - alpha) * T^2 * KL at temperature T. Teacher,\n"
@@ -160,10 +158,7 @@ void add_distill_commands(CLI::App& app) {
     // With --init the model is --init's; the train section comes from the preset its data
     // calls for (fine-tuning's for records, pre-training's for shards), then --set.
     if (!a->o.init.empty()) a->student = std::filesystem::is_regular_file(a->o.data_dir) ? "sft" : "tiny";
-    std::vector<std::string> sets = a->sets;
-    if (a->max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(a->max_steps));
-    if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(a->common.seed));
-    auto cfg = train::load_run_config(a->student, sets, kPresetDirs);
+    auto cfg = train::load_run_config(a->student, overrides(a->sets, a->max_steps, cmd, a->common.seed), kPresetDirs);
     a->o.student = cfg.model.value_or(model::ModelConfig{});
     a->o.train = cfg.train;
     a->o.kd.divergence = a->divergence == "reverse" ? distill::Divergence::reverse : distill::Divergence::forward;

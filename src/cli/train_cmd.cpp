@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.h"
+#include "cli/train_flags.h"
 #include "slm/eval/instruct_eval.h"
 #include "slm/model/model_files.h"
 #include "slm/train/config_file.h"
@@ -19,31 +20,6 @@ namespace slm::cli {
 namespace {
 
 using nlohmann::json;
-
-// Presets are looked up in ./configs and beside the binary's source tree.
-const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
-
-// --set, checked while parsing so that a bad one is a command-line error (exit 2).
-void add_set_option(CLI::App* cmd, std::vector<std::string>& sets, const char* help) {
-  cmd->add_option("--set", sets, help)
-      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
-}
-
-// --dtype: the precision of the linear layers' products (train.dtype).
-void add_dtype_option(CLI::App* cmd) {
-  cmd->add_option("--dtype", "shorthand for --set train.dtype=D: bf16 (fp32 master weights and optimizer), fp32, "
-                             "or auto (bf16 where the CPU has AVX512_BF16; the default)")
-      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
-}
-
-// --max-steps, --seed and --dtype are shorthands for overrides, applied after the user's --set.
-std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_steps, const CLI::App* cmd,
-                                   uint64_t seed) {
-  if (max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(max_steps));
-  if (cmd->count("--dtype")) sets.push_back("train.dtype=" + cmd->get_option("--dtype")->as<std::string>());
-  if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
-  return sets;
-}
 
 void add_finetune(CLI::App& app) {
   struct Args {
@@ -68,7 +44,7 @@ void add_finetune(CLI::App& app) {
   cmd->add_option("--config", a->config, "a JSON file with a 'train' section")->capture_default_str();
   add_set_option(cmd, a->sets, "override a field: train.lr=3e-4 (repeatable)");
   add_dtype_option(cmd);
-  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  add_step_options(cmd, a->max_steps, a->o.stop_after);
   cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)")
       ->check(in_range(0, 1e6, Ends::open_low));
   cmd->add_option_function<std::string>(
@@ -77,8 +53,6 @@ void add_finetune(CLI::App& app) {
       ->check(CLI::IsMember({"example", "token"}));
   cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  cmd->add_option("--stop-after", a->o.stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
-      ->check(in_range(1, kMaxCount));
   cmd->add_option("--eval", a->eval, "held-out records of slm data instruct: evaluate base and fine-tuned model after")
       ->check(CLI::ExistingFile);
   cmd->add_option("--eval-limit", a->eval_limit, "with --eval: records at most (0: all)")
@@ -139,9 +113,7 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--resume", a->resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
   add_set_option(cmd, a->sets, "override a config field: model.dim=128, train.lr=1e-3 (repeatable)");
   add_dtype_option(cmd);
-  cmd->add_option("--max-steps", a->max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
-  cmd->add_option("--stop-after", a->stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
-      ->check(in_range(1, kMaxCount));
+  add_step_options(cmd, a->max_steps, a->stop_after);
   add_common(cmd, a->common);
   cmd->footer(
       "Examples:\n"

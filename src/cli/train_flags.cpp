@@ -1,0 +1,35 @@
+#include "cli/train_flags.h"
+
+#include "cli/common.h"
+#include "slm/train/config_file.h"
+
+namespace slm::cli {
+
+const std::vector<std::string> kPresetDirs = {"configs", std::string(SLM_SOURCE_DIR) + "/configs"};
+
+void add_set_option(CLI::App* cmd, std::vector<std::string>& sets, const char* help) {
+  cmd->add_option("--set", sets, help)
+      ->check(CLI::Validator([](std::string& kv) { return train::override_problem(kv); }, "SECTION.FIELD=VALUE"));
+}
+
+void add_dtype_option(CLI::App* cmd) {
+  cmd->add_option("--dtype", "shorthand for --set train.dtype=D: bf16 (fp32 master weights and optimizer), fp32, "
+                             "or auto (bf16 where the CPU has AVX512_BF16; the default)")
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+}
+
+void add_step_options(CLI::App* cmd, int64_t& max_steps, int64_t& stop_after) {
+  cmd->add_option("--max-steps", max_steps, "shorthand for --set train.max_steps=N")->check(in_range(1, kMaxCount));
+  cmd->add_option("--stop-after", stop_after, "stop (with a checkpoint) after N steps of this run, as Ctrl-C does")
+      ->check(in_range(1, kMaxCount));
+}
+
+std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_steps, const CLI::App* cmd,
+                                   uint64_t seed) {
+  if (max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(max_steps));
+  if (cmd->count("--dtype")) sets.push_back("train.dtype=" + cmd->get_option("--dtype")->as<std::string>());
+  if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
+  return sets;
+}
+
+}  // namespace slm::cli
