@@ -146,6 +146,18 @@ refuse 1 "no train_*.bin shards" "$O" -- "$SLM" pretrain --data "$TMP" --out "$O
 printf '{"instruction": "Say hi.", "input": "", "output": "hi"}\n' >"$TMP/sft.jsonl"
 printf '{"instruction": 3}\n' >"$TMP/eval.jsonl"
 refuse 1 "eval.jsonl:1" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/sft.jsonl" --eval "$TMP/eval.jsonl" --out "$O"
+# The training flags every training command shares (cli/train_flags): the same checks everywhere.
+for cmd in "pretrain --data $TMP/shards" "distill --teacher $M --student tiny --data $TMP/shards" \
+           "align grpo --base $M --prompts $TMP/sft.jsonl"; do
+  refuse 2 "--dtype" "$O" -- "$SLM" $cmd --out "$O" --dtype fp16
+  refuse 2 "--max-steps" "$O" -- "$SLM" $cmd --out "$O" --max-steps 0
+  refuse 2 "--set" "$O" -- "$SLM" $cmd --out "$O" --set train.lr
+done
+# A ratings database that is not one, or is missing: named, and no export folder made.
+printf 'not a database\n' >"$TMP/ratings.db"
+refuse 1 "ratings.db" - -- "$SLM" feedback stats --db "$TMP/ratings.db"
+refuse 1 "ratings.db" "$O" -- "$SLM" feedback export --db "$TMP/ratings.db" --out "$O"
+refuse 2 "--db" - -- "$SLM" feedback stats --db "$TMP/no-such.db"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
 leftovers=$(find "$TMP" -name '*.tmp-*' -o -name '*.old-*')
 [ -z "$leftovers" ] && ok || bad "temporary files left: $leftovers"
