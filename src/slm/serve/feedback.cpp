@@ -85,6 +85,10 @@ struct FeedbackStore::Impl {
   std::string path;
   mutable std::mutex mu;
 
+  // Closing here, not in ~FeedbackStore, also closes a file the constructor refused
+  // (not a database, a newer schema): the half-built store is freed before the throw leaves.
+  ~Impl() { sqlite3_close(db); }
+
   void exec(const char* sql) const {
     char* err = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -144,7 +148,6 @@ FeedbackStore::FeedbackStore(const std::string& path) : impl_(std::make_unique<I
   if (sqlite3_open_v2(path.c_str(), &impl_->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string what = impl_->db ? sqlite3_errmsg(impl_->db) : "out of memory";
-    sqlite3_close(impl_->db);
     throw Error("cannot open the feedback database: " + what, path);
   }
   sqlite3_busy_timeout(impl_->db, 5000);  // an export reading at the same time waits, not fails
@@ -161,7 +164,7 @@ FeedbackStore::FeedbackStore(const std::string& path) : impl_(std::make_unique<I
       "winner TEXT NOT NULL)");
 }
 
-FeedbackStore::~FeedbackStore() { sqlite3_close(impl_->db); }
+FeedbackStore::~FeedbackStore() = default;
 
 int64_t FeedbackStore::add(const Rating& r) {
   return impl_->insert(
