@@ -1,6 +1,7 @@
 #include "slm/dist/comm.h"
 
 #include <chrono>
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <thread>
@@ -149,12 +150,26 @@ void allreduce_sum(double* x, int64_t n, const char* what) { allreduce_impl(x, n
 void chain_sum(float* x, int64_t n, const char* what) { chain_impl(x, n, what); }
 void chain_sum(double* x, int64_t n, const char* what) { chain_impl(x, n, what); }
 
-void reduce_scatter_sum(float* x, int64_t n, const char* what) {
-  const int size = world().size;
-  if (size == 1) return;
+namespace {
+
+// Each rank's shard of an n-vector as MPI's counts and displacements.
+void shard_layout(int64_t n, std::vector<int>& counts, std::vector<int>& displs, const char* what) {
   if (n > INT_MAX) abort_all(fmt::format("{}: {} values are more than ZeRO-1 over MPI handles here", what, n));
-  std::vector<int> counts(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r) counts[size_t(r)] = int(shard_range(n, r).size());
+  const int size = world().size;
+  counts.assign(size_t(size), 0);
+  displs.assign(size_t(size), 0);
+  for (int r = 0; r < size; ++r) {
+    const Range s = shard_range(n, r);
+    counts[size_t(r)] = int(s.size()), displs[size_t(r)] = int(s.lo);
+  }
+}
+
+}  // namespace
+
+void reduce_scatter_sum(float* x, int64_t n, const char* what) {
+  if (world().size == 1) return;
+  std::vector<int> counts, displs;
+  shard_layout(n, counts, displs, what);
   const Range mine = shard_range(n, world().rank);
   std::vector<float> out(size_t(mine.size()));
   MPI_Request req;
@@ -164,18 +179,44 @@ void reduce_scatter_sum(float* x, int64_t n, const char* what) {
   std::copy(out.begin(), out.end(), x + mine.lo);
 }
 
+
 void allgather(float* x, int64_t n, const char* what) {
-  const int size = world().size;
-  if (size == 1) return;
-  if (n > INT_MAX) abort_all(fmt::format("{}: {} values are more than ZeRO-1 over MPI handles here", what, n));
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r) {
-    const Range s = shard_range(n, r);
-    counts[size_t(r)] = int(s.size()), displs[size_t(r)] = int(s.lo);
-  }
+  if (world().size == 1) return;
+  std::vector<int> counts, displs;
+  shard_layout(n, counts, displs, what);
   MPI_Request req;
   check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, x, counts.data(), displs.data(), MPI_FLOAT, MPI_COMM_WORLD, &req),
         "MPI_Iallgatherv", what);
+  wait(req, what);
+}
+
+void gather_shards(const float* shard, float* whole, int64_t n, const char* what) {
+  const Range mine = shard_range(n, world().rank);
+  if (world().size == 1) {
+    std::copy(shard, shard + mine.size(), whole);
+    return;
+  }
+  std::vector<int> counts, displs;
+  shard_layout(n, counts, displs, what);
+  MPI_Request req;
+  check(MPI_Igatherv(shard, int(mine.size()), MPI_FLOAT, whole, counts.data(), displs.data(), MPI_FLOAT, 0,
+                     MPI_COMM_WORLD, &req),
+        "MPI_Igatherv", what);
+  wait(req, what);
+}
+
+void scatter_shards(const float* whole, float* shard, int64_t n, const char* what) {
+  const Range mine = shard_range(n, world().rank);
+  if (world().size == 1) {
+    std::copy(whole, whole + mine.size(), shard);
+    return;
+  }
+  std::vector<int> counts, displs;
+  shard_layout(n, counts, displs, what);
+  MPI_Request req;
+  check(MPI_Iscatterv(whole, counts.data(), displs.data(), MPI_FLOAT, shard, int(mine.size()), MPI_FLOAT, 0,
+                      MPI_COMM_WORLD, &req),
+        "MPI_Iscatterv", what);
   wait(req, what);
 }
 
@@ -245,6 +286,8 @@ void chain_sum(float*, int64_t, const char*) {}
 void chain_sum(double*, int64_t, const char*) {}
 void reduce_scatter_sum(float*, int64_t, const char*) {}
 void allgather(float*, int64_t, const char*) {}
+void gather_shards(const float* shard, float* whole, int64_t n, const char*) { std::copy(shard, shard + n, whole); }
+void scatter_shards(const float* whole, float* shard, int64_t n, const char*) { std::copy(whole, whole + n, shard); }
 int allreduce_max(int v, const char*) { return v; }
 void barrier(const char*) {}
 void broadcast(void*, int64_t, int, const char*) {}

@@ -47,6 +47,11 @@ struct Range {
 Range shard_range(int64_t n, int r);
 void reduce_scatter_sum(float* x, int64_t n, const char* what);
 void allgather(float* x, int64_t n, const char* what);
+// Rank 0 receives every rank's shard (shard: this rank's shard_range(n, rank) values) into
+// whole[0, n); the other ranks' `whole` is not touched (a checkpoint: only rank 0 holds it all).
+void gather_shards(const float* shard, float* whole, int64_t n, const char* what);
+// The reverse: rank 0's whole[0, n) is cut into the ranks' shards (a resume under ZeRO-1).
+void scatter_shards(const float* whole, float* shard, int64_t n, const char* what);
 
 // The largest of one value over all ranks (a stop request, a flag).
 int allreduce_max(int v, const char* what);

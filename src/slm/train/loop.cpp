@@ -19,6 +19,7 @@
 #include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/process_memory.h"
 #include "slm/util/progress.h"
 
 namespace slm::train {
@@ -176,11 +177,15 @@ class TrainingRun {
     return AdamW(m_.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings);
   }
 
+  // An optimizer of no parameters: what a rank that does not hold the whole state passes.
+  AdamW no_optimizer() const { return AdamW(m_.layout(), 0, 0, 1, 0, false, 0, 0); }
+
   // Rank 0 reads the checkpoint and sends the others its weights, moments and state, so
-  // only rank 0 needs the run folder (no shared file system is assumed).
+  // only rank 0 needs the run folder (no shared file system is assumed). Under ZeRO-1 only
+  // rank 0 holds the whole AdamW state, and each rank receives its shard.
   void resume() {
     const int64_t P = m_.num_params();
-    AdamW whole = tc_.zero ? whole_optimizer() : AdamW(m_.layout(), 0, 0, 1, 0, false, 0, 0);
+    AdamW whole = tc_.zero && root_ ? whole_optimizer() : no_optimizer();
     AdamW& into = tc_.zero ? whole : adam_;
     std::string state;
     if (root_) {
@@ -191,6 +196,13 @@ class TrainingRun {
       truncate_metrics(metrics_path_, st_.step);
       if (!opt_.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st_.step);
     }
+    if (tc_.zero) {
+      dist::scatter_shards(whole.m().data(), adam_.m().data(), P, "sending the checkpoint's AdamW state");
+      dist::scatter_shards(whole.v().data(), adam_.v().data(), P, "sending the checkpoint's AdamW state");
+    } else {
+      dist::broadcast(adam_.m().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint's AdamW state");
+      dist::broadcast(adam_.v().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint's AdamW state");
+    }
     if (world_ > 1) {
       int64_t bytes = int64_t(state.size());
       dist::broadcast(&bytes, sizeof bytes, 0, "sending the checkpoint");
@@ -200,12 +212,6 @@ class TrainingRun {
       st_.step = j.at("step").get<int64_t>();
       st_.data = j.at("data");
       st_.last_val_loss = j.at("last_val_loss").get<double>();
-      dist::broadcast(into.m().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint");
-      dist::broadcast(into.v().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint");
-    }
-    if (tc_.zero) {  // keep this rank's shard of the moments
-      std::copy(whole.m().begin() + adam_.lo(), whole.m().begin() + adam_.hi(), adam_.m().begin());
-      std::copy(whole.v().begin() + adam_.lo(), whole.v().begin() + adam_.hi(), adam_.v().begin());
     }
     data_.restore(st_.data);
   }
@@ -296,6 +302,7 @@ class TrainingRun {
     const double mfu = tok_s * flops_tok_ / peak_;
     json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
     if (world_ > 1) row["comm_share"] = (dist::collective_seconds() - comm0) / secs;  // waiting for the others
+    row["rss_mb"] = double(resident_bytes()) / 1e6;  // this rank's memory (rank 0's, under mpirun)
     row.update(extra);
     train_curve_.push_back({double(step + 1), loss});
     if (root_ && ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last)) {
@@ -319,12 +326,11 @@ class TrainingRun {
     std::string dir = (fs::path(opt_.out_dir) / "checkpoints" / fmt::format("step_{:08d}", step)).string();
     last_checkpoint_ = dir;
     if (tc_.zero) {
-      // The checkpoint holds the whole state, so it resumes at any number of ranks.
-      AdamW whole = whole_optimizer();
-      std::copy(adam_.m().begin(), adam_.m().end(), whole.m().begin() + adam_.lo());
-      std::copy(adam_.v().begin(), adam_.v().end(), whole.v().begin() + adam_.lo());
-      dist::allgather(whole.m().data(), m_.num_params(), "gathering the AdamW state for a checkpoint");
-      dist::allgather(whole.v().data(), m_.num_params(), "gathering the AdamW state for a checkpoint");
+      // The checkpoint holds the whole state, so it resumes at any number of ranks; only
+      // rank 0 ever holds all of it.
+      AdamW whole = root_ ? whole_optimizer() : no_optimizer();
+      dist::gather_shards(adam_.m().data(), whole.m().data(), m_.num_params(), "gathering the AdamW state");
+      dist::gather_shards(adam_.v().data(), whole.v().data(), m_.num_params(), "gathering the AdamW state");
       if (root_) save_checkpoint(dir, m_, whole, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
     } else if (root_) {
       save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
