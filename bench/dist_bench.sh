@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel scaling on this machine: the same pre-training steps (stories15m's shape,
+# Data-parallel scaling on this machine: the same fp32 pre-training steps (stories15m's shape,
 # vocabulary 4096, a step of 8 sequences of 256 tokens) as
 #   1 rank x 1 thread (batch 8) | 2 ranks x 1 thread (mpirun, batch 4 each) | 1 rank x 2 threads (batch 8)
 # interleaved REPS times (best kept). Prints tokens/s, the 2-rank scaling efficiency
@@ -8,12 +8,18 @@
 # step's all-reduce moves, and from them the all-reduce time of 8 GPUs over NVLink (a
 # calculation: ring all-reduce moves 2 (N - 1) / N of the gradient bytes over each link).
 # Also rank 0's resident memory with and without ZeRO-1.
+# The anchor, in the same run: PyTorch (Debian's python3-torch) on the same model, one
+# process, and DistributedDataParallel over gloo with 2 processes (bench/torch_ddp.py).
 # Usage: bench/dist_bench.sh [STEPS] ; env REPS (2), SHAPE (stories15m), NVLINK_GBS (450)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-8} REPS=${REPS:-2} SHAPE=${SHAPE:-stories15m} NVLINK_GBS=${NVLINK_GBS:-450}
 SLM=./build/slm
 command -v mpirun >/dev/null || { echo "mpirun not found: scripts/setup.sh installs openmpi-bin" >&2; exit 1; }
+if ! /usr/bin/python3 -c "import torch.distributed" 2>/dev/null; then
+  echo "installing python3-torch (the anchor)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=passive
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -21,7 +27,7 @@ q=(--quiet)
 $SLM data stories --count 20000 --out "$TMP/s.txt" "${q[@]}"
 $SLM tokenizer train "$TMP/s.txt" --vocab-size 4096 --out "$TMP/tok.json" "${q[@]}"
 $SLM data pack "$TMP/s.txt" --tokenizer "$TMP/tok.json" --out "$TMP/shards" "${q[@]}" >/dev/null 2>&1
-common=(--data "$TMP/shards" --config "configs/$SHAPE.json" --set train.eval_every=0
+common=(--data "$TMP/shards" --config "configs/$SHAPE.json" --dtype fp32 --set train.eval_every=0
   --set train.checkpoint_every=100000 --set train.grad_accum=1 "${q[@]}")
 # The mean tokens/s and comm_share over the steps after the first two (warm-up).
 rate() { python3 - "$1" <<'PY'
@@ -43,6 +49,12 @@ for ((r = 0; r < REPS; ++r)); do
     tps[$k]=$(best "${tps[$k]:-0}" "$t")
     [ $k = 2x1 ] && comm=$c
   done
+  # The anchor: PyTorch, the same model, 1 process and DistributedDataParallel over gloo.
+  for w in 1 2; do
+    t=$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/torch_ddp.py "configs/$SHAPE.json" 4096 $((8 / w)) "$STEPS" $w |
+        sed -n 's/^RESULT tokens_per_s=\([0-9.]*\).*/\1/p')
+    tps[torch_$w]=$(best "${tps[torch_$w]:-0}" "${t:-0}")
+  done
 done
 # ZeRO-1's memory: rank 0's resident memory at the last step (metrics.jsonl's rss_mb,
 # before the checkpoint gathers the whole AdamW state), 2 ranks without and with --zero 1.
@@ -62,10 +74,13 @@ PY
 )
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $SHAPE, $STEPS steps of 8 x 256 tokens, best of $REPS"
 printf '%-28s %10s\n' "run" "tokens/s"
-printf '%-28s %10s\n' "1 rank x 1 thread" "${tps[1x1]}" "2 ranks x 1 thread (MPI)" "${tps[2x1]}" "1 rank x 2 threads (OpenMP)" "${tps[1x2]}"
+printf '%-28s %10s\n' "1 rank x 1 thread" "${tps[1x1]}" "2 ranks x 1 thread (MPI)" "${tps[2x1]}" "1 rank x 2 threads (OpenMP)" "${tps[1x2]}" \
+  "PyTorch 1 process x 1 thread" "${tps[torch_1]}" "PyTorch DDP 2 x 1 (gloo)" "${tps[torch_2]}"
 awk -v a="${tps[1x1]}" -v b="${tps[2x1]}" -v c="${tps[1x2]}" -v s="$comm" -v p="$params" -v bw="$NVLINK_GBS" \
+    -v ta="${tps[torch_1]}" -v tb="${tps[torch_2]}" \
     -v r0="$rss0" -v r1="$rss1" 'BEGIN {
   printf "2-rank scaling efficiency: %.0f%% (2 ranks / (2 x 1 rank)); 2 ranks vs 2 OpenMP threads: %.2fx\n", 100 * b / (2 * a), b / c
+  if (ta > 0 && tb > 0) printf "PyTorch DDP scaling efficiency: %.0f%%; slm 2 ranks / PyTorch DDP 2 ranks: %.2fx\n", 100 * tb / (2 * ta), b / tb
   printf "rank 0 in collectives: %.1f%% of a step (communication and waiting for the other rank)\n", 100 * s
   bytes = 4 * p
   printf "rank 0 resident memory (2 ranks): %.0f MB; with --zero 1: %.0f MB (AdamW state: %.1f MB whole, %.1f MB a rank)\n", r0, r1, 8 * p / 1e6, 4 * p / 1e6
