@@ -11,7 +11,7 @@ export CCACHE_NOHASHDIR=1  # the sanitizer build has -g: do not key it by the cl
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache python3
   libcli11-dev nlohmann-json3-dev libfmt-dev libutf8proc-dev
-  libgtest-dev libbenchmark-dev libopenblas-openmp-dev libdnnl-dev
+  libgtest-dev libbenchmark-dev libopenblas-openmp-dev libdnnl-dev openmpi-bin libopenmpi-dev
   libhunspell-dev hunspell-en-us libcpp-httplib-dev libssl-dev libsqlite3-dev
   nodejs npm
 )

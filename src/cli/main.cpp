@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "slm/dist/comm.h"
 #include "slm/tensor/blas_setup.h"
 #include "slm/util/error.h"
 
@@ -82,9 +83,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "slm: error: %s (see --help)\n", e.what());
     return 2;
   } catch (const slm::Error& e) {
+    // One rank of several: stop them all now, rather than let them wait for this one.
+    if (slm::dist::in_parallel_run()) slm::dist::abort_all(e.message());
     std::fprintf(stderr, "slm: error: %s\n", e.message().c_str());
     return 1;
   } catch (const std::exception& e) {
+    if (slm::dist::in_parallel_run()) slm::dist::abort_all(e.what());
     std::fprintf(stderr, "slm: error: %s\n", e.what());
     return 1;
   }

@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "cli/train_flags.h"
+#include "slm/dist/comm.h"
 #include "slm/eval/instruct_eval.h"
 #include "slm/model/model_files.h"
 #include "slm/train/config_file.h"
@@ -76,7 +77,7 @@ void add_finetune(CLI::App& app) {
     std::vector<stories::InstructRecord> records;
     if (!a->eval.empty()) records = eval::read_instruct_records(a->eval);
     auto r = train::finetune(a->o);
-    if (r.interrupted) return;
+    if (r.interrupted || !dist::is_root()) return;  // under mpirun, rank 0 reports
     if (!a->eval.empty()) {
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
@@ -133,7 +134,7 @@ void add_train_commands(CLI::App& app) {
     o.quiet = a->common.quiet;
     o.stop_after = a->stop_after;
     auto r = train::pretrain(o);
-    if (!r.interrupted) fmt::print("{}\n", r.model_dir);
+    if (!r.interrupted && dist::is_root()) fmt::print("{}\n", r.model_dir);
   });
 }
 

@@ -16,6 +16,13 @@ void add_dtype_option(CLI::App* cmd) {
   cmd->add_option("--dtype", "shorthand for --set train.dtype=D: bf16 (fp32 master weights and optimizer), fp32, "
                              "or auto (bf16 where the CPU has AVX512_BF16; the default)")
       ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+  // Every command that trains also runs data parallel under mpirun (docs/distributed.md).
+  cmd->add_option("--zero", "shorthand for --set train.zero=N: 1 shards the AdamW state over the mpirun ranks (ZeRO-1)")
+      ->check(CLI::IsMember({"0", "1"}));
+  cmd->add_flag("--deterministic")->description("sum gradients in one fixed order, so N ranks reproduce one rank's run bit for bit");
+  cmd->add_option("--dist-timeout", "seconds a rank waits for the others before the run stops with an error "
+                                    "(default 300)")
+      ->check(in_range(0, 1e9, Ends::open_low));
 }
 
 void add_step_options(CLI::App* cmd, int64_t& max_steps, int64_t& stop_after) {
@@ -28,6 +35,10 @@ std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_st
                                    uint64_t seed) {
   if (max_steps > 0) sets.push_back("train.max_steps=" + std::to_string(max_steps));
   if (cmd->count("--dtype")) sets.push_back("train.dtype=" + cmd->get_option("--dtype")->as<std::string>());
+  if (cmd->count("--zero")) sets.push_back("train.zero=" + cmd->get_option("--zero")->as<std::string>());
+  if (cmd->count("--deterministic")) sets.push_back("train.deterministic=true");
+  if (cmd->count("--dist-timeout"))
+    sets.push_back("train.dist_timeout=" + cmd->get_option("--dist-timeout")->as<std::string>());
   if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
   return sets;
 }

@@ -2,14 +2,8 @@
 # Bad input a new user might give, each refused cleanly: exit 1 (bad data) or 2 (bad command
 # line), exactly one "slm: error:" line naming the flag, field or file at fault, and nothing
 # new left where the output would have gone. Usage: bad_input_test.sh PATH/TO/slm
-set -u
+source "$(dirname "$0")/../lib/checks.sh"
 SLM=$1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # refuse CODE NEEDLE OUT -- COMMAND...: the command exits CODE with one error line that
 # contains NEEDLE, and OUT (a path, or - for none) does not exist afterwards.

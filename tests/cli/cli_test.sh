@@ -1,16 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of the slm command line: the real binary, its exit codes, its one-line
 # errors and its outputs. Usage: cli_test.sh PATH/TO/slm FIXTURES_DIR
-set -u
+source "$(dirname "$0")/../lib/checks.sh"
 SLM=$1
 FIX=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit code.
 expect() {
   local code=$1 what=$2

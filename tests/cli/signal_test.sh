@@ -4,15 +4,8 @@
 # bit, as one that ran straight through. The signal is sent once the run has written its
 # first metrics line (a fixed point in its life), not after a guessed sleep.
 # Usage: signal_test.sh PATH/TO/slm
-set -u
+source "$(dirname "$0")/../lib/checks.sh"
 SLM=$1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-die() { echo "FAIL: $*"; exit 1; }
 
 # wait_for_line FILE SECONDS: blocks until FILE has a complete first line (or gives up).
 wait_for_line() { timeout "$2" tail -F -n +1 "$1" 2>/dev/null | head -n 1 | grep -q .; }

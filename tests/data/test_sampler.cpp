@@ -171,6 +171,31 @@ TEST(Sampler, TooShortDataIsAClearError) {
     BatchSampler s({f.shard.get()}, o);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("too few for one batch"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("too few for one step"), std::string::npos);
+  }
+}
+
+// Data parallel: in one step, worker r's k-th batch is slot r x accum + k of the step's
+// windows, so 2 workers x 1 batch read what 1 worker x 2 batches reads, batch for batch,
+// and the position (over the whole world) is the same after each step.
+TEST(Sampler, TwoWorkersReadTheSlotsOfOneWorkerWithTwoBatches) {
+  ShardFile f(iota_tokens(4001));
+  SamplerOptions o;
+  o.context = 8;
+  o.batch = 3;
+  SamplerOptions one = o, w0 = o, w1 = o;
+  one.accum = 2;
+  w0.world = w1.world = 2, w1.rank = 1;
+  BatchSampler s1({f.shard.get()}, one), s_w0({f.shard.get()}, w0), s_w1({f.shard.get()}, w1);
+  std::vector<int32_t> x(24), y(24), x0(24), x1(24);
+  for (int step = 0; step < 100; ++step) {  // 500 windows: 83 steps of 6 an epoch, so this crosses one
+    s1.next(x.data(), y.data());
+    s_w0.next(x0.data(), y.data());
+    EXPECT_EQ(x, x0) << "step " << step << ": worker 0";
+    s1.next(x.data(), y.data());
+    s_w1.next(x1.data(), y.data());
+    EXPECT_EQ(x, x1) << "step " << step << ": worker 1";
+    EXPECT_EQ(s1.state().position, s_w0.state().position);
+    EXPECT_EQ(s1.state().epoch, s_w1.state().epoch);
   }
 }

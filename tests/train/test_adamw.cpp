@@ -148,3 +148,23 @@ TEST(ClipGradNorm, ScalesToMaxNormByTheFormula) {
   EXPECT_NEAR(clip_grad_norm(off.data(), 2, 0.0), 50.0, 1e-9) << "max_norm 0: off";
   EXPECT_EQ(off, (std::vector<float>{30, 40}));
 }
+
+// ZeRO-1: optimizers that each own a shard of the vector (cut inside tensors, as the ranks'
+// shards are) update it exactly as one optimizer over the whole vector does, and keep
+// moments for their shard only.
+TEST(AdamW, ShardsUpdateExactlyAsTheWhole) {
+  const auto L = tiny_layout();
+  std::vector<float> whole_p = {0.5f, -1.f, 2.f, 0.25f, -0.75f, 1.f, 1.5f}, shard_p = whole_p;
+  AdamW whole(L, 0.9, 0.95, 1e-8, 0.1, false);
+  std::vector<AdamW> shards;
+  for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 3}, {3, 6}, {6, 7}})
+    shards.emplace_back(L, 0.9, 0.95, 1e-8, 0.1, false, lo, hi);
+  for (int t = 1; t <= 5; ++t) {
+    std::vector<float> g = {0.1f * t, -0.2f, 0.3f, -0.05f * t, 0.7f, -0.4f, 0.2f};
+    whole.step(whole_p.data(), g.data(), 1e-2, t);
+    for (auto& s : shards) s.step(shard_p.data(), g.data(), 1e-2, t);
+  }
+  EXPECT_EQ(whole_p, shard_p);
+  EXPECT_EQ(shards[1].m().size(), 3u);
+  EXPECT_EQ(shards[1].m()[0], whole.m()[3]) << "moment i of a shard belongs to parameter lo + i";
+}

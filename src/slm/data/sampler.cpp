@@ -13,17 +13,20 @@ BatchSampler::BatchSampler(std::vector<const TokenShard*> shards, SamplerOptions
   if (opt_.stride == 0) opt_.stride = opt_.context;
   if (opt_.stride < 1) throw Error("stride must be at least 1", "--stride");
   if (opt_.world < 1 || opt_.rank < 0 || opt_.rank >= opt_.world) throw Error("rank must be in [0, world)", "rank");
+  if (opt_.accum < 1) throw Error("accum must be at least 1", "train.grad_accum");
   const uint64_t span = uint64_t(opt_.context) + 1;
   for (uint32_t s = 0; s < shards_.size(); ++s)
     for (uint64_t start = 0; start + span <= shards_[s]->size(); start += uint64_t(opt_.stride))
       starts_.push_back({s, start});
   if (starts_.size() > UINT32_MAX) throw Error("too many windows for one sampler; raise the stride");
   // Every worker gets the same number of windows, so workers stay in step; the few left
-  // over by the division are skipped this epoch (a new shuffle reaches them next time).
-  per_worker_ = starts_.size() / size_t(opt_.world);
-  if (per_worker_ < size_t(opt_.batch))
+  // over after the last whole step are skipped this epoch (a new shuffle reaches them).
+  const uint64_t steps = starts_.size() / windows_per_step();
+  per_worker_ = size_t(steps * uint64_t(opt_.batch) * uint64_t(opt_.accum));
+  if (steps == 0)
     throw Error("the shards hold " + std::to_string(starts_.size()) + " windows of " + std::to_string(span) +
-                    " tokens, too few for one batch of " + std::to_string(opt_.batch) + " per worker",
+                    " tokens, too few for one step (" + std::to_string(opt_.world) + " worker(s) x " +
+                    std::to_string(opt_.accum) + " batch(es) of " + std::to_string(opt_.batch) + ")",
                 shards_.empty() ? std::string("no shards") : shards_[0]->path());
 }
 
@@ -40,19 +43,24 @@ void BatchSampler::make_order(uint64_t epoch) {
 
 BatchSampler::Window BatchSampler::window_at(uint64_t epoch, uint64_t position) {
   make_order(epoch);
-  // Worker r reads positions r, r + world, r + 2 world, ... of the shared permutation.
-  return starts_[order_[position * uint64_t(opt_.world) + uint64_t(opt_.rank)]];
+  return starts_[order_[position]];
 }
 
 void BatchSampler::next(int32_t* inputs, int32_t* targets) {
   const int T = opt_.context;
-  for (int b = 0; b < opt_.batch; ++b) {
-    // A batch does not straddle epochs: the tail that does not fill a batch is skipped.
-    if (state_.position + uint64_t(opt_.batch - b) > per_worker_ && b == 0) {
+  if (micro_ == 0) {
+    // A step does not straddle epochs: the tail that does not fill a step is skipped.
+    if (state_.position + windows_per_step() > starts_.size()) {
       ++state_.epoch;
       state_.position = 0;
     }
-    Window w = window_at(state_.epoch, state_.position++);
+    step_start_ = state_.position;
+    state_.position += windows_per_step();  // the whole world's share of this step
+  }
+  const uint64_t slot = uint64_t(opt_.rank) * uint64_t(opt_.accum) + uint64_t(micro_);
+  micro_ = (micro_ + 1) % opt_.accum;
+  for (int b = 0; b < opt_.batch; ++b) {
+    Window w = window_at(state_.epoch, step_start_ + slot * uint64_t(opt_.batch) + uint64_t(b));
     const TokenShard& shard = *shards_[w.shard];
     for (int t = 0; t < T; ++t) {
       inputs[b * T + t] = int32_t(shard[w.start + uint64_t(t)]);
@@ -62,8 +70,9 @@ void BatchSampler::next(int32_t* inputs, int32_t* targets) {
 }
 
 void BatchSampler::restore(State s) {
-  if (s.position > per_worker_) throw Error("sampler position past the end of an epoch", "trainer_state.json");
+  if (s.position > starts_.size()) throw Error("sampler position past the end of an epoch", "trainer_state.json");
   state_ = s;
+  micro_ = 0;
 }
 
 }  // namespace slm::data

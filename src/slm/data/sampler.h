@@ -19,7 +19,13 @@ struct SamplerOptions {
   int64_t stride = 0;  // tokens between window starts; 0 means T
   bool shuffle = true; // random order (a new permutation every epoch), or in order
   uint64_t seed = 1;
-  int rank = 0, world = 1;  // worker `rank` of `world` sees a disjoint share of the windows
+  // Data parallel: worker `rank` of `world`, each taking `accum` batches a step, sees a
+  // disjoint share of the windows. A step reads the next world x accum x batch windows of
+  // the shuffled order as slots of `batch` windows; worker r's k-th batch of the step is
+  // slot r x accum + k. So 2 workers x 1 batch read the same windows, slot for slot, as
+  // 1 worker x 2 batches, and the position (counted over the whole world) means the same
+  // at any world size with the same world x accum.
+  int rank = 0, world = 1, accum = 1;
 };
 
 class BatchSampler {
@@ -33,8 +39,11 @@ class BatchSampler {
   size_t windows() const { return starts_.size(); }          // in all shards
   size_t windows_per_epoch() const { return per_worker_; }   // for this worker
   size_t batches_per_epoch() const { return per_worker_ / size_t(opt_.batch); }
+  uint64_t windows_per_step() const { return uint64_t(opt_.batch) * uint64_t(opt_.accum) * uint64_t(opt_.world); }
 
-  // Where the sampler is, so that a resumed run continues with the same batches.
+  // Where the sampler is, so that a resumed run continues with the same batches. Taken
+  // between steps (after a multiple of accum batches); position counts the whole world's
+  // windows of this epoch.
   struct State {
     uint64_t epoch = 0, position = 0;
   };
@@ -57,6 +66,8 @@ class BatchSampler {
   uint64_t order_epoch_ = UINT64_MAX;
   size_t per_worker_ = 0;
   State state_;
+  uint64_t step_start_ = 0;  // the position of this step's first window
+  int micro_ = 0;            // batches of this step served so far
 };
 
 }  // namespace slm::data

@@ -1,17 +1,21 @@
 #include "slm/train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace slm::train {
 
 AdamW::AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
-             bool decay_embeddings)
-    : m_(size_t(layout.total), 0.f), v_(size_t(layout.total), 0.f), beta1_(beta1), beta2_(beta2), eps_(eps),
-      wd_(weight_decay) {
+             bool decay_embeddings, int64_t lo, int64_t hi)
+    : lo_(lo), hi_(hi < 0 ? layout.total : hi), beta1_(beta1), beta2_(beta2), eps_(eps), wd_(weight_decay) {
+  m_.assign(size_t(hi_ - lo_), 0.f);
+  v_.assign(size_t(hi_ - lo_), 0.f);
   for (size_t i = 0; i < layout.tensors.size(); ++i) {
     const auto& t = layout.tensors[i];
     bool decay = t.decay || (decay_embeddings && int(i) == layout.embed);
-    ranges_.push_back({t.offset, t.size, decay});
+    // The part of the tensor inside [lo, hi), if any.
+    const int64_t a = std::max(t.offset, lo_), b = std::min(t.offset + t.size, hi_);
+    if (a < b) ranges_.push_back({a, b - a, decay});
   }
 }
 
@@ -23,11 +27,13 @@ void AdamW::step(float* params, const float* grads, double lr, int64_t t) {
     const float step_size = float(lr / bc1), inv_bc2 = float(1.0 / bc2), eps = float(eps_);
 #pragma omp parallel for schedule(static)
     for (int64_t i = r.offset; i < r.offset + r.size; ++i) {
-      float g = grads[i];
-      m_[size_t(i)] = b1 * m_[size_t(i)] + (1.f - b1) * g;
-      v_[size_t(i)] = b2 * v_[size_t(i)] + (1.f - b2) * g * g;
+      const float g = grads[i];
+      float& m = m_[size_t(i - lo_)];
+      float& v = v_[size_t(i - lo_)];
+      m = b1 * m + (1.f - b1) * g;
+      v = b2 * v + (1.f - b2) * g * g;
       params[i] -= decay * params[i];  // decoupled weight decay
-      params[i] -= step_size * m_[size_t(i)] / (std::sqrt(v_[size_t(i)] * inv_bc2) + eps);
+      params[i] -= step_size * m / (std::sqrt(v * inv_bc2) + eps);
     }
   }
 }

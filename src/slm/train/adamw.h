@@ -10,12 +10,18 @@ namespace slm::train {
 
 class AdamW {
  public:
+  // [lo, hi): the part of the flat parameter vector this optimizer updates and keeps
+  // moments for (ZeRO-1: each rank owns one shard); hi < 0 means all of it.
   AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
-        bool decay_embeddings);
-  // One update with the step's learning rate; t counts updates from 1.
+        bool decay_embeddings, int64_t lo = 0, int64_t hi = -1);
+  // One update with the step's learning rate; t counts updates from 1. params and grads
+  // are the whole flat vectors; only [lo, hi) is read and changed.
   void step(float* params, const float* grads, double lr, int64_t t);
+  // The moments of [lo, hi): m()[i] belongs to parameter lo + i.
   std::vector<float>& m() { return m_; }
   std::vector<float>& v() { return v_; }
+  int64_t lo() const { return lo_; }
+  int64_t hi() const { return hi_; }
 
  private:
   struct Range {
@@ -24,6 +30,7 @@ class AdamW {
   };
   std::vector<Range> ranges_;
   std::vector<float> m_, v_;
+  int64_t lo_ = 0, hi_ = 0;
   double beta1_, beta2_, eps_, wd_;
 };
 

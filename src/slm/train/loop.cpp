@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "slm/dist/comm.h"
 #include "slm/tensor/gemm.h"
 #include "slm/train/adamw.h"
 #include "slm/train/train_checkpoint.h"
@@ -18,6 +19,7 @@
 #include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/process_memory.h"
 #include "slm/util/progress.h"
 
 namespace slm::train {
@@ -48,13 +50,6 @@ struct SignalGuard {
   }
 };
 
-std::string resolve_resume(const std::string& path) {
-  if (fs::exists(fs::path(path) / "trainer_state.json")) return path;
-  auto cps = list_checkpoints(path);
-  if (cps.empty()) throw Error("no checkpoint here (expected trainer_state.json or checkpoints/step_*)", path);
-  return cps.back();
-}
-
 // Keeps only the metrics of steps up to `step` (after a resume, later lines are redone).
 void truncate_metrics(const std::string& path, int64_t step) {
   std::ifstream in(path);
@@ -84,7 +79,32 @@ double measure_peak_flops() {
   return best;
 }
 
-void allreduce_gradients(float*, int64_t) {}
+void allreduce_gradients(float* grads, int64_t n) { dist::allreduce_sum(grads, n, "the gradient all-reduce"); }
+
+namespace {
+
+// The optimizer of this rank: all of the parameters, or (ZeRO-1) its shard of them.
+AdamW make_optimizer(const model::Transformer<float>& m, const TrainConfig& tc) {
+  dist::Range shard{0, m.num_params()};
+  if (tc.zero) shard = dist::shard_range(m.num_params(), dist::rank());
+  return AdamW(m.layout(), tc.beta1, tc.beta2, tc.eps, tc.weight_decay, tc.decay_embeddings, shard.lo, shard.hi);
+}
+
+// The global L2 norm of gradients of which this rank holds [r.lo, r.hi) (ZeRO-1: after
+// the reduce-scatter); scales that part down to max_norm when the whole is above it.
+double clip_sharded_grad_norm(float* grads, dist::Range r, double max_norm) {
+  double ss = 0;
+  for (int64_t i = r.lo; i < r.hi; ++i) ss += double(grads[i]) * grads[i];
+  dist::allreduce_sum(&ss, 1, "the gradient norm");
+  const double norm = std::sqrt(ss);
+  if (max_norm > 0 && norm > max_norm) {
+    const float s = float(max_norm / (norm + 1e-6));
+    for (int64_t i = r.lo; i < r.hi; ++i) grads[i] *= s;
+  }
+  return norm;
+}
+
+}  // namespace
 
 namespace {
 
@@ -93,22 +113,23 @@ namespace {
 class TrainingRun {
  public:
   TrainingRun(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt)
-      : m_(m), data_(data), opt_(opt), tc_(opt.train),
-        adam_(m.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings),
+      : m_(m), data_(data), opt_(opt), tc_(opt.train), adam_(make_optimizer(m, tc_)),
         metrics_path_((fs::path(opt.out_dir) / "metrics.jsonl").string()),
         micro_(size_t(tc_.grad_accum)) {}
 
   TrainResult run() {
     begin();
     SignalGuard signals;
-    Progress bar(opt_.label, double(tc_.max_steps), "steps", opt_.quiet);
+    Progress bar(opt_.label, double(tc_.max_steps), "steps", opt_.quiet || !root_);
     int64_t step = st_.step;
     for (; step < tc_.max_steps; ++step) {
       const bool last = step + 1 == tc_.max_steps;
       const std::string line = train_step(step, last);
       bar.update(double(step + 1), line);
       if (tc_.checkpoint_every && (step + 1) % tc_.checkpoint_every == 0 && !last) checkpoint(step + 1);
-      const bool stop = g_signal != 0 || (opt_.stop_after >= 0 && step + 1 - res_.start_step >= opt_.stop_after);
+      // Every rank stops at the same step (a signal may reach one rank a step before another).
+      const bool stop = dist::allreduce_max(g_signal != 0 || (opt_.stop_after >= 0 && step + 1 - res_.start_step >= opt_.stop_after),
+                                            "the stop check");
       if (stop && !last) {
         bar.finish();
         return stopped(step + 1);
@@ -123,39 +144,92 @@ class TrainingRun {
   // and records the run's configuration in run.json.
   void begin() {
     tc_.validate("train config");
+    dist::set_timeout(tc_.dist_timeout);
     m_.set_precision(tensor::parse_precision(tc_.dtype, "train.dtype"));
     // The run folder is made only once the checkpoint to resume from has loaded, so a
-    // bad --resume leaves nothing behind.
-    const fs::path checkpoints = fs::path(opt_.out_dir) / "checkpoints";
+    // bad --resume leaves nothing behind. Only rank 0 writes into it.
     if (!opt_.resume.empty()) {
-      std::string cp = resolve_resume(opt_.resume);
-      st_ = load_checkpoint(cp, m_, adam_);
-      data_.restore(st_.data);
-      fs::create_directories(checkpoints);
-      truncate_metrics(metrics_path_, st_.step);
-      if (!opt_.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st_.step);
-    } else {
-      fs::create_directories(checkpoints);
+      resume();
+    } else if (root_) {
+      fs::create_directories(fs::path(opt_.out_dir) / "checkpoints");
       write_file_atomic(metrics_path_, "");
     }
+    // Every rank starts from rank 0's weights (the same seed gives the same ones; this makes sure).
+    dist::broadcast(m_.params(), m_.num_params() * int64_t(sizeof(float)), 0, "sending the start weights");
     res_.start_step = st_.step;
-    json run = opt_.run_info.is_object() ? opt_.run_info : json::object();
-    run["model"] = m_.config().to_json();
-    run["train"] = tc_.to_json();
-    run["data"] = opt_.data_desc;
-    write_file_atomic((fs::path(opt_.out_dir) / "run.json").string(), run.dump(2) + "\n");
+    if (root_) {
+      json run = opt_.run_info.is_object() ? opt_.run_info : json::object();
+      run["model"] = m_.config().to_json();
+      run["train"] = tc_.to_json();
+      run["data"] = opt_.data_desc;
+      run["world"] = world_;
+      write_file_atomic((fs::path(opt_.out_dir) / "run.json").string(), run.dump(2) + "\n");
+      read_loss_curves(metrics_path_, train_curve_, val_curve_);  // the curve so far, when resuming
+      metrics_.open(metrics_path_, std::ios::app);
+    }
     peak_ = measure_peak_flops();
     flops_tok_ = model::flops_per_token(m_.config());
-    read_loss_curves(metrics_path_, train_curve_, val_curve_);  // the curve so far, when resuming
-    metrics_.open(metrics_path_, std::ios::app);
     t_start_ = Clock::now();
+  }
+
+  // An optimizer for the whole model, even under ZeRO-1: what a checkpoint holds.
+  AdamW whole_optimizer() const {
+    return AdamW(m_.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings);
+  }
+
+  // An optimizer of no parameters: what a rank that does not hold the whole state passes.
+  AdamW no_optimizer() const { return AdamW(m_.layout(), 0, 0, 1, 0, false, 0, 0); }
+
+  // Rank 0 reads the checkpoint and sends the others its weights, moments and state, so
+  // only rank 0 needs the run folder (no shared file system is assumed). Under ZeRO-1 only
+  // rank 0 holds the whole AdamW state, and each rank receives its shard.
+  void resume() {
+    const int64_t P = m_.num_params();
+    AdamW whole = tc_.zero && root_ ? whole_optimizer() : no_optimizer();
+    AdamW& into = tc_.zero ? whole : adam_;
+    std::string state;
+    if (root_) {
+      const std::string cp = resolve_checkpoint(opt_.resume);
+      st_ = load_checkpoint(cp, m_, into);
+      state = json{{"step", st_.step}, {"data", st_.data}, {"last_val_loss", st_.last_val_loss}}.dump();
+      fs::create_directories(fs::path(opt_.out_dir) / "checkpoints");
+      truncate_metrics(metrics_path_, st_.step);
+      if (!opt_.quiet) fmt::print(stderr, "resumed from {} at step {}\n", cp, st_.step);
+    }
+    if (tc_.zero) {
+      dist::scatter_shards(whole.m().data(), adam_.m().data(), P, "sending the checkpoint's AdamW state");
+      dist::scatter_shards(whole.v().data(), adam_.v().data(), P, "sending the checkpoint's AdamW state");
+    } else {
+      dist::broadcast(adam_.m().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint's AdamW state");
+      dist::broadcast(adam_.v().data(), P * int64_t(sizeof(float)), 0, "sending the checkpoint's AdamW state");
+    }
+    if (world_ > 1) {
+      int64_t bytes = int64_t(state.size());
+      dist::broadcast(&bytes, sizeof bytes, 0, "sending the checkpoint");
+      state.resize(size_t(bytes));
+      dist::broadcast(state.data(), bytes, 0, "sending the checkpoint");
+      const json j = json::parse(state);
+      st_.step = j.at("step").get<int64_t>();
+      st_.data = j.at("data");
+      st_.last_val_loss = j.at("last_val_loss").get<double>();
+    }
+    data_.restore(st_.data);
+  }
+
+  // Sums over the ranks: in MPI's order, or in the fixed one of the deterministic mode.
+  template <class T>
+  void sum_over_ranks(T* x, int64_t n, const char* what) {
+    if (tc_.deterministic)
+      dist::chain_sum(x, n, what);
+    else
+      dist::allreduce_sum(x, n, what);
   }
 
   // Forward and backward over every micro-batch, then clipping and the AdamW step.
   // Returns the step's loss and gradient norm.
   std::pair<double, double> optimize(int64_t step, double lr, int64_t& tokens) {
     // Every micro-batch first, so that each token's gradient is weighted by 1 / (the
-    // weight of the tokens that count in the whole step), however they are spread.
+    // weight of the tokens that count in the whole step, on every rank), however they are spread.
     double weight = 0;
     tokens = 0;
     for (auto& b : micro_) {
@@ -163,24 +237,49 @@ class TrainingRun {
       weight += b.weight;
       tokens += int64_t(b.B) * b.T;
     }
+    sum_over_ranks(&weight, 1, "the step's token count");
+    tokens *= world_;
+    const int64_t P = m_.num_params();
+    float* grads = m_.grads();
     m_.zero_grad();
     double loss = 0;
-    if (weight > 0)
-      for (auto& b : micro_)
-        if (b.counted > 0)
-          loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
-                                         : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
-                                                               b.w.empty() ? nullptr : b.w.data())) *
-                  b.weight / weight;
-    const int64_t P = m_.num_params();
-    allreduce_gradients(m_.grads(), P);
-    const double norm = clip_grad_norm(m_.grads(), P, tc_.grad_clip);
+    if (weight > 0) {
+      // Deterministic: each micro-batch's gradients alone, then added in order, as the
+      // ranks' sums are added in order (dist::chain_sum).
+      if (tc_.deterministic) acc_.assign(size_t(P), 0.f);
+      for (auto& b : micro_) {
+        if (b.counted == 0) continue;
+        if (tc_.deterministic) m_.zero_grad();
+        loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
+                                       : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
+                                                             b.w.empty() ? nullptr : b.w.data())) *
+                b.weight / weight;
+        if (tc_.deterministic)
+          for (int64_t i = 0; i < P; ++i) acc_[size_t(i)] += grads[i];
+      }
+      if (tc_.deterministic) std::copy(acc_.begin(), acc_.end(), grads);
+    }
+    sum_over_ranks(&loss, 1, "the step's loss");
+    double norm = 0;
+    if (tc_.zero) {
+      // ZeRO-1: each rank needs the sums of its own shard only (a reduce-scatter moves
+      // half the bytes of an all-reduce), updates it, and the weights are gathered back.
+      if (tc_.deterministic)
+        dist::chain_sum(grads, P, "the gradient sum");
+      else
+        dist::reduce_scatter_sum(grads, P, "the gradient reduce-scatter");
+      norm = clip_sharded_grad_norm(grads, {adam_.lo(), adam_.hi()}, tc_.grad_clip);
+    } else {
+      sum_over_ranks(grads, P, "the gradient all-reduce");
+      norm = clip_grad_norm(grads, P, tc_.grad_clip);
+    }
     if (!std::isfinite(loss) || !std::isfinite(norm))
       throw Error(fmt::format("the loss became {} at step {}; nothing was saved over the last good checkpoint ({})",
                               std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss),
                               step + 1, last_checkpoint_.empty() ? "none yet" : last_checkpoint_),
                   "training");
-    adam_.step(m_.params(), m_.grads(), lr, step + 1);
+    adam_.step(m_.params(), grads, lr, step + 1);
+    if (tc_.zero) dist::allgather(m_.params(), P, "the ZeRO-1 weight all-gather");
     return {loss, norm};
   }
 
@@ -188,6 +287,7 @@ class TrainingRun {
   // Returns the progress line.
   std::string train_step(int64_t step, bool last) {
     auto t0 = Clock::now();
+    const double comm0 = dist::collective_seconds();
     const double lr = learning_rate(tc_, step);
     int64_t tokens = 0;
     auto [loss, norm] = optimize(step, lr, tokens);
@@ -201,17 +301,19 @@ class TrainingRun {
     const double tok_s = double(tokens) / secs;
     const double mfu = tok_s * flops_tok_ / peak_;
     json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
+    if (world_ > 1) row["comm_share"] = (dist::collective_seconds() - comm0) / secs;  // waiting for the others
+    row["rss_mb"] = double(resident_bytes()) / 1e6;  // this rank's memory (rank 0's, under mpirun)
     row.update(extra);
     train_curve_.push_back({double(step + 1), loss});
-    if ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last) {
-      if (opt_.validate) {
+    if (root_ && ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last)) {
+      if (opt_.validate) {  // rank 0 alone: the others wait at the next step's sums
         st_.last_val_loss = opt_.validate(m_);
         row["val_loss"] = st_.last_val_loss;
         val_curve_.push_back({double(step + 1), st_.last_val_loss});
       }
       plot();
     }
-    if ((step + 1) % tc_.log_every == 0 || last) metrics_ << row.dump() << "\n" << std::flush;
+    if (root_ && ((step + 1) % tc_.log_every == 0 || last)) metrics_ << row.dump() << "\n" << std::flush;
     return fmt::format("loss {:.4f}{} | lr {:.2e} | {:.0f} tok/s | MFU {:.1f}%{}", loss,
                        st_.last_val_loss >= 0 ? fmt::format(" val {:.4f}", st_.last_val_loss) : "", lr, tok_s,
                        100 * mfu, note);
@@ -219,15 +321,27 @@ class TrainingRun {
 
   void checkpoint(int64_t step) {
     st_.step = step;
+    st_.world = world_;
     st_.data = data_.state();
     std::string dir = (fs::path(opt_.out_dir) / "checkpoints" / fmt::format("step_{:08d}", step)).string();
-    save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
     last_checkpoint_ = dir;
+    if (tc_.zero) {
+      // The checkpoint holds the whole state, so it resumes at any number of ranks; only
+      // rank 0 ever holds all of it.
+      AdamW whole = root_ ? whole_optimizer() : no_optimizer();
+      dist::gather_shards(adam_.m().data(), whole.m().data(), m_.num_params(), "gathering the AdamW state");
+      dist::gather_shards(adam_.v().data(), whole.v().data(), m_.num_params(), "gathering the AdamW state");
+      if (root_) save_checkpoint(dir, m_, whole, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
+    } else if (root_) {
+      save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
+    }
+    if (!root_) return;
     auto all = list_checkpoints(opt_.out_dir);
     for (size_t i = 0; i + size_t(tc_.keep_checkpoints) < all.size(); ++i) fs::remove_all(all[i]);
   }
 
   void plot() {
+    if (!root_) return;
     write_loss_svg((fs::path(opt_.out_dir) / "loss.svg").string(), train_curve_, val_curve_,
                    fmt::format("{:.1f}M-parameter model: {} loss", double(m_.num_params()) / 1e6, opt_.label));
   }
@@ -240,7 +354,8 @@ class TrainingRun {
     res_.steps = step;
     res_.checkpoint = last_checkpoint_;
     // Said even when quiet: where the work went is never noise.
-    fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
+    if (root_)
+      fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
                g_signal ? " (signal)" : "", last_checkpoint_, opt_.out_dir);
     return res_;
   }
@@ -251,19 +366,21 @@ class TrainingRun {
     checkpoint(step);
     plot();
     const std::string final_dir = (fs::path(opt_.out_dir) / "model").string();
-    AtomicDir final_model(final_dir);
-    for (const auto& e : fs::directory_iterator(last_checkpoint_)) {
-      auto name = e.path().filename().string();
-      if (name != "optimizer.safetensors" && name != "trainer_state.json")
-        fs::copy_file(e.path(), final_model.file(name));
+    if (root_) {
+      AtomicDir final_model(final_dir);
+      for (const auto& e : fs::directory_iterator(last_checkpoint_)) {
+        auto name = e.path().filename().string();
+        if (name != "optimizer.safetensors" && name != "trainer_state.json")
+          fs::copy_file(e.path(), final_model.file(name));
+      }
+      final_model.commit();
     }
-    final_model.commit();
     res_.steps = step;
     res_.val_loss = st_.last_val_loss;
     res_.model_dir = final_dir;
     res_.checkpoint = last_checkpoint_;
     double total_s = std::chrono::duration<double>(Clock::now() - t_start_).count();
-    if (!opt_.quiet)
+    if (!opt_.quiet && root_)
       fmt::print(stderr, "done: {} steps, {} tokens in {}, {:.0f} tokens/s; final train loss {:.4f}, val loss {:.4f}\n",
                  step - res_.start_step, tokens_done_, human_duration(total_s), double(tokens_done_) / total_s,
                  res_.losses.empty() ? 0.0 : res_.losses.back(), res_.val_loss);
@@ -274,7 +391,10 @@ class TrainingRun {
   BatchSource& data_;
   const LoopOptions& opt_;
   const TrainConfig& tc_;
+  const int world_ = dist::world_size();
+  const bool root_ = dist::is_root();
   AdamW adam_;
+  std::vector<float> acc_;  // the deterministic mode's sum of micro-batch gradients
   const std::string metrics_path_;
   std::vector<Batch> micro_;
   TrainerState st_;

@@ -9,6 +9,8 @@
 
 #include "slm/data/pack.h"
 #include "slm/data/sampler.h"
+#include "slm/dist/comm.h"
+#include "slm/train/train_checkpoint.h"
 #include "slm/model/transformer.h"
 #include "slm/tensor/gemm.h"
 #include "slm/util/atomic_file.h"
@@ -90,10 +92,15 @@ PretrainResult pretrain(const PretrainOptions& opt) {
                 opt.data_dir);
   const int B = tc.batch_size, T = mc.context;
 
+  // Data parallel: each rank reads its own slots of every step (sampler.h).
+  keep_global_batch(tc, opt.resume, dist::world_size(), opt.quiet);
   data::SamplerOptions so;
   so.context = T;
   so.batch = B;
   so.seed = tc.seed;
+  so.rank = dist::rank();
+  so.world = dist::world_size();
+  so.accum = tc.grad_accum;
   ShardBatches batches(train_shards, so);  // throws if the shards are shorter than the context
 
   model::Transformer<float> m(mc);
@@ -102,12 +109,19 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   // What a person sees first: the size of the model and of its memory.
   const int64_t P = m.num_params();
   const int64_t act = model::Transformer<float>::activation_bytes(mc, B, T);
-  if (!opt.quiet) {
+  if (!opt.quiet && dist::is_root()) {
     fmt::print(stderr, "model: {:.2f}M parameters (dim {}, {} layers, {} heads, {} kv heads, hidden {}, context {}, vocab {})\n",
                double(P) / 1e6, mc.dim, mc.n_layers, mc.n_heads, mc.n_kv_heads, mc.hidden_dim, mc.context, mc.vocab_size);
-    fmt::print(stderr, "memory: parameters {} + gradients {} + AdamW state {} + activations {} = {}\n",
-               human_bytes(4.0 * P), human_bytes(4.0 * P), human_bytes(8.0 * P), human_bytes(double(act)),
-               human_bytes(16.0 * P + double(act)));
+    // Per rank: ZeRO-1 keeps 1/N of the AdamW state on each.
+    const int world = dist::world_size();
+    const double adam = 8.0 * double(P) / (tc.zero ? world : 1);
+    fmt::print(stderr, "memory{}: parameters {} + gradients {} + AdamW state {}{} + activations {} = {}\n",
+               world > 1 ? " per rank" : "", human_bytes(4.0 * P), human_bytes(4.0 * P), human_bytes(adam),
+               tc.zero ? fmt::format(" (ZeRO-1: 1/{})", world) : "", human_bytes(double(act)),
+               human_bytes(8.0 * P + adam + double(act)));
+    if (world > 1)
+      fmt::print(stderr, "data parallel: {} ranks x {} micro-batch(es) of {} = {} sequences a step{}\n", world,
+                 tc.grad_accum, B, int64_t(world) * tc.grad_accum * B, tc.deterministic ? " (deterministic sums)" : "");
     fmt::print(stderr, "data: {} train windows of {} tokens, {} val shard(s); {} threads; BLAS kernel {}\n",
                batches.sampler().windows(), T, val_shards.owned.size(), opt.threads, tensor::blas_core_name());
   }

@@ -13,6 +13,8 @@
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
+#include "slm/dist/comm.h"
+#include "slm/train/train_checkpoint.h"
 #include "slm/util/rng.h"
 
 namespace slm::train {
@@ -118,13 +120,30 @@ void SftBatches::plan_epoch() {
   rng.shuffle(order_);
 }
 
+void SftBatches::set_world(int rank, int world, int accum) {
+  if (world < 1 || rank < 0 || rank >= world || accum < 1) throw Error("bad data-parallel layout", "rank");
+  if (order_.size() < size_t(world) * size_t(accum))
+    throw Error("too few examples for one step: " + std::to_string(order_.size()) + " batches an epoch, " +
+                    std::to_string(world) + " rank(s) x " + std::to_string(accum) + " batch(es) a step",
+                "data");
+  rank_ = rank, world_ = world, accum_ = accum, micro_ = 0;
+}
+
 void SftBatches::next(Batch& b) {
-  if (position_ >= order_.size()) {
-    ++epoch_;
-    position_ = 0;
-    plan_epoch();
+  const uint64_t per_step = uint64_t(world_) * uint64_t(accum_);
+  if (micro_ == 0) {
+    // A step does not straddle epochs (one rank: a step of one batch, so none is skipped).
+    if (position_ + per_step > order_.size()) {
+      ++epoch_;
+      position_ = 0;
+      plan_epoch();
+    }
+    step_start_ = position_;
+    position_ += per_step;
   }
-  fill_sft_batch(ex_, order_[position_++], pad_, b, per_example_);
+  const uint64_t slot = uint64_t(rank_) * uint64_t(accum_) + uint64_t(micro_);
+  micro_ = (micro_ + 1) % accum_;
+  fill_sft_batch(ex_, order_[step_start_ + slot], pad_, b, per_example_);
 }
 
 json SftBatches::state() const { return {{"epoch", epoch_}, {"position", position_}}; }
@@ -137,6 +156,7 @@ void SftBatches::restore(const json& s) {
     throw Error(std::string("bad batch state in the checkpoint: ") + e.what(), "trainer_state.json");
   }
   plan_epoch();
+  micro_ = 0;
 }
 
 double sft_loss(model::Transformer<float>& m, const std::vector<SftExample>& ex, int batch, int32_t pad) {
@@ -206,14 +226,18 @@ TrainResult finetune(const FinetuneOptions& opt) {
   TrainConfig tc = opt.train;
   const int32_t pad = int32_t(tok.eot());
   SftBatches batches(examples, tc.batch_size, tc.seed, pad, opt.per_example_loss);
+  const int world = dist::world_size();
+  keep_global_batch(tc, opt.resume, world, opt.quiet);
+  batches.set_world(dist::rank(), world, tc.grad_accum);
+  const int64_t per_step = int64_t(tc.grad_accum) * world;  // batches a step, all ranks together
   if (opt.epochs > 0)
-    tc.max_steps = std::max<int64_t>(1, int64_t(std::ceil(opt.epochs * double(batches.batches_per_epoch()) / tc.grad_accum)));
-  if (!opt.quiet)
+    tc.max_steps = std::max<int64_t>(1, int64_t(std::ceil(opt.epochs * double(batches.batches_per_epoch()) / double(per_step))));
+  if (!opt.quiet && dist::is_root())
     fmt::print(stderr, "fine-tuning {} ({:.2f}M parameters) for {} steps of {} examples ({:.2f} epochs)\n", opt.base,
-               double(model->num_params()) / 1e6, tc.max_steps, tc.batch_size * tc.grad_accum,
-               double(tc.max_steps * tc.grad_accum) / double(batches.batches_per_epoch()));
+               double(model->num_params()) / 1e6, tc.max_steps, tc.batch_size * per_step,
+               double(tc.max_steps * per_step) / double(batches.batches_per_epoch()));
 
-  if (!fs::is_directory(opt.base)) {  // the checkpoints need the tokenizer as a file
+  if (!fs::is_directory(opt.base) && dist::is_root()) {  // the checkpoints need the tokenizer as a file
     fs::create_directories(opt.out_dir);  // only now that the data has been read and checked
     tok_path = (fs::path(opt.out_dir) / "base_tokenizer.json").string();
     write_file_atomic(tok_path, tok.to_json());

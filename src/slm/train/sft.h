@@ -43,6 +43,11 @@ class SftBatches : public BatchSource {
   nlohmann::json state() const override;
   void restore(const nlohmann::json& s) override;
   size_t batches_per_epoch() const { return order_.size(); }
+  // Data parallel: rank `rank` of `world`, taking `accum` batches a step. A step takes the
+  // next world x accum batches of the epoch's order; this rank's k-th is number
+  // rank x accum + k (so the ranks' batches are disjoint and a resume at another world
+  // size with the same world x accum continues where it was).
+  void set_world(int rank, int world, int accum);
 
  private:
   void plan_epoch();
@@ -51,7 +56,9 @@ class SftBatches : public BatchSource {
   uint64_t seed_;
   int32_t pad_;
   bool per_example_;
-  uint64_t epoch_ = 0, position_ = 0;
+  uint64_t epoch_ = 0, position_ = 0;  // position: batches of the epoch taken by the whole world
+  int rank_ = 0, world_ = 1, accum_ = 1, micro_ = 0;
+  uint64_t step_start_ = 0;
   std::vector<std::vector<size_t>> order_;  // this epoch's batches
 };
 

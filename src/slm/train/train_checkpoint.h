@@ -17,6 +17,7 @@ namespace slm::train {
 
 struct TrainerState {
   int64_t step = 0;       // optimizer steps done
+  int world = 1;          // ranks of the run that wrote it (data parallel)
   nlohmann::json data;    // where the batch source is (pre-training: {"epoch", "position"})
   double last_val_loss = -1;
 };
@@ -30,6 +31,14 @@ void save_checkpoint(const std::string& dir, const model::Transformer<float>& m,
 // Restores weights, moments and state from a checkpoint folder written by save_checkpoint.
 // Throws slm::Error naming the file and field when it does not fit the model.
 TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt);
+
+// A checkpoint folder itself, or a run folder's latest checkpoint.
+std::string resolve_checkpoint(const std::string& path);
+
+// Resuming on another number of ranks: keeps the step's sequences (ranks x grad_accum x
+// batch_size) those of the checkpoint by changing tc.grad_accum, or says why it cannot.
+// Nothing to do without a resume or at the same world size.
+void keep_global_batch(TrainConfig& tc, const std::string& resume, int world, bool quiet);
 
 // The checkpoint folders under run_dir/checkpoints, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);

@@ -33,6 +33,8 @@ void TrainConfig::validate(const std::string& origin) const {
   need(checkpoint_every >= 0, "checkpoint_every", "must not be negative");
   need(keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1");
   need(log_every >= 1, "log_every", "must be at least 1");
+  need(zero == 0 || zero == 1, "zero", "must be 0 (off) or 1 (shard the AdamW state over the ranks)");
+  need(dist_timeout > 0, "dist_timeout", "must be positive (seconds)");
   tensor::parse_precision(dtype, origin + ": train.dtype");
 }
 
@@ -60,6 +62,9 @@ void for_each_field(C& c, F&& f) {
   f("log_every", c.log_every);
   f("seed", c.seed);
   f("dtype", c.dtype);
+  f("zero", c.zero);
+  f("deterministic", c.deterministic);
+  f("dist_timeout", c.dist_timeout);
 }
 
 template <class T>

@@ -27,6 +27,14 @@ struct TrainConfig {
   // The linear layers' products: "bf16" (bf16 operands, fp32 sums; the weights, gradients
   // and AdamW moments stay fp32), "fp32", or "auto": bf16 where the CPU has it.
   std::string dtype = "auto";
+  // Data parallel (mpirun -np N): batch_size and grad_accum are per rank, so a step sees
+  // N x grad_accum x batch_size sequences. zero = 1 shards AdamW's moments over the ranks
+  // (ZeRO-1). deterministic sums the gradients in one fixed order (rank after rank,
+  // micro-batch after micro-batch), so N ranks reproduce one rank's run bit for bit.
+  // dist_timeout: seconds a rank waits for the others before the run stops with an error.
+  int zero = 0;
+  bool deterministic = false;
+  double dist_timeout = 300;
 
   void validate(const std::string& origin) const;
   // Unknown fields (with the nearest valid name) and wrong types are errors naming
