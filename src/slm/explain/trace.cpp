@@ -53,10 +53,16 @@ TraceResult causal_trace(model::Transformer<float>& m, const std::vector<int32_t
     // The residual stream's rows: the embeddings, then each layer's output.
     const int first = k == 0 ? -1 : 0;
     for (int l = first; l < L; ++l) {  // one batched run: a window per position (and noise draw)
-      std::vector<Restore> items(static_cast<size_t>(Tn));
+      // States before the subject are the same in the clean and the corrupted runs (the
+      // attention is causal), and so are the embeddings of the tokens after it: restoring
+      // them changes nothing, so they are not run (p_corrupt, exactly as the math says).
+      const int last = l < 0 ? subject_end : Tn;
+      std::vector<Restore> items;
       std::vector<int> layers = l < 0 ? std::vector<int>{0} : k == 0 ? std::vector<int>{l} : window_layers(l, o.window, L);
-      for (int t = 0; t < Tn; ++t) items[size_t(t)] = Restore{l < 0 ? Site::embed : sites[k], layers, {t}};
-      r.probs[size_t(k)].push_back(p.answer_probs(items, answer));
+      for (int t = subject_begin; t < last; ++t) items.push_back(Restore{l < 0 ? Site::embed : sites[k], layers, {t}});
+      auto& row = r.probs[size_t(k)].emplace_back(size_t(Tn), r.p_corrupt);
+      const auto probs = p.answer_probs(items, answer);
+      std::copy(probs.begin(), probs.end(), row.begin() + subject_begin);
       bar.update(++done);
     }
   }
