@@ -11,6 +11,7 @@
 #   9. evaluate both models, a report to look at      (slm eval --compare)
 #  10. write a story with it                          (slm generate)
 #  11. export it for llama.cpp and transformers       (slm export gguf, slm export hf)
+#  12. trace which states the base model relies on      (slm explain trace)
 # Everything goes to runs/quickstart/. Usage: scripts/quickstart.sh [SIZE_MB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,6 +105,11 @@ echo "== 11. Export: GGUF for llama.cpp / Ollama / LM Studio, and a Hugging Face
 $SLM export gguf --model "$TUNED" --type q8_0 --out "$RUN/story-q8_0.gguf"
 $SLM export hf --model "$TUNED" --out "$RUN/hf"
 $SLM quantize --model "$TUNED" --type q8 --out "$RUN/finetune-q8"
+
+echo
+echo "== 12. Explain: causal tracing of the base model on one sentence (a few seconds; open $RUN/explain/index.html)"
+$SLM explain trace --model "$RUN/pretrain/model" --prompt "Then, Buddy showed up. Buddy was a boy, and" \
+  --subject Buddy --answer " he" --quiet --out "$RUN/explain"
 
 echo
 echo "Done. Corpus: $RUN/data/; tokenizer: $RUN/tokenizer.json; shards: $RUN/shards/"

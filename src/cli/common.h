@@ -43,5 +43,6 @@ void add_quantize_commands(CLI::App& app);
 void add_align_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
 void add_self_instruct_commands(CLI::App& app);  // after add_data_commands: it joins `slm data`
+void add_explain_commands(CLI::App& app);
 
 }  // namespace slm::cli

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   slm::cli::add_align_commands(app);
   slm::cli::add_distill_commands(app);
   slm::cli::add_self_instruct_commands(app);
+  slm::cli::add_explain_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

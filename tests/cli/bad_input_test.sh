@@ -152,6 +152,19 @@ printf 'not a database\n' >"$TMP/ratings.db"
 refuse 1 "ratings.db" - -- "$SLM" feedback stats --db "$TMP/ratings.db"
 refuse 1 "ratings.db" "$O" -- "$SLM" feedback export --db "$TMP/ratings.db" --out "$O"
 refuse 2 "--db" - -- "$SLM" feedback stats --db "$TMP/no-such.db"
+# slm explain: a model that is not there or not a model, a subject not in the prompt, an
+# answer of several tokens, counterfactuals of another length, a bad prompt file.
+ex=("$SLM" explain trace --model "$M" --out "$O" --samples 2)
+refuse 2 "--model" "$O" -- "$SLM" explain trace --model "$TMP/no-such-model" --prompt "Once" --out "$O"
+refuse 1 "config.json" "$O" -- "$SLM" explain lens --model "$TMP/shards" --prompt "Once" --out "$O"
+refuse 1 "the subject 'Lily' is not in the prompt" "$O" -- "${ex[@]}" --prompt "Once upon a time" --subject "Lily"
+refuse 1 "--first-token" "$O" -- "${ex[@]}" --prompt "Once upon a time" --subject "Once" --answer " zzqxzzqx"
+refuse 1 "--prompt or --prompts" "$O" -- "${ex[@]}"
+refuse 2 "--noise" "$O" -- "${ex[@]}" --prompt "Once" --noise 0
+printf '{"prompt": "Once upon a time", "subject": "Once"}\n{"prompt": "Once", "subject": 3}\n' >"$TMP/trace.jsonl"
+refuse 1 "trace.jsonl:2" "$O" -- "${ex[@]}" --prompts "$TMP/trace.jsonl"
+refuse 1 "same number of tokens" "$O" -- "$SLM" explain patch --model "$M" --prompt "Once upon a time" \
+  --counterfactual "Once upon a time there was" --out "$O"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
 leftovers=$(find "$TMP" -name '*.tmp-*' -o -name '*.old-*')
 [ -z "$leftovers" ] && ok || bad "temporary files left: $leftovers"

@@ -92,6 +92,7 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
 
   // x = embed[tokens]
   embedding_forward(acts_[0].x_in.data(), inputs, param(layout_.embed), N, C);
+  if (hook_) hook_->at(Site::embed, 0, acts_[0].x_in.data(), B, Tn);
   for (int l = 0; l < cfg_.n_layers; ++l) {
     auto& A = acts_[size_t(l)];
     const auto& L = layout_.layers[size_t(l)];
@@ -103,7 +104,9 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta);
     rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta);
     attention_forward(A.a.data(), A.att.data(), A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
+    if (hook_) hook_->at(Site::attn_probs, l, A.att.data(), B, Tn), hook_->at(Site::attn_heads, l, A.a.data(), B, Tn);
     matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C, prec_);
+    if (hook_) hook_->at(Site::attn_out, l, A.x_mid.data(), B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
     rmsnorm_forward(A.xn2.data(), A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
@@ -112,7 +115,9 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
     matmul_forward(out, A.h.data(), param(L.w_down), N, F, C, prec_);
+    if (hook_) hook_->at(Site::mlp_out, l, out, B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
+    if (hook_) hook_->at(Site::resid, l, out, B, Tn);
   }
   rmsnorm_forward(xnf_.data(), rstdf_.data(), x_out_.data(), param(layout_.final_norm), N, C, cfg_.norm_eps);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "slm/model/config.h"
+#include "slm/model/hooks.h"
 #include "slm/model/params.h"
 #include "slm/tensor/bf16.h"
 
@@ -49,6 +50,13 @@ class Transformer {
   T* grad(int i) { return grads_.data() + layout_.tensors[size_t(i)].offset; }
   int64_t num_params() const { return layout_.total; }
   const T* logits() const { return logits_.data(); }
+  // Interpretability (model/hooks.h): the hook sees every forward's activations at its
+  // sites until set_hook(nullptr). Not owned.
+  void set_hook(ForwardHook<T>* hook) { hook_ = hook; }
+  // forward() without the output head: the final-norm hidden states [B*Tn, dim] in
+  // final_hidden(), for callers that need the logits of a few rows only.
+  void forward_hidden(const int32_t* inputs, int B, int Tn) { forward_body(inputs, B, Tn); }
+  const T* final_hidden() const { return xnf_.data(); }
 
   // Bytes of activations a batch of B x T keeps for the backward pass.
   static int64_t activation_bytes(const ModelConfig& c, int B, int Tn);
@@ -68,6 +76,7 @@ class Transformer {
   ModelConfig cfg_;
   ParamLayout layout_;
   tensor::Precision prec_ = tensor::Precision::fp32;
+  ForwardHook<T>* hook_ = nullptr;
   std::vector<T> params_, grads_;
   int B_ = 0, T_ = 0;  // the shape of the last forward
   // Activations, per layer where the backward pass needs them.
