@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 
 #include "slm/stories/assets.h"
@@ -53,17 +54,26 @@ const char* kArcs[] = {"find", "lost", "want", "broken", "help"};
 
 // Why the main character feels as they do, as a clause after "because": read from the
 // world, so it is true at that point of the story. Empty when nothing is wrong.
-std::string why(const StoryPlan& p, const World& w) {
+std::string why(const StoryPlan& p, const World& w, Rng& rng) {
   const Pronouns& mp = pronouns(p.main.gender);
   const std::string& obj = p.object->word;
   if (w.mood == Mood::Happy || w.mood == Mood::Hopeful) return {};  // "glad, because her kite was lost" is wrong
   if (w.tired) return std::string(mp.he) + " was tired";
   if (w.hungry) return std::string(mp.he) + " was hungry";
+  const std::string his_obj = std::string(rng.chance(0.5) ? mp.his : "the") + " " + obj;
+  const uint32_t u = rng.below(3);
   switch (w.object) {
-    case ObjectState::Lost: return std::string(mp.his) + " " + obj + " was lost";
-    case ObjectState::Broken: return std::string(mp.his) + " " + obj + " was broken";
-    case ObjectState::Stuck: return p.friend_.name + "'s " + obj + " was stuck";
-    case ObjectState::Wanted: return std::string(mp.he) + " wanted the " + obj + " so much";
+    case ObjectState::Lost:
+      return u == 0 ? his_obj + " was lost" : u == 1 ? std::string(mp.he) + " could not find " + his_obj
+                                                     : his_obj + " was gone";
+    case ObjectState::Broken:
+      return u == 0 ? his_obj + " was broken" : u == 1 ? his_obj + " had a crack" : his_obj + " did not work";
+    case ObjectState::Stuck:
+      return u == 0 ? p.friend_.name + "'s " + obj + " was stuck"
+                    : "the " + obj + (u == 1 ? " was still stuck" : " was out of reach");
+    case ObjectState::Wanted:
+      return u == 0 ? std::string(mp.he) + " wanted the " + obj + " so much"
+                    : u == 1 ? "the " + obj + " was not " + mp.his + " yet" : std::string(mp.he) + " had no " + obj;
     default: return {};
   }
 }
@@ -196,10 +206,11 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
   std::string reason;
   auto scene = [&] {
     read_world();
-    reason = why(p, world);
+    reason = why(p, world, rng);
     Scene s;
     s.who = slots[kWho], s.name = p.main.name, s.he = mp.he, s.him = mp.him, s.his = mp.his;
-    s.friend_name = p.friend_.name, s.parent = p.parent, s.here = world.here, s.feel = slots[kFeel], s.reason = reason;
+    s.friend_name = p.friend_.name, s.friend_kind = p.friend_.kind, s.friend_trait = p.friend_.trait;
+    s.parent = p.parent, s.here = world.here, s.feel = slots[kFeel], s.reason = reason;
     s.the_obj = the_obj, s.helper = slots[kHelper], s.object = world.object;
     return s;
   };
@@ -230,23 +241,33 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
   maybe_build({Construction::Scenery, Construction::Perception}, built_setting ? 0.7 : 0, kOpeningBytes);
   maybe("setting", built_setting ? 0 : 0.6, kOpeningBytes);
   maybe("trait", 0.3, kOpeningBytes);
-  say("meet_friend");
-  maybe_build({Construction::Speech, Construction::Action, Construction::Narration}, 0.4, kOpeningBytes);
+  if (rng.chance(0.4)) say("meet_friend");
+  else clauses.meet(scene(), rng, text);
+  maybe_build({Construction::Speech, Construction::Short, Construction::Narration}, 0.5, kOpeningBytes);
   if (p.has(Feature::Dialogue)) say("dialogue_open");
-  if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
-  if (k == NounKind::Person) say("use_person");
-  if (k == NounKind::Nature) say("use_nature");
-  if (!adj_for_thing) say("adj_being");
+  // The required words, each in a clause of its own or in a template line.
+  auto place_word = [&](const std::string& section, auto clause) {
+    if (rng.chance(0.6)) clause(scene());
+    else say(section);
+  };
+  auto noun_clause = [&](const Scene& s) { clauses.with_noun(*p.noun, s, rng, text); };
+  if (k == NounKind::Animal && p.animal == p.noun->word) place_word("use_animal", noun_clause);
+  if (k == NounKind::Person) place_word("use_person", noun_clause);
+  if (k == NounKind::Nature) place_word("use_nature", noun_clause);
+  if (!adj_for_thing)
+    place_word("adj_being", [&](const Scene& s) { clauses.with_adjective(p.adjective->word, nullptr, s, rng, text); });
   if (p.has(Feature::Foreshadowing)) say("foreshadow");
   paragraph();
 
   // 2. The problem, which introduces the object and sets the goal; then the verb and
   // any conflict.
-  say(p.arc + "_problem");
+  if (rng.chance(0.4)) say(p.arc + "_problem");
+  else clauses.arc_step(p.arc, ArcStep::Problem, *p.object, scene(), rng, text);
   world.start(p.arc);
-  maybe_build({Construction::Feeling, Construction::Narration}, 0.5, kProblemBytes);
-  if (adj_for_thing) say("adj_thing");
-  say(p.verb->transitive ? "verb_t" : "verb_i");
+  maybe_build({Construction::Feeling, Construction::Narration, Construction::Short}, 0.6, kProblemBytes);
+  if (adj_for_thing)
+    place_word("adj_thing", [&](const Scene& s) { clauses.with_adjective(p.adjective->word, p.object, s, rng, text); });
+  place_word(p.verb->transitive ? "verb_t" : "verb_i", [&](const Scene& s) { clauses.with_verb(*p.verb, s, rng, text); });
   maybe("plan", 0.3, kProblemBytes);
   if (p.has(Feature::Conflict)) {
     say("conflict");
@@ -257,7 +278,11 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
   // world (each changes it) while there is room; short stories fold it into paragraph two.
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
-  say(p.arc + "_event");
+  // The arc's first step: a template line, or the event it is told by a clause.
+  static const std::map<std::string, Event> kFirstStep = {
+      {"find", Event::Show}, {"lost", Event::Search}, {"want", Event::Work}, {"broken", Event::Try}, {"help", Event::Try}};
+  if (rng.chance(0.4)) say(p.arc + "_event");
+  else clauses.event(kFirstStep.at(p.arc), scene(), rng, text);
   const int events = 1 + int(rng.below(3));
   for (int i = 0; i < events; ++i) {
     Event e = world.choose(p.arc, rng);
@@ -267,15 +292,16 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
       world.here = next == world.here ? p.place : next;
     }
     world.apply(e);
-    const bool by_clause = rng.chance(0.75);
+    const bool by_clause = rng.chance(0.85);
     const Construction detail = Construction(rng.below(kConstructions));
-    const bool add_detail = rng.chance(0.45);
+    const bool add_detail = rng.chance(0.45), short_beat = rng.chance(0.5);
     if (text.size() >= kEventBytes) continue;  // drawn either way, so what follows does not depend on the length
     if (!by_clause || !clauses.event(e, scene(), rng, text)) {
       std::string arc_section = std::string("ev_") + event_name(e) + "_" + p.arc;
       say(grammar_.has_section(arc_section) ? arc_section : std::string("ev_") + event_name(e));
     }
     if (add_detail) build(detail);
+    if (short_beat) build(Construction::Short);
   }
   if (p.has(Feature::PlotTwist)) say("twist");
   if (p.has(Feature::Dialogue)) {
@@ -286,7 +312,8 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
 
   // 4. The ending, happy or sad, which sets how everyone feels; 5. the moral.
   world.mood = bad ? Mood::Sad : Mood::Happy;
-  say(p.arc + (bad ? "_bad" : "_good"));
+  if (rng.chance(0.4)) say(p.arc + (bad ? "_bad" : "_good"));
+  else clauses.arc_step(p.arc, bad ? ArcStep::Bad : ArcStep::Good, *p.object, scene(), rng, text);
   maybe_build({Construction::Feeling}, 0.4, kEventBytes + 200);
   if (rng.chance(0.5)) say(bad ? "closing_bad" : "closing");
   else if (bad) build(Construction::Feeling);
@@ -367,13 +394,13 @@ void finish_text(std::string& text) {
   bool cap = true;  // the next letter starts a sentence
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == kArticleMark) {
+    if (c == kArticleMark || c == kCapitalArticleMark) {
       size_t j = i + 1;
       while (j < text.size() && text[j] == ' ') ++j;
       size_t e = j;
       while (e < text.size() && (is_ascii_alpha(text[e]) || text[e] == '-')) ++e;
       std::string art = indefinite_article(std::string_view(text).substr(j, e - j));
-      if (cap) art[0] = ascii_upper(art[0]);
+      if (cap || c == kCapitalArticleMark) art[0] = ascii_upper(art[0]);
       cap = false;
       out += art;
       continue;

@@ -62,7 +62,7 @@ Grammar::WordLists word_lists(const Vocabulary& v) {
   for (int i : v.being_adjectives) add_adjective(kLBadj, v.adjectives[size_t(i)].word);
   // What a being can be seen doing: not weather, not what only things do.
   static const std::set<std::string> not_done_by_beings = {
-      "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
+      "rain", "snow", "thunder", "happen", "seem", "become", "stay", "remain", "exist", "occur", "matter", "belong", "depend", "rely", "last", "sound", "appear",
       "end", "care", "dwell", "retire", "overflow", "burst", "freeze", "melt", "rise", "sink", "shrink", "fade",
       "drip", "rot", "ripen", "sprout", "blossom", "thaw", "dissolve", "collapse", "swell", "choke", "drown",
       "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
