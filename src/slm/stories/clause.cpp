@@ -45,7 +45,7 @@ const std::vector<std::string> kMeet = {"met", "came across", "ran into", "bumpe
 const std::vector<std::string> kEvening = {"That night,", "That evening,", "At bedtime,", "After dinner,",
                                            "Later,", "Before bed,", "At sunset,", "At dusk,", "After supper,",
                                            "At home,", "Back home,", "By bedtime,"};
-const std::vector<std::string> kTold = {"told", "showed", "asked", "sang to", "wrote to", "called"};
+const std::vector<std::string> kTold = {"told", "asked", "sang to", "wrote to", "whispered to"};
 const std::vector<std::string> kDreaming = {"dreaming of", "thinking of", "humming about", "smiling about"};
 const std::vector<std::string> kFoundOnly = {"found", "saw", "got", "came upon", "dug up", "picked up"};
 const std::vector<std::string> kHungry = {"was hungry", "was so hungry", "was very hungry", "felt hungry",
@@ -60,7 +60,7 @@ const std::vector<std::string> kStartTo = {"began to", "wanted to", "tried to", 
 const std::vector<std::string> kLay = {"lay", "sat", "stood", "rested", "waited"};
 const std::vector<std::string> kWhoHad = {"Who had left", "Who had dropped", "Who had hidden", "Who had put",
                                           "Why was there", "Who had lost", "Who could own", "Whose was"};
-const std::vector<std::string> kDoing = {"doing", "looking at", "carrying", "holding", "hiding", "eating"};
+const std::vector<std::string> kDoing = {"doing", "watching", "carrying", "holding", "hiding", "eating"};
 const std::vector<std::string> kDoYouSee = {"Do you see", "Can you see", "Did you see", "Look at", "Have you seen",
                                             "Is that"};
 const std::vector<std::string> kUntil = {"until dark", "until dinner", "until bedtime", "until noon",
@@ -166,34 +166,36 @@ const std::string& Clauses::word(int list, Rng& rng) const {
   return *w;
 }
 
+// An adjective (with chance p) and a noun: "red cup", never "light light".
+void Clauses::adj_noun(int adjectives, double p, int nouns, Rng& rng, std::string& out) const {
+  const std::string* adj = rng.chance(p) ? &word(adjectives, rng) : nullptr;
+  const std::string& noun = word(nouns, rng);
+  if (adj && *adj != noun) add(out, *adj);
+  add(out, noun);
+}
+
 void Clauses::thing_np(Rng& rng, std::string& out) const {
   static const int kSingular[] = {kLThing, kLToy, kLFood, kLThing, kLToy};
   static const int kPlural[] = {kLThings, kLToys, kLFoods, kLNatures};
   const uint32_t u = rng.below(10);
-  const bool adjective = rng.chance(0.3);
   if (u < 6) {  // one of them: "a red cup", "the old drum"
     if (u < 4) article(out);
     else add(out, "the");
-    if (adjective) add(out, word(kLTadj, rng));
-    add(out, word(kSingular[rng.below(5)], rng));
+    adj_noun(kLTadj, 0.3, kSingular[rng.below(5)], rng, out);
   } else {      // more of them, or some of a mass: "some pebbles", "lots of sand"
     add(out, u < 8 ? "some" : "lots of");
-    if (adjective) add(out, word(kLTadj, rng));
-    add(out, word(kPlural[rng.below(4)], rng));
+    adj_noun(kLTadj, 0.3, kPlural[rng.below(4)], rng, out);
   }
 }
 
 void Clauses::being_np(Rng& rng, std::string& out) const {
   const uint32_t u = rng.below(10);
-  const bool adjective = rng.chance(0.3);
   if (u < 7) {
     article(out);
-    if (adjective) add(out, word(kLBadj, rng));
-    add(out, word(u < 5 ? kLAnimal : kLPerson, rng));
+    adj_noun(kLBadj, 0.3, u < 5 ? kLAnimal : kLPerson, rng, out);
   } else {
     add(out, u < 9 ? "two" : "some");
-    if (adjective) add(out, word(kLBadj, rng));
-    add(out, word(kLAnimals, rng));
+    adj_noun(kLBadj, 0.3, kLAnimals, rng, out);
   }
 }
 
@@ -207,8 +209,7 @@ void Clauses::place_pp(const Scene& s, Rng& rng, std::string& out) const {
   add(out, rng.pick(kNear));
   if (rng.chance(0.6)) article(out);
   else add(out, "the");
-  if (rng.chance(0.35)) add(out, word(kLTadj, rng));
-  add(out, word(u < 6 ? kLNature : kLThing, rng));
+  adj_noun(kLTadj, 0.35, u < 6 ? kLNature : kLThing, rng, out);
 }
 
 void Clauses::path_pp(Rng& rng, std::string& out) const {
@@ -219,8 +220,7 @@ void Clauses::path_pp(Rng& rng, std::string& out) const {
   }
   add(out, rng.pick(kPath));
   add(out, "the");
-  if (rng.chance(0.4)) add(out, word(kLTadj, rng));
-  add(out, word(kLNature, rng));
+  adj_noun(kLTadj, 0.4, kLNature, rng, out);
 }
 
 // "... and watched" or "... . She watched": the main character goes on, in the same
@@ -813,7 +813,8 @@ bool Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
         const std::string& tool = word(rng.chance(0.5) ? kLThing : kLToy, rng);
         add(out, tool);
         out += ", but";
-        if (rng.chance(0.6)) add(out, "the"), add(out, tool), add(out, "was too"), add(out, rng.pick(kTooWhat));
+        const std::string& what = rng.pick(kTooWhat);
+        if (rng.chance(0.6) && what != tool) add(out, "the"), add(out, tool), add(out, "was too"), add(out, what);
         else add(out, "it"), add(out, rng.pick(kNoLuck));
       }
       break;

@@ -89,6 +89,7 @@ class Clauses {
 
  private:
   const std::string& word(int list, Rng& rng) const;
+  void adj_noun(int adjectives, double p, int nouns, Rng& rng, std::string& out) const;
   // Word groups, each appended with a leading space.
   void thing_np(Rng& rng, std::string& out) const;          // "a red cup", "some pebbles", "the old drum"
   void being_np(Rng& rng, std::string& out) const;          // "a fat duck", "a kind baker", "two goats"

@@ -316,7 +316,12 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
   else clauses.arc_step(p.arc, bad ? ArcStep::Bad : ArcStep::Good, *p.object, scene(), rng, text);
   maybe_build({Construction::Feeling}, 0.4, kEventBytes + 200);
   if (rng.chance(0.5)) say(bad ? "closing_bad" : "closing");
-  else if (bad) build(Construction::Feeling);
+  else if (bad) {  // how they feel, in the plain words a sad ending is told by
+    static const std::vector<std::string> kSad = {"sad", "upset", "worried", "lonely", "grumpy", "very sad"};
+    Scene s = scene();
+    s.feel = rng.pick(kSad);
+    clauses.sentence(Construction::Feeling, s, rng, text);
+  }
   else clauses.closing(scene(), rng, text);
   if (p.has(Feature::MoralValue)) {
     paragraph();

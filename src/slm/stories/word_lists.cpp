@@ -67,8 +67,11 @@ Grammar::WordLists word_lists(const Vocabulary& v) {
       "drip", "rot", "ripen", "sprout", "blossom", "thaw", "dissolve", "collapse", "swell", "choke", "drown",
       "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
       "spark", "flow", "gush", "boom", "clink", "tinkle", "creak", "crumble", "topple", "echo", "pray", "itch"};
+  // Nor sad doings: a fresh verb must not turn a happy ending into a sad one ("so he cried").
+  static const std::set<std::string> sad = {"cry", "weep", "sob", "whimper", "wail", "mourn", "grieve", "sulk", "die"};
   for (const auto& verb : v.verbs) {
-    if ((!verb.transitive && not_done_by_beings.count(verb.base)) || !short_word(verb.base)) continue;
+    if ((!verb.transitive && not_done_by_beings.count(verb.base)) || sad.count(verb.base) || !short_word(verb.base))
+      continue;
     const int first = verb.transitive ? kLVt : kLVi;  // base, past and -ing lists in a row
     l[size_t(first)].push_back(verb.base), l[size_t(first) + 1].push_back(verb.past), l[size_t(first) + 2].push_back(verb.ing);
   }
