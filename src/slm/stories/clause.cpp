@@ -758,7 +758,7 @@ void Clauses::any(const Scene& s, Rng& rng, std::string& out) const {
   sentence(Construction(rng.below(kConstructions)), s, rng, out);
 }
 
-bool Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
+void Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
   const SentenceStart start(out);
   if (e == Event::Cheer) {  // the helper speaks first: "Tom hugged Mia gently, and Mia felt better."
     add(out, s.helper);
@@ -767,7 +767,7 @@ bool Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
     join(out, rng, "and");
     add(out, s.name), add(out, "felt"), add(out, s.feel);
     out += '.';
-    return true;
+    return;
   }
   if (e == Event::Setback && rng.chance(0.4)) {  // "But a fat goat grabbed her cup and ran off past the hill."
     add(out, "But");
@@ -776,7 +776,7 @@ bool Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
     add(out, "and ran off");
     path_pp(rng, out);
     out += '.';
-    return true;
+    return;
   }
   if (e == Event::Setback) add(out, "But");
   else if (rng.chance(0.2)) opener(rng, out);
@@ -897,7 +897,6 @@ bool Clauses::event(Event e, const Scene& s, Rng& rng, std::string& out) const {
       break;
   }
   out += '.';
-  return true;
 }
 
 }  // namespace slm::stories

@@ -83,9 +83,8 @@ class Clauses {
   // A construction drawn at random, then written.
   void any(const Scene& s, Rng& rng, std::string& out) const;
   // The event told by a clause of its own ("Mia peeked behind a big box for her kite, but
-  // she found only some socks."); always true now, kept a bool for events to come that
-  // only the templates tell.
-  bool event(Event e, const Scene& s, Rng& rng, std::string& out) const;
+  // she found some socks instead.").
+  void event(Event e, const Scene& s, Rng& rng, std::string& out) const;
 
  private:
   const std::string& word(int list, Rng& rng) const;

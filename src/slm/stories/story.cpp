@@ -296,7 +296,9 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
     const Construction detail = Construction(rng.below(kConstructions));
     const bool add_detail = rng.chance(0.45), short_beat = rng.chance(0.5);
     if (text.size() >= kEventBytes) continue;  // drawn either way, so what follows does not depend on the length
-    if (!by_clause || !clauses.event(e, scene(), rng, text)) {
+    if (by_clause) {
+      clauses.event(e, scene(), rng, text);
+    } else {
       std::string arc_section = std::string("ev_") + event_name(e) + "_" + p.arc;
       say(grammar_.has_section(arc_section) ? arc_section : std::string("ev_") + event_name(e));
     }
