@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 
 #include "slm/stories/assets.h"
+#include "slm/stories/clause.h"
+#include "slm/stories/word_lists.h"
 #include "slm/stories/world.h"
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
@@ -30,26 +33,9 @@ const std::vector<std::string> kSlotNames = {
     "nature", "a_nature", "adj", "tadj", "badj", "verb", "verbed", "a", "trait", "ftrait", "food", "a_food", "toy",
     "a_toy", "who", "fwho", "feel", "here", "the_obj", "helper"};
 
-// The {~list} word lists of assets/story.txt: a fresh word at every use, for the details
-// that make stories differ (who else is about, what lies around, what they eat).
-enum List {
-  kLAnimal, kLAnimals, kLThing, kLThings, kLToy, kLToys, kLFood, kLFoods, kLNature, kLNatures, kLPerson, kLTadj,
-  kLBadj, kLVi, kLVied, kLVing, kLVt, kLVted, kLVting, kNumLists
-};
-const std::vector<std::string> kListNames = {"animal", "animals", "thing", "things", "toy", "toys", "food", "foods",
-                                             "nature", "natures", "person", "tadj", "badj", "vi", "vied", "ving",
-                                             "vt", "vted", "vting"};
-
 // Optional parts of a story are left out once its text is this long: in the opening, in
 // the problem (the conflict may follow), and in the events (the ending follows).
 constexpr size_t kOpeningBytes = 450, kProblemBytes = 650, kEventBytes = 850;
-
-// The longest words, in syllables, of the {~list} word lists and the plan's recurring
-// words; adjectives, which come in pairs and runs ("a shiny red ball"), are kept shorter.
-constexpr int kListSyllables = 2, kAdjectiveSyllables = 1;
-
-// The article marker: finish_text() turns it into "a" or "an" for the next word.
-constexpr char kArticleMark = '\x01';
 
 struct Pronouns {
   const char *he, *him, *his, *himself;
@@ -65,6 +51,32 @@ std::string with_article(const std::string& words, bool mass) {
 }
 
 const char* kArcs[] = {"find", "lost", "want", "broken", "help"};
+
+// Why the main character feels as they do, as a clause after "because": read from the
+// world, so it is true at that point of the story. Empty when nothing is wrong.
+std::string why(const StoryPlan& p, const World& w, Rng& rng) {
+  const Pronouns& mp = pronouns(p.main.gender);
+  const std::string& obj = p.object->word;
+  if (w.mood == Mood::Happy || w.mood == Mood::Hopeful) return {};  // "glad, because her kite was lost" is wrong
+  if (w.tired) return std::string(mp.he) + " was tired";
+  if (w.hungry) return std::string(mp.he) + " was hungry";
+  const std::string his_obj = std::string(rng.chance(0.5) ? mp.his : "the") + " " + obj;
+  const uint32_t u = rng.below(3);
+  switch (w.object) {
+    case ObjectState::Lost:
+      return u == 0 ? his_obj + " was lost" : u == 1 ? std::string(mp.he) + " could not find " + his_obj
+                                                     : his_obj + " was gone";
+    case ObjectState::Broken:
+      return u == 0 ? his_obj + " was broken" : u == 1 ? his_obj + " had a crack" : his_obj + " did not work";
+    case ObjectState::Stuck:
+      return u == 0 ? p.friend_.name + "'s " + obj + " was stuck"
+                    : "the " + obj + (u == 1 ? " was still stuck" : " was out of reach");
+    case ObjectState::Wanted:
+      return u == 0 ? std::string(mp.he) + " wanted the " + obj + " so much"
+                    : u == 1 ? "the " + obj + " was not " + mp.his + " yet" : std::string(mp.he) + " had no " + obj;
+    default: return {};
+  }
+}
 
 const char* feature_request(Feature f) {
   switch (f) {
@@ -92,74 +104,6 @@ bool StoryPlan::has(Feature f) const {
 }
 
 StoryGenerator::StoryGenerator() : StoryGenerator(Vocabulary::builtin(), assets::get("story.txt")) {}
-
-namespace {
-
-// Vowel groups, less a silent final e: close enough to tell short words from long ones.
-int syllables(std::string_view w) {
-  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
-  int n = 0;
-  for (size_t i = 0; i < w.size(); ++i) n += vowel(w[i]) && (i == 0 || !vowel(w[i - 1]));
-  if (w.size() > 2 && w.back() == 'e' && !vowel(w[w.size() - 2]) && w[w.size() - 2] != 'l') --n;
-  return std::max(n, 1);
-}
-
-// The word lists from the vocabulary. Singular lists hold count nouns only, so that
-// "{a} {~thing}" never reads "a sand"; plural lists hold count plurals and mass nouns
-// ("apples", "milk"). Words of more than kListSyllables syllables stay out of the lists
-// (they can still be a story's required word): the many fresh words must not lift the
-// reading grade above what a young child reads.
-Grammar::WordLists word_lists(const Vocabulary& v) {
-  Grammar::WordLists l(kNumLists);
-  auto short_word = [](const std::string& w) { return syllables(w) <= kListSyllables; };
-  // "{~tadj} {~thing}" must not read "a high high chair": nouns that begin with an
-  // adjective stay out of the lists.
-  std::set<std::string> adjectives;
-  for (const auto& a : v.adjectives) adjectives.insert(a.word);
-  auto starts_with_adjective = [&](const std::string& noun) {
-    size_t space = noun.find(' ');
-    return space != std::string::npos && adjectives.count(noun.substr(0, space)) > 0;
-  };
-  auto nouns = [&](NounKind k, List one, List many) {
-    for (int i : v.nouns_of_kind[int(k)]) {
-      const Noun& n = v.nouns[size_t(i)];
-      if (!short_word(n.word) || starts_with_adjective(n.word)) continue;
-      if (!n.mass) l[one].push_back(n.word);
-      l[many].push_back(n.plural);
-    }
-  };
-  nouns(NounKind::Animal, kLAnimal, kLAnimals);
-  nouns(NounKind::Thing, kLThing, kLThings);
-  nouns(NounKind::Toy, kLToy, kLToys);
-  nouns(NounKind::Food, kLFood, kLFoods);
-  nouns(NounKind::Nature, kLNature, kLNatures);
-  auto add = [&](List list, const std::string& w) {
-    if (short_word(w)) l[list].push_back(w);
-  };
-  for (int i : v.nouns_of_kind[int(NounKind::Person)]) add(kLPerson, v.nouns[size_t(i)].word);
-  auto add_adjective = [&](List list, const std::string& w) {
-    if (syllables(w) <= kAdjectiveSyllables) l[list].push_back(w);
-  };
-  for (int i : v.thing_adjectives) add_adjective(kLTadj, v.adjectives[size_t(i)].word);
-  for (int i : v.being_adjectives) add_adjective(kLBadj, v.adjectives[size_t(i)].word);
-  // What a being can be seen doing: not weather, not what only things do.
-  static const std::set<std::string> not_done_by_beings = {
-      "rain", "snow", "thunder", "happen", "seem", "matter", "belong", "depend", "rely", "last", "sound", "appear",
-      "end", "care", "dwell", "retire", "overflow", "burst", "freeze", "melt", "rise", "sink", "shrink", "fade",
-      "drip", "rot", "ripen", "sprout", "blossom", "thaw", "dissolve", "collapse", "swell", "choke", "drown",
-      "shatter", "glow", "shine", "sparkle", "glitter", "gleam", "glisten", "twinkle", "tick", "chime", "fizz",
-      "spark", "flow", "gush", "boom", "clink", "tinkle", "creak", "crumble", "topple", "echo", "pray", "itch"};
-  for (const auto& verb : v.verbs) {
-    if ((!verb.transitive && not_done_by_beings.count(verb.base)) || !short_word(verb.base)) continue;
-    const int first = verb.transitive ? kLVt : kLVi;  // base, past and -ing lists in a row
-    l[size_t(first)].push_back(verb.base), l[size_t(first) + 1].push_back(verb.past), l[size_t(first) + 2].push_back(verb.ing);
-  }
-  for (int k = 0; k < kNumLists; ++k)
-    if (l[k].empty()) throw Error("the vocabulary has no words for the story grammar's {~" + kListNames[k] + "}");
-  return l;
-}
-
-}  // namespace
 
 StoryGenerator::StoryGenerator(Vocabulary vocab, std::string_view grammar_text)
     : vocab_(std::move(vocab)),
@@ -257,6 +201,27 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
     read_world();
     grammar_.expand(grammar_.section(section), rng, slots, text, &lists_);
   };
+  // The sentences built clause by clause (clause.h) read the same world, through a Scene.
+  const Clauses clauses(lists_);
+  std::string reason;
+  auto scene = [&] {
+    read_world();
+    reason = why(p, world, rng);
+    Scene s;
+    s.who = slots[kWho], s.name = p.main.name, s.he = mp.he, s.him = mp.him, s.his = mp.his;
+    s.friend_name = p.friend_.name, s.friend_kind = p.friend_.kind, s.friend_trait = p.friend_.trait;
+    s.parent = p.parent, s.here = world.here, s.feel = slots[kFeel], s.reason = reason;
+    s.the_obj = the_obj, s.helper = slots[kHelper], s.object = world.object;
+    return s;
+  };
+  auto build = [&](Construction c) { clauses.sentence(c, scene(), rng, text); };
+  // A clause-built sentence of one of the kinds given, when the story has room for it
+  // (drawn either way, like maybe()).
+  auto maybe_build = [&](std::initializer_list<Construction> kinds, double chance, size_t room) {
+    const bool wanted = rng.chance(chance);
+    const Construction c = kinds.begin()[rng.below(uint32_t(kinds.size()))];
+    if (wanted && text.size() < room) build(c);
+  };
   auto paragraph = [&] { text += "\n\n"; };
   // An optional part, when the story still has room for it: TinyStories' stories stay
   // under about 250 words, and the ending and moral must still fit. The chance is drawn
@@ -272,23 +237,37 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
 
   // 1. Who, where, and (for required animals, people and nature) the word in its place.
   say("opening");
-  maybe("setting", 0.6, kOpeningBytes);
-  maybe("trait", 0.35, kOpeningBytes);
-  say("meet_friend");
+  const bool built_setting = rng.chance(0.65);  // the place told by a clause, or by a template
+  maybe_build({Construction::Scenery, Construction::Perception}, built_setting ? 0.7 : 0, kOpeningBytes);
+  maybe("setting", built_setting ? 0 : 0.6, kOpeningBytes);
+  maybe("trait", 0.3, kOpeningBytes);
+  if (rng.chance(0.4)) say("meet_friend");
+  else clauses.meet(scene(), rng, text);
+  maybe_build({Construction::Speech, Construction::Short, Construction::Narration}, 0.5, kOpeningBytes);
   if (p.has(Feature::Dialogue)) say("dialogue_open");
-  if (k == NounKind::Animal && p.animal == p.noun->word) say("use_animal");
-  if (k == NounKind::Person) say("use_person");
-  if (k == NounKind::Nature) say("use_nature");
-  if (!adj_for_thing) say("adj_being");
+  // The required words, each in a clause of its own or in a template line.
+  auto place_word = [&](const std::string& section, auto clause) {
+    if (rng.chance(0.6)) clause(scene());
+    else say(section);
+  };
+  auto noun_clause = [&](const Scene& s) { clauses.with_noun(*p.noun, s, rng, text); };
+  if (k == NounKind::Animal && p.animal == p.noun->word) place_word("use_animal", noun_clause);
+  if (k == NounKind::Person) place_word("use_person", noun_clause);
+  if (k == NounKind::Nature) place_word("use_nature", noun_clause);
+  if (!adj_for_thing)
+    place_word("adj_being", [&](const Scene& s) { clauses.with_adjective(p.adjective->word, nullptr, s, rng, text); });
   if (p.has(Feature::Foreshadowing)) say("foreshadow");
   paragraph();
 
   // 2. The problem, which introduces the object and sets the goal; then the verb and
   // any conflict.
-  say(p.arc + "_problem");
+  if (rng.chance(0.4)) say(p.arc + "_problem");
+  else clauses.arc_step(p.arc, ArcStep::Problem, *p.object, scene(), rng, text);
   world.start(p.arc);
-  if (adj_for_thing) say("adj_thing");
-  say(p.verb->transitive ? "verb_t" : "verb_i");
+  maybe_build({Construction::Feeling, Construction::Narration, Construction::Short}, 0.6, kProblemBytes);
+  if (adj_for_thing)
+    place_word("adj_thing", [&](const Scene& s) { clauses.with_adjective(p.adjective->word, p.object, s, rng, text); });
+  place_word(p.verb->transitive ? "verb_t" : "verb_i", [&](const Scene& s) { clauses.with_verb(*p.verb, s, rng, text); });
   maybe("plan", 0.3, kProblemBytes);
   if (p.has(Feature::Conflict)) {
     say("conflict");
@@ -299,7 +278,11 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
   // world (each changes it) while there is room; short stories fold it into paragraph two.
   bool own_paragraph = p.has(Feature::PlotTwist) || p.has(Feature::Dialogue) || rng.chance(0.6);
   if (own_paragraph) paragraph();
-  say(p.arc + "_event");
+  // The arc's first step: a template line, or the event it is told by a clause.
+  static const std::map<std::string, Event> kFirstStep = {
+      {"find", Event::Show}, {"lost", Event::Search}, {"want", Event::Work}, {"broken", Event::Try}, {"help", Event::Try}};
+  if (rng.chance(0.4)) say(p.arc + "_event");
+  else clauses.event(kFirstStep.at(p.arc), scene(), rng, text);
   const int events = 1 + int(rng.below(3));
   for (int i = 0; i < events; ++i) {
     Event e = world.choose(p.arc, rng);
@@ -309,18 +292,39 @@ std::string StoryGenerator::write_text(const StoryPlan& p, Rng& rng, std::string
       world.here = next == world.here ? p.place : next;
     }
     world.apply(e);
+    const bool by_clause = rng.chance(0.85);
+    const Construction detail = Construction(rng.below(kConstructions));
+    const bool add_detail = rng.chance(0.45), short_beat = rng.chance(0.5);
     if (text.size() >= kEventBytes) continue;  // drawn either way, so what follows does not depend on the length
-    std::string arc_section = std::string("ev_") + event_name(e) + "_" + p.arc;
-    say(grammar_.has_section(arc_section) ? arc_section : std::string("ev_") + event_name(e));
+    if (by_clause) {
+      clauses.event(e, scene(), rng, text);
+    } else {
+      std::string arc_section = std::string("ev_") + event_name(e) + "_" + p.arc;
+      say(grammar_.has_section(arc_section) ? arc_section : std::string("ev_") + event_name(e));
+    }
+    if (add_detail) build(detail);
+    if (short_beat) build(Construction::Short);
   }
   if (p.has(Feature::PlotTwist)) say("twist");
-  if (p.has(Feature::Dialogue)) say("dialogue_mid");
+  if (p.has(Feature::Dialogue)) {
+    say("dialogue_mid");
+    build(Construction::Speech);
+  }
   paragraph();
 
   // 4. The ending, happy or sad, which sets how everyone feels; 5. the moral.
   world.mood = bad ? Mood::Sad : Mood::Happy;
-  say(p.arc + (bad ? "_bad" : "_good"));
-  say(bad ? "closing_bad" : "closing");
+  if (rng.chance(0.4)) say(p.arc + (bad ? "_bad" : "_good"));
+  else clauses.arc_step(p.arc, bad ? ArcStep::Bad : ArcStep::Good, *p.object, scene(), rng, text);
+  maybe_build({Construction::Feeling}, 0.4, kEventBytes + 200);
+  if (rng.chance(0.5)) say(bad ? "closing_bad" : "closing");
+  else if (bad) {  // how they feel, in the plain words a sad ending is told by
+    static const std::vector<std::string> kSad = {"sad", "upset", "worried", "lonely", "grumpy", "very sad"};
+    Scene s = scene();
+    s.feel = rng.pick(kSad);
+    clauses.sentence(Construction::Feeling, s, rng, text);
+  }
+  else clauses.closing(scene(), rng, text);
   if (p.has(Feature::MoralValue)) {
     paragraph();
     say(bad ? "moral_bad" : "moral");
@@ -397,13 +401,13 @@ void finish_text(std::string& text) {
   bool cap = true;  // the next letter starts a sentence
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == kArticleMark) {
+    if (c == kArticleMark || c == kCapitalArticleMark) {
       size_t j = i + 1;
       while (j < text.size() && text[j] == ' ') ++j;
       size_t e = j;
       while (e < text.size() && (is_ascii_alpha(text[e]) || text[e] == '-')) ++e;
       std::string art = indefinite_article(std::string_view(text).substr(j, e - j));
-      if (cap) art[0] = ascii_upper(art[0]);
+      if (cap || c == kCapitalArticleMark) art[0] = ascii_upper(art[0]);
       cap = false;
       out += art;
       continue;
