@@ -12,6 +12,9 @@ class AdamW {
  public:
   AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
         bool decay_embeddings);
+  // Over any set of named tensors in one buffer of `total` values (adapters: train/adapters.h).
+  AdamW(const std::vector<model::TensorInfo>& tensors, int64_t total, double beta1, double beta2, double eps,
+        double weight_decay);
   // One update with the step's learning rate; t counts updates from 1.
   void step(float* params, const float* grads, double lr, int64_t t);
   std::vector<float>& m() { return m_; }

@@ -94,7 +94,9 @@ class TrainingRun {
  public:
   TrainingRun(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt)
       : m_(m), data_(data), opt_(opt), tc_(opt.train),
-        adam_(m.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings),
+        adam_(opt.adapters ? AdamW(opt.adapters->tensors(), opt.adapters->size(), tc_.beta1, tc_.beta2, tc_.eps,
+                                   tc_.weight_decay)
+                           : AdamW(m.layout(), tc_.beta1, tc_.beta2, tc_.eps, tc_.weight_decay, tc_.decay_embeddings)),
         metrics_path_((fs::path(opt.out_dir) / "metrics.jsonl").string()),
         micro_(size_t(tc_.grad_accum)) {}
 
@@ -129,7 +131,7 @@ class TrainingRun {
     const fs::path checkpoints = fs::path(opt_.out_dir) / "checkpoints";
     if (!opt_.resume.empty()) {
       std::string cp = resolve_resume(opt_.resume);
-      st_ = load_checkpoint(cp, m_, adam_);
+      st_ = load_checkpoint(cp, m_, adam_, opt_.adapters);
       data_.restore(st_.data);
       fs::create_directories(checkpoints);
       truncate_metrics(metrics_path_, st_.step);
@@ -163,7 +165,8 @@ class TrainingRun {
       weight += b.weight;
       tokens += int64_t(b.B) * b.T;
     }
-    m_.zero_grad();
+    Adapters* ad = opt_.adapters;
+    ad ? ad->zero_grad() : m_.zero_grad();
     double loss = 0;
     if (weight > 0)
       for (auto& b : micro_)
@@ -172,15 +175,19 @@ class TrainingRun {
                                          : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
                                                                b.w.empty() ? nullptr : b.w.data())) *
                   b.weight / weight;
-    const int64_t P = m_.num_params();
-    allreduce_gradients(m_.grads(), P);
-    const double norm = clip_grad_norm(m_.grads(), P, tc_.grad_clip);
+    // What the optimizer steps: the adapters, or every weight of the model.
+    const int64_t P = ad ? ad->size() : m_.num_params();
+    float* params = ad ? ad->params() : m_.params();
+    float* grads = ad ? ad->grads() : m_.grads();
+    allreduce_gradients(grads, P);
+    const double norm = clip_grad_norm(grads, P, tc_.grad_clip);
     if (!std::isfinite(loss) || !std::isfinite(norm))
       throw Error(fmt::format("the loss became {} at step {}; nothing was saved over the last good checkpoint ({})",
                               std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss),
                               step + 1, last_checkpoint_.empty() ? "none yet" : last_checkpoint_),
                   "training");
-    adam_.step(m_.params(), m_.grads(), lr, step + 1);
+    adam_.step(params, grads, lr, step + 1);
+    if (ad) ad->update_model();
     return {loss, norm};
   }
 
@@ -221,7 +228,7 @@ class TrainingRun {
     st_.step = step;
     st_.data = data_.state();
     std::string dir = (fs::path(opt_.out_dir) / "checkpoints" / fmt::format("step_{:08d}", step)).string();
-    save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
+    save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files, opt_.adapters);
     last_checkpoint_ = dir;
     auto all = list_checkpoints(opt_.out_dir);
     for (size_t i = 0; i + size_t(tc_.keep_checkpoints) < all.size(); ++i) fs::remove_all(all[i]);
