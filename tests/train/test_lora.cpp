@@ -59,8 +59,9 @@ void check_lora_gradients(bool masked) {
   lora.zero_grad();
   m.forward_backward(in.data(), tgt.data(), 2, 5, 1.0 / counted);
   const std::vector<double> analytic(lora.grads(), lora.grads() + lora.size());
-  // Central differences of the model's loss with the adapters merged in.
-  const double h = 1e-5;
+  // Central differences of the model's loss with the adapters merged in (h = 1e-6: at 1e-5
+  // the h² error of the difference, with these large weights, is ~1e-5 of the value).
+  const double h = 1e-6;
   for (int64_t i = 0; i < lora.size(); ++i) {
     const double keep = lora.params()[i];
     lora.params()[i] = keep + h;
@@ -82,8 +83,28 @@ std::vector<float> logits_of(model::Transformer<float>& m, const std::vector<int
   return {m.logits(), m.logits() + in.size() * size_t(m.config().vocab_size)};
 }
 
+// The fixture's base with its final norm's weights at 20 rather than about 1. After 20
+// steps of pre-training the tied head's rows are still small, so with the final norm
+// fixing the hidden state's scale the logits cannot be peaked whatever the blocks do, and
+// LoRA (which leaves the head and norms frozen) could not lower the loss much. Full
+// fine-tuning grows the embeddings; here the scale is given.
+const std::string& lora_base() {
+  static test::TempDir dir;
+  static std::string path = [] {
+    auto m = model::load_model(test::base_model());
+    const int fn = m->layout().final_norm;
+    for (int64_t i = 0; i < m->layout().tensors[size_t(fn)].size; ++i) m->param(fn)[i] *= 20.f;
+    std::filesystem::create_directories(dir / "base");
+    model::save_model_files(dir / "base", *m);
+    std::filesystem::copy_file(test::base_model() + "/tokenizer.json", dir / "base/tokenizer.json");
+    return dir / "base";
+  }();
+  return path;
+}
+
 FinetuneOptions lora_options(const test::TempDir& dir, const std::string& out, int64_t steps) {
   auto o = test::finetune_options(dir, out, steps);
+  o.base = lora_base();
   o.lora = all_targets(4, 8.0);
   o.train.lr = 1e-2;
   return o;
@@ -94,7 +115,7 @@ FinetuneOptions lora_options(const test::TempDir& dir, const std::string& out, i
 TEST(Lora, AdapterGradientsMatchFiniteDifferences) { check_lora_gradients(false); }
 TEST(Lora, AdapterGradientsMatchFiniteDifferencesWithMaskedTargets) { check_lora_gradients(true); }
 
-TEST(Lora, FrozenWeightsGetNoGradientAndNoBuffer) {
+TEST(Lora, OnlyTheAdaptersGetGradients) {
   model::Transformer<double> m(tiny_config());
   m.init_weights(5);
   LoraAdapters<double> lora(m.layout(), all_targets(2, 4.0));
@@ -160,8 +181,8 @@ TEST(Lora, TargetsAndConfigErrorsSayWhatIsExpected) {
     parse_lora_targets("q,lm_head", "--lora-targets");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown LoRA target 'lm_head'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("q, k, v, o, gate, up, down"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown LoRA target 'lm_head'"), std::string::npos) << e.message();
+    EXPECT_NE(std::string(e.what()).find("q, k, v, o, gate, up, down"), std::string::npos) << e.message();
   }
   EXPECT_THROW(parse_lora_targets("q,,v", "x"), Error);
   LoraConfig c;
@@ -175,7 +196,8 @@ TEST(Lora, FineTuningLearnsWithTheBaseFrozenAndSavesAPeftAdapter) {
   test::TempDir dir;
   auto r = finetune(lora_options(dir, "lora", 30));
   ASSERT_EQ(r.losses.size(), 30u);
-  EXPECT_LT(r.losses.back(), 0.7 * r.losses.front());
+  // From about 10.5 to about 4.7 in this run.
+  EXPECT_LT(r.losses.back(), 0.6 * r.losses.front());
   const std::string out = dir / "lora/model";
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "prompt_template.json"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
@@ -185,10 +207,10 @@ TEST(Lora, FineTuningLearnsWithTheBaseFrozenAndSavesAPeftAdapter) {
   EXPECT_EQ(cfg["task_type"], "CAUSAL_LM");
   EXPECT_EQ(cfg["r"], 4);
   EXPECT_EQ(cfg["lora_alpha"], 8.0);
-  EXPECT_EQ(cfg["base_model_name_or_path"], test::base_model());
+  EXPECT_EQ(cfg["base_model_name_or_path"], lora_base());
   EXPECT_EQ(cfg["target_modules"].size(), 7u);
   auto tensors = model::read_safetensors(out + "/adapter_model.safetensors");
-  auto base = model::load_model(test::base_model());
+  auto base = model::load_model(lora_base());
   const auto& c = base->config();
   EXPECT_EQ(tensors.size(), size_t(c.n_layers) * 7 * 2);
   const auto& qa = tensors.at("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight");
@@ -207,12 +229,12 @@ TEST(Lora, MergeFoldsTheAdapterIntoThePlainModel) {
   test::TempDir dir;
   auto r = finetune(lora_options(dir, "lora", 12));
   const std::string adapter = r.model_dir;
-  const int n = merge_lora(test::base_model(), adapter, dir / "merged");
+  const int n = merge_lora(lora_base(), adapter, dir / "merged");
   auto merged = model::load_model_and_tokenizer(dir / "merged");
   EXPECT_EQ(n, merged.model->config().n_layers * 7);
   EXPECT_TRUE(merged.alpaca_template);
   // Against base + (alpha/r)·B·A computed here from the adapter file, element by element.
-  auto base = model::load_model(test::base_model());
+  auto base = model::load_model(lora_base());
   auto ad = model::read_safetensors(adapter + "/adapter_model.safetensors");
   const auto& L = base->layout();
   const int wv = L.layers[0].wv;
@@ -251,19 +273,19 @@ TEST(Lora, AnAdapterThatDoesNotFitIsAClearError) {
     finetune(other);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("adapter_config.json"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("r=4"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("adapter_config.json"), std::string::npos) << e.message();
+    EXPECT_NE(std::string(e.what()).find("r=4"), std::string::npos) << e.message();
   }
   // A model of another shape: the tensor and both shapes are named.
-  model::ModelConfig c = model::load_model(test::base_model())->config();
+  model::ModelConfig c = model::load_model(lora_base())->config();
   c.dim = 16, c.hidden_dim = 32;
   model::Transformer<float> wide(c);
   try {
     apply_lora(wide, r.model_dir);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("adapter_model.safetensors"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find("adapter_model.safetensors"), std::string::npos) << e.message();
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.message();
   }
   // Not an adapter folder at all.
   EXPECT_THROW(read_lora_config(test::base_model()), Error);

@@ -287,8 +287,8 @@ void apply_lora(model::Transformer<float>& m, const std::string& adapter_dir) {
 }
 
 int merge_lora(const std::string& base_dir, const std::string& adapter_dir, const std::string& out_dir) {
+  const LoraConfig cfg = read_lora_config(adapter_dir);  // before the base: a wrong folder fails at once
   auto loaded = model::load_model_and_tokenizer(base_dir);
-  const LoraConfig cfg = read_lora_config(adapter_dir);
   apply_lora(*loaded.model, adapter_dir);
   AtomicDir out(out_dir);
   model::save_model_files(out.path(), *loaded.model);
