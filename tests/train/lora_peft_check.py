@@ -64,6 +64,9 @@ def main():
     try:
         import torch
     except ImportError:
+        # Debian's python3-torch lives in the system python, which a pyenv shim may hide.
+        if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and os.path.exists("/usr/bin/python3"):
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
         print("lora_peft_check: skipped: python3 torch is not installed")
         sys.exit(77)
     slm = os.path.abspath(args.slm)
@@ -71,9 +74,9 @@ def main():
     with tempfile.TemporaryDirectory() as t:
         run([slm, "data", "stories", "--count", "200", "--out", f"{t}/s.txt"] + q)
         run([slm, "tokenizer", "train", f"{t}/s.txt", "--vocab-size", "400", "--out", f"{t}/tok.json"] + q)
-        run([slm, "data", "pack", f"{t}/s.txt", "--tokenizer", f"{t}/tok.json", "--out", f"{t}/shards"] + q)
+        run([slm, "data", "pack", f"{t}/s.txt", "--tokenizer", f"{t}/tok.json", "--val-fraction", "0.2", "--out", f"{t}/shards"] + q)
         small = ["--set", "model.dim=32", "--set", "model.n_layers=2", "--set", "model.n_heads=4",
-                 "--set", "model.n_kv_heads=2", "--set", "model.hidden_dim=64", "--set", "model.context=96",
+                 "--set", "model.n_kv_heads=2", "--set", "model.hidden_dim=64", "--set", "model.context=256",
                  "--set", "train.batch_size=4"]
         run([slm, "pretrain", "--data", f"{t}/shards", "--out", f"{t}/pre", "--max-steps", "20"] + small + q)
         with open(f"{t}/sft.jsonl", "w") as f:
