@@ -69,10 +69,14 @@ for tie in true false; do
 done
 
 # A LoRA fine-tune folded into its base by slm lora merge is a plain model: its GGUF runs too.
+# Its base has a context of 256, room for Alpaca's prompt (the held-out text is one window).
+"$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=128 \
+  --set model.context=256 --set model.tie_embeddings=false --set train.batch_size=8 --set train.lr=0.003 \
+  --set train.warmup_steps=10 --max-steps 100 --data "$T/shards" --out "$T/run_lora_base" "${q[@]}" >/dev/null
 for i in $(seq 1 40); do
   printf '{"instruction": "Say the name.", "input": "%s", "output": "%s is here."}\n' Tom Tom Lily Lily Ben Ben | sed -n "$((i % 3 + 1))p"
 done > "$T/sft.jsonl"
-"$SLM" finetune --base "$T/run_false/model" --data "$T/sft.jsonl" --lora 4 --lora-targets all --max-steps 20 \
+"$SLM" finetune --base "$T/run_lora_base/model" --data "$T/sft.jsonl" --lora 4 --lora-targets all --max-steps 20 \
   --set train.lr=0.01 --out "$T/lora" "${q[@]}" >/dev/null
-"$SLM" lora merge --base "$T/run_false/model" --adapter "$T/lora/model" --out "$T/merged" --quiet >/dev/null
+"$SLM" lora merge --base "$T/run_lora_base/model" --adapter "$T/lora/model" --out "$T/merged" --quiet >/dev/null
 check_exports "$T/merged" "LoRA merged" f32 q8_0

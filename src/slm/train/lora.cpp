@@ -126,7 +126,10 @@ LoraConfig LoraConfig::from_peft_json(const json& j, const std::string& where) {
     const json& t = j.at("target_modules");
     if (t.is_string()) throw Error("target_modules is a pattern: expected a list of module names", where);
     std::string list;
-    for (const auto& m : t) list += (list.empty() ? "" : ",") + m.get<std::string>();
+    for (const auto& m : t) {
+      if (!list.empty()) list += ',';
+      list += m.get<std::string>();
+    }
     c.targets = parse_lora_targets(list, where + ": target_modules");
   } catch (const json::exception& e) {
     throw Error(std::string("bad adapter config: ") + e.what(), where);
