@@ -12,7 +12,7 @@
 # been timed end to end. Every stage resumes where it stopped (run the script again).
 # Everything goes to runs/recipe-cpu/. Usage: scripts/recipe-cpu.sh
 # env: RECIPE_RUN, RECIPE_SIZE_MB, RECIPE_PRE_STEPS, RECIPE_FT_STEPS, RECIPE_GRPO_STEPS,
-#      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_THREADS
+#      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_SFT_STORIES, RECIPE_THREADS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLM=./build/slm
@@ -47,7 +47,7 @@ if [ ! -d "$RUN/pretrain/model" ]; then
 fi
 
 stage "6-7. Instruction data, then instruction-tune for $FT_STEPS steps"
-[ -d "$RUN/sft" ] || $SLM data instruct --stories 12000 --seed 7 --out "$RUN/sft"
+[ -d "$RUN/sft" ] || $SLM data instruct --stories "${RECIPE_SFT_STORIES:-12000}" --seed 7 --out "$RUN/sft"
 if [ ! -d "$RUN/finetune/model" ]; then
   # shellcheck disable=SC2046
   $SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "$RUN/finetune" \
