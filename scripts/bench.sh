@@ -14,3 +14,6 @@ bench/pretrain_bench.sh 3
 echo
 echo "== inference: prompt and decode tokens/s, fp32 and q8"
 bench/infer_bench.sh
+echo
+echo "== LoRA vs full fine-tuning: memory and tokens/s, slm beside PyTorch (needs the quickstart's runs/)"
+if [ -d runs/quickstart/pretrain/model ]; then bench/lora_bench.sh 20; else echo "skipped: run scripts/quickstart.sh first"; fi

@@ -14,6 +14,12 @@ if ! command -v chromium >/dev/null; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+# PyTorch (Debian's) reads the LoRA adapters in PEFT's layout (train.lora_peft_layout).
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
+fi
 # npm packages for the cross-checks against real implementations (HF tokenizers, HF's
 # GGUF parser, Playwright, llama.cpp's prebuilt CPU binary). NODE_LLAMA_CPP_SKIP_DOWNLOAD:
 # node-llama-cpp's install step must not fetch or build llama.cpp; the prebuilt is enough.

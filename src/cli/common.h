@@ -42,6 +42,7 @@ void add_serve_commands(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
 void add_align_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
+void add_lora_commands(CLI::App& app);
 void add_self_instruct_commands(CLI::App& app);  // after add_data_commands: it joins `slm data`
 void add_explain_commands(CLI::App& app);
 

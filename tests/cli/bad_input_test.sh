@@ -62,6 +62,12 @@ refuse 2 "--max-steps" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" -
 refuse 2 "--stop-after" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --stop-after 0
 refuse 2 "--epochs" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --epochs 0
 refuse 2 "--eval-limit" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --eval-limit -1
+refuse 2 "--lora" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --lora 0
+refuse 2 "unknown LoRA target 'attn': expected q, k, v, o, gate, up, down" "$O" -- \
+  "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --lora 4 --lora-targets q,attn
+refuse 2 "--lora-alpha" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --lora 4 --lora-alpha 0
+refuse 2 "--lora-targets requires --lora" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --lora-targets q
+refuse 1 "not a LoRA adapter folder (no adapter_config.json)" "$O" -- "$SLM" lora merge --base "$M" --adapter "$M" --out "$O"
 
 # --- config files: unknown keys at any level (with the nearest name), wrong types
 cfg() { printf '%s\n' "$2" >"$TMP/$1.json"; }

@@ -53,19 +53,29 @@ done >"$TMP/sft.jsonl"
 steps=300
 ft=(--base "$TMP/base/model" --data "$TMP/sft.jsonl" --max-steps $steps --set train.batch_size=16
   --set train.eval_every=0 --set train.checkpoint_every=100000 --set train.warmup_steps=2 "${q[@]}")
-"$SLM" finetune --out "$TMP/ft_straight" "${ft[@]}" >/dev/null 2>"$TMP/err" || die "finetune straight through: $(cat "$TMP/err")"
-interrupt TERM "$TMP/ft_cut" "$SLM" finetune --out "$TMP/ft_cut" "${ft[@]}"
-stopped=$(ls "$TMP/ft_cut/checkpoints" | tail -1 | sed 's/step_0*//')
-[ -n "$stopped" ] && [ "$stopped" -lt $steps ] && ok || bad "finetune finished ($stopped steps) before the signal: nothing was resumed"
-"$SLM" finetune --out "$TMP/ft_cut" "${ft[@]}" --resume "$TMP/ft_cut" >/dev/null 2>"$TMP/err" && ok || bad "finetune --resume: $(cat "$TMP/err")"
-cmp -s "$TMP/ft_straight/model/model.safetensors" "$TMP/ft_cut/model/model.safetensors" && ok \
-  || bad "finetune stopped at step $stopped and resumed ends with other weights than a run straight through"
 losses() { node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n"))
   if (l.trim()) { const r = JSON.parse(l); if ("loss" in r) console.log(r.step, r.loss); }' "$1"; }
-if command -v node >/dev/null; then
-  cmp -s <(losses "$TMP/ft_straight/metrics.jsonl") <(losses "$TMP/ft_cut/metrics.jsonl") && ok \
-    || bad "the resumed finetune's losses differ from the straight run's"
-fi
+# stop_and_resume NAME SIGNAL WEIGHTS [FLAG...]: a run straight through and one stopped by
+# SIGNAL then resumed end with the same WEIGHTS file (and losses), bit for bit.
+stop_and_resume() {
+  local name=$1 sig=$2 weights=$3
+  shift 3
+  "$SLM" finetune --out "$TMP/${name}_straight" "${ft[@]}" "$@" >/dev/null 2>"$TMP/err" || die "$name straight through: $(cat "$TMP/err")"
+  interrupt "$sig" "$TMP/${name}_cut" "$SLM" finetune --out "$TMP/${name}_cut" "${ft[@]}" "$@"
+  stopped=$(ls "$TMP/${name}_cut/checkpoints" | tail -1 | sed 's/step_0*//')
+  [ -n "$stopped" ] && [ "$stopped" -lt $steps ] && ok || bad "$name finished ($stopped steps) before the signal: nothing was resumed"
+  "$SLM" finetune --out "$TMP/${name}_cut" "${ft[@]}" "$@" --resume "$TMP/${name}_cut" >/dev/null 2>"$TMP/err" && ok \
+    || bad "$name --resume: $(cat "$TMP/err")"
+  cmp -s "$TMP/${name}_straight/model/$weights" "$TMP/${name}_cut/model/$weights" && ok \
+    || bad "$name stopped at step $stopped and resumed ends with other weights than a run straight through"
+  if command -v node >/dev/null; then
+    cmp -s <(losses "$TMP/${name}_straight/metrics.jsonl") <(losses "$TMP/${name}_cut/metrics.jsonl") && ok \
+      || bad "the resumed $name run's losses differ from the straight run's"
+  fi
+}
+stop_and_resume finetune TERM model.safetensors
+# LoRA: the checkpoint holds the adapters and their AdamW moments; Ctrl-C stops it the same way.
+stop_and_resume lora INT adapter_model.safetensors --lora 4 --lora-targets q,v,down --set train.lr=0.003
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

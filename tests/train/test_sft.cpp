@@ -10,67 +10,24 @@
 #include "slm/train/pretrain.h"
 #include "slm/util/error.h"
 #include "test_util.h"
+#include "train/finetune_fixture.h"
 
 using namespace slm;
 using namespace slm::train;
 
-namespace {
+using test::base_model;
+using test::shard_dir;
+using test::write_records;
 
-const std::string& shard_dir() {
-  static test::TempDir dir;
-  static std::string path = test::make_story_shards(dir, 300, 400);
-  return path;
-}
+namespace {
 
 const tokenizer::Tokenizer& tok() {
   static tokenizer::Tokenizer t = tokenizer::Tokenizer::load(shard_dir() + "/tokenizer.json");
   return t;
 }
 
-// A base model, pre-trained for a few steps: what fine-tuning starts from.
-const std::string& base_model() {
-  static test::TempDir dir;
-  static std::string path = [] {
-    PretrainOptions o;
-    o.model.dim = 32, o.model.n_layers = 2, o.model.n_heads = 4, o.model.n_kv_heads = 2, o.model.hidden_dim = 64;
-    o.model.context = 160;
-    o.train.batch_size = 4, o.train.max_steps = 20, o.train.warmup_steps = 2, o.train.eval_every = 0;
-    o.data_dir = shard_dir();
-    o.out_dir = dir / "pre";
-    o.quiet = true;
-    return pretrain(o).model_dir;
-  }();
-  return path;
-}
-
-// Short Alpaca records: "Say the name." with a name as input, the name as output.
-std::string write_records(const test::TempDir& dir, int n) {
-  const char* names[] = {"Tom", "Lily", "Ben", "Mia", "Sam", "Zoe", "Max", "Amy"};
-  std::string text;
-  for (int i = 0; i < n; ++i) {
-    std::string name = names[i % 8];
-    text += R"({"instruction": "Repeat the name.", "input": ")" + name + R"(", "output": ")" + name + "\"}\n";
-  }
-  std::string path = dir / "records.jsonl";
-  test::spit(path, text);
-  return path;
-}
-
 FinetuneOptions options(const test::TempDir& dir, const std::string& out, int64_t steps) {
-  FinetuneOptions o;
-  o.base = base_model();
-  o.data = write_records(dir, 64);
-  o.out_dir = dir / out;
-  o.train.batch_size = 4;
-  o.train.max_steps = steps;
-  o.train.warmup_steps = 2;
-  o.train.lr = 3e-3;
-  o.train.weight_decay = 0;
-  o.train.eval_every = 5;
-  o.train.checkpoint_every = 4;
-  o.threads = 2;
-  o.quiet = true;
-  return o;
+  return test::finetune_options(dir, out, steps);
 }
 
 }  // namespace
@@ -178,18 +135,7 @@ TEST(Finetune, LearnsTheTaskAndWritesAModelWithItsTemplate) {
 
 TEST(Finetune, ResumeIsBitIdentical) {
   test::TempDir dir;
-  auto straight = finetune(options(dir, "a", 10));
-  auto first = options(dir, "b", 10);
-  first.stop_after = 5;
-  auto half = finetune(first);
-  ASSERT_TRUE(half.interrupted);
-  auto second = options(dir, "b", 10);
-  second.resume = dir / "b";
-  auto rest = finetune(second);
-  std::vector<double> joined = half.losses;
-  joined.insert(joined.end(), rest.losses.begin(), rest.losses.end());
-  ASSERT_EQ(joined.size(), straight.losses.size());
-  for (size_t i = 0; i < joined.size(); ++i) EXPECT_EQ(joined[i], straight.losses[i]) << "step " << i + 1;
+  test::expect_resume_bit_identical(dir, [&](const std::string& out) { return options(dir, out, 10); });
   auto ma = model::load_model(dir / "a/model"), mb = model::load_model(dir / "b/model");
   EXPECT_TRUE(std::equal(ma->params(), ma->params() + ma->num_params(), mb->params()));
 }

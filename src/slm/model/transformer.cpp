@@ -16,7 +16,20 @@ template <class T>
 Transformer<T>::Transformer(const ModelConfig& cfg) : cfg_(cfg), layout_(cfg) {
   cfg_.validate("model config");
   params_.assign(size_t(layout_.total), T(0));
-  grads_.assign(size_t(layout_.total), T(0));
+  frozen_.assign(layout_.tensors.size(), 0);
+}
+
+template <class T>
+T* Transformer<T>::grads_data() {
+  if (grads_.empty()) grads_.assign(size_t(layout_.total), T(0));
+  return grads_.data();
+}
+
+template <class T>
+void Transformer<T>::linear_backward(T* dx, int w, const T* dy, const T* x, int in, int out) {
+  const int N = B_ * T_;
+  matmul_backward(dx, wgrad(w), dy, x, param(w), N, in, out, prec_);
+  if (on_linear_backward) on_linear_backward(w, x, dy, N);
 }
 
 template <class T>
@@ -200,16 +213,16 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
   const int head = layout_.output_head();
   std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
   if (rows.empty()) {
-    matmul_backward(dxn_.data(), grad(head), logits_.data(), xnf_.data(), param(head), N, C, V, prec_);
+    matmul_backward(dxn_.data(), wgrad(head), logits_.data(), xnf_.data(), param(head), N, C, V, prec_);
   } else {
     const int M = int(rows.size());
     dxsel_.assign(size_t(M) * C, T(0));
-    matmul_backward(dxsel_.data(), grad(head), logits_.data(), xsel_.data(), param(head), M, C, V, prec_);
+    matmul_backward(dxsel_.data(), wgrad(head), logits_.data(), xsel_.data(), param(head), M, C, V, prec_);
     for (int i = 0; i < M; ++i)
       std::copy_n(dxsel_.data() + size_t(i) * C, C, dxn_.data() + size_t(rows[size_t(i)]) * C);
   }
   std::fill(dx_.begin(), dx_.begin() + long(NC), T(0));
-  rmsnorm_backward(dx_.data(), grad(layout_.final_norm), dxn_.data(), x_out_.data(), param(layout_.final_norm),
+  rmsnorm_backward(dx_.data(), wgrad(layout_.final_norm), dxn_.data(), x_out_.data(), param(layout_.final_norm),
                    rstdf_.data(), N, C);
   // dx_ now holds dL/dx at the output of the last layer; walk the layers backwards.
   for (int l = cfg_.n_layers - 1; l >= 0; --l) {
@@ -217,33 +230,33 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
     const auto& L = layout_.layers[size_t(l)];
     // x_out = x_mid + down(h): dx_ flows on to x_mid unchanged, and into the MLP.
     std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
-    matmul_backward(dh_.data(), grad(L.w_down), dx_.data(), A.h.data(), param(L.w_down), N, F, C, prec_);
+    linear_backward(dh_.data(), L.w_down, dx_.data(), A.h.data(), F, C);
     swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    matmul_backward(dxn_.data(), grad(L.w_gate), dg_.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
-    matmul_backward(dxn_.data(), grad(L.w_up), du_.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
-    rmsnorm_backward(dx_.data(), grad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
+    linear_backward(dxn_.data(), L.w_gate, dg_.data(), A.xn2.data(), C, F);
+    linear_backward(dxn_.data(), L.w_up, du_.data(), A.xn2.data(), C, F);
+    rmsnorm_backward(dx_.data(), wgrad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
                      N, C);
     // x_mid = x_in + o(attention): dx_ flows on to x_in, and into attention.
     std::fill(da_.begin(), da_.begin() + long(NC), T(0));
-    matmul_backward(da_.data(), grad(L.wo), dx_.data(), A.a.data(), param(L.wo), N, C, C, prec_);
+    linear_backward(da_.data(), L.wo, dx_.data(), A.a.data(), C, C);
     attention_backward(dq_.data(), dk_.data(), dv_.data(), datt_.data(), da_.data(), A.q.data(), A.k.data(),
                        A.v.data(), A.att.data(), B, Tn, H, Hkv, d);
     rope_backward(dq_.data(), B, Tn, H, d, cfg_.rope_theta);
     rope_backward(dk_.data(), B, Tn, Hkv, d, cfg_.rope_theta);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    matmul_backward(dxn_.data(), grad(L.wq), dq_.data(), A.xn1.data(), param(L.wq), N, C, C, prec_);
-    matmul_backward(dxn_.data(), grad(L.wk), dk_.data(), A.xn1.data(), param(L.wk), N, C, KV, prec_);
-    matmul_backward(dxn_.data(), grad(L.wv), dv_.data(), A.xn1.data(), param(L.wv), N, C, KV, prec_);
-    rmsnorm_backward(dx_.data(), grad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
+    linear_backward(dxn_.data(), L.wq, dq_.data(), A.xn1.data(), C, C);
+    linear_backward(dxn_.data(), L.wk, dk_.data(), A.xn1.data(), C, KV);
+    linear_backward(dxn_.data(), L.wv, dv_.data(), A.xn1.data(), C, KV);
+    rmsnorm_backward(dx_.data(), wgrad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
                      N, C);
   }
-  embedding_backward(grad(layout_.embed), inputs, dx_.data(), N, C);
+  if (!frozen(layout_.embed)) embedding_backward(grad(layout_.embed), inputs, dx_.data(), N, C);
 }
 
 template <class T>
 void Transformer<T>::zero_grad() {
-  std::fill(grads_.begin(), grads_.end(), T(0));
+  std::fill(grads_.begin(), grads_.end(), T(0));  // nothing to clear before the first use
 }
 
 template class Transformer<float>;

@@ -45,9 +45,9 @@ class Transformer {
   const ParamLayout& layout() const { return layout_; }
   T* params() { return params_.data(); }
   const T* params() const { return params_.data(); }
-  T* grads() { return grads_.data(); }
+  T* grads() { return grads_data(); }
   T* param(int i) { return params_.data() + layout_.tensors[size_t(i)].offset; }
-  T* grad(int i) { return grads_.data() + layout_.tensors[size_t(i)].offset; }
+  T* grad(int i) { return grads_data() + layout_.tensors[size_t(i)].offset; }
   int64_t num_params() const { return layout_.total; }
   const T* logits() const { return logits_.data(); }
   // Interpretability (model/hooks.h): the hook sees every forward's activations at its
@@ -57,6 +57,15 @@ class Transformer {
   // final_hidden(), for callers that need the logits of a few rows only.
   void forward_hidden(const int32_t* inputs, int B, int Tn) { forward_body(inputs, B, Tn); }
   const T* final_hidden() const { return xnf_.data(); }
+
+  // Parameter-efficient fine-tuning (train/lora.h). A frozen tensor gets no gradient: its
+  // weight-gradient GEMM is skipped (the gradient still flows through it to the input).
+  // When every tensor is frozen the gradient buffer is never allocated. on_linear_backward,
+  // when set, is called in backward for each linear layer of the blocks with the tensor,
+  // its input x [rows, in] and its output's gradient dy [rows, out].
+  void set_frozen(int tensor, bool frozen) { frozen_[size_t(tensor)] = frozen; }
+  bool frozen(int tensor) const { return frozen_[size_t(tensor)] != 0; }
+  std::function<void(int tensor, const T* x, const T* dy, int rows)> on_linear_backward;
 
   // Bytes of activations a batch of B x T keeps for the backward pass.
   static int64_t activation_bytes(const ModelConfig& c, int B, int Tn);
@@ -72,12 +81,18 @@ class Transformer {
   void head_forward_rows(const std::vector<int32_t>& rows, const int32_t* targets, const float* weights);
   // From dlogits in logits_ (all rows, or the selected ones) down to the embeddings.
   void backward(const int32_t* inputs, const std::vector<int32_t>& rows);
+  // The gradients, allocated on first use; a tensor's gradient, or null when it is frozen.
+  T* grads_data();
+  T* wgrad(int i) { return frozen(i) ? nullptr : grad(i); }
+  // A linear layer's backward: dx += dy·W, dW (unless frozen), then on_linear_backward.
+  void linear_backward(T* dx, int w, const T* dy, const T* x, int in, int out);
 
   ModelConfig cfg_;
   ParamLayout layout_;
   tensor::Precision prec_ = tensor::Precision::fp32;
   ForwardHook<T>* hook_ = nullptr;
   std::vector<T> params_, grads_;
+  std::vector<uint8_t> frozen_;  // a flag a tensor
   int B_ = 0, T_ = 0;  // the shape of the last forward
   // Activations, per layer where the backward pass needs them.
   struct LayerActs {

@@ -84,6 +84,7 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
     T k = r * r * r * dot / T(C);
     for (int c = 0; c < C; ++c) dxr[c] += r * w[c] * dyr[c] - k * xr[c];
   }
+  if (!dw) return;  // a frozen norm
   for (int n = 0; n < N; ++n)
     for (int c = 0; c < C; ++c) dw[c] += dy[int64_t(n) * C + c] * x[int64_t(n) * C + c] * rstd[n];
 }

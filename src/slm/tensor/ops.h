@@ -26,7 +26,7 @@ void matmul_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int N, i
 template <class T> void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C);
 template <class T> void embedding_backward(T* dtable, const int32_t* ids, const T* dout, int N, int C);
 
-// RMSNorm (Llama): y = x / sqrt(mean(x²) + eps) * w. Saves 1/rms per row in rstd.
+// RMSNorm (Llama): y = x / sqrt(mean(x²) + eps) * w. Saves 1/rms per row in rstd. dw may be null.
 template <class T> void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int N, int C, float eps);
 template <class T>
 void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int N, int C);

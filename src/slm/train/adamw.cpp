@@ -19,6 +19,13 @@ AdamW::AdamW(const model::ParamLayout& layout, double beta1, double beta2, doubl
   }
 }
 
+AdamW::AdamW(const std::vector<model::TensorInfo>& tensors, int64_t total, double beta1, double beta2, double eps,
+             double weight_decay)
+    : m_(size_t(total), 0.f), v_(size_t(total), 0.f), lo_(0), hi_(total), beta1_(beta1), beta2_(beta2), eps_(eps),
+      wd_(weight_decay) {
+  for (const auto& t : tensors) ranges_.push_back({t.offset, t.size, t.decay});
+}
+
 void AdamW::step(float* params, const float* grads, double lr, int64_t t) {
   const double bc1 = 1.0 - std::pow(beta1_, double(t)), bc2 = 1.0 - std::pow(beta2_, double(t));
   const float b1 = float(beta1_), b2 = float(beta2_);

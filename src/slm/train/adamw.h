@@ -14,6 +14,9 @@ class AdamW {
   // moments for (ZeRO-1: each rank owns one shard); hi < 0 means all of it.
   AdamW(const model::ParamLayout& layout, double beta1, double beta2, double eps, double weight_decay,
         bool decay_embeddings, int64_t lo = 0, int64_t hi = -1);
+  // Over any set of named tensors in one buffer of `total` values (adapters: train/adapters.h).
+  AdamW(const std::vector<model::TensorInfo>& tensors, int64_t total, double beta1, double beta2, double eps,
+        double weight_decay);
   // One update with the step's learning rate; t counts updates from 1. params and grads
   // are the whole flat vectors; only [lo, hi) is read and changed.
   void step(float* params, const float* grads, double lr, int64_t t);

@@ -84,7 +84,11 @@ void allreduce_gradients(float* grads, int64_t n) { dist::allreduce_sum(grads, n
 namespace {
 
 // The optimizer of this rank: all of the parameters, or (ZeRO-1) its shard of them.
-AdamW make_optimizer(const model::Transformer<float>& m, const TrainConfig& tc) {
+AdamW make_optimizer(const model::Transformer<float>& m, const TrainConfig& tc, const Adapters* adapters) {
+  if (adapters) {
+    if (tc.zero) throw Error("ZeRO-1 shards the AdamW state of full training; LoRA's is small already", "train.zero");
+    return AdamW(adapters->tensors(), adapters->size(), tc.beta1, tc.beta2, tc.eps, tc.weight_decay);
+  }
   dist::Range shard{0, m.num_params()};
   if (tc.zero) shard = dist::shard_range(m.num_params(), dist::rank());
   return AdamW(m.layout(), tc.beta1, tc.beta2, tc.eps, tc.weight_decay, tc.decay_embeddings, shard.lo, shard.hi);
@@ -113,7 +117,7 @@ namespace {
 class TrainingRun {
  public:
   TrainingRun(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt)
-      : m_(m), data_(data), opt_(opt), tc_(opt.train), adam_(make_optimizer(m, tc_)),
+      : m_(m), data_(data), opt_(opt), tc_(opt.train), adam_(make_optimizer(m, tc_, opt.adapters)),
         metrics_path_((fs::path(opt.out_dir) / "metrics.jsonl").string()),
         micro_(size_t(tc_.grad_accum)) {}
 
@@ -156,6 +160,11 @@ class TrainingRun {
     }
     // Every rank starts from rank 0's weights (the same seed gives the same ones; this makes sure).
     dist::broadcast(m_.params(), m_.num_params() * int64_t(sizeof(float)), 0, "sending the start weights");
+    if (opt_.adapters && world_ > 1) {
+      dist::broadcast(opt_.adapters->params(), opt_.adapters->size() * int64_t(sizeof(float)), 0,
+                      "sending the start adapters");
+      opt_.adapters->update_model();
+    }
     res_.start_step = st_.step;
     if (root_) {
       json run = opt_.run_info.is_object() ? opt_.run_info : json::object();
@@ -184,13 +193,13 @@ class TrainingRun {
   // only rank 0 needs the run folder (no shared file system is assumed). Under ZeRO-1 only
   // rank 0 holds the whole AdamW state, and each rank receives its shard.
   void resume() {
-    const int64_t P = m_.num_params();
+    const int64_t P = opt_.adapters ? opt_.adapters->size() : m_.num_params();
     AdamW whole = tc_.zero && root_ ? whole_optimizer() : no_optimizer();
     AdamW& into = tc_.zero ? whole : adam_;
     std::string state;
     if (root_) {
       const std::string cp = resolve_checkpoint(opt_.resume);
-      st_ = load_checkpoint(cp, m_, into);
+      st_ = load_checkpoint(cp, m_, into, opt_.adapters);
       state = json{{"step", st_.step}, {"data", st_.data}, {"last_val_loss", st_.last_val_loss}}.dump();
       fs::create_directories(fs::path(opt_.out_dir) / "checkpoints");
       truncate_metrics(metrics_path_, st_.step);
@@ -239,9 +248,13 @@ class TrainingRun {
     }
     sum_over_ranks(&weight, 1, "the step's token count");
     tokens *= world_;
-    const int64_t P = m_.num_params();
-    float* grads = m_.grads();
-    m_.zero_grad();
+    // What the optimizer steps: the adapters, or every weight of the model.
+    Adapters* ad = opt_.adapters;
+    const int64_t P = ad ? ad->size() : m_.num_params();
+    float* params = ad ? ad->params() : m_.params();
+    float* grads = ad ? ad->grads() : m_.grads();
+    auto zero_grad = [&] { ad ? ad->zero_grad() : m_.zero_grad(); };
+    zero_grad();
     double loss = 0;
     if (weight > 0) {
       // Deterministic: each micro-batch's gradients alone, then added in order, as the
@@ -249,7 +262,7 @@ class TrainingRun {
       if (tc_.deterministic) acc_.assign(size_t(P), 0.f);
       for (auto& b : micro_) {
         if (b.counted == 0) continue;
-        if (tc_.deterministic) m_.zero_grad();
+        if (tc_.deterministic) zero_grad();
         loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
                                        : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
                                                              b.w.empty() ? nullptr : b.w.data())) *
@@ -278,8 +291,9 @@ class TrainingRun {
                               std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss),
                               step + 1, last_checkpoint_.empty() ? "none yet" : last_checkpoint_),
                   "training");
-    adam_.step(m_.params(), grads, lr, step + 1);
-    if (tc_.zero) dist::allgather(m_.params(), P, "the ZeRO-1 weight all-gather");
+    adam_.step(params, grads, lr, step + 1);
+    if (tc_.zero) dist::allgather(params, P, "the ZeRO-1 weight all-gather");
+    if (ad) ad->update_model();
     return {loss, norm};
   }
 
@@ -333,7 +347,7 @@ class TrainingRun {
       dist::gather_shards(adam_.v().data(), whole.v().data(), m_.num_params(), "gathering the AdamW state");
       if (root_) save_checkpoint(dir, m_, whole, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
     } else if (root_) {
-      save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files);
+      save_checkpoint(dir, m_, adam_, tc_, st_, opt_.tokenizer_json, opt_.data_desc, opt_.add_files, opt_.adapters);
     }
     if (!root_) return;
     auto all = list_checkpoints(opt_.out_dir);

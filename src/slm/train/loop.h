@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/model/transformer.h"
+#include "slm/train/adapters.h"
 #include "slm/train/train_config.h"
 
 namespace slm::train {
@@ -58,6 +59,9 @@ struct LoopOptions {
   std::function<double(model::Transformer<float>&, const Batch&, double grad_scale)> forward_backward;
   // Writes more files into each checkpoint and the final model folder (e.g. the prompt template).
   std::function<void(const std::string& dir)> add_files;
+  // Train these instead of the model's weights (LoRA: the model is frozen, see lora.h);
+  // checkpoints and the final folder then hold the adapters. Null: train the model.
+  Adapters* adapters = nullptr;
 };
 
 struct TrainResult {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "slm/tokenizer/chat_template.h"
 #include "slm/model/model_files.h"
@@ -190,6 +191,20 @@ void report_encoding(const SftEncodeStats& st, const std::string& what, int cont
 
 }  // namespace
 
+json training_memory(const model::Transformer<float>& m, const LoraTrainable* lora) {
+  const int64_t P = m.num_params(), F = int64_t(sizeof(float));
+  const int64_t trained = lora ? lora->size() : P;
+  int64_t frozen_copy = 0;  // LoRA keeps W0 of each adapted weight, to merge the adapters into
+  if (lora)
+    for (const auto& t : lora->targets()) frozen_copy += int64_t(t.in) * t.out;
+  const int64_t weights = (P + (lora ? trained + frozen_copy : 0)) * F;
+  return {{"weights", weights},
+          {"trainable_params", trained},
+          {"grads", trained * F},
+          {"optimizer", 2 * trained * F},
+          {"total", weights + 3 * trained * F}};
+}
+
 TrainResult finetune(const FinetuneOptions& opt) {
   omp_set_num_threads(std::max(1, opt.threads));
   std::string tok_path = (fs::path(opt.base) / "tokenizer.json").string();
@@ -242,7 +257,23 @@ TrainResult finetune(const FinetuneOptions& opt) {
     tok_path = (fs::path(opt.out_dir) / "base_tokenizer.json").string();
     write_file_atomic(tok_path, tok.to_json());
   }
+  // LoRA: the model is frozen and hooked; the adapters start as B = 0 (the base exactly).
+  std::unique_ptr<LoraTrainable> lora;
+  if (opt.lora.rank > 0) {
+    LoraConfig lc = opt.lora;
+    lc.base = opt.base;
+    lora = std::make_unique<LoraTrainable>(*model, lc, tc.seed);
+  }
+  const json memory = training_memory(*model, lora.get());
+  if (!opt.quiet)
+    fmt::print(stderr, "training {} of {} parameters{}; weights, gradients and AdamW state: {:.1f} MB\n",
+               memory["trainable_params"].get<int64_t>(), model->num_params(),
+               lora ? fmt::format(" (LoRA r={} alpha={} on {})", opt.lora.rank, opt.lora.alpha,
+                                  fmt::join(opt.lora.targets, ","))
+                    : "",
+               double(memory["total"].get<int64_t>()) / 1e6);
   LoopOptions lo;
+  lo.adapters = lora.get();
   lo.train = tc;
   lo.out_dir = opt.out_dir;
   lo.resume = opt.resume;
@@ -251,6 +282,8 @@ TrainResult finetune(const FinetuneOptions& opt) {
   lo.label = "finetune";
   lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples},
                  {"loss", opt.per_example_loss ? "mean over examples" : "mean over response tokens"}};
+  lo.run_info["memory_bytes"] = memory;
+  if (lora) lo.run_info["lora"] = lora->lora().config().to_peft_json();
   if (opt.run_info.is_object()) lo.run_info.update(opt.run_info);
   lo.forward_backward = opt.forward_backward;
   lo.quiet = opt.quiet;

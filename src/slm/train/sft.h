@@ -10,6 +10,7 @@
 
 #include "slm/data/sft_records.h"
 #include "slm/tokenizer/bpe.h"
+#include "slm/train/lora.h"
 #include "slm/train/loop.h"
 
 namespace slm::train {
@@ -87,7 +88,14 @@ struct FinetuneOptions {
   // LoopOptions::forward_backward); empty: cross-entropy. And more fields for run.json.
   std::function<double(model::Transformer<float>&, const Batch&, double grad_scale)> forward_backward;
   nlohmann::json run_info;
+  // LoRA (lora.h): rank > 0 trains low-rank adapters with the base frozen; the run's
+  // checkpoints and model/ folder then hold the adapters (PEFT's layout), not a model.
+  LoraConfig lora = LoraConfig::none();
 };
+
+// Bytes of what training keeps besides activations: weights, gradients, AdamW's two
+// moments and (LoRA) the frozen copy of the adapted weights; for run.json and the bench.
+nlohmann::json training_memory(const model::Transformer<float>& m, const LoraTrainable* lora);
 
 TrainResult finetune(const FinetuneOptions& opt);
 

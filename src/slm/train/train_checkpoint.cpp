@@ -20,17 +20,29 @@ namespace slm::train {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+// The tensors the optimizer's moments follow: the adapters', or the model's.
+const std::vector<model::TensorInfo>& moment_tensors(const model::Transformer<float>& m, const Adapters* adapters) {
+  return adapters ? adapters->tensors() : m.layout().tensors;
+}
+
+}  // namespace
+
 void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt, const TrainConfig& tc,
                      const TrainerState& st, const std::string& tokenizer_json, const std::string& data_dir,
-                     const std::function<void(const std::string&)>& add_files) {
-  if (opt.lo() != 0 || opt.hi() != m.num_params())
+                     const std::function<void(const std::string&)>& add_files, const Adapters* adapters) {
+  if (!adapters && (opt.lo() != 0 || opt.hi() != m.num_params()))
     throw Error("a checkpoint needs the whole optimizer state, not one rank's shard (gather it first)", dir);
   AtomicDir out(dir);
   const std::string& tmp = out.path();
-  model::save_model_files(tmp, m);
+  if (adapters)
+    adapters->save(tmp);  // the base stays where it is: the adapters are the whole of what was trained
+  else
+    model::save_model_files(tmp, m);
   if (!tokenizer_json.empty()) fs::copy_file(tokenizer_json, fs::path(tmp) / "tokenizer.json");
   std::vector<model::NamedTensor> moments;
-  for (const auto& t : m.layout().tensors) {
+  for (const auto& t : moment_tensors(m, adapters)) {
     moments.push_back({"m." + t.name, t.shape, opt.m().data() + t.offset});
     moments.push_back({"v." + t.name, t.shape, opt.v().data() + t.offset});
   }
@@ -47,7 +59,9 @@ void save_checkpoint(const std::string& dir, const model::Transformer<float>& m,
   out.commit();
 }
 
-TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt) {
+namespace {
+
+void load_model_weights(const std::string& dir, model::Transformer<float>& m) {
   // Name the first field in which the checkpoint's model differs from the configured one.
   json have = model::load_model_config(dir).to_json(), want = m.config().to_json();
   for (const auto& [k, v] : want.items())
@@ -55,13 +69,22 @@ TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& 
       throw Error("the checkpoint's model." + k + " is " + have[k].dump() + ", the configured model's is " + v.dump() +
                       ": a checkpoint of another architecture",
                   (fs::path(dir) / "config.json").string());
-  if (opt.lo() != 0 || opt.hi() != m.num_params())
-    throw Error("loading a checkpoint needs an optimizer for the whole model, not one rank's shard", dir);
   auto loaded = model::load_model(dir);
   std::copy(loaded->params(), loaded->params() + m.num_params(), m.params());
+}
+
+}  // namespace
+
+TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt, Adapters* adapters) {
+  if (!adapters && (opt.lo() != 0 || opt.hi() != m.num_params()))
+    throw Error("loading a checkpoint needs an optimizer for the whole model, not one rank's shard", dir);
+  if (adapters)
+    adapters->load(dir);
+  else
+    load_model_weights(dir, m);
   std::string opt_path = (fs::path(dir) / "optimizer.safetensors").string();
   auto moments = model::read_safetensors(opt_path);
-  for (const auto& t : m.layout().tensors)
+  for (const auto& t : moment_tensors(m, adapters))
     for (const char* kind : {"m.", "v."}) {
       auto it = moments.find(kind + t.name);
       if (it == moments.end() || int64_t(it->second.data.size()) != t.size)

@@ -11,6 +11,7 @@
 
 #include "slm/model/transformer.h"
 #include "slm/train/adamw.h"
+#include "slm/train/adapters.h"
 #include "slm/train/train_config.h"
 
 namespace slm::train {
@@ -24,13 +25,16 @@ struct TrainerState {
 
 // Saves into dir (replaced if present). tokenizer_json: a file to copy in, or empty;
 // add_files, if set, writes more files into the folder before it is renamed into place.
+// With adapters, the checkpoint holds them (and their moments) instead of the model.
 void save_checkpoint(const std::string& dir, const model::Transformer<float>& m, AdamW& opt,
                      const TrainConfig& tc, const TrainerState& st, const std::string& tokenizer_json,
-                     const std::string& data_dir, const std::function<void(const std::string&)>& add_files = nullptr);
+                     const std::string& data_dir, const std::function<void(const std::string&)>& add_files = nullptr,
+                     const Adapters* adapters = nullptr);
 
 // Restores weights, moments and state from a checkpoint folder written by save_checkpoint.
 // Throws slm::Error naming the file and field when it does not fit the model.
-TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt);
+TrainerState load_checkpoint(const std::string& dir, model::Transformer<float>& m, AdamW& opt,
+                             Adapters* adapters = nullptr);
 
 // A checkpoint folder itself, or a run folder's latest checkpoint.
 std::string resolve_checkpoint(const std::string& path);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The CPU recipe of issue 16: as far as 2 cores get in about an hour, for the goals the
+# quickstart's 5-minute model does not reach (required words used, questions answered).
+# The quickstart's model shape (configs/tiny.json, ~1.25M parameters) with 12x its
+# pre-training on 4x its data, then 4x its instruction tuning, then GRPO on the writing
+# and question tasks, and the before/after evaluation of each stage.
+#   1-4. data, tokenizer, shards            (80 MB of stories: ~1 epoch of pre-training)
+#   5.   pre-train 12,000 steps             (~26 min at the README's 15,500 tokens/s, bf16)
+#   6-7. instruction data, fine-tune 1,200 steps, evaluated on held-out requests (~8 min)
+#   8.   GRPO 100 steps, evaluated before/after (~12 min)
+# Those times are estimates from the quickstart's measured rates; the whole recipe has not
+# been timed end to end. Every stage resumes where it stopped (run the script again).
+# Everything goes to runs/recipe-cpu/. Usage: scripts/recipe-cpu.sh
+# env: RECIPE_RUN, RECIPE_SIZE_MB, RECIPE_PRE_STEPS, RECIPE_FT_STEPS, RECIPE_GRPO_STEPS,
+#      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_SFT_STORIES, RECIPE_THREADS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SLM=./build/slm
+[ -x "$SLM" ] || ./scripts/setup.sh
+RUN=${RECIPE_RUN:-runs/recipe-cpu}
+SIZE_MB=${RECIPE_SIZE_MB:-80}
+PRE_STEPS=${RECIPE_PRE_STEPS:-12000}
+FT_STEPS=${RECIPE_FT_STEPS:-1200}
+GRPO_STEPS=${RECIPE_GRPO_STEPS:-100}
+EVAL_LIMIT=${RECIPE_EVAL_LIMIT:-120}
+threads=(--threads "${RECIPE_THREADS:-0}")
+mkdir -p "$RUN"
+start=$(date +%s)
+stage() { echo; echo "== $1 ($(($(date +%s) - start)) s so far)"; }
+
+# resume_flag STAGE_DIR: --resume when the stage stopped before its model was written;
+# a finished stage is kept (delete its folder to redo it).
+resume_flag() { [ -d "$1/checkpoints" ] && [ ! -d "$1/model" ] && echo "--resume $1" || true; }
+
+stage "1-4. ${SIZE_MB} MB of stories, a 4096-token BPE tokenizer, token shards"
+[ -f "$RUN/stories.txt" ] || $SLM data stories --size "$SIZE_MB" --seed 7 --instruct --out "$RUN/stories.txt" "${threads[@]}"
+[ -d "$RUN/data" ] || $SLM data import "$RUN/stories.txt" --val-fraction 0.01 --out "$RUN/data"
+[ -f "$RUN/tokenizer.json" ] || $SLM tokenizer train "$RUN/data/train.jsonl" --vocab-size 4096 --out "$RUN/tokenizer.json"
+[ -d "$RUN/shards" ] || $SLM data pack "$RUN/data" --tokenizer "$RUN/tokenizer.json" --out "$RUN/shards"
+
+stage "5. Pre-train the quickstart's shape for $PRE_STEPS steps"
+if [ ! -d "$RUN/pretrain/model" ]; then
+  # shellcheck disable=SC2046
+  $SLM pretrain --config tiny --data "$RUN/shards" --out "$RUN/pretrain" --max-steps "$PRE_STEPS" \
+    --set train.eval_every=500 --set train.checkpoint_every=500 --set train.warmup_steps=200 "${threads[@]}" \
+    $(resume_flag "$RUN/pretrain")
+fi
+
+stage "6-7. Instruction data, then instruction-tune for $FT_STEPS steps"
+[ -d "$RUN/sft" ] || $SLM data instruct --stories "${RECIPE_SFT_STORIES:-12000}" --seed 7 --out "$RUN/sft"
+if [ ! -d "$RUN/finetune/model" ]; then
+  # shellcheck disable=SC2046
+  $SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "$RUN/finetune" \
+    --max-steps "$FT_STEPS" --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" "${threads[@]}" \
+    $(resume_flag "$RUN/finetune")
+fi
+
+stage "8. GRPO for $GRPO_STEPS steps on the writing and question tasks"
+if [ ! -d "$RUN/grpo/model" ]; then
+  # shellcheck disable=SC2046
+  $SLM align grpo --base "$RUN/finetune/model" --prompts "$RUN/sft/train.jsonl" --out "$RUN/grpo" \
+    --tasks write_words,write_features,main_character,friend,place,object,kind,yes_no --max-steps "$GRPO_STEPS" \
+    --set train.batch_size=2 --set train.lr=5e-4 --set train.min_lr=5e-5 --max-tokens 200 \
+    --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" --eval-stories 8 "${threads[@]}" \
+    $(resume_flag "$RUN/grpo")
+fi
+
+stage "done"
+python3 - "$RUN" <<'PY'
+import json, os, sys
+run = sys.argv[1]
+val = [r for r in map(json.loads, open(f"{run}/pretrain/metrics.jsonl")) if "val_loss" in r]
+if val:
+    print(f"pre-training: validation loss {val[-1]['val_loss']:.3f} at step {val[-1]['step']}")
+def line(name, s):
+    print(f"{name:<22} required words {100 * s['required_words']:5.1f}%   questions answered "
+          f"{100 * s['question_contains_answer']:5.1f}%   features {100 * s['features']:5.1f}%")
+ft = f"{run}/finetune/eval_instruct.json"
+if os.path.exists(ft):
+    j = json.load(open(ft))
+    line("pre-trained", j["base"])
+    line("instruction-tuned", j["finetuned"])
+rl = f"{run}/grpo/eval/instruct.json"
+if os.path.exists(rl):
+    line("GRPO", json.load(open(rl))["scores"])
+print("goal (issue 16): >= 80% required words, >= 60% questions; story metrics: " + f"{run}/grpo/eval/report.html")
+PY
+echo "total: $(($(date +%s) - start)) s"
