@@ -14,6 +14,7 @@
 #include "slm/tensor/gemm.h"
 #include "slm/train/adamw.h"
 #include "slm/train/train_checkpoint.h"
+#include "slm/train/expert_load_plot.h"
 #include "slm/train/loss_plot.h"
 #include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
@@ -202,6 +203,7 @@ class TrainingRun {
     const double mfu = tok_s * flops_tok_ / peak_;
     json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
     row.update(extra);
+    if (m_.config().is_moe()) row["expert_tokens"] = m_.take_expert_load();  // [layer][expert], this step
     train_curve_.push_back({double(step + 1), loss});
     if ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last) {
       if (opt_.validate) {
@@ -230,6 +232,9 @@ class TrainingRun {
   void plot() {
     write_loss_svg((fs::path(opt_.out_dir) / "loss.svg").string(), train_curve_, val_curve_,
                    fmt::format("{:.1f}M-parameter model: {} loss", double(m_.num_params()) / 1e6, opt_.label));
+    if (m_.config().is_moe())
+      write_expert_load_svg(metrics_path_, (fs::path(opt_.out_dir) / "expert_load.svg").string(),
+                            "expert load (share of each layer's routed tokens) over steps");
   }
 
   // Interrupted (a signal or --stop-after): one checkpoint to resume from.
