@@ -16,9 +16,11 @@ int64_t upcycle_model(const std::string& model_dir, const std::string& out, cons
   auto dense = load_model(model_dir);
   const ModelConfig& dc = dense->config();
   if (dc.is_moe()) throw Error("the model already has " + std::to_string(dc.n_experts) + " experts", model_dir);
-  if (opt.experts < 2) throw Error("must be at least 2, not " + std::to_string(opt.experts), "--experts");
+  if (opt.experts < 2 || opt.experts > 1024)
+    throw Error("--experts is " + std::to_string(opt.experts) + "; it must be in [2, 1024]");
   if (opt.experts_per_token < 1 || opt.experts_per_token > opt.experts)
-    throw Error("must be in [1, " + std::to_string(opt.experts) + "] (--experts)", "--top-k");
+    throw Error("--top-k is " + std::to_string(opt.experts_per_token) + "; it must be in [1, " +
+                std::to_string(opt.experts) + "] (--experts)");
   ModelConfig c = dc;
   c.n_experts = opt.experts;
   c.experts_per_token = opt.experts_per_token;
