@@ -26,14 +26,14 @@ tps() { sed -n 's/.* \([0-9.]*\) tokens\/s.*/\1/p' | head -1; }
 field() { sed -n "s/^RESULT.*$1=\([0-9.]*\).*/\1/p"; }
 
 echo "== training tokens/s ($THREADS thread(s), batch 8 x 256, best of 5 steps, process CPU time)"
-d_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/dense.json" "$VOCAB" 8 5 | tee /dev/stderr | tps)
-m_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/moe.json" "$VOCAB" 8 5 | tee /dev/stderr | tps)
+d_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/dense.json" "$VOCAB" 8 5 | tee -a /dev/stderr | tps)
+m_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/moe.json" "$VOCAB" 8 5 | tee -a /dev/stderr | tps)
 
 echo "== decode tokens/s (fp32, $THREADS thread(s), prompt 32, decode 128)"
 ./build/bench/bench_infer save "$OUT/dense.json" "$VOCAB" "$OUT/dense_model" >/dev/null
 ./build/bench/bench_infer save "$OUT/moe.json" "$VOCAB" "$OUT/moe_model" >/dev/null
-d_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/dense_model" fp32 "$THREADS" 32 128 | tee /dev/stderr | field decode_tps)
-m_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/moe_model" fp32 "$THREADS" 32 128 | tee /dev/stderr | field decode_tps)
+d_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/dense_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)
+m_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/moe_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)
 
 echo "== equal-token training: $STEPS steps of 8 x 256 tokens each"
 for kind in dense moe; do
