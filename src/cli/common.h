@@ -40,6 +40,7 @@ void add_eval_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_serve_commands(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
+void add_moe_commands(CLI::App& app);  // slm moe upcycle
 void add_align_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
 void add_lora_commands(CLI::App& app);

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   slm::cli::add_export_commands(app);
   slm::cli::add_serve_commands(app);
   slm::cli::add_quantize_commands(app);
+  slm::cli::add_moe_commands(app);
   slm::cli::add_align_commands(app);
   slm::cli::add_distill_commands(app);
   slm::cli::add_lora_commands(app);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "slm/tokenizer/chat_template.h"
@@ -118,7 +119,13 @@ size_t export_gguf(const std::string& model_dir, const std::string& out, const G
   m.u32("llama.context_length", uint32_t(c.context));
   m.u32("llama.embedding_length", uint32_t(c.dim));
   m.u32("llama.block_count", uint32_t(c.n_layers));
-  m.u32("llama.feed_forward_length", uint32_t(c.hidden_dim));
+  if (auto why = mixtral_incompatibility(c); !why.empty())
+    throw Error("llama.cpp's llama architecture cannot run this mixture of experts: " + why, model_dir);
+  m.u32("llama.feed_forward_length", uint32_t(c.is_moe() ? c.expert_dim() : c.hidden_dim));
+  if (c.is_moe()) {
+    m.u32("llama.expert_count", uint32_t(c.n_experts));
+    m.u32("llama.expert_used_count", uint32_t(c.experts_per_token));
+  }
   m.u32("llama.rope.dimension_count", uint32_t(c.head_dim()));
   m.u32("llama.attention.head_count", uint32_t(c.n_heads));
   m.u32("llama.attention.head_count_kv", uint32_t(c.n_kv_heads));
@@ -140,14 +147,26 @@ size_t export_gguf(const std::string& model_dir, const std::string& out, const G
   // Tensors in llama.cpp's order: embeddings, each block, final norm, output.
   std::vector<Tensor> ts;
   const auto& L = l.model->layout();
+  std::map<std::string, std::vector<float>> stacked;  // each layer's experts as 3-D tensors
+  std::map<std::string, std::vector<int64_t>> stacked_shape;
   for (const auto& t : L.tensors) {
     std::vector<float> w(l.model->params() + t.offset, l.model->params() + t.offset + t.size);
+    if (auto slice = gguf_expert_slice(t.name); slice.expert >= 0) {  // experts come in order 0, 1, ...
+      stacked[slice.name].insert(stacked[slice.name].end(), w.begin(), w.end());
+      stacked_shape[slice.name] = {c.n_experts, t.shape[0], t.shape[1]};
+      continue;
+    }
     const int cols = t.shape.size() > 1 ? int(t.shape[1]) : 1;
     if (t.name.find("q_proj") != std::string::npos) permute_rotary_rows(w.data(), c.n_heads, c.head_dim(), cols, true);
     if (t.name.find("k_proj") != std::string::npos) permute_rotary_rows(w.data(), c.n_kv_heads, c.head_dim(), cols, true);
     uint32_t type = t.shape.size() == 1 ? uint32_t(kGgmlF32) : wtype;
     if (type == kGgmlQ8_0 && t.shape.back() % kQ8Block) type = kGgmlF16;  // rows must be whole blocks
     ts.push_back({gguf_name(t.name), std::vector<uint64_t>(t.shape.rbegin(), t.shape.rend()), type, encode(w, type)});
+  }
+  for (const auto& [name, w] : stacked) {
+    const auto& shape = stacked_shape[name];
+    uint32_t type = wtype == kGgmlQ8_0 && shape.back() % kQ8Block ? uint32_t(kGgmlF16) : wtype;
+    ts.push_back({name, std::vector<uint64_t>(shape.rbegin(), shape.rend()), type, encode(w, type)});
   }
   auto rank = [](const std::string& n) {
     if (n == "token_embd.weight") return std::make_pair(-1, 0);

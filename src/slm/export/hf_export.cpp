@@ -27,7 +27,10 @@ void export_hf(const std::string& model_dir, const std::string& out_dir) {
   // Assembled beside the destination and renamed into place.
   AtomicDir out(out_dir);
   const std::string& tmp = out.path();
+  if (auto why = model::mixtral_incompatibility(c); !why.empty())
+    throw Error("transformers' MixtralForCausalLM cannot run this mixture of experts: " + why, model_dir);
   json cfg = c.to_hf_config();
+  if (c.is_moe()) cfg["intermediate_size"] = c.expert_dim();  // Mixtral's experts are intermediate_size wide
   cfg["bos_token_id"] = eot;
   cfg["eos_token_id"] = eot;
   cfg["pad_token_id"] = eot;

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -31,7 +32,9 @@ Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
       const auto& t = L.tensors[i];
       // Every matrix, the embedding too: its rows are looked up from int8 (as llama.cpp reads
       // a Q8_0 token_embd), so a folder slm quantize wrote runs exactly as --q8 does.
-      if (t.shape.size() == 2) q8w_[i] = quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
+      // The MoE router stays fp32: its logits pick the experts, and it is small.
+      const bool router = t.name.find("block_sparse_moe.gate.") != std::string::npos;
+      if (t.shape.size() == 2 && !router) q8w_[i] = quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
     }
   }
   const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
@@ -94,7 +97,7 @@ Engine::Input Engine::input(const float* x, int n, int in, Q8Rows& q) {
 
 void Engine::linear(float* y, const Input& x, int param, int out, bool accumulate) {
   auto [o0, o1] = thread_share(out, 16);
-  if (q8_) {
+  if (q8_ && q8w_[size_t(param)].rows > 0) {
     const Q8Matrix& w = q8w_[size_t(param)];
     if (x.q) return q8_matvec_rows(y, *x.q, w, o0, o1, accumulate);
     return q8_gemm_rows(y, x.x, x.n, w, o0, o1, deq_[size_t(omp_get_thread_num())], accumulate);
@@ -197,6 +200,10 @@ void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
 #pragma omp barrier
     rmsnorm(Ly.mlp_norm);
     const Input xn2 = input(xn_.data(), n, C, xq_);
+    if (cfg_.moe_layer(l)) {  // this layer's MLP is a mixture of experts
+      moe_mlp(l, xn2);
+      continue;
+    }
     linear(g_.data(), xn2, Ly.w_gate, F);
     linear(u_.data(), xn2, Ly.w_up, F);
 #pragma omp barrier
@@ -211,6 +218,108 @@ void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
   const int first = all_logits ? 0 : n - 1;
   rmsnorm(L.final_norm, first);
   linear(logits_.data(), input(&xn_[size_t(first) * C], n - first, C, xq_), L.output_head(), V);
+}
+
+void Engine::route(int n) {
+  const int E = cfg_.n_experts, K = cfg_.experts_per_token;
+  const bool topk_first = cfg_.router == "topk_softmax";
+  offset_.assign(size_t(E) + 1, 0);
+  slot_row_.resize(size_t(n) * K), gate_.resize(size_t(n) * K);
+  std::vector<int> choice(size_t(n) * K), order(static_cast<size_t>(E));
+  for (int i = 0; i < n; ++i) {
+    const float* r = &router_[size_t(i) * E];
+    // The k largest logits, ties to the lower index (as model/moe.cpp).
+    for (int e = 0; e < E; ++e) order[size_t(e)] = e;
+    std::partial_sort(order.begin(), order.begin() + K, order.end(),
+                      [&](int a, int b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
+    const float mx = r[order[0]];
+    float all = 0, chosen = 0;
+    for (int e = 0; e < E; ++e) all += std::exp(r[e] - mx);
+    for (int j = 0; j < K; ++j) chosen += std::exp(r[order[size_t(j)]] - mx);
+    // topk_softmax: softmax over the chosen logits; softmax_topk: the full softmax's value.
+    for (int j = 0; j < K; ++j) {
+      const int e = order[size_t(j)];
+      choice[size_t(i) * K + size_t(j)] = e;
+      gate_[size_t(i) * K + size_t(j)] = std::exp(r[e] - mx) / (topk_first ? chosen : all);
+      ++offset_[size_t(e) + 1];
+    }
+  }
+  for (int e = 0; e < E; ++e) offset_[size_t(e) + 1] += offset_[size_t(e)];
+  std::vector<int> next(offset_.begin(), offset_.end() - 1);
+  row_token_.resize(size_t(n) * K);
+  for (int s = 0; s < n * K; ++s) {
+    const int row = next[size_t(choice[size_t(s)])]++;
+    row_token_[size_t(row)] = s / K, slot_row_[size_t(s)] = row;
+  }
+}
+
+void Engine::moe_mlp(int l, const Input& xn) {
+  const int n = xn.n, C = cfg_.dim, E = cfg_.n_experts, K = cfg_.experts_per_token, Fe = cfg_.expert_dim();
+  const auto& M = m_.layout().moe[size_t(l)];
+#pragma omp single
+  {
+    router_.resize(size_t(n) * E);
+    xg_.resize(size_t(n) * K * C), gg_.resize(size_t(n) * K * Fe), ug_.resize(size_t(n) * K * Fe);
+    yg_.resize(size_t(n) * K * C), xgq_.resize(size_t(E)), hgq_.resize(size_t(E));
+  }
+  linear(router_.data(), {xn.x, n, C, nullptr}, M.router, E);  // fp32 input: the router is fp32
+#pragma omp barrier
+#pragma omp single
+  route(n);
+  const int rows = n * K;
+#pragma omp for schedule(static)
+  for (int i = 0; i < rows; ++i) std::memcpy(&xg_[size_t(i) * C], &xn_[size_t(row_token_[size_t(i)]) * C], sizeof(float) * C);
+  // Each expert's rows: few (decoding) multiply in int8 from quantised inputs when q8.
+  auto expert_input = [&](std::vector<float>& x, std::vector<Q8Rows>& q, int e, int in) -> Input {
+    const int r0 = offset_[size_t(e)], n_e = offset_[size_t(e) + 1] - r0;
+    const bool int8 = q8_ && n_e < kGemmRows;
+    return {&x[size_t(r0) * in], n_e, in, int8 ? &q[size_t(e)] : nullptr};
+  };
+  auto quantize = [&](std::vector<float>& x, std::vector<Q8Rows>& q, int in) {
+#pragma omp single
+    for (int e = 0; e < E; ++e) {
+      const int r0 = offset_[size_t(e)], n_e = offset_[size_t(e) + 1] - r0;
+      if (q8_ && n_e > 0 && n_e < kGemmRows) q8_quantize_rows(q[size_t(e)], &x[size_t(r0) * in], n_e, in);
+    }
+  };
+  quantize(xg_, xgq_, C);  // the single's barrier also publishes xg_
+  for (int e = 0; e < E; ++e) {
+    const Input x = expert_input(xg_, xgq_, e, C);
+    if (x.n == 0) continue;
+    const size_t r0 = size_t(offset_[size_t(e)]);
+    linear(&gg_[r0 * Fe], x, M.w_gate[size_t(e)], Fe);
+    linear(&ug_[r0 * Fe], x, M.w_up[size_t(e)], Fe);
+  }
+#pragma omp barrier
+#pragma omp for schedule(static)
+  for (size_t j = 0; j < size_t(rows) * Fe; ++j) gg_[j] = gg_[j] / (1.f + std::exp(-gg_[j])) * ug_[j];
+  quantize(gg_, hgq_, Fe);
+  for (int e = 0; e < E; ++e) {
+    const Input h = expert_input(gg_, hgq_, e, Fe);
+    if (h.n > 0) linear(&yg_[size_t(offset_[size_t(e)]) * C], h, M.w_down[size_t(e)], C);
+  }
+#pragma omp barrier
+  // x[token] += Σⱼ gateⱼ · y[its j-th row]
+#pragma omp for schedule(static)
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < K; ++j) {
+      const float g = gate_[size_t(i) * K + size_t(j)];
+      const float* y = &yg_[size_t(slot_row_[size_t(i) * K + size_t(j)]) * C];
+      float* x = &x_[size_t(i) * C];
+      for (int c = 0; c < C; ++c) x[c] += g * y[c];
+    }
+  if (M.s_gate >= 0) {  // shared experts: a dense SwiGLU every row runs
+    const int Fs = cfg_.n_shared_experts * Fe;
+#pragma omp single
+    if (g_.size() < size_t(n) * Fs) g_.resize(size_t(n) * Fs), u_.resize(size_t(n) * Fs);
+    linear(g_.data(), xn, M.s_gate, Fs);
+    linear(u_.data(), xn, M.s_up, Fs);
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (size_t j = 0; j < size_t(n) * Fs; ++j) g_[j] = g_[j] / (1.f + std::exp(-g_[j])) * u_[j];
+    linear(x_.data(), input(g_.data(), n, Fs, hq_), M.s_down, C, /*accumulate=*/true);
+  }
+#pragma omp barrier
 }
 
 }  // namespace slm::infer

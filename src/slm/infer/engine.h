@@ -57,6 +57,11 @@ class Engine {
   // Attention of row i, query head h over its sequence's cache; s is scratch of context floats.
   void attend(float* out, const float* q, const Row& r, int layer, int h, float* s);
   float* cache_row(std::vector<float>& cache, int seq, int layer, int pos);
+  // A mixture-of-experts MLP (model/moe.h) for every row: the router in fp32, then each
+  // expert's SwiGLU over the rows that chose it; adds into x_. Inference is dropless.
+  void moe_mlp(int layer, const Input& xn);
+  // Serial part of moe_mlp: top-k and gates of each row, rows grouped by expert.
+  void route(int n);
 
   const model::Transformer<float>& m_;
   const model::ModelConfig& cfg_;
@@ -70,6 +75,12 @@ class Engine {
   std::vector<float> scores_;               // attention scratch, [thread][context]
   std::vector<std::vector<float>> deq_;     // q8 prompts: dequantised weight slices, one per thread
   std::vector<Row> rows_;
+  // Mixture of experts: router logits [n, E]; the routed rows grouped by expert (expert e's
+  // rows offset_[e] .. offset_[e+1]) with their token and gate; their inputs, hidden
+  // activations and outputs; the int8 inputs of each expert's rows.
+  std::vector<float> router_, xg_, gg_, ug_, yg_, gate_;
+  std::vector<int> offset_, row_token_, slot_row_;
+  std::vector<tensor::Q8Rows> xgq_, hgq_;
 };
 
 }  // namespace slm::infer

@@ -33,10 +33,32 @@ void for_each_field(C& c, F&& f) {
   f("tie_embeddings", "tie_word_embeddings", c.tie_embeddings);
 }
 
+// The mixture-of-experts fields (docs/moe.md), apart because a dense model's files do
+// not carry them. Hugging Face names: Mixtral's where it has one, DeepSeekMoE's for the
+// shared experts, the layer frequency and the expert width, and slm's own for the rest.
+template <class C, class F>
+void for_each_moe_field(C& c, F&& f) {
+  f("n_experts", "num_local_experts", c.n_experts);
+  f("experts_per_token", "num_experts_per_tok", c.experts_per_token);
+  f("n_shared_experts", "n_shared_experts", c.n_shared_experts);
+  f("moe_every", "moe_layer_freq", c.moe_every);
+  f("expert_hidden_dim", "moe_intermediate_size", c.expert_hidden_dim);
+  f("router", "slm_router", c.router);
+  f("capacity_factor", "capacity_factor", c.capacity_factor);
+  f("router_aux_loss_coef", "router_aux_loss_coef", c.router_aux_loss_coef);
+  f("router_z_loss_coef", "router_z_loss_coef", c.router_z_loss_coef);
+}
+
+template <class C, class F>
+void for_each_any_field(C& c, F&& f) {
+  for_each_field(c, f);
+  for_each_moe_field(c, f);
+}
+
 std::string hf_name(const std::string& ours) {
   ModelConfig c;
   std::string hf = ours;
-  for_each_field(c, [&](const char* o, const char* h, auto&) {
+  for_each_any_field(c, [&](const char* o, const char* h, auto&) {
     if (ours == o) hf = h;
   });
   return hf;
@@ -49,6 +71,7 @@ std::string shown(const json& v) { return shown_json(v); }
 json as_json(float v) { return std::stod(fmt::format("{}", v)); }
 json as_json(int v) { return v; }
 json as_json(bool v) { return v; }
+json as_json(const std::string& v) { return v; }
 
 void read_value(const json& v, int& dst, const std::string& name, const std::string& origin) {
   if (!v.is_number_integer()) throw Error("field '" + name + "' must be an integer, not " + shown(v), origin);
@@ -64,6 +87,11 @@ void read_value(const json& v, float& dst, const std::string& name, const std::s
   const double d = v.get<double>();
   if (!std::isfinite(float(d))) throw Error("field '" + name + "' is " + shown(v) + ", outside a float's range", origin);
   dst = float(d);
+}
+
+void read_value(const json& v, std::string& dst, const std::string& name, const std::string& origin) {
+  if (!v.is_string()) throw Error("field '" + name + "' must be a string, not " + shown(v), origin);
+  dst = v.get<std::string>();
 }
 
 void read_value(const json& v, bool& dst, const std::string& name, const std::string& origin) {
@@ -95,6 +123,19 @@ void check_ranges(const ModelConfig& c, const std::string& origin, bool hf_names
   need(in(c.context, 1, kMaxContext), "context", range(1, kMaxContext));
   need(c.norm_eps > 0, "norm_eps", "must be positive");
   need(c.rope_theta > 0, "rope_theta", "must be positive");
+  need(in(c.n_experts, 0, 1024), "n_experts", range(0, 1024) + " (0: a dense model)");
+  if (c.n_experts > 0) {
+    need(in(c.experts_per_token, 1, c.n_experts), "experts_per_token", range(1, c.n_experts) + " (n_experts)");
+    need(in(c.moe_every, 1, c.n_layers), "moe_every", range(1, c.n_layers) + " (n_layers)");
+    need(in(c.expert_hidden_dim, 0, kMaxHidden), "expert_hidden_dim", range(0, kMaxHidden) + " (0: hidden_dim)");
+    need(c.router == "topk_softmax" || c.router == "softmax_topk", "router",
+         "is \"" + c.router + "\"; expected \"topk_softmax\" (Mixtral) or \"softmax_topk\" (Switch)");
+    need(c.capacity_factor >= 0, "capacity_factor", "must be 0 (dropless) or positive");
+    need(c.router_aux_loss_coef >= 0, "router_aux_loss_coef", "must not be negative");
+    need(c.router_z_loss_coef >= 0, "router_z_loss_coef", "must not be negative");
+  }
+  need(in(c.n_shared_experts, 0, 64) && (c.n_shared_experts == 0 || c.n_experts > 0), "n_shared_experts",
+       c.n_experts > 0 ? range(0, 64) : "needs n_experts > 0 (shared experts belong to MoE layers)");
   need(count_params(c) <= kMaxParams, "dim",
        "and the other sizes give " + std::to_string(count_params(c)) + " parameters, more than slm handles (2^36)");
 }
@@ -102,7 +143,8 @@ void check_ranges(const ModelConfig& c, const std::string& origin, bool hf_names
 // Settings of a Llama config.json that slm's model does not have: refused, not ignored.
 void check_supported(const json& j, const std::string& origin) {
   auto is = [&](const char* f, const json& want) { return !j.contains(f) || j[f] == want; };
-  if (!is("model_type", "llama")) throw Error("field 'model_type' is " + shown(j["model_type"]) + "; only \"llama\" is supported", origin);
+  if (!is("model_type", "llama") && !is("model_type", "mixtral"))
+    throw Error("field 'model_type' is " + shown(j["model_type"]) + "; only \"llama\" and \"mixtral\" are supported", origin);
   if (!is("hidden_act", "silu")) throw Error("field 'hidden_act' is " + shown(j["hidden_act"]) + "; only \"silu\" is supported", origin);
   for (const char* f : {"attention_bias", "mlp_bias"})
     if (!is(f, false)) throw Error(std::string("field '") + f + "' must be false: slm's layers have no biases", origin);
@@ -151,7 +193,7 @@ void ModelConfig::validate(const std::string& origin) const { check_ranges(*this
 std::vector<std::string> ModelConfig::field_names() {
   ModelConfig c;
   std::vector<std::string> names;
-  for_each_field(c, [&](const char* ours, const char*, auto&) { names.emplace_back(ours); });
+  for_each_any_field(c, [&](const char* ours, const char*, auto&) { names.emplace_back(ours); });
   return names;
 }
 
@@ -160,7 +202,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   ModelConfig c;
   for (const auto& [k, v] : j.items()) {
     bool known = false;
-    for_each_field(c, [&](const char* ours, const char*, auto& dst) {
+    for_each_any_field(c, [&](const char* ours, const char*, auto& dst) {
       if (k != ours) return;
       read_value(v, dst, "model." + k, origin);
       known = true;
@@ -173,6 +215,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
 json ModelConfig::to_json() const {
   json j = json::object();
   for_each_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
+  if (is_moe())
+    for_each_moe_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
   return j;
 }
 
@@ -186,6 +230,12 @@ json ModelConfig::to_hf_config() const {
             {"torch_dtype", "float32"},
             {"initializer_range", 0.02}};
   for_each_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
+  if (is_moe()) {  // Mixtral's config, with the fields Mixtral lacks under DeepSeekMoE's or slm's names
+    j["architectures"] = {"MixtralForCausalLM"};
+    j["model_type"] = "mixtral";
+    j["output_router_logits"] = false;
+    for_each_moe_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
+  }
   return j;
 }
 
@@ -202,6 +252,14 @@ ModelConfig ModelConfig::from_hf_config(const json& j, const std::string& origin
     if (size && std::string(hf) != "num_key_value_heads") throw Error(std::string("missing field '") + hf + "'", origin);
   });
   if (!j.contains("num_key_value_heads") || j["num_key_value_heads"].is_null()) c.n_kv_heads = c.n_heads;
+  if (j.value("model_type", "") == "mixtral") {
+    if (!j.contains("num_local_experts")) throw Error("missing field 'num_local_experts' (model_type \"mixtral\")", origin);
+    for_each_moe_field(c, [&](const char*, const char* hf, auto& dst) {
+      auto it = j.find(hf);
+      if (it != j.end() && !it->is_null()) read_value(*it, dst, hf, origin);
+    });
+    if (c.n_experts < 1) throw Error("field 'num_local_experts' must be at least 1 for model_type \"mixtral\"", origin);
+  }
   check_ranges(c, origin, true);
   if (j.contains("head_dim") && !j["head_dim"].is_null()) {
     int hd = 0;
@@ -216,16 +274,38 @@ ModelConfig ModelConfig::from_hf_config(const json& j, const std::string& origin
 
 std::string ModelConfig::hf_field(const std::string& ours) { return hf_name(ours); }
 
-int64_t count_params(const ModelConfig& c) {
-  int64_t C = c.dim, F = c.hidden_dim, V = c.vocab_size, KV = c.kv_dim();
-  int64_t layer = C + C * C + 2 * C * KV + C * C + C + 3 * C * F;
-  return V * C + c.n_layers * layer + C + (c.tie_embeddings ? 0 : V * C);
+namespace {
+// One layer's parameters; an MoE layer counts `experts` of its routed experts.
+int64_t layer_params(const ModelConfig& c, int l, int experts) {
+  const int64_t C = c.dim, F = c.hidden_dim, KV = c.kv_dim();
+  const int64_t attn = C + C * C + 2 * C * KV + C * C + C;
+  if (!c.moe_layer(l)) return attn + 3 * C * F;
+  const int64_t Fe = c.expert_dim();
+  return attn + C * c.n_experts + 3 * C * Fe * (experts + c.n_shared_experts);
 }
+int64_t params_with(const ModelConfig& c, int experts) {
+  const int64_t C = c.dim, V = c.vocab_size;
+  int64_t n = V * C + C + (c.tie_embeddings ? 0 : V * C);
+  for (int l = 0; l < c.n_layers; ++l) n += layer_params(c, l, experts);
+  return n;
+}
+}  // namespace
+
+std::string mixtral_incompatibility(const ModelConfig& c) {
+  if (!c.is_moe()) return "";
+  if (c.moe_every != 1) return "model.moe_every is " + std::to_string(c.moe_every) + "; it needs 1 (every layer MoE)";
+  if (c.n_shared_experts != 0) return "model.n_shared_experts is " + std::to_string(c.n_shared_experts) + "; it needs 0";
+  if (c.router != "topk_softmax") return "model.router is \"" + c.router + "\"; it needs \"topk_softmax\"";
+  return "";
+}
+
+int64_t count_params(const ModelConfig& c) { return params_with(c, c.n_experts); }
+int64_t count_active_params(const ModelConfig& c) { return params_with(c, c.experts_per_token); }
 
 double flops_per_token(const ModelConfig& c) {
   // The embedding lookup is no matrix product; with tied weights the same matrix is the
   // output layer, which is.
-  double n_matmul = double(count_params(c)) - (c.tie_embeddings ? 0.0 : double(c.vocab_size) * c.dim);
+  double n_matmul = double(count_active_params(c)) - (c.tie_embeddings ? 0.0 : double(c.vocab_size) * c.dim);
   return 6.0 * n_matmul + 12.0 * c.n_layers * c.dim * c.context;
 }
 

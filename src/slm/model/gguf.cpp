@@ -237,9 +237,23 @@ std::string gguf_name(const std::string& hf) {
       {"self_attn.k_proj.weight", "attn_k.weight"},    {"self_attn.v_proj.weight", "attn_v.weight"},
       {"self_attn.o_proj.weight", "attn_output.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
       {"mlp.gate_proj.weight", "ffn_gate.weight"},     {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"}};
+      {"mlp.down_proj.weight", "ffn_down.weight"},     {"block_sparse_moe.gate.weight", "ffn_gate_inp.weight"}};
   auto it = names.find(rest);
   return it == names.end() ? "" : "blk." + n + "." + it->second;
+}
+
+GgufExpertSlice gguf_expert_slice(const std::string& hf) {
+  const std::string pre = "model.layers.", mid = ".block_sparse_moe.experts.";
+  const size_t at = hf.find(mid);
+  if (hf.rfind(pre, 0) != 0 || at == std::string::npos) return {};
+  const std::string layer = hf.substr(pre.size(), at - pre.size());
+  const size_t e0 = at + mid.size(), dot = hf.find('.', e0);
+  if (dot == std::string::npos) return {};
+  static const std::map<std::string, std::string> names = {
+      {"w1.weight", "ffn_gate_exps.weight"}, {"w2.weight", "ffn_down_exps.weight"}, {"w3.weight", "ffn_up_exps.weight"}};
+  auto it = names.find(hf.substr(dot + 1));
+  if (it == names.end()) return {};
+  return {"blk." + layer + "." + it->second, std::stoi(hf.substr(e0, dot - e0))};
 }
 
 void permute_rotary_rows(float* w, int n_head, int head_dim, int cols, bool to_gguf) {
@@ -355,11 +369,19 @@ ModelConfig gguf_config(const GgufFile& g, const std::string& path) {
   c.vocab_size = g.meta.count("llama.vocab_size") ? meta_int(g, "llama.vocab_size")
                                                   : int(std::min<size_t>(meta(g, "tokenizer.ggml.tokens").size(), INT32_MAX));
   c.tie_embeddings = std::none_of(g.tensors.begin(), g.tensors.end(), [](const auto& t) { return t.name == "output.weight"; });
+  if (g.meta.count("llama.expert_count") && meta_int(g, "llama.expert_count") > 0) {
+    // llama.cpp's llama arch with experts (Mixtral): every layer, softmax then top-k
+    // renormalised, i.e. the softmax over the chosen logits.
+    c.n_experts = meta_int(g, "llama.expert_count");
+    c.experts_per_token = meta_int(g, "llama.expert_used_count");
+    c.router = "topk_softmax";
+  }
   c.validate(path);
   // The parameters the config implies must be in the file (at least one byte each, Q8_0
   // taking the least) before a model of that size is allocated.
   const double C = c.dim, F = c.hidden_dim, V = c.vocab_size, KV = double(c.kv_dim());
-  const double params = V * C * (c.tie_embeddings ? 1 : 2) + C + c.n_layers * (2 * C + 2 * C * C + 2 * C * KV + 3 * C * F);
+  const double mlp = c.is_moe() ? c.n_experts * (3 * C * F + C) : 3 * C * F;
+  const double params = V * C * (c.tie_embeddings ? 1 : 2) + C + c.n_layers * (2 * C + 2 * C * C + 2 * C * KV + mlp);
   if (params > double(g.file->size()))
     throw Error(fmt::format("the metadata describes a model of {:.3g} parameters, more than the file's {} bytes hold",
                             params, g.file->size()),
@@ -380,12 +402,25 @@ GgufModel load_gguf_model(const std::string& path) {
     out.chat_template = g.meta["tokenizer.chat_template"];
   out.model = std::make_unique<Transformer<float>>(c);
   auto& m = *out.model;
+  std::map<std::string, std::vector<float>> stacked;  // the experts' 3-D tensors, read once
   for (const auto& t : m.layout().tensors) {
-    const std::string gn = gguf_name(t.name);
+    const GgufExpertSlice slice = gguf_expert_slice(t.name);
+    const std::string gn = slice.expert >= 0 ? slice.name : gguf_name(t.name);
     auto it = by_name.find(gn);
     if (it == by_name.end()) throw Error("missing tensor '" + gn + "' (" + t.name + ")", path);
     const auto& info = *it->second;
     std::vector<uint64_t> want(t.shape.rbegin(), t.shape.rend());
+    if (slice.expert >= 0) {
+      want.push_back(uint64_t(c.n_experts));
+      if (info.ne != want)
+        throw Error(fmt::format("tensor '{}' has dims [{}], the config says [{}]", gn, fmt::join(info.ne, ", "),
+                                fmt::join(want, ", ")),
+                    path);
+      auto& all = stacked[gn];
+      if (all.empty()) all = gguf_tensor_f32(g, info);
+      std::copy_n(all.begin() + long(slice.expert * t.size), t.size, m.params() + t.offset);
+      continue;
+    }
     if (info.ne != want)
       throw Error(fmt::format("tensor '{}' has dims [{}], the config says [{}]", gn, fmt::join(info.ne, ", "),
                               fmt::join(want, ", ")),

@@ -55,6 +55,15 @@ std::vector<float> gguf_tensor_f32(const GgufFile& g, const GgufTensorInfo& t);
 // llama.cpp's name for a Hugging Face Llama tensor name ("" when it has none).
 std::string gguf_name(const std::string& hf_name);
 
+// A Mixtral expert's matrix (model.layers.N.block_sparse_moe.experts.E.w1.weight) is
+// slice E of one 3-D tensor of all the layer's experts in llama.cpp (blk.N.ffn_gate_exps,
+// ffn_down_exps for w2, ffn_up_exps for w3; ne = [in, out, n_experts]). expert -1: not one.
+struct GgufExpertSlice {
+  std::string name;
+  int expert = -1;
+};
+GgufExpertSlice gguf_expert_slice(const std::string& hf_name);
+
 // Rows of a [n_head * head_dim, cols] projection: HF's half-split rotary order to
 // llama.cpp's interleaved order (to_gguf), or back.
 void permute_rotary_rows(float* w, int n_head, int head_dim, int cols, bool to_gguf);

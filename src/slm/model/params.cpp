@@ -26,10 +26,30 @@ ParamLayout::ParamLayout(const ModelConfig& c) {
     L.wv = add(p + "self_attn.v_proj.weight", {KV, C}, true);
     L.wo = add(p + "self_attn.o_proj.weight", {C, C}, true);
     L.mlp_norm = add(p + "post_attention_layernorm.weight", {C}, false);
-    L.w_gate = add(p + "mlp.gate_proj.weight", {F, C}, true);
-    L.w_up = add(p + "mlp.up_proj.weight", {F, C}, true);
-    L.w_down = add(p + "mlp.down_proj.weight", {C, F}, true);
+    MoeIndex M;
+    if (c.moe_layer(l)) {
+      const int64_t E = c.n_experts, Fe = c.expert_dim(), Fs = int64_t(c.n_shared_experts) * Fe;
+      L.w_gate = L.w_up = L.w_down = -1;
+      std::string m = p + "block_sparse_moe.";
+      M.router = add(m + "gate.weight", {E, C}, true);
+      for (int e = 0; e < c.n_experts; ++e) {
+        std::string x = m + "experts." + std::to_string(e) + ".";
+        M.w_gate.push_back(add(x + "w1.weight", {Fe, C}, true));
+        M.w_down.push_back(add(x + "w2.weight", {C, Fe}, true));
+        M.w_up.push_back(add(x + "w3.weight", {Fe, C}, true));
+      }
+      if (Fs > 0) {
+        M.s_gate = add(m + "shared_experts.gate_proj.weight", {Fs, C}, true);
+        M.s_up = add(m + "shared_experts.up_proj.weight", {Fs, C}, true);
+        M.s_down = add(m + "shared_experts.down_proj.weight", {C, Fs}, true);
+      }
+    } else {
+      L.w_gate = add(p + "mlp.gate_proj.weight", {F, C}, true);
+      L.w_up = add(p + "mlp.up_proj.weight", {F, C}, true);
+      L.w_down = add(p + "mlp.down_proj.weight", {C, F}, true);
+    }
     layers.push_back(L);
+    moe.push_back(std::move(M));
   }
   final_norm = add("model.norm.weight", {C}, false);
   if (!c.tie_embeddings) lm_head = add("lm_head.weight", {V, C}, true);

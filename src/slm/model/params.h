@@ -20,10 +20,20 @@ struct LayerIndex {  // indices into ParamLayout::tensors
   int attn_norm, wq, wk, wv, wo, mlp_norm, w_gate, w_up, w_down;
 };
 
+// An MoE layer's tensors (Mixtral's names): the router [E, C], each expert's SwiGLU
+// (w1 = gate [Fe, C], w3 = up [Fe, C], w2 = down [C, Fe]) and the shared experts as one
+// SwiGLU of width n_shared · Fe. router -1: the layer is dense (LayerIndex's w_gate...).
+struct MoeIndex {
+  int router = -1;
+  std::vector<int> w_gate, w_up, w_down;     // one an expert
+  int s_gate = -1, s_up = -1, s_down = -1;  // shared experts, -1 when none
+};
+
 struct ParamLayout {
   std::vector<TensorInfo> tensors;
   int embed = -1, final_norm = -1, lm_head = -1;  // lm_head -1 when tied to embed
-  std::vector<LayerIndex> layers;
+  std::vector<LayerIndex> layers;  // w_gate, w_up, w_down are -1 in an MoE layer
+  std::vector<MoeIndex> moe;       // one a layer
   int64_t total = 0;
 
   explicit ParamLayout(const ModelConfig& c);

@@ -17,6 +17,13 @@ Transformer<T>::Transformer(const ModelConfig& cfg) : cfg_(cfg), layout_(cfg) {
   cfg_.validate("model config");
   params_.assign(size_t(layout_.total), T(0));
   frozen_.assign(layout_.tensors.size(), 0);
+  moe_.resize(size_t(cfg_.n_layers));
+  expert_load_.resize(size_t(cfg_.n_layers));
+  for (int l = 0; l < cfg_.n_layers; ++l)
+    if (cfg_.moe_layer(l)) {
+      moe_[size_t(l)] = MoeLayer<T>(cfg_, layout_, l);
+      expert_load_[size_t(l)].assign(size_t(cfg_.n_experts), 0);
+    }
 }
 
 template <class T>
@@ -33,6 +40,20 @@ void Transformer<T>::linear_backward(T* dx, int w, const T* dy, const T* x, int 
 }
 
 template <class T>
+void Transformer<T>::add_expert_load() {
+  for (int l = 0; l < cfg_.n_layers; ++l)
+    if (cfg_.moe_layer(l))
+      for (int e = 0; e < cfg_.n_experts; ++e) expert_load_[size_t(l)][size_t(e)] += moe_[size_t(l)].counts()[size_t(e)];
+}
+
+template <class T>
+std::vector<std::vector<int64_t>> Transformer<T>::take_expert_load() {
+  auto load = expert_load_;
+  for (auto& row : expert_load_) std::fill(row.begin(), row.end(), 0);
+  return load;
+}
+
+template <class T>
 void Transformer<T>::init_weights(uint64_t seed) {
   Rng rng(seed);
   const double out_scale = 1.0 / std::sqrt(2.0 * cfg_.n_layers);
@@ -43,7 +64,8 @@ void Transformer<T>::init_weights(uint64_t seed) {
       std::fill(p, p + t.size, T(1));
       continue;
     }
-    bool output_proj = t.name.find("o_proj") != std::string::npos || t.name.find("down_proj") != std::string::npos;
+    bool output_proj = t.name.find("o_proj") != std::string::npos || t.name.find("down_proj") != std::string::npos ||
+                       t.name.find(".w2.") != std::string::npos;  // an expert's down projection
     double std = 0.02 * (output_proj ? out_scale : 1.0);
     for (int64_t j = 0; j < t.size; j += 2) {  // Box-Muller, two normals at a time
       double u1 = rng.uniform() + 1e-300, u2 = rng.uniform();
@@ -103,6 +125,7 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     if (inputs[n] < 0 || inputs[n] >= V)
       throw Error("token id " + std::to_string(inputs[n]) + " is outside the model's vocabulary of " + std::to_string(V));
 
+  aux_loss_ = 0;
   // x = embed[tokens]
   embedding_forward(acts_[0].x_in.data(), inputs, param(layout_.embed), N, C);
   if (hook_) hook_->at(Site::embed, 0, acts_[0].x_in.data(), B, Tn);
@@ -123,11 +146,15 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
     rmsnorm_forward(A.xn2.data(), A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
-    matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
-    matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
-    swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
-    matmul_forward(out, A.h.data(), param(L.w_down), N, F, C, prec_);
+    if (cfg_.moe_layer(l)) {  // this layer's MLP is a mixture of experts
+      aux_loss_ += moe_[size_t(l)].forward(out, A.xn2.data(), N, params_.data(), prec_);
+    } else {
+      matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
+      matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
+      swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
+      matmul_forward(out, A.h.data(), param(L.w_down), N, F, C, prec_);
+    }
     if (hook_) hook_->at(Site::mlp_out, l, out, B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
     if (hook_) hook_->at(Site::resid, l, out, B, Tn);
@@ -191,8 +218,10 @@ double Transformer<T>::forward_backward(const int32_t* inputs, const int32_t* ta
     l = cross_entropy_forward_backward(logits_.data(), tsel_.data(), int(rows.size()), cfg_.vocab_size, grad_scale,
                                        counted, weights ? wsel_.data() : nullptr);
   }
+  add_expert_load();
+  aux_scale_ = grad_scale * N;  // the aux losses are means over this batch's N tokens
   backward(inputs, rows);
-  return l;
+  return l + aux_loss_;
 }
 
 template <class T>
@@ -200,6 +229,8 @@ double Transformer<T>::forward_backward_logits(const int32_t* inputs, int B, int
                                                const std::function<double(T* logits)>& head_loss) {
   forward(inputs, B, Tn);
   const double l = head_loss(logits_.data());
+  add_expert_load();
+  aux_scale_ = 0;  // the caller's loss knows nothing of the router: its aux losses are left out
   backward(inputs, {});
   return l;
 }
@@ -229,12 +260,16 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
     auto& A = acts_[size_t(l)];
     const auto& L = layout_.layers[size_t(l)];
     // x_out = x_mid + down(h): dx_ flows on to x_mid unchanged, and into the MLP.
-    std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
-    linear_backward(dh_.data(), L.w_down, dx_.data(), A.h.data(), F, C);
-    swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    linear_backward(dxn_.data(), L.w_gate, dg_.data(), A.xn2.data(), C, F);
-    linear_backward(dxn_.data(), L.w_up, du_.data(), A.xn2.data(), C, F);
+    if (cfg_.moe_layer(l)) {
+      moe_[size_t(l)].backward(dxn_.data(), dx_.data(), A.xn2.data(), params_.data(), grads_data(), aux_scale_, prec_);
+    } else {
+      std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
+      linear_backward(dh_.data(), L.w_down, dx_.data(), A.h.data(), F, C);
+      swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
+      linear_backward(dxn_.data(), L.w_gate, dg_.data(), A.xn2.data(), C, F);
+      linear_backward(dxn_.data(), L.w_up, du_.data(), A.xn2.data(), C, F);
+    }
     rmsnorm_backward(dx_.data(), wgrad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
                      N, C);
     // x_mid = x_in + o(attention): dx_ flows on to x_in, and into attention.

@@ -8,6 +8,7 @@
 
 #include "slm/model/config.h"
 #include "slm/model/hooks.h"
+#include "slm/model/moe.h"
 #include "slm/model/params.h"
 #include "slm/tensor/bf16.h"
 
@@ -67,6 +68,15 @@ class Transformer {
   bool frozen(int tensor) const { return frozen_[size_t(tensor)] != 0; }
   std::function<void(int tensor, const T* x, const T* dy, int rows)> on_linear_backward;
 
+  // Mixture of experts (model/moe.h). The weighted aux losses (load balance + z) of the
+  // last forward, summed over the MoE layers: forward_backward's loss and gradient include
+  // them, loss() does not (it is the evaluation's cross-entropy).
+  double aux_loss() const { return aux_loss_; }
+  // Routed tokens of each expert [layer][expert] summed over forward_backward calls since
+  // the last take (empty rows for dense layers), and reset.
+  std::vector<std::vector<int64_t>> take_expert_load();
+  const MoeLayer<T>& moe_layer(int l) const { return moe_[size_t(l)]; }
+
   // Bytes of activations a batch of B x T keeps for the backward pass.
   static int64_t activation_bytes(const ModelConfig& c, int B, int Tn);
 
@@ -99,6 +109,10 @@ class Transformer {
     std::vector<T> x_in, xn1, rstd1, q, k, v, att, a, x_mid, xn2, rstd2, g, u, h;
   };
   std::vector<LayerActs> acts_;
+  std::vector<MoeLayer<T>> moe_;  // one a layer; used where cfg_.moe_layer(l)
+  double aux_loss_ = 0, aux_scale_ = 0;
+  std::vector<std::vector<int64_t>> expert_load_;
+  void add_expert_load();
   std::vector<T> x_out_, xnf_, rstdf_, logits_;
   std::vector<T> xsel_, dxsel_;  // the final-norm output of the selected rows, and its gradient
   std::vector<int32_t> tsel_;    // their targets

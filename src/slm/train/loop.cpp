@@ -15,6 +15,7 @@
 #include "slm/tensor/gemm.h"
 #include "slm/train/adamw.h"
 #include "slm/train/train_checkpoint.h"
+#include "slm/train/expert_load_plot.h"
 #include "slm/train/loss_plot.h"
 #include "slm/util/atomic_dir.h"
 #include "slm/util/atomic_file.h"
@@ -318,6 +319,7 @@ class TrainingRun {
     if (world_ > 1) row["comm_share"] = (dist::collective_seconds() - comm0) / secs;  // waiting for the others
     row["rss_mb"] = double(resident_bytes()) / 1e6;  // this rank's memory (rank 0's, under mpirun)
     row.update(extra);
+    if (m_.config().is_moe()) row["expert_tokens"] = m_.take_expert_load();  // [layer][expert], this step
     train_curve_.push_back({double(step + 1), loss});
     if (root_ && ((tc_.eval_every && (step + 1) % tc_.eval_every == 0) || last)) {
       if (opt_.validate) {  // rank 0 alone: the others wait at the next step's sums
@@ -358,6 +360,9 @@ class TrainingRun {
     if (!root_) return;
     write_loss_svg((fs::path(opt_.out_dir) / "loss.svg").string(), train_curve_, val_curve_,
                    fmt::format("{:.1f}M-parameter model: {} loss", double(m_.num_params()) / 1e6, opt_.label));
+    if (m_.config().is_moe())
+      write_expert_load_svg(metrics_path_, (fs::path(opt_.out_dir) / "expert_load.svg").string(),
+                            "expert load (share of each layer's routed tokens) over steps");
   }
 
   // Interrupted (a signal or --stop-after): one checkpoint to resume from.

@@ -161,6 +161,10 @@ LoraAdapters<T>::LoraAdapters(const model::ParamLayout& layout, const LoraConfig
   for (const auto& L : layout.layers)
     for (const auto& module : cfg_.targets) {
       const int ti = module_tensor(L, module);
+      // A mixture-of-experts layer has no single gate/up/down matrix (model/moe.h).
+      if (ti < 0)
+        throw Error("LoRA target " + module + " is a mixture-of-experts layer's MLP here: adapt q, k, v, o only",
+                    "--lora-targets");
       const auto& w = layout.tensors[size_t(ti)];  // [out, in]
       Target t{ti, int(w.shape[1]), int(w.shape[0]), 0, 0, {}};
       t.a = offset;
