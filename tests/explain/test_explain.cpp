@@ -165,7 +165,9 @@ TEST_F(Recall, LogitLensEndsAtTheModelsPredictionAndAttentionMapsAreDistribution
         double sum = 0;
         for (int k = 0; k < Tn; ++k) {
           const float v = a[(size_t(h) * Tn + q) * Tn + k];
-          if (k > q) EXPECT_EQ(v, 0.f);
+          if (k > q) {
+            EXPECT_EQ(v, 0.f);
+          }
           sum += v;
         }
         EXPECT_NEAR(sum, 1.0, 1e-5);
