@@ -36,7 +36,6 @@ bool launched_by_mpi() {
 
 void set_timeout(double seconds) { g_timeout = seconds; }
 double collective_seconds() { return g_collective_s; }
-double timeout() { return g_timeout; }
 
 #ifdef SLM_HAVE_MPI
 
@@ -142,7 +141,6 @@ void chain_impl(T* x, int64_t n, const char* what) {
 
 int rank() { return world().rank; }
 int world_size() { return world().size; }
-bool built_with_mpi() { return true; }
 bool in_parallel_run() noexcept { return world().size > 1; }
 
 void allreduce_sum(float* x, int64_t n, const char* what) { allreduce_impl(x, n, what); }
@@ -228,13 +226,6 @@ int allreduce_max(int v, const char* what) {
   return v;
 }
 
-void barrier(const char* what) {
-  if (world().size == 1) return;
-  MPI_Request req;
-  check(MPI_Ibarrier(MPI_COMM_WORLD, &req), "MPI_Ibarrier", what);
-  wait(req, what);
-}
-
 void broadcast(void* data, int64_t bytes, int root, const char* what) {
   if (world().size == 1) return;
   auto* p = static_cast<char*>(data);
@@ -278,7 +269,6 @@ int world_size() {
   refuse_many();
   return 1;
 }
-bool built_with_mpi() { return false; }
 bool in_parallel_run() noexcept { return false; }
 void allreduce_sum(float*, int64_t, const char*) {}
 void allreduce_sum(double*, int64_t, const char*) {}
@@ -289,7 +279,6 @@ void allgather(float*, int64_t, const char*) {}
 void gather_shards(const float* shard, float* whole, int64_t n, const char*) { std::copy(shard, shard + n, whole); }
 void scatter_shards(const float* whole, float* shard, int64_t n, const char*) { std::copy(whole, whole + n, shard); }
 int allreduce_max(int v, const char*) { return v; }
-void barrier(const char*) {}
 void broadcast(void*, int64_t, int, const char*) {}
 void abort_all(const std::string& why) {
   fmt::print(stderr, "slm: error: {}\n", why);

@@ -4,7 +4,7 @@
 // a world of one, and every collective is then a no-op, so single-process code calls the
 // same functions without a branch.
 //
-// Every blocking collective here waits at most timeout() seconds: a rank that died or
+// Every blocking collective here waits at most the set_timeout() seconds: a rank that died or
 // hangs makes the others stop with an error naming the collective, instead of waiting
 // for ever (MPI itself has no timeouts).
 #include <cstdint>
@@ -17,14 +17,11 @@ namespace slm::dist {
 int rank();
 int world_size();
 inline bool is_root() { return rank() == 0; }
-// True when this build can run with more than one process.
-bool built_with_mpi();
 // True in a run of several ranks that has started (never throws: for error handlers).
 bool in_parallel_run() noexcept;
 
 // Seconds a collective may wait for the slowest rank before the run is aborted.
 void set_timeout(double seconds);
-double timeout();
 
 // Sums n values over all ranks, in place; every rank ends with the same sums. The order of
 // the additions is MPI's (fast, not bit-reproducible across world sizes).
@@ -55,8 +52,6 @@ void scatter_shards(const float* whole, float* shard, int64_t n, const char* wha
 
 // The largest of one value over all ranks (a stop request, a flag).
 int allreduce_max(int v, const char* what);
-// Waits until every rank arrives (bounded by the timeout).
-void barrier(const char* what);
 // Copies root's n bytes to every rank.
 void broadcast(void* data, int64_t bytes, int root, const char* what);
 

@@ -80,8 +80,6 @@ double measure_peak_flops() {
   return best;
 }
 
-void allreduce_gradients(float* grads, int64_t n) { dist::allreduce_sum(grads, n, "the gradient all-reduce"); }
-
 namespace {
 
 // The optimizer of this rank: all of the parameters, or (ZeRO-1) its shard of them.

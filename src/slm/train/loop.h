@@ -76,10 +76,6 @@ struct TrainResult {
 // Peak FLOP/s of this machine for the MFU figure: the best of a few 1024³ sgemms.
 double measure_peak_flops();
 
-// Gradients are complete here, before the optimizer step: the one place where a
-// multi-process all-reduce (MPI, NCCL) slots in. Single process: nothing to do.
-void allreduce_gradients(float* grads, int64_t n);
-
 // Trains m (initialised by the caller, or restored here from opt.resume).
 TrainResult run_training(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt);
 
