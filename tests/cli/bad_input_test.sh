@@ -60,6 +60,10 @@ refuse 2 "--vocab-size" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --vocab
 refuse 2 "--min-frequency" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --min-frequency 0 --out "$O.json"
 refuse 2 "--max-steps" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --max-steps -3
 refuse 2 "--stop-after" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --stop-after 0
+refuse 2 "--zero" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --zero 2
+refuse 2 "--dist-timeout" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --dist-timeout 0
+refuse 1 "--experts is 1; it must be in [2, 1024]" "$O" -- "$SLM" moe upcycle --model "$M" --experts 1 --out "$O"
+refuse 1 "--top-k is 9; it must be in [1, 4]" "$O" -- "$SLM" moe upcycle --model "$M" --experts 4 --top-k 9 --out "$O"
 refuse 2 "--epochs" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --epochs 0
 refuse 2 "--eval-limit" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --eval-limit -1
 refuse 2 "--lora" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/s.txt" --out "$O" --lora 0
