@@ -213,7 +213,36 @@ TEST(FeedbackStats, SummarisesAgreementArenaAndMetricsFromTheDatabase) {
   for (const char* m : {"words", "child_vocab_share", "fk_grade", "misspelled_share", "unfinished", "repeated_4grams"})
     EXPECT_TRUE(s["metrics"]["spearman"].contains(m)) << m;
   EXPECT_TRUE(s["judge"].is_null());
+  EXPECT_EQ(s["agreement"].back()["field"], "arena_pick");
+  EXPECT_EQ(s["agreement"].back()["items"], 0) << "each pair was picked by one person only";
   const std::string text = serve::format_stats(s);
   EXPECT_NE(text.find("Bradley-Terry"), std::string::npos);
   EXPECT_NE(text.find("big"), std::string::npos);
+}
+
+TEST(FeedbackStats, AgreementOnArenaPicksFollowsThePairNotItsOrder) {
+  test::TempDir t;
+  {
+    serve::FeedbackStore db(t / "r.db");
+    // Pair 1: ann and bob prefer "good" (bob saw it on the other side); cat's later pick
+    // replaces her earlier one. Pair 2: ann says a tie, bob prefers one story.
+    db.add(serve::ArenaPick{"p", "m", "good", "m", "bad", "a", "ann"});
+    db.add(serve::ArenaPick{"p", "m", "bad", "m", "good", "b", "bob"});
+    db.add(serve::ArenaPick{"p", "m", "good", "m", "bad", "b", "cat"});
+    db.add(serve::ArenaPick{"p", "m", "bad", "m", "good", "b", "cat"});
+    db.add(serve::ArenaPick{"q", "m", "one", "m", "two", "tie", "ann"});
+    db.add(serve::ArenaPick{"q", "m", "two", "m", "one", "b", "bob"});
+    db.add(serve::ArenaPick{"r", "m", "lone", "m", "pick", "a", "ann"});  // one person: not pairable
+  }
+  serve::StatsOptions o;
+  o.bootstrap = 10;
+  const auto a = serve::feedback_stats(t / "r.db", o)["agreement"].back();
+  EXPECT_EQ(a["field"], "arena_pick");
+  EXPECT_EQ(a["items"], 2);
+  EXPECT_EQ(a["pairs"], 4) << "3 pairs of people on the first pair of stories, 1 on the second";
+  EXPECT_DOUBLE_EQ(a["exact"].get<double>(), 3.0 / 4);
+  // Values (+1: the pair's first story in text order won): pair 1 {-1, -1, -1} ("bad" <
+  // "good"), pair 2 {0, +1} ("one" < "two", and bob picked "one").
+  // D_o = (0 + 2*1/1) / 5 = 0.4; pooled -1 -1 -1 0 +1: D_e = 2*(3*1 + 3*4 + 1) / 20 = 1.6.
+  EXPECT_NEAR(a["alpha"].get<double>(), 1 - 0.4 / 1.6, 1e-12);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "slm/eval/story_eval.h"
 #include "slm/serve/feedback.h"
@@ -175,6 +176,36 @@ json agreement(const std::map<std::pair<std::string, std::string>, std::vector<R
   return out;
 }
 
+// Arena picks as agreement data: each unordered pair of stories for one request is an
+// item, and each person's pick a value: +1 the pair's first story (in text order), -1 the
+// other, 0 a tie or "both bad" (no preference either way). A named person's later pick
+// of the same pair replaces their earlier one, as with ratings.
+json arena_agreement(const std::vector<ArenaPick>& picks) {
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::pair<std::string, double>>> items;
+  for (const auto& p : picks) {
+    const bool a_first = p.story_a <= p.story_b;
+    const double v = p.winner == "a" ? 1 : p.winner == "b" ? -1 : 0;
+    auto& list = items[{p.prompt, a_first ? p.story_a : p.story_b, a_first ? p.story_b : p.story_a}];
+    const double value = a_first ? v : -v;
+    auto same = std::find_if(list.begin(), list.end(), [&](const auto& o) { return !p.rater.empty() && o.first == p.rater; });
+    if (same != list.end()) same->second = value;
+    else list.emplace_back(p.rater, value);
+  }
+  std::vector<std::vector<double>> units;
+  size_t pairs = 0, exact = 0;
+  for (const auto& [key, list] : items) {
+    if (list.size() < 2) continue;
+    std::vector<double> u;
+    for (const auto& [who, v] : list) u.push_back(v);
+    for (size_t i = 0; i < u.size(); ++i)
+      for (size_t j = i + 1; j < u.size(); ++j) ++pairs, exact += u[i] == u[j];
+    units.push_back(std::move(u));
+  }
+  return {{"field", "arena_pick"}, {"items", units.size()}, {"pairs", pairs},
+          {"alpha", maybe(krippendorff_alpha(units))},
+          {"exact", pairs ? json(double(exact) / double(pairs)) : json(nullptr)}};
+}
+
 double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const double at = q * double(v.size() - 1);
@@ -294,6 +325,7 @@ json feedback_stats(const std::string& db, const StatsOptions& opt) {
                {{"ratings", ratings.size()}, {"stories", stories.size()}, {"named_raters", named.size()},
                 {"anonymous_ratings", anonymous}, {"arena_picks", picks.size()}}}};
   out["agreement"] = agreement(stories);
+  out["agreement"].push_back(arena_agreement(picks));
   out["arena"] = arena_table(picks, opt);
   // Each story with stars: people's mean (over people) of their mean stars, and per field.
   std::vector<std::string> texts;
@@ -327,7 +359,8 @@ std::string format_stats(const json& s) {
   std::string out = fmt::format("{} ratings of {} stories ({} named people, {} anonymous ratings); {} arena picks\n\n",
                                 c["ratings"].get<size_t>(), c["stories"].get<size_t>(), c["named_raters"].get<size_t>(),
                                 c["anonymous_ratings"].get<size_t>(), c["arena_picks"].get<size_t>());
-  out += "Agreement between people on the same story (Krippendorff's alpha, interval; 1 = full, 0 = chance)\n";
+  out += "Agreement between people on the same story, and on the same arena pair (Krippendorff's alpha,\n"
+         "interval; 1 = full, 0 = chance; an arena pick counts +1 / -1 / 0 for a tie or both bad)\n";
   out += fmt::format("  {:<16} {:>6} {:>6} {:>7} {:>7} {:>9}\n", "field", "items", "pairs", "alpha", "exact", "within 1");
   for (const auto& a : s["agreement"])
     out += fmt::format("  {:<16} {:>6} {:>6} {:>7} {:>7} {:>9}\n", a["field"].get<std::string>(), a["items"].get<size_t>(),
