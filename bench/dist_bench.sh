@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel scaling on this machine: the same fp32 pre-training steps (stories15m's shape,
 # vocabulary 4096, a step of 8 sequences of 256 tokens) as
-#   1 rank x 1 thread (batch 8) | 2 ranks x 1 thread (mpirun, batch 4 each) | 1 rank x 2 threads (batch 8)
+#   1 rank x 1 thread (batch 8) | 2 ranks x 1 thread (mpirun, batch 4 each) | the same 2 ranks with one
+#   all-reduce after the backward pass instead of one per layer started during it (what overlap saves)
+#   | 1 rank x 2 threads (batch 8)
 # interleaved REPS times (best kept). Prints tokens/s, the 2-rank scaling efficiency
 # (2-rank rate / (2 x 1-rank rate)), the share of a step rank 0 spends in collectives
 # (metrics.jsonl's comm_share: sending, and waiting for the slower rank), the bytes each
@@ -38,16 +40,19 @@ PY
 }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 declare -A tps=()
-comm=0
+comm=0 comm_serial=0
 for ((r = 0; r < REPS; ++r)); do
   rm -rf "$TMP"/run_*
   $SLM pretrain "${common[@]}" --max-steps "$STEPS" --out "$TMP/run_1x1" --threads 1 --set train.batch_size=8 >/dev/null
   mpirun -np 2 --oversubscribe $SLM pretrain "${common[@]}" --max-steps "$STEPS" --out "$TMP/run_2x1" --threads 1 --set train.batch_size=4 >/dev/null
+  mpirun -np 2 --oversubscribe $SLM pretrain "${common[@]}" --max-steps "$STEPS" --out "$TMP/run_2x1serial" --threads 1 --set train.batch_size=4 \
+    --set train.overlap_comm=false >/dev/null
   $SLM pretrain "${common[@]}" --max-steps "$STEPS" --out "$TMP/run_1x2" --threads 2 --set train.batch_size=8 >/dev/null
-  for k in 1x1 2x1 1x2; do
+  for k in 1x1 2x1 2x1serial 1x2; do
     read -r t c < <(rate "$TMP/run_$k/metrics.jsonl")
     tps[$k]=$(best "${tps[$k]:-0}" "$t")
     [ $k = 2x1 ] && comm=$c
+    [ $k = 2x1serial ] && comm_serial=$c
   done
   # The anchor: PyTorch, the same model, 1 process and DistributedDataParallel over gloo.
   for w in 1 2; do
@@ -74,14 +79,16 @@ PY
 )
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $SHAPE, $STEPS steps of 8 x 256 tokens, best of $REPS"
 printf '%-28s %10s\n' "run" "tokens/s"
-printf '%-28s %10s\n' "1 rank x 1 thread" "${tps[1x1]}" "2 ranks x 1 thread (MPI)" "${tps[2x1]}" "1 rank x 2 threads (OpenMP)" "${tps[1x2]}" \
+printf '%-28s %10s\n' "1 rank x 1 thread" "${tps[1x1]}" "2 ranks x 1 thread (MPI)" "${tps[2x1]}" \
+  "  the same, no overlap" "${tps[2x1serial]}" "1 rank x 2 threads (OpenMP)" "${tps[1x2]}" \
   "PyTorch 1 process x 1 thread" "${tps[torch_1]}" "PyTorch DDP 2 x 1 (gloo)" "${tps[torch_2]}"
 awk -v a="${tps[1x1]}" -v b="${tps[2x1]}" -v c="${tps[1x2]}" -v s="$comm" -v p="$params" -v bw="$NVLINK_GBS" \
     -v ta="${tps[torch_1]}" -v tb="${tps[torch_2]}" \
-    -v r0="$rss0" -v r1="$rss1" 'BEGIN {
+    -v r0="$rss0" -v r1="$rss1" -v d="${tps[2x1serial]}" -v s0="$comm_serial" 'BEGIN {
   printf "2-rank scaling efficiency: %.0f%% (2 ranks / (2 x 1 rank)); 2 ranks vs 2 OpenMP threads: %.2fx\n", 100 * b / (2 * a), b / c
   if (ta > 0 && tb > 0) printf "PyTorch DDP scaling efficiency: %.0f%%; slm 2 ranks / PyTorch DDP 2 ranks: %.2fx\n", 100 * tb / (2 * ta), b / tb
-  printf "rank 0 in collectives: %.1f%% of a step (communication and waiting for the other rank)\n", 100 * s
+  printf "rank 0 in collectives: %.1f%% of a step (communication and waiting for the other rank); %.1f%% with one all-reduce after the backward\n", 100 * s, 100 * s0
+  printf "overlap (a layer'"'"'s all-reduce started as soon as the backward has finished it): %.2fx the tokens/s of one all-reduce after the backward\n", b / d
   bytes = 4 * p
   printf "rank 0 resident memory (2 ranks): %.0f MB; with --zero 1: %.0f MB (AdamW state: %.1f MB whole, %.1f MB a rank)\n", r0, r1, 8 * p / 1e6, 4 * p / 1e6
   printf "all-reduce per step: %d parameters, %.1f MB of fp32 gradients\n", p, bytes / 1e6

@@ -2,7 +2,8 @@
 # Data-parallel training under a real mpirun (Open MPI), 2 ranks on this machine:
 #  - 2 ranks x batch B give the losses of 1 rank x 2B (reduction-order tolerance), and with
 #    --deterministic the weights of 1 rank x 2 micro-batches of B, bit for bit; the same
-#    with --zero 1 (AdamW state sharded); finetune likewise;
+#    with --zero 1 (AdamW state sharded); finetune likewise; the per-layer all-reduce
+#    started in the backward pass (overlap) sums the same as one after it;
 #  - a 2-rank checkpoint resumes on 1 rank and ends bit for bit where the straight run does;
 #    a world size that cannot keep the step's batch is refused, naming the checkpoint;
 #  - a killed rank, or one that hangs, ends the job non-zero within the timeout, and the last
@@ -44,6 +45,14 @@ assert len(a) == len(b) == 6, (len(a), len(b))
 worst = max(abs(x - y) / abs(x) for x, y in zip(a, b))
 assert worst < 1e-4, worst
 PY
+# Overlap: each layer's all-reduce started in the backward pass gives the same sums as one
+# all-reduce after it (two ranks add the same two numbers whichever way the pieces go),
+# also with accumulation (only the last micro-batch's backward starts them).
+mpi_pre --out "$TMP/two_serial" --set train.batch_size=4 --max-steps 6 --set train.overlap_comm=false || die "2 ranks, no overlap"
+same_weights "$TMP/two" "$TMP/two_serial" && ok || bad "overlapped all-reduce differs from one all-reduce after the backward"
+mpi_pre --out "$TMP/acc_overlap" --set train.batch_size=2 --set train.grad_accum=2 --max-steps 4 || die "2 ranks, accumulation"
+mpi_pre --out "$TMP/acc_serial" --set train.batch_size=2 --set train.grad_accum=2 --max-steps 4 --set train.overlap_comm=false || die "2 ranks, accumulation, no overlap"
+same_weights "$TMP/acc_overlap" "$TMP/acc_serial" && ok || bad "overlap with accumulation differs from one all-reduce"
 mpi_pre --out "$TMP/zero_det" --set train.batch_size=4 --max-steps 6 --deterministic --zero 1 || die "ZeRO-1"
 same_weights "$TMP/one_acc" "$TMP/zero_det" && ok || bad "--zero 1 --deterministic differs from 1 rank"
 mpi_pre --out "$TMP/zero" --set train.batch_size=4 --max-steps 6 --zero 1 || die "ZeRO-1 (fast sums)"

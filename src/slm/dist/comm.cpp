@@ -218,6 +218,37 @@ void scatter_shards(const float* whole, float* shard, int64_t n, const char* wha
   wait(req, what);
 }
 
+struct OverlappedSums::Impl {
+  const char* what;
+  std::vector<MPI_Request> pending;
+};
+
+OverlappedSums::OverlappedSums(const char* what) : impl_(new Impl{what, {}}) {}
+OverlappedSums::~OverlappedSums() { finish(); }
+
+void OverlappedSums::start(float* x, int64_t n) {
+  if (world().size == 1) return;
+  for (int64_t at = 0; at < n; at += kPiece) {
+    impl_->pending.emplace_back();
+    check(MPI_Iallreduce(MPI_IN_PLACE, x + at, int(std::min(kPiece, n - at)), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                         &impl_->pending.back()),
+          "MPI_Iallreduce", impl_->what);
+  }
+}
+
+void OverlappedSums::poll() {
+  for (auto& req : impl_->pending) {
+    int done = 0;
+    if (req != MPI_REQUEST_NULL) check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test", impl_->what);
+  }
+}
+
+void OverlappedSums::finish() {
+  for (auto& req : impl_->pending)
+    if (req != MPI_REQUEST_NULL) wait(req, impl_->what);  // a finished request is MPI_REQUEST_NULL
+  impl_->pending.clear();
+}
+
 int allreduce_max(int v, const char* what) {
   if (world().size == 1) return v;
   MPI_Request req;
@@ -278,6 +309,12 @@ void reduce_scatter_sum(float*, int64_t, const char*) {}
 void allgather(float*, int64_t, const char*) {}
 void gather_shards(const float* shard, float* whole, int64_t n, const char*) { std::copy(shard, shard + n, whole); }
 void scatter_shards(const float* whole, float* shard, int64_t n, const char*) { std::copy(whole, whole + n, shard); }
+struct OverlappedSums::Impl {};
+OverlappedSums::OverlappedSums(const char*) {}
+OverlappedSums::~OverlappedSums() = default;
+void OverlappedSums::start(float*, int64_t) {}
+void OverlappedSums::poll() {}
+void OverlappedSums::finish() {}
 int allreduce_max(int v, const char*) { return v; }
 void broadcast(void*, int64_t, int, const char*) {}
 void abort_all(const std::string& why) {

@@ -8,6 +8,7 @@
 // hangs makes the others stop with an error naming the collective, instead of waiting
 // for ever (MPI itself has no timeouts).
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace slm::dist {
@@ -49,6 +50,26 @@ void allgather(float* x, int64_t n, const char* what);
 void gather_shards(const float* shard, float* whole, int64_t n, const char* what);
 // The reverse: rank 0's whole[0, n) is cut into the ranks' shards (a resume under ZeRO-1).
 void scatter_shards(const float* whole, float* shard, int64_t n, const char* what);
+
+// Sums started one piece at a time and finished together, as DDP's gradient buckets:
+// training starts each layer's gradient sum when the backward pass has finished that layer,
+// so the transfer runs while the layers below are computed. Every rank must start the
+// same pieces in the same order. MPI moves data only inside its calls, so poll() between
+// pieces of work drives the transfers; finish() waits for all (at most the timeout).
+class OverlappedSums {
+ public:
+  explicit OverlappedSums(const char* what);
+  ~OverlappedSums();  // finishes what is still in flight: the buffers must outlive it
+  OverlappedSums(const OverlappedSums&) = delete;
+  OverlappedSums& operator=(const OverlappedSums&) = delete;
+  void start(float* x, int64_t n);
+  void poll();
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The largest of one value over all ranks (a stop request, a flag).
 int allreduce_max(int v, const char* what);

@@ -61,4 +61,12 @@ int ParamLayout::find(const std::string& name) const {
   return -1;
 }
 
+std::pair<int64_t, int64_t> ParamLayout::layer_range(int l) const {
+  const auto begin = [&](int layer) {
+    return layer < int(layers.size()) ? tensors[size_t(layers[size_t(layer)].attn_norm)].offset
+                                      : tensors[size_t(final_norm)].offset;
+  };
+  return {begin(l), begin(l + 1)};
+}
+
 }  // namespace slm::model

@@ -3,6 +3,7 @@
 // Hugging Face Llama's names). Gradients and optimizer moments use the same layout.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "slm/model/config.h"
@@ -40,6 +41,9 @@ struct ParamLayout {
   int find(const std::string& name) const;  // -1 when absent
   // The output projection: lm_head, or the embedding when the two are tied.
   int output_head() const { return lm_head >= 0 ? lm_head : embed; }
+  // Layer l's parameters (norms, attention, MLP or experts): one contiguous range
+  // [first, second) of the flat vector, since each layer's tensors are added together.
+  std::pair<int64_t, int64_t> layer_range(int l) const;
 };
 
 }  // namespace slm::model

@@ -285,6 +285,7 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
     linear_backward(dxn_.data(), L.wv, dv_.data(), A.xn1.data(), C, KV);
     rmsnorm_backward(dx_.data(), wgrad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
                      N, C);
+    if (on_layer_grads) on_layer_grads(l);
   }
   if (!frozen(layout_.embed)) embedding_backward(grad(layout_.embed), inputs, dx_.data(), N, C);
 }

@@ -67,6 +67,10 @@ class Transformer {
   void set_frozen(int tensor, bool frozen) { frozen_[size_t(tensor)] = frozen; }
   bool frozen(int tensor) const { return frozen_[size_t(tensor)] != 0; }
   std::function<void(int tensor, const T* x, const T* dy, int rows)> on_linear_backward;
+  // Called in backward as soon as layer l's gradients are final (layers come last to
+  // first): data-parallel training starts that layer's all-reduce there, so it travels
+  // while the layers below are still being worked on.
+  std::function<void(int layer)> on_layer_grads;
 
   // Mixture of experts (model/moe.h). The weighted aux losses (load balance + z) of the
   // last forward, summed over the MoE layers: forward_backward's loss and gradient include

@@ -254,23 +254,44 @@ class TrainingRun {
     float* grads = ad ? ad->grads() : m_.grads();
     auto zero_grad = [&] { ad ? ad->zero_grad() : m_.zero_grad(); };
     zero_grad();
+    // Overlap: the last micro-batch's backward starts each layer's all-reduce as it
+    // finishes the layer (the sums need the gradients of every micro-batch).
+    const bool overlap = world_ > 1 && tc_.overlap_comm && !tc_.deterministic && !tc_.zero && !ad;
+    dist::OverlappedSums pending("the gradient all-reduce");
+    int next_layer = m_.config().n_layers - 1;  // the layers' sums start last to first on every rank
+    auto start_layer_sum = [&](int l) {
+      for (; next_layer >= l; --next_layer) {
+        const auto [lo, hi] = m_.layout().layer_range(next_layer);
+        pending.start(grads + lo, hi - lo);
+      }
+      pending.poll();
+    };
+    size_t last = micro_.size();
+    for (size_t i = 0; i < micro_.size(); ++i)
+      if (micro_[i].counted > 0) last = i;
     double loss = 0;
     if (weight > 0) {
       // Deterministic: each micro-batch's gradients alone, then added in order, as the
       // ranks' sums are added in order (dist::chain_sum).
       if (tc_.deterministic) acc_.assign(size_t(P), 0.f);
-      for (auto& b : micro_) {
+      for (size_t i = 0; i < micro_.size(); ++i) {
+        auto& b = micro_[i];
         if (b.counted == 0) continue;
         if (tc_.deterministic) zero_grad();
+        if (overlap && i == last) m_.on_layer_grads = start_layer_sum;
         loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
                                        : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
                                                              b.w.empty() ? nullptr : b.w.data())) *
                 b.weight / weight;
+        m_.on_layer_grads = nullptr;
         if (tc_.deterministic)
-          for (int64_t i = 0; i < P; ++i) acc_[size_t(i)] += grads[i];
+          for (int64_t k = 0; k < P; ++k) acc_[size_t(k)] += grads[k];
       }
       if (tc_.deterministic) std::copy(acc_.begin(), acc_.end(), grads);
     }
+    // Collectives must come in the same order on every rank: the layers a rank did not
+    // start in its backward (none, without a micro-batch with targets) start here.
+    if (overlap) start_layer_sum(0);
     sum_over_ranks(&loss, 1, "the step's loss");
     double norm = 0;
     if (tc_.zero) {
@@ -281,6 +302,13 @@ class TrainingRun {
       else
         dist::reduce_scatter_sum(grads, P, "the gradient reduce-scatter");
       norm = clip_sharded_grad_norm(grads, {adam_.lo(), adam_.hi()}, tc_.grad_clip);
+    } else if (overlap) {
+      // The embedding before the layers, and the final norm and head after them.
+      const auto first = m_.layout().layer_range(0).first, end = m_.layout().layer_range(m_.config().n_layers - 1).second;
+      pending.start(grads, first);
+      pending.start(grads + end, P - end);
+      pending.finish();
+      norm = clip_grad_norm(grads, P, tc_.grad_clip);
     } else {
       sum_over_ranks(grads, P, "the gradient all-reduce");
       norm = clip_grad_norm(grads, P, tc_.grad_clip);

@@ -64,6 +64,7 @@ void for_each_field(C& c, F&& f) {
   f("dtype", c.dtype);
   f("zero", c.zero);
   f("deterministic", c.deterministic);
+  f("overlap_comm", c.overlap_comm);
   f("dist_timeout", c.dist_timeout);
 }
 

@@ -32,8 +32,11 @@ struct TrainConfig {
   // (ZeRO-1). deterministic sums the gradients in one fixed order (rank after rank,
   // micro-batch after micro-batch), so N ranks reproduce one rank's run bit for bit.
   // dist_timeout: seconds a rank waits for the others before the run stops with an error.
+  // overlap_comm: each layer's gradient all-reduce starts as soon as the backward pass has
+  // finished the layer (false: one all-reduce after the whole backward; for comparison).
   int zero = 0;
   bool deterministic = false;
+  bool overlap_comm = true;
   double dist_timeout = 300;
 
   void validate(const std::string& origin) const;
