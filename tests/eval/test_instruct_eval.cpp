@@ -47,3 +47,35 @@ TEST(InstructEval, ScoresEachKindOfTask) {
   EXPECT_DOUBLE_EQ(tr.rouge, 1.0);
   EXPECT_EQ(tr.kind, "rouge");
 }
+
+TEST(InstructEval, ACollapsedModelIsSeenForWhatItIs) {
+  // "Yes." to every question: right on the yes/no question whose answer is yes, wrong on
+  // the rest; the open-question figure and the commonest answer's share tell.
+  InstructEval ev;
+  TaskScore ts;
+  const std::pair<const char*, const char*> questions[] = {{"yes_no", "Yes"}, {"yes_no", "No"}, {"friend", "Tom"},
+                                                           {"object", "The ball"}};
+  for (const auto& [task, answer] : questions) {
+    stories::InstructRecord q;
+    q.task = task;
+    q.answer = answer;
+    q.output = std::string(answer) + ".";
+    nlohmann::json s = {{"output", "Yes."}};
+    score_output(q, "Yes.", ts, s);
+    ev.samples.push_back(s);
+  }
+  ev.samples.push_back({{"output", "One day, Tom ran."}, {"words_used", 1.0}});  // not a question: not counted
+  collapse_checks(ev);
+  EXPECT_DOUBLE_EQ(ev.open_contains, 0.0);
+  EXPECT_DOUBLE_EQ(ev.same_answer, 1.0);
+  EXPECT_EQ(ev.common_answer, "yes");
+  EXPECT_EQ(ts.contains, 1) << "the constant answer still scores the yes/no question it happens to fit";
+
+  // Varied answers, one open question right.
+  ev.samples[2]["output"] = "Tom.";
+  ev.samples[2]["contains"] = true;
+  ev.samples[3]["output"] = "The cat.";
+  collapse_checks(ev);
+  EXPECT_DOUBLE_EQ(ev.open_contains, 0.5);
+  EXPECT_DOUBLE_EQ(ev.same_answer, 0.5);
+}

@@ -46,6 +46,7 @@ void score_output(const stories::InstructRecord& r, const std::string& output, T
     ts.contains += contains;
     sample["exact"] = exact;
     sample["contains"] = contains;
+    sample["yes_no"] = want == "yes" || want == "no";
   } else if (kind == "write") {
     int used = 0, shown = 0;
     json missing = json::array();
@@ -88,7 +89,29 @@ json InstructEval::to_json() const {
   put("required_words", words);
   put("features", features);
   put("rouge_l", rouge);
+  put("question_open_contains_answer", open_contains);
+  put("question_same_answer_share", same_answer);
+  if (same_answer >= 0) j["question_common_answer"] = common_answer;
   return j;
+}
+
+void collapse_checks(InstructEval& ev) {
+  std::map<std::string, int> answers;
+  int questions = 0, open = 0, open_right = 0;
+  for (const auto& s : ev.samples) {
+    if (!s.contains("contains")) continue;  // not a question
+    ++questions;
+    ++answers[normalize_answer(s["output"].get<std::string>())];
+    if (s["yes_no"].get<bool>()) continue;
+    ++open;
+    open_right += s["contains"].get<bool>();
+  }
+  if (open) ev.open_contains = double(open_right) / open;
+  if (!questions) return;
+  const auto top = std::max_element(answers.begin(), answers.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  ev.same_answer = double(top->second) / questions;
+  ev.common_answer = top->first;
 }
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
@@ -151,6 +174,7 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
   if (counts[0]) ev.exact = sums[0] / counts[0], ev.contains = sums[1] / counts[0];
   if (counts[1]) ev.words = sums[2] / counts[1], ev.features = sums[3] / counts[1];
   if (counts[2]) ev.rouge = sums[4] / counts[2];
+  collapse_checks(ev);
   if (ev.n == 0) throw Error("every record's prompt is longer than the model's context", "eval instruct");
   return ev;
 }
@@ -196,6 +220,8 @@ std::string instruct_table(const std::vector<std::pair<std::string, const Instru
   };
   row("questions: contains the answer", [](const InstructEval& e) { return e.contains; }, pct);
   row("questions: exact match", [](const InstructEval& e) { return e.exact; }, pct);
+  row("  not yes/no: contains the answer", [](const InstructEval& e) { return e.open_contains; }, pct);
+  row("  share given the commonest answer", [](const InstructEval& e) { return e.same_answer; }, pct);
   row("writing: required words used", [](const InstructEval& e) { return e.words; }, pct);
   row("writing: features shown", [](const InstructEval& e) { return e.features; }, pct);
   row("summaries, endings: ROUGE-L", [](const InstructEval& e) { return e.rouge; }, num);

@@ -36,6 +36,12 @@ struct InstructEval {
   double exact = -1, contains = -1;    // over all questions (-1: none)
   double words = -1, features = -1;    // over all writing tasks
   double rouge = -1;                   // over all ROUGE-L tasks
+  // Checks for an answer that fits every question (a collapsed or reward-hacked model):
+  // open_contains is "contains" over the questions whose answer is not yes or no (a
+  // constant "Yes." scores about half of those); same_answer is the share of all question
+  // outputs that equal (normalised) the single most common one, common_answer that output.
+  double open_contains = -1, same_answer = -1;
+  std::string common_answer;
   std::vector<nlohmann::json> samples; // every record with its output and scores
   nlohmann::json to_json() const;
 };
@@ -49,6 +55,9 @@ std::string task_kind(const stories::InstructRecord& r);
 
 // Scores one output against its record into ts (adds to the sums; divide by n after).
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
+
+// Sets ev's open_contains, same_answer and common_answer from its scored samples.
+void collapse_checks(InstructEval& ev);
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                            const std::vector<stories::InstructRecord>& records, const InstructEvalOptions& opt);
