@@ -1,11 +1,15 @@
 // slm scaling sweep / fit / holdout: scaling laws and emergent abilities (docs/scaling.md).
 #include <fmt/format.h>
 
+#include <omp.h>
+
 #include <memory>
 
 #include "cli/common.h"
 #include "slm/scaling/analysis.h"
 #include "slm/scaling/sweep.h"
+#include "slm/scaling/emergence.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
 namespace slm::cli {
@@ -94,6 +98,34 @@ void add_holdout(CLI::App* parent) {
   });
 }
 
+void add_abilities(CLI::App* parent) {
+  struct Args {
+    Common common;
+    std::string model, out;
+    scaling::EvalSpec spec;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = parent->add_subcommand("abilities", "The sweep's few-shot tasks (with 95% intervals) and induction-head "
+                                                  "score on any model folder");
+  cmd->add_option("--model", a->model, "a model folder")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--items", a->spec.items, "items of each task")->capture_default_str()->check(in_range(1, 100000));
+  cmd->add_option("--k", a->spec.ks, "shot counts")->capture_default_str()->check(in_range(0, 64));
+  cmd->add_option("--out", a->out, "write the results as JSON here (default: print only)");
+  add_common(cmd, a->common);
+  cmd->callback([a] {
+    omp_set_num_threads(a->common.resolved_threads());
+    auto r = scaling::model_abilities(a->model, a->spec, a->common.seed, a->common.quiet);
+    for (const auto& t : r["abilities"])
+      fmt::print("{:16} K={:<2} acc {:.3f} [{:.3f}, {:.3f}] (chance {:.2f}, n {})\n", t["task"].get<std::string>(),
+                 t["k"].get<int>(), t["acc"].get<double>(), t["lo"].get<double>(), t["hi"].get<double>(),
+                 t["chance"].get<double>(), t["n"].get<int>());
+    if (r.contains("induction"))
+      fmt::print("induction: best head L{}H{} prefix-matching score {:.3f}\n", r["induction"]["layer"].get<int>(),
+                 r["induction"]["head"].get<int>(), r["induction"]["score"].get<double>());
+    if (!a->out.empty()) write_file_atomic(a->out, r.dump(1) + "\n");
+  });
+}
+
 }  // namespace
 
 void add_scaling_commands(CLI::App& app) {
@@ -102,6 +134,7 @@ void add_scaling_commands(CLI::App& app) {
   add_sweep(sc);
   add_fit(sc);
   add_holdout(sc);
+  add_abilities(sc);
 }
 
 }  // namespace slm::cli

@@ -193,6 +193,12 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
     EXPECT_GT(p["val_loss"].get<double>(), 0);
     EXPECT_TRUE(p.contains("induction"));
   }
+  // Any model folder, measured the same way.
+  EvalSpec spec;
+  spec.items = 2, spec.ks = {0, 1}, spec.builtin_tasks = false, spec.induction_windows = 1, spec.induction_length = 8;
+  auto ab = model_abilities((fs::path(o.out_dir) / "runs" / "a-2.05k" / "model").string(), spec, 1, true);
+  EXPECT_EQ(ab["abilities"].size(), 6u);  // 3 tasks x 2 K
+  EXPECT_TRUE(ab["induction"].contains("score"));
   // Another config in the same folder is refused.
   auto other = tiny_sweep();
   other["tokens"] = {1024};

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/eval/multiple_choice.h"
+#include "slm/model/model_files.h"
+#include "slm/scaling/induction.h"
 #include "slm/scaling/context_tasks.h"
 #include "slm/util/progress.h"
 
@@ -89,6 +91,19 @@ std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const to
     }
   }
   bar.finish();
+  return out;
+}
+
+json model_abilities(const std::string& model_dir, const EvalSpec& spec, uint64_t seed, bool quiet) {
+  auto lm = model::load_model_and_tokenizer(model_dir);
+  auto& m = *lm.model;
+  json out = {{"model", model_dir}, {"params", m.num_params()}, {"N", non_embedding_params(m.config())}};
+  json ab = json::array();
+  for (const auto& t : evaluate_abilities(m, *lm.tok, spec, seed, quiet)) ab.push_back(t.to_json());
+  out["abilities"] = ab;
+  if (spec.induction_windows > 0) {
+    out["induction"] = induction_record(m, spec.induction_length, spec.induction_windows, int(lm.tok->eot()), seed);
+  }
   return out;
 }
 

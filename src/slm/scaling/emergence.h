@@ -39,6 +39,11 @@ struct TaskScore {
 std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                                           const EvalSpec& spec, uint64_t seed, bool quiet);
 
+// `slm scaling abilities`: the few-shot tasks and the induction score of any model folder
+// (a sweep's, the quickstart's), as a sweep point records them: {"model", "params",
+// "abilities": [...], "induction": {...}}.
+nlohmann::json model_abilities(const std::string& model_dir, const EvalSpec& spec, uint64_t seed, bool quiet);
+
 // The smallest K whose accuracy exceeds the zero-shot accuracy of the same task by more than
 // the difference's 95% interval (its lower end above 0), or -1.
 int first_k_beating_zero(const std::vector<TaskScore>& scores, const std::string& task);

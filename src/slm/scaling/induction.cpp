@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "slm/model/hooks.h"
 #include "slm/util/error.h"
 #include "slm/util/rng.h"
@@ -66,6 +68,11 @@ InductionScore induction_score(model::Transformer<float>& m, int L, int windows,
       if (v > r.best || r.layer < 0) r.best = v, r.layer = l, r.head = h;
     }
   return r;
+}
+
+nlohmann::json induction_record(model::Transformer<float>& m, int L, int windows, int eot, uint64_t seed) {
+  auto s = induction_score(m, L, windows, eot, std::min(eot, m.config().vocab_size - 1), seed);
+  return {{"score", s.best}, {"layer", s.layer}, {"head", s.head}, {"per_head", s.per_head}};
 }
 
 }  // namespace slm::scaling

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "slm/model/transformer.h"
 
 namespace slm::scaling {
@@ -28,5 +30,9 @@ struct InductionScore {
 // scores every head. L is capped so the window fits the context.
 InductionScore induction_score(model::Transformer<float>& m, int L, int windows, int start_token, int vocab_limit,
                                uint64_t seed);
+
+// induction_score as a record {"score", "layer", "head", "per_head"}: the random tokens
+// avoid the special ids at the top of the vocabulary (from eot on); windows start with eot.
+nlohmann::json induction_record(model::Transformer<float>& m, int L, int windows, int eot, uint64_t seed);
 
 }  // namespace slm::scaling

@@ -51,12 +51,12 @@ int data_vocab(const std::string& data_dir) {
   return j["vocab_size"].get<int>();
 }
 
-// The induction score of a model (the random tokens avoid the special ids at the top).
+// The induction score of a model at a point of its training.
 json induction_json(model::Transformer<float>& m, const EvalSpec& e, int eot, uint64_t seed, int64_t step,
                     double tokens) {
-  auto s = induction_score(m, e.induction_length, e.induction_windows, eot, std::min(eot, m.config().vocab_size - 1), seed);
-  return {{"step", step}, {"tokens", tokens}, {"score", s.best}, {"layer", s.layer}, {"head", s.head},
-          {"per_head", s.per_head}};
+  json j = induction_record(m, e.induction_length, e.induction_windows, eot, seed);
+  j["step"] = step, j["tokens"] = tokens;
+  return j;
 }
 
 }  // namespace
