@@ -34,7 +34,10 @@ json fit_with_ci(const std::vector<LossPoint>& pts, LawForm form, const Analysis
   LawFit f = fit_law(pts, form, fo);
   json j = f.to_json();
   j["points"] = pts.size();
-  if (opt.bootstrap > 0) j["ci"] = bootstrap_law(pts, form, f, opt.bootstrap, opt.level, opt.seed, fo).to_json();
+  // With no more points than parameters the law passes through every point and each
+  // resample that can be fitted is the sample itself: no interval to speak of.
+  const size_t params = form == LawForm::joint ? 5 : 3;
+  if (opt.bootstrap > 0 && pts.size() > params) j["ci"] = bootstrap_law(pts, form, f, opt.bootstrap, opt.level, opt.seed, fo).to_json();
   return j;
 }
 
@@ -137,8 +140,9 @@ std::string fit_summary(const json& fit) {
                      fit["n_only"]["points"].get<int>(), with_ci(fit["n_only"], "E"), with_ci(fit["n_only"], "A"),
                      with_ci(fit["n_only"], "alpha"));
   if (fit.contains("d_only"))
-    s += fmt::format("L(D) = E + B/D^beta ({} budgets, the best size at each): E = {}, B = {}, beta = {}\n",
-                     fit["d_only"]["points"].get<int>(), with_ci(fit["d_only"], "E"), with_ci(fit["d_only"], "B"),
+    s += fmt::format("L(D) = E + B/D^beta ({} budgets, the best size at each{}): E = {}, B = {}, beta = {}\n",
+                     fit["d_only"]["points"].get<int>(), fit["d_only"].contains("ci") ? "" : "; as many points as parameters: no interval",
+                     with_ci(fit["d_only"], "E"), with_ci(fit["d_only"], "B"),
                      with_ci(fit["d_only"], "beta"));
   s += "compute-optimal (C = 6 N D):\n";
   for (const auto& a : fit["compute_optimal"])

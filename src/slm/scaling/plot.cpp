@@ -40,7 +40,10 @@ struct Axis {
       if (t.size() > 12) t.erase(std::remove_if(t.begin(), t.end(), [](double v) {
                                    return std::abs(std::log10(v) - std::round(std::log10(v))) > 1e-9;
                                  }), t.end());
-      if (t.size() < 2) t = {lo, hi};
+      if (t.size() < 3) {  // under a decade: five ticks evenly spaced on the log scale
+        t.clear();
+        for (int i = 0; i <= 4; ++i) t.push_back(lo * std::pow(hi / lo, i / 4.0));
+      }
     } else {
       for (int i = 0; i <= 5; ++i) t.push_back(lo + (hi - lo) * i / 5);
     }
