@@ -267,6 +267,7 @@ std::string write_scaling_report(const std::string& dir) {
     }
     double ymin = INFINITY, ymax = 0;
     for (const auto& p : pts) ymin = std::min(ymin, p.L), ymax = std::max(ymax, p.L);
+    for (const auto& p : opt_pts.points) ymin = std::min(ymin, p.y);
     s.push_back(opt_pts);
     charts.push_back({"isoflop", svg_plot({"IsoFLOP curves of the fitted law (D = C / 6N)", "non-embedding parameters N",
                                            "predicted loss", true, true, ymin * 0.9, ymax * 1.1}, s)});

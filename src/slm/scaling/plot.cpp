@@ -97,15 +97,22 @@ std::string svg_plot(const PlotSpec& spec, const std::vector<PlotSeries>& series
     const char* col = kPalette[size_t(s.color) % 8];
     if (s.line) {
       std::string d;
-      for (const auto& p : s.points)
-        if (inside(p)) d += fmt::format("{}{:.1f},{:.1f}", d.empty() ? "M" : " L", ax.px(p.x), ay.px(std::clamp(p.y, y0, y1)));
+      bool gap = true;  // a point off the chart breaks the line rather than running along the frame
+      for (const auto& p : s.points) {
+        if (!inside(p) || p.y < y0 || p.y > y1) {
+          gap = true;
+          continue;
+        }
+        d += fmt::format("{}{:.1f},{:.1f}", gap ? " M" : " L", ax.px(p.x), ay.px(p.y));
+        gap = false;
+      }
       if (!d.empty())
         svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"{}/>\n", d, col,
                            s.dashed ? " stroke-dasharray=\"6,4\"" : "");
     }
     if (s.dots)
       for (const auto& p : s.points) {
-        if (!inside(p)) continue;
+        if (!inside(p) || p.y < y0 || p.y > y1) continue;
         if (p.lo < p.hi)
           svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\"/>", ax.px(p.x),
                              ay.px(std::max(p.lo, y0)), ay.px(std::min(p.hi, y1)), col);
