@@ -41,6 +41,7 @@ void add_export_commands(CLI::App& app);
 void add_serve_commands(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
 void add_moe_commands(CLI::App& app);  // slm moe upcycle
+void add_scaling_commands(CLI::App& app);  // slm scaling sweep, fit, holdout
 void add_align_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
 void add_lora_commands(CLI::App& app);

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   slm::cli::add_lora_commands(app);
   slm::cli::add_self_instruct_commands(app);
   slm::cli::add_explain_commands(app);
+  slm::cli::add_scaling_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -176,6 +176,16 @@ refuse 1 "trace.jsonl:2" "$O" -- "${ex[@]}" --prompts "$TMP/trace.jsonl"
 refuse 1 "same number of tokens" "$O" -- "$SLM" explain patch --model "$M" --prompt "Once upon a time" \
   --counterfactual "Once upon a time there was" --out "$O"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
+# --- slm scaling: a bad sweep.json names the key; bad flags name the flag; nothing is made
+sw='{"sizes": [{"dim": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}, {"dim": 48, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}], "tokens": [4096]'
+echo "$sw, \"sizs\": 1}" >"$TMP/sweep_key.json"
+echo "$sw, \"eval\": {\"ks\": [0, 99]}}" >"$TMP/sweep_ks.json"
+echo "$sw, \"flops\": [1e9]}" >"$TMP/sweep_both.json"
+refuse 1 "unknown field 'sweep.sizs'; did you mean 'sweep.sizes'?" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_key.json" --data "$TMP/shards" --out "$O"
+refuse 1 "'eval.ks' must hold shot counts in [0, 64]" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_ks.json" --data "$TMP/shards" --out "$O"
+refuse 1 "exactly one of 'tokens'" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_both.json" --data "$TMP/shards" --out "$O"
+refuse 2 "--bootstrap" - -- "$SLM" scaling fit "$TMP" --bootstrap -1
+refuse 1 "no finished sweep points" - -- "$SLM" scaling fit "$TMP"
 leftovers=$(find "$TMP" -name '*.tmp-*' -o -name '*.old-*')
 [ -z "$leftovers" ] && ok || bad "temporary files left: $leftovers"
 

@@ -1,0 +1,387 @@
+#include "slm/scaling/analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "slm/scaling/emergence.h"
+#include "slm/scaling/plot.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+
+namespace slm::scaling {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+LawFit fit_from_json(const json& j) {
+  LawFit f;
+  const std::string form = j.at("form").get<std::string>();
+  f.form = form == "joint" ? LawForm::joint : form == "n_only" ? LawForm::n_only : LawForm::d_only;
+  f.E = j.at("E").get<double>();
+  f.A = j.value("A", 0.0), f.alpha = j.value("alpha", 0.0), f.B = j.value("B", 0.0), f.beta = j.value("beta", 0.0);
+  return f;
+}
+
+// One law with its intervals, as fit.json records it.
+json fit_with_ci(const std::vector<LossPoint>& pts, LawForm form, const AnalysisOptions& opt, const FitOptions& fo) {
+  LawFit f = fit_law(pts, form, fo);
+  json j = f.to_json();
+  j["points"] = pts.size();
+  // With no more points than parameters the law passes through every point and each
+  // resample that can be fitted is the sample itself: no interval to speak of.
+  const size_t params = form == LawForm::joint ? 5 : 3;
+  if (opt.bootstrap > 0 && pts.size() > params) j["ci"] = bootstrap_law(pts, form, f, opt.bootstrap, opt.level, opt.seed, fo).to_json();
+  return j;
+}
+
+std::string html_esc(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  return o;
+}
+
+std::string with_ci(const json& fit, const char* key, const char* fmtspec = "{:.3g}") {
+  if (!fit.contains(key)) return "";
+  std::string s = fmt::format(fmt::runtime(fmtspec), fit[key].get<double>());
+  if (fit.contains("ci") && fit["ci"].contains(key) && fit["ci"]["resamples"].get<int>() > 0)
+    s += fmt::format(fmt::runtime(" [" + std::string(fmtspec) + ", " + fmtspec + "]"), fit["ci"][key][0].get<double>(),
+                     fit["ci"][key][1].get<double>());
+  return s;
+}
+
+std::vector<double> distinct(const std::vector<LossPoint>& pts, double LossPoint::*f) {
+  std::set<double> s;
+  for (const auto& p : pts) s.insert(p.*f);
+  return {s.begin(), s.end()};
+}
+
+// A law's curve over x (N or D) at a fixed value of the other variable.
+PlotSeries law_curve(const LawFit& f, double lo, double hi, bool over_n, double other, std::string name, int color) {
+  PlotSeries s{std::move(name), color, {}, true, false, true};
+  for (int i = 0; i <= 40; ++i) {
+    double x = lo * std::pow(hi / lo, i / 40.0);
+    s.points.push_back({x, over_n ? f.predict(x, other) : f.predict(other, x)});
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<LossPoint> loss_points(const std::vector<json>& points) {
+  std::vector<LossPoint> out;
+  for (const auto& p : points) out.push_back({p["N"].get<double>(), p["D"].get<double>(), p["val_loss"].get<double>()});
+  return out;
+}
+
+std::vector<LossPoint> per_size_best(const std::vector<LossPoint>& pts) {
+  std::map<double, LossPoint> best;
+  for (const auto& p : pts)
+    if (!best.count(p.N) || p.D > best[p.N].D) best[p.N] = p;
+  std::vector<LossPoint> out;
+  for (auto& [n, p] : best) out.push_back(p);
+  return out;
+}
+
+std::vector<LossPoint> envelope_by_tokens(const std::vector<LossPoint>& pts) {
+  std::map<double, LossPoint> best;
+  for (const auto& p : pts)
+    if (!best.count(p.D) || p.L < best[p.D].L) best[p.D] = p;
+  std::vector<LossPoint> out;
+  for (auto& [d, p] : best) out.push_back(p);
+  return out;
+}
+
+json analyze_sweep(const AnalysisOptions& opt) {
+  auto points = read_points(opt.dir);
+  if (points.empty()) throw Error("no finished sweep points (runs/*/point.json): run slm scaling sweep first", opt.dir);
+  auto pts = loss_points(points);
+  FitOptions fo;
+  json fit;
+  fit["points"] = pts.size();
+  fit["level"] = opt.level;
+  fit["bootstrap"] = opt.bootstrap;
+  fit["joint"] = fit_with_ci(pts, LawForm::joint, opt, fo);
+  auto nb = per_size_best(pts), db = envelope_by_tokens(pts);
+  if (nb.size() >= 3) fit["n_only"] = fit_with_ci(nb, LawForm::n_only, opt, fo);
+  if (db.size() >= 3) fit["d_only"] = fit_with_ci(db, LawForm::d_only, opt, fo);
+  std::vector<double> budgets = opt.budgets;
+  if (budgets.empty()) {  // the sweep's own range of compute, and ten times past it
+    double lo = INFINITY, hi = 0;
+    for (const auto& p : pts) lo = std::min(lo, 6 * p.N * p.D), hi = std::max(hi, 6 * p.N * p.D);
+    budgets = {lo, std::sqrt(lo * hi), hi, 10 * hi};
+  }
+  const LawFit joint = fit_from_json(fit["joint"]);
+  json opt_j = json::array();
+  for (double C : budgets) {
+    auto a = compute_optimal(joint, C);
+    opt_j.push_back({{"C", C}, {"N", a.N}, {"D", a.D}, {"L", a.L}, {"tokens_per_param", a.N > 0 ? a.D / a.N : 0}});
+  }
+  fit["compute_optimal"] = opt_j;
+  write_file_atomic((fs::path(opt.dir) / "fit.json").string(), fit.dump(2) + "\n");
+  write_scaling_report(opt.dir);
+  return fit;
+}
+
+std::string fit_summary(const json& fit) {
+  std::string s = fmt::format("{} runs; {:.0f}% bootstrap intervals from {} resamples\n", fit["points"].get<int>(),
+                              100 * fit["level"].get<double>(), fit["bootstrap"].get<int>());
+  const auto& j = fit["joint"];
+  s += fmt::format("L(N, D) = E + A/N^alpha + B/D^beta:\n  E = {}\n  A = {}, alpha = {}\n  B = {}, beta = {}\n",
+                   with_ci(j, "E"), with_ci(j, "A"), with_ci(j, "alpha"), with_ci(j, "B"), with_ci(j, "beta"));
+  if (fit.contains("n_only"))
+    s += fmt::format("L(N) = E + A/N^alpha ({} sizes, each at its largest budget): E = {}, A = {}, alpha = {}\n",
+                     fit["n_only"]["points"].get<int>(), with_ci(fit["n_only"], "E"), with_ci(fit["n_only"], "A"),
+                     with_ci(fit["n_only"], "alpha"));
+  if (fit.contains("d_only"))
+    s += fmt::format("L(D) = E + B/D^beta ({} budgets, the best size at each{}): E = {}, B = {}, beta = {}\n",
+                     fit["d_only"]["points"].get<int>(), fit["d_only"].contains("ci") ? "" : "; as many points as parameters: no interval",
+                     with_ci(fit["d_only"], "E"), with_ci(fit["d_only"], "B"),
+                     with_ci(fit["d_only"], "beta"));
+  s += "compute-optimal (C = 6 N D):\n";
+  for (const auto& a : fit["compute_optimal"])
+    s += fmt::format("  C = {:.3g} FLOPs: N = {:.3g}, D = {:.3g} ({:.1f} tokens a parameter), predicted loss {:.4f}\n",
+                     a["C"].get<double>(), a["N"].get<double>(), a["D"].get<double>(), a["tokens_per_param"].get<double>(),
+                     a["L"].get<double>());
+  return s;
+}
+
+json run_holdout(const SweepOptions& opt_in) {
+  SweepOptions opt = opt_in;
+  const auto fit_path = fs::path(opt.out_dir) / "fit.json";
+  if (!fs::exists(fit_path)) throw Error("no fit.json: run slm scaling fit first (the prediction must come before the run)", opt.out_dir);
+  if (opt.config.empty()) opt.config = (fs::path(opt.out_dir) / "sweep.json").string();
+  SweepConfig c = SweepConfig::load(opt.config);
+  if (!c.has_holdout) throw Error("the sweep config has no 'holdout' section (a larger size and its tokens)", opt.config);
+  json meta = json::parse(read_file((fs::path(opt.data_dir) / "meta.json").string()), nullptr, false);
+  if (!meta.is_object() || !meta.contains("vocab_size")) throw Error("no meta.json with vocab_size", opt.data_dir);
+  GridPoint p;
+  p.size = c.holdout;
+  p.size.model.vocab_size = meta["vocab_size"].get<int>();
+  p.size.model.validate(opt.config + ": holdout.size");
+  p.N = non_embedding_params(p.size.model);
+  const int64_t tps = int64_t(c.train.batch_size) * c.train.grad_accum * p.size.model.context;
+  p.steps = std::max<int64_t>(1, int64_t(std::ceil(c.holdout_tokens / double(tps))));
+  p.tokens = double(p.steps * tps);
+  p.name = p.size.name;
+  p.abilities = true;
+  const json fit = json::parse(read_file(fit_path.string()));
+  const LawFit joint = fit_from_json(fit["joint"]);
+  const double predicted = joint.predict(double(p.N), p.tokens);
+  int64_t largest = 0;
+  for (const auto& q : read_points(opt.out_dir)) largest = std::max(largest, q["N"].get<int64_t>());
+  const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
+  bool resumed = false;
+  if (!run_point(p, c, opt, dir, resumed)) return nullptr;
+  json pt = json::parse(read_file((fs::path(dir) / "point.json").string()));
+  const double observed = pt["val_loss"].get<double>();
+  json h = {{"name", p.name}, {"N", p.N}, {"D", p.tokens}, {"largest_fitted_N", largest}, {"predicted", predicted},
+            {"observed", observed}, {"relative_error", (observed - predicted) / observed},
+            {"within_2_percent", std::abs(observed - predicted) / observed <= 0.02}};
+  write_file_atomic((fs::path(opt.out_dir) / "holdout.json").string(), h.dump(2) + "\n");
+  write_scaling_report(opt.out_dir);
+  return h;
+}
+
+std::string write_scaling_report(const std::string& dir) {
+  auto points = read_points(dir);
+  auto pts = loss_points(points);
+  json fit = json::object(), holdout = json::object();
+  if (fs::exists(fs::path(dir) / "fit.json")) fit = json::parse(read_file((fs::path(dir) / "fit.json").string()));
+  if (fs::exists(fs::path(dir) / "holdout.json")) holdout = json::parse(read_file((fs::path(dir) / "holdout.json").string()));
+  json holdout_point;
+  if (holdout.contains("name")) {
+    const auto f = fs::path(dir) / "holdout" / holdout["name"].get<std::string>() / "point.json";
+    if (fs::exists(f)) holdout_point = json::parse(read_file(f.string()));
+  }
+  std::vector<std::pair<std::string, std::string>> charts;  // (file name, svg)
+  const auto Ns = distinct(pts, &LossPoint::N), Ds = distinct(pts, &LossPoint::D);
+  double nlo = Ns.empty() ? 1 : Ns.front(), nhi = Ns.empty() ? 10 : Ns.back(), dlo = Ds.empty() ? 1 : Ds.front(),
+         dhi = Ds.empty() ? 10 : Ds.back();
+  if (holdout.contains("N")) nhi = std::max(nhi, holdout["N"].get<double>()), dhi = std::max(dhi, holdout["D"].get<double>());
+  const bool have_joint = fit.contains("joint");
+  const LawFit joint = have_joint ? fit_from_json(fit["joint"]) : LawFit{};
+  // Loss against N: a series per budget D (few distinct budgets) and the law at each D.
+  {
+    std::vector<PlotSeries> s;
+    const bool few = Ds.size() <= 6;
+    if (few) {
+      for (size_t i = 0; i < Ds.size(); ++i) {
+        PlotSeries ps{fmt::format("D = {:.3g}", Ds[i]), int(i), {}, false, true, false};
+        for (const auto& p : pts)
+          if (p.D == Ds[i]) ps.points.push_back({p.N, p.L});
+        s.push_back(ps);
+        if (have_joint) s.push_back(law_curve(joint, nlo, nhi, true, Ds[i], "law at that D", int(i)));
+      }
+    } else {
+      PlotSeries ps{"runs", 0, {}, false, true, false};
+      for (const auto& p : pts) ps.points.push_back({p.N, p.L});
+      s.push_back(ps);
+    }
+    if (fit.contains("n_only")) s.push_back(law_curve(fit_from_json(fit["n_only"]), nlo, nhi, true, 1, "L(N) fit", 7));
+    if (holdout.contains("observed")) {
+      s.push_back({"held-out: observed", 3, {{holdout["N"].get<double>(), holdout["observed"].get<double>()}}, false, true, false});
+      s.push_back({"held-out: predicted", 7, {{holdout["N"].get<double>(), holdout["predicted"].get<double>()}}, false, true, false});
+    }
+    charts.push_back({"loss_vs_params", svg_plot({"validation loss against model size", "non-embedding parameters N",
+                                                  "validation loss", true, true}, s)});
+  }
+  // Loss against D: a series per size and the law at each size.
+  {
+    std::vector<PlotSeries> s;
+    for (size_t i = 0; i < Ns.size() && Ns.size() <= 8; ++i) {
+      PlotSeries ps{fmt::format("N = {:.3g}", Ns[i]), int(i), {}, false, true, false};
+      for (const auto& p : pts)
+        if (p.N == Ns[i]) ps.points.push_back({p.D, p.L});
+      s.push_back(ps);
+      if (have_joint) {
+        auto c = law_curve(joint, dlo, dhi, false, Ns[i], "", int(i));
+        c.name = "law at that N";
+        s.push_back(c);
+      }
+    }
+    if (fit.contains("d_only")) s.push_back(law_curve(fit_from_json(fit["d_only"]), dlo, dhi, false, 1, "L(D) fit", 7));
+    charts.push_back({"loss_vs_tokens", svg_plot({"validation loss against training tokens", "training tokens D",
+                                                  "validation loss", true, true}, s)});
+  }
+  // IsoFLOP curves: the joint law along N at fixed compute, with the optimum marked.
+  if (have_joint && fit.contains("compute_optimal")) {
+    std::vector<PlotSeries> s;
+    PlotSeries opt_pts{"compute-optimal N", 7, {}, true, true, false};
+    int i = 0;
+    for (const auto& a : fit["compute_optimal"]) {
+      const double C = a["C"].get<double>();
+      PlotSeries c{fmt::format("C = {:.2g} FLOPs", C), i++, {}, true, false, false};
+      for (int k = 0; k <= 60; ++k) {
+        double N = nlo / 10 * std::pow(nhi * 100 / nlo, k / 60.0);
+        c.points.push_back({N, joint.predict(N, C / (6 * N))});
+      }
+      s.push_back(c);
+      if (a["N"].get<double>() > 0) opt_pts.points.push_back({a["N"].get<double>(), a["L"].get<double>()});
+    }
+    double ymin = INFINITY, ymax = 0;
+    for (const auto& p : pts) ymin = std::min(ymin, p.L), ymax = std::max(ymax, p.L);
+    for (const auto& p : opt_pts.points) ymin = std::min(ymin, p.y);
+    s.push_back(opt_pts);
+    charts.push_back({"isoflop", svg_plot({"IsoFLOP curves of the fitted law (D = C / 6N)", "non-embedding parameters N",
+                                           "predicted loss", true, true, ymin * 0.9, ymax * 1.1}, s)});
+  }
+  // Emergence: accuracy against size (at each K) and against K (for each size), per task.
+  std::vector<json> ab_points;
+  for (const auto& p : points)
+    if (p.contains("abilities")) ab_points.push_back(p);
+  if (!holdout_point.is_null() && holdout_point.contains("abilities")) ab_points.push_back(holdout_point);
+  std::sort(ab_points.begin(), ab_points.end(), [](const json& a, const json& b) { return a["N"].get<double>() < b["N"].get<double>(); });
+  std::vector<std::string> tasks;
+  std::vector<int> ks;
+  for (const auto& p : ab_points)
+    for (const auto& t : p["abilities"]) {
+      auto task = t["task"].get<std::string>();
+      if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) tasks.push_back(task);
+      int k = t["k"].get<int>();
+      if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
+    }
+  std::sort(ks.begin(), ks.end());
+  std::string emergence_rows;
+  for (const auto& task : tasks) {
+    std::vector<PlotSeries> by_size, by_k;
+    double chance = 0;
+    for (size_t ki = 0; ki < ks.size(); ++ki) {
+      PlotSeries s{fmt::format("K = {}", ks[ki]), int(ki), {}, true, true, false};
+      for (const auto& p : ab_points)
+        for (const auto& t : p["abilities"])
+          if (t["task"] == task && t["k"] == ks[ki])
+            s.points.push_back({p["N"].get<double>(), t["acc"].get<double>(), t["lo"].get<double>(), t["hi"].get<double>()}),
+                chance = t["chance"].get<double>();
+      by_size.push_back(s);
+    }
+    by_size.push_back({"chance", 7, {{nlo, chance}, {nhi, chance}}, true, false, true});
+    for (size_t pi = 0; pi < ab_points.size(); ++pi) {
+      const auto& p = ab_points[pi];
+      PlotSeries s{fmt::format("{} (N = {:.3g})", p["size"].get<std::string>(), p["N"].get<double>()), int(pi), {}, true, true, false};
+      std::vector<TaskScore> scores;
+      for (const auto& t : p["abilities"]) {
+        if (t["task"] != task) continue;
+        scores.push_back(TaskScore::from_json(t));
+        s.points.push_back({t["k"].get<double>(), t["acc"].get<double>(), t["lo"].get<double>(), t["hi"].get<double>()});
+      }
+      by_k.push_back(s);
+      const int first = first_k_beating_zero(scores, task);
+      std::string cells;
+      for (const auto& t : scores)
+        cells += fmt::format("<td>{:.2f} [{:.2f}, {:.2f}]{}</td>", t.acc.p, t.acc.lo, t.acc.hi,
+                             t.acc.lo > t.chance ? " &#10003;" : "");
+      emergence_rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td>{}<td>{}</td></tr>\n", html_esc(task),
+                                    html_esc(p["size"].get<std::string>()), p["N"].get<double>(), cells,
+                                    first < 0 ? "never" : fmt::format("K = {}", first));
+    }
+    charts.push_back({"acc_vs_size_" + task, svg_plot({task + ": accuracy against size", "non-embedding parameters N",
+                                                       "accuracy (95% Wilson interval)", true, false, 0, 1}, by_size)});
+    charts.push_back({"acc_vs_k_" + task, svg_plot({task + ": accuracy against shots", "shots K", "accuracy", false, false, 0, 1},
+                                                   by_k)});
+  }
+  // Induction heads along training: one line per run of the largest budget of each size.
+  {
+    std::vector<PlotSeries> s;
+    int i = 0;
+    std::vector<json> runs = ab_points;
+    for (const auto& p : runs) {
+      if (!p.contains("induction")) continue;
+      PlotSeries ps{fmt::format("{} (N = {:.3g})", p["size"].get<std::string>(), p["N"].get<double>()), i++, {}, true, true, false};
+      for (const auto& q : p["induction"]) ps.points.push_back({q["tokens"].get<double>(), q["score"].get<double>()});
+      s.push_back(ps);
+    }
+    if (!s.empty())
+      charts.push_back({"induction", svg_plot({"induction heads: best head's prefix-matching score", "training tokens",
+                                               "prefix-matching score", true, false, 0, 1}, s)});
+  }
+  // The page.
+  fs::create_directories(fs::path(dir) / "plots");
+  std::string html =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>slm scaling report</title><style>"
+      "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;font-size:13px}"
+      "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}svg{display:block;margin:1em 0}"
+      "</style></head><body><h1>Scaling laws and emergent abilities</h1>\n";
+  if (have_joint)
+    html += "<h2>Fitted laws</h2><pre>" + html_esc(fit_summary(fit)) + "</pre>\n";
+  if (holdout.contains("observed"))
+    html += fmt::format("<h2>Held-out larger model</h2><p>{} (N = {}, D = {:.3g}; the largest fitted N was {}): predicted "
+                        "loss {:.4f}, observed {:.4f}, error {:+.2f}% ({} 2%).</p>\n",
+                        html_esc(holdout["name"].get<std::string>()), holdout["N"].get<int64_t>(), holdout["D"].get<double>(),
+                        holdout["largest_fitted_N"].get<int64_t>(), holdout["predicted"].get<double>(),
+                        holdout["observed"].get<double>(), 100 * holdout["relative_error"].get<double>(),
+                        holdout["within_2_percent"].get<bool>() ? "within" : "outside");
+  html += "<h2>Runs</h2><table><tr><th>run</th><th>N</th><th>D</th><th>C = 6ND</th><th>val loss</th><th>law</th><th>induction</th></tr>\n";
+  for (const auto& p : points) {
+    const double N = p["N"].get<double>(), D = p["D"].get<double>();
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td><td>{:.3g}</td><td>{:.4f}</td><td>{}</td><td>{}</td></tr>\n",
+                        html_esc(p["name"].get<std::string>()), int64_t(N), D, 6 * N * D, p["val_loss"].get<double>(),
+                        have_joint ? fmt::format("{:.4f}", joint.predict(N, D)) : "",
+                        p.contains("induction") ? fmt::format("{:.3f}", p["induction"].back()["score"].get<double>()) : "");
+  }
+  html += "</table>\n";
+  if (!emergence_rows.empty()) {
+    html += "<h2>Few-shot abilities</h2><p>Accuracy [95% Wilson interval] at each K; &#10003;: above chance by more than "
+            "its interval. Last column: the smallest K whose accuracy beats zero-shot by more than the difference's 95% "
+            "interval (Newcombe).</p><table><tr><th>task</th><th>size</th><th>N</th>";
+    for (int k : ks) html += fmt::format("<th>K = {}</th>", k);
+    html += "<th>K beats 0-shot</th></tr>\n" + emergence_rows + "</table>\n";
+  }
+  html += "<h2>Charts</h2>\n";
+  for (const auto& [name, svg] : charts) {
+    write_file_atomic((fs::path(dir) / "plots" / (name + ".svg")).string(), svg);
+    html += svg;
+  }
+  html += "</body></html>\n";
+  const std::string path = (fs::path(dir) / "report.html").string();
+  write_file_atomic(path, html);
+  return path;
+}
+
+}  // namespace slm::scaling

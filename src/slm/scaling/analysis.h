@@ -1,0 +1,49 @@
+#pragma once
+// `slm scaling fit DIR`: the laws fitted to a sweep's points, their bootstrap intervals,
+// the compute-optimal split of given budgets, and the report: DIR/fit.json,
+// DIR/report.html (inline SVG) and each chart as DIR/plots/NAME.svg.
+//   joint:  L(N, D) = E + A/N^alpha + B/D^beta on every point
+//   L(N):   E + A/N^alpha on the best-trained point of each size (its largest D)
+//   L(D):   E + B/D^beta on the envelope: the lowest loss at each D over the sizes
+// `slm scaling holdout DIR` trains the sweep's larger held-out model and compares its loss
+// with the joint law's prediction (DIR/holdout.json; the report shows it).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slm/scaling/fit.h"
+#include "slm/scaling/sweep.h"
+
+namespace slm::scaling {
+
+struct AnalysisOptions {
+  std::string dir;
+  std::vector<double> budgets;  // FLOPs to print the compute-optimal N and D for; empty: the sweep's range
+  int bootstrap = 200;
+  double level = 0.95;
+  uint64_t seed = 1;
+};
+
+// The points as the fit reads them.
+std::vector<LossPoint> loss_points(const std::vector<nlohmann::json>& points);
+// The best-trained point of each size (L(N)) and the envelope over sizes at each D (L(D)).
+std::vector<LossPoint> per_size_best(const std::vector<LossPoint>& pts);
+std::vector<LossPoint> envelope_by_tokens(const std::vector<LossPoint>& pts);
+
+// Fits, writes fit.json and the report; returns fit.json's content.
+nlohmann::json analyze_sweep(const AnalysisOptions& opt);
+
+// A readable summary of fit.json (what `slm scaling fit` prints).
+std::string fit_summary(const nlohmann::json& fit);
+
+// Trains the held-out model of the sweep's config (DIR/sweep.json) into DIR/holdout/NAME,
+// compares its loss with fit.json's joint law, writes DIR/holdout.json and the report again.
+// Returns holdout.json's content, or null when the run was interrupted.
+nlohmann::json run_holdout(const SweepOptions& opt);
+
+// report.html and plots/*.svg from what DIR holds (points, fit.json, holdout.json).
+std::string write_scaling_report(const std::string& dir);
+
+}  // namespace slm::scaling

@@ -1,0 +1,224 @@
+#include "slm/scaling/sweep.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "slm/data/pack.h"
+#include "slm/data/shard.h"
+#include "slm/model/model_files.h"
+#include "slm/scaling/emergence.h"
+#include "slm/scaling/induction.h"
+#include "slm/train/pretrain.h"
+#include "slm/train/train_checkpoint.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+
+namespace slm::scaling {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string short_count(double v) {
+  if (v >= 1e9) return fmt::format("{:g}G", std::round(v / 1e7) / 100);
+  if (v >= 1e6) return fmt::format("{:g}M", std::round(v / 1e4) / 100);
+  if (v >= 1e3) return fmt::format("{:g}k", std::round(v / 10) / 100);
+  return fmt::format("{:g}", v);
+}
+
+int64_t tokens_per_step(const SweepConfig& c, const model::ModelConfig& m) {
+  return int64_t(c.train.batch_size) * c.train.grad_accum * m.context;
+}
+
+// The step a checkpoint folder holds (its trainer_state.json).
+int64_t checkpoint_step(const std::string& dir) {
+  auto j = json::parse(read_file((fs::path(dir) / "trainer_state.json").string()), nullptr, false);
+  return j.is_object() ? j.value("step", int64_t(-1)) : -1;
+}
+
+int data_vocab(const std::string& data_dir) {
+  const auto meta = fs::path(data_dir) / "meta.json";
+  if (!fs::exists(meta)) throw Error("no meta.json: make the shards with slm data pack", data_dir);
+  auto j = json::parse(read_file(meta.string()), nullptr, false);
+  if (!j.is_object() || !j.contains("vocab_size")) throw Error("meta.json has no vocab_size", meta.string());
+  return j["vocab_size"].get<int>();
+}
+
+// The induction score of a model at a point of its training.
+json induction_json(model::Transformer<float>& m, const EvalSpec& e, int eot, uint64_t seed, int64_t step,
+                    double tokens) {
+  json j = induction_record(m, e.induction_length, e.induction_windows, eot, seed);
+  j["step"] = step, j["tokens"] = tokens;
+  return j;
+}
+
+}  // namespace
+
+train::TrainConfig point_train_config(const SweepConfig& c, int64_t steps) {
+  train::TrainConfig tc = c.train;
+  tc.max_steps = steps;
+  tc.warmup_steps = std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(steps))));
+  tc.eval_every = steps;  // the one validation that matters is the end's; the sweep measures it
+  tc.checkpoint_every = std::max<int64_t>(1, steps / 4);
+  tc.keep_checkpoints = 5;  // the induction score along training reads them
+  return tc;
+}
+
+std::vector<GridPoint> plan_grid(const SweepConfig& c, int vocab_size) {
+  std::vector<GridPoint> out;
+  for (const auto& s : c.sizes) {
+    SweepSize size = s;
+    size.model.vocab_size = vocab_size;
+    size.model.validate(c.path + ": size " + s.name);
+    const int64_t N = non_embedding_params(size.model);
+    std::vector<double> budgets = c.tokens;
+    for (double C : c.flops) budgets.push_back(C / (6.0 * double(N)));
+    const int64_t tps = tokens_per_step(c, size.model);
+    size_t first = out.size();
+    for (double D : budgets) {
+      int64_t steps = int64_t(std::ceil(D / double(tps)));
+      if (steps < c.min_steps) continue;
+      GridPoint p;
+      p.size = size, p.N = N, p.steps = steps, p.tokens = double(steps * tps);
+      p.name = s.name + "-" + short_count(p.tokens);
+      if (std::none_of(out.begin(), out.end(), [&](const GridPoint& q) { return q.name == p.name; })) out.push_back(p);
+    }
+    if (out.size() > first)
+      std::max_element(out.begin() + long(first), out.end(),
+                       [](const GridPoint& a, const GridPoint& b) { return a.tokens < b.tokens; })
+          ->abilities = true;
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const GridPoint& a, const GridPoint& b) { return a.N * a.tokens < b.N * b.tokens; });
+  return out;
+}
+
+bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir, bool& resumed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string model_dir = (fs::path(dir) / "model").string();
+  resumed = false;
+  if (!fs::exists(fs::path(model_dir) / "model.safetensors")) {
+    train::PretrainOptions po;
+    po.model = p.size.model;
+    po.train = point_train_config(c, p.steps);
+    po.data_dir = opt.data_dir;
+    po.out_dir = dir;
+    po.threads = opt.threads;
+    po.quiet = opt.quiet;
+    po.stop_after = opt.stop_after;
+    if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = true;
+    auto r = train::pretrain(po);
+    if (r.interrupted) return false;
+  }
+  // The data point: the final model's loss on the held-out shards.
+  auto lm = model::load_model_and_tokenizer(model_dir);
+  auto& m = *lm.model;
+  data::OpenShards val(data::list_shards(opt.data_dir, "val"));
+  if (val.owned.empty()) throw Error("no val_*.bin shards: the sweep's data points are validation losses", opt.data_dir);
+  const int B = c.train.batch_size, T = m.config().context;
+  const double val_loss = train::shard_loss(m, val, B, T, c.eval.val_batches);
+  const int eot = int(lm.tok->eot());
+  json pt = {{"name", p.name}, {"size", p.size.name}, {"N", p.N}, {"params", m.num_params()},
+             {"D", p.tokens}, {"steps", p.steps}, {"C", 6.0 * double(p.N) * p.tokens}, {"val_loss", val_loss},
+             {"model", p.size.model.to_json()}};
+  // The induction score along training: every kept checkpoint, then the final model.
+  if (c.eval.induction_windows > 0) {
+    json ind = json::array();
+    const double tps = p.tokens / double(p.steps);
+    for (const auto& cp : train::list_checkpoints(dir)) {
+      const int64_t step = checkpoint_step(cp);
+      if (step <= 0 || step >= p.steps) continue;
+      auto cm = model::load_model(cp);
+      ind.push_back(induction_json(*cm, c.eval, eot, opt.seed, step, double(step) * tps));
+    }
+    ind.push_back(induction_json(m, c.eval, eot, opt.seed, p.steps, p.tokens));
+    pt["induction"] = ind;
+  }
+  if (p.abilities) {
+    json ab = json::array();
+    for (const auto& t : evaluate_abilities(m, *lm.tok, c.eval, opt.seed, opt.quiet)) ab.push_back(t.to_json());
+    pt["abilities"] = ab;
+  }
+  pt["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_file_atomic((fs::path(dir) / "point.json").string(), pt.dump(1) + "\n");
+  return true;
+}
+
+SweepResult run_sweep(const SweepOptions& opt) {
+  SweepConfig c = SweepConfig::load(opt.config);
+  if (!fs::is_directory(opt.data_dir)) throw Error("not a folder of shards", opt.data_dir);
+  const int vocab = data_vocab(opt.data_dir);
+  auto grid = plan_grid(c, vocab);
+  if (grid.empty()) throw Error("every point of the grid is under min_steps: raise the budgets", opt.config);
+  // The folder remembers its grid: a rerun with another sweep.json would mix two sweeps.
+  const auto recorded = fs::path(opt.out_dir) / "sweep.json";
+  if (fs::exists(recorded)) {
+    auto was = json::parse(read_file(recorded.string()), nullptr, false);
+    if (was != c.source)
+      throw Error("this folder holds a sweep made with another sweep.json; use a new --out or the same config",
+                  recorded.string());
+  } else {
+    fs::create_directories(opt.out_dir);
+    write_file_atomic(recorded.string(), c.source.dump(2) + "\n");
+  }
+  omp_set_num_threads(std::max(1, opt.threads));
+  SweepResult res;
+  res.total = int(grid.size());
+  int64_t largest = 0, smallest = INT64_MAX;
+  for (const auto& p : grid) largest = std::max(largest, p.N), smallest = std::min(smallest, p.N);
+  if (!opt.quiet)
+    fmt::print(stderr, "sweep: {} runs, {} sizes from {} to {} non-embedding parameters ({:.1f}x)\n", grid.size(),
+               c.sizes.size(), smallest, largest, double(largest) / double(smallest));
+  for (size_t i = 0; i < grid.size(); ++i) {
+    const auto& p = grid[i];
+    const std::string dir = (fs::path(opt.out_dir) / "runs" / p.name).string();
+    const auto point = fs::path(dir) / "point.json";
+    if (fs::exists(point)) {
+      ++res.skipped;
+      res.points.push_back(json::parse(read_file(point.string())));
+      continue;
+    }
+    if (!opt.quiet)
+      fmt::print(stderr, "[{}/{}] {}: N = {}, D = {}, {} steps\n", i + 1, grid.size(), p.name, p.N, p.tokens, p.steps);
+    bool resumed = false;
+    if (!run_point(p, c, opt, dir, resumed)) {
+      res.interrupted = true;
+      fmt::print(stderr, "sweep stopped in {}; run the same command again to resume\n", p.name);
+      return res;
+    }
+    ++res.trained;
+    res.resumed += resumed;
+    res.points.push_back(json::parse(read_file(point.string())));
+    if (!opt.quiet)
+      fmt::print(stderr, "[{}/{}] {}: val loss {:.4f}\n", i + 1, grid.size(), p.name,
+                 res.points.back()["val_loss"].get<double>());
+  }
+  return res;
+}
+
+std::vector<json> read_points(const std::string& out_dir) {
+  std::vector<json> out;
+  const auto runs = fs::path(out_dir) / "runs";
+  if (!fs::is_directory(runs)) return out;
+  for (const auto& e : fs::directory_iterator(runs)) {
+    const auto f = e.path() / "point.json";
+    if (!fs::exists(f)) continue;
+    auto j = json::parse(read_file(f.string()), nullptr, false);
+    if (j.is_discarded() || !j.contains("N") || !j.contains("D") || !j.contains("val_loss"))
+      throw Error("not a sweep point (expected N, D and val_loss)", f.string());
+    out.push_back(j);
+  }
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return std::make_pair(a["N"].get<double>(), a["D"].get<double>()) < std::make_pair(b["N"].get<double>(), b["D"].get<double>());
+  });
+  return out;
+}
+
+}  // namespace slm::scaling

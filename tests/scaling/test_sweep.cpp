@@ -1,0 +1,232 @@
+// The sweep and what it measures: the prefix-matching score on hand-built attention, the
+// context tasks' form, the intervals, sweep.json's checks, and a tiny sweep end to end
+// (interrupted, resumed without retraining finished points, fitted, reported).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "slm/scaling/analysis.h"
+#include "slm/scaling/context_tasks.h"
+#include "slm/scaling/emergence.h"
+#include "slm/scaling/induction.h"
+#include "slm/scaling/sweep.h"
+#include "slm/util/error.h"
+#include "test_util.h"
+#include "tiny_model.h"
+
+namespace slm::scaling {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST(Induction, PrefixMatchingIsOneForACopyingHeadAndNearZeroForUniform) {
+  const int L = 32, offset = 1, T = offset + 2 * L;
+  std::vector<float> copy(size_t(T) * T, 0.f), uniform(size_t(T) * T, 0.f), previous(size_t(T) * T, 0.f);
+  for (int q = 0; q < T; ++q) {
+    for (int k = 0; k <= q; ++k) uniform[size_t(q) * T + size_t(k)] = 1.f / float(q + 1);
+    // The induction pattern: from the second copy's token i to the token after its first occurrence.
+    const int k = q >= offset + L ? q - L + 1 : q;
+    copy[size_t(q) * T + size_t(k)] = 1.f;
+    previous[size_t(q) * T + size_t(std::max(0, q - 1))] = 1.f;  // a previous-token head: not induction
+  }
+  EXPECT_NEAR(prefix_matching_score(copy.data(), T, offset, L), 1.0, 1e-9);
+  EXPECT_LT(prefix_matching_score(uniform.data(), T, offset, L), 0.03);
+  EXPECT_NEAR(prefix_matching_score(previous.data(), T, offset, L), 0.0, 1e-9);
+  EXPECT_THROW(prefix_matching_score(copy.data(), T, offset, L + 1), Error);
+}
+
+TEST(Induction, ScoresEveryHeadOfARealModel) {
+  test::TinyModel tm(96);
+  auto s = induction_score(*tm.m, 40, 3, int(tm.tok->eot()), 250, 1);
+  ASSERT_EQ(s.per_head.size(), 2u);
+  ASSERT_EQ(s.per_head[0].size(), 4u);
+  for (const auto& l : s.per_head)
+    for (double v : l) EXPECT_TRUE(v >= 0 && v <= 1 + 1e-6);
+  EXPECT_EQ(s.best, s.per_head[size_t(s.layer)][size_t(s.head)]);
+}
+
+TEST(ContextTasks, TheAnswerIsInTheContextAndTheItemsAreWellFormed) {
+  auto items = context_tasks(20, 5);
+  ASSERT_EQ(items.size(), 60u);
+  for (const auto& it : items) {
+    ASSERT_EQ(it.choices.size(), 4u) << it.context;
+    ASSERT_TRUE(it.label >= 0 && it.label < 4);
+    const std::string answer = it.choices[size_t(it.label)].substr(1);
+    EXPECT_NE(it.context.find(answer), std::string::npos) << it.task << ": " << it.context;
+    for (size_t i = 0; i < 4; ++i)
+      for (size_t j = i + 1; j < 4; ++j) EXPECT_NE(it.choices[i], it.choices[j]);
+    if (it.task == "copy_name")  // the other names are not in the context: only reading back finds the answer
+      for (size_t c = 0; c < 4; ++c)
+        if (int(c) != it.label) EXPECT_EQ(it.context.find(it.choices[c].substr(1) + " "), std::string::npos) << it.context;
+    EXPECT_LT(it.context.size(), 260u);  // eight shots and the query fit a 256-token context
+  }
+  EXPECT_EQ(context_tasks(20, 5)[7].context, items[7].context);  // the seed fixes them
+  EXPECT_NE(context_tasks(20, 6)[7].context, items[7].context);
+}
+
+TEST(Emergence, WilsonAndNewcombeIntervals) {
+  auto z = wilson(0, 10);
+  EXPECT_NEAR(z.lo, 0.0, 1e-12);
+  EXPECT_NEAR(z.hi, 0.2775, 1e-3);
+  auto h = wilson(5, 10);
+  EXPECT_NEAR(h.lo, 0.2366, 1e-3);
+  EXPECT_NEAR(h.hi, 0.7634, 1e-3);
+  // 30/40 against 10/40: clearly different; 21/40 against 19/40: not.
+  EXPECT_GT(newcombe_difference(wilson(30, 40), wilson(10, 40)).lo, 0);
+  EXPECT_LT(newcombe_difference(wilson(21, 40), wilson(19, 40)).lo, 0);
+  std::vector<TaskScore> s;
+  for (auto [k, c] : std::vector<std::pair<int, int>>{{0, 10}, {1, 12}, {3, 30}, {8, 35}}) {
+    TaskScore t;
+    t.task = "x", t.k = k, t.n = 40, t.chance = 0.25, t.acc = wilson(c, 40);
+    s.push_back(t);
+  }
+  EXPECT_EQ(first_k_beating_zero(s, "x"), 3);
+  EXPECT_FALSE(above_chance(s, "x", 0));
+  EXPECT_TRUE(above_chance(s, "x", 8));
+}
+
+std::string write_config(const test::TempDir& dir, const json& j) {
+  std::string p = dir / "sweep.json";
+  test::spit(p, j.dump());
+  return p;
+}
+
+json tiny_sweep() {
+  return json::parse(R"({
+    "model": {"context": 64, "n_heads": 2, "n_kv_heads": 2},
+    "sizes": [{"name": "a", "dim": 16, "n_layers": 1, "hidden_dim": 32},
+              {"name": "b", "dim": 32, "n_layers": 1, "hidden_dim": 64},
+              {"name": "c", "dim": 32, "n_layers": 2, "hidden_dim": 64}],
+    "tokens": [2048, 4096],
+    "train": {"batch_size": 4, "lr": 3e-3, "min_lr": 3e-4, "log_every": 100},
+    "min_steps": 4,
+    "holdout": {"size": {"name": "big", "dim": 48, "n_layers": 2, "hidden_dim": 96}, "tokens": 4096},
+    "eval": {"val_batches": 2, "items": 4, "ks": [0, 1], "builtin_tasks": false, "induction_windows": 2,
+             "induction_length": 16}
+  })");
+}
+
+void expect_refused(const json& j, const std::string& needle) {
+  test::TempDir d;
+  try {
+    SweepConfig::load(write_config(d, j));
+    FAIL() << "expected an error about " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find(needle), std::string::npos) << e.message();
+  }
+}
+
+TEST(SweepConfig, BadFieldsAreRefusedNamingTheKey) {
+  auto j = tiny_sweep();
+  j["sizs"] = 1;
+  expect_refused(j, "unknown field 'sweep.sizs'");
+  j = tiny_sweep();
+  j["sizes"][1]["dimm"] = 8;
+  expect_refused(j, "dimm");
+  j = tiny_sweep();
+  j["flops"] = {1e9};
+  expect_refused(j, "exactly one of 'tokens'");
+  j = tiny_sweep();
+  j["tokens"] = {-5};
+  expect_refused(j, "'tokens'");
+  j = tiny_sweep();
+  j["eval"]["kz"] = {0};
+  expect_refused(j, "did you mean 'eval.ks'");
+  j = tiny_sweep();
+  j["sizes"][2]["name"] = "a";
+  expect_refused(j, "repeats 'a'");
+  j = tiny_sweep();
+  j["train"]["lr"] = "fast";
+  expect_refused(j, "lr");
+  j = tiny_sweep();
+  j["holdout"]["size"]["n_layerz"] = 2;
+  expect_refused(j, "n_layerz");
+}
+
+TEST(SweepConfig, IsoFlopBudgetsSizeEachRun) {
+  auto j = tiny_sweep();
+  j.erase("tokens");
+  j["flops"] = {2e8};
+  test::TempDir d;
+  auto c = SweepConfig::load(write_config(d, j));
+  auto grid = plan_grid(c, 300);
+  ASSERT_FALSE(grid.empty());
+  for (const auto& p : grid) {
+    EXPECT_NEAR(6.0 * double(p.N) * p.tokens / 2e8, 1.0, 0.5);  // rounded up to whole steps of 256 tokens
+    EXPECT_TRUE(p.abilities);                                   // one budget: each size's only run
+  }
+  auto tc = point_train_config(c, 40);
+  EXPECT_EQ(tc.max_steps, 40);  // the cosine ends at the run's own budget
+  EXPECT_EQ(tc.warmup_steps, 2);
+}
+
+TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
+  test::TempDir d;
+  const std::string shards = test::make_story_shards(d, 120, 300);
+  SweepOptions o;
+  o.config = write_config(d, tiny_sweep());
+  o.data_dir = shards;
+  o.out_dir = d / "sweep";
+  o.quiet = true;
+  o.stop_after = 3;  // the first run stops after 3 steps, as Ctrl-C would
+  auto r1 = run_sweep(o);
+  EXPECT_TRUE(r1.interrupted);
+  EXPECT_EQ(r1.trained, 0);
+  ASSERT_EQ(r1.total, 6);
+  o.stop_after = -1;
+  auto r2 = run_sweep(o);
+  EXPECT_FALSE(r2.interrupted);
+  EXPECT_EQ(r2.trained, 6);
+  EXPECT_EQ(r2.resumed, 1);  // the interrupted run went on from its checkpoint
+  // A finished point is not trained again: its files stay as they were.
+  const auto point = fs::path(o.out_dir) / "runs" / "a-2.05k" / "point.json";
+  ASSERT_TRUE(fs::exists(point)) << "runs: " << r2.points.size();
+  const auto stamp = fs::last_write_time(point);
+  auto r3 = run_sweep(o);
+  EXPECT_EQ(r3.trained, 0);
+  EXPECT_EQ(r3.skipped, 6);
+  EXPECT_EQ(fs::last_write_time(point), stamp);
+  for (const auto& p : r2.points) {
+    EXPECT_GT(p["val_loss"].get<double>(), 0);
+    EXPECT_TRUE(p.contains("induction"));
+  }
+  // Any model folder, measured the same way.
+  EvalSpec spec;
+  spec.items = 2, spec.ks = {0, 1}, spec.builtin_tasks = false, spec.induction_windows = 1, spec.induction_length = 8;
+  auto ab = model_abilities((fs::path(o.out_dir) / "runs" / "a-2.05k" / "model").string(), spec, 1, true);
+  EXPECT_EQ(ab["abilities"].size(), 6u);  // 3 tasks x 2 K
+  EXPECT_TRUE(ab["induction"].contains("score"));
+  // Another config in the same folder is refused.
+  auto other = tiny_sweep();
+  other["tokens"] = {1024};
+  test::TempDir d2;
+  o.config = write_config(d2, other);
+  EXPECT_THROW(run_sweep(o), Error);
+  // The fit and the report.
+  AnalysisOptions ao;
+  ao.dir = o.out_dir;
+  ao.bootstrap = 5;
+  auto fit = analyze_sweep(ao);
+  EXPECT_EQ(fit["points"].get<int>(), 6);
+  EXPECT_TRUE(fit["joint"].contains("alpha"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "report.html"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "loss_vs_params.svg"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "induction.svg"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "acc_vs_k_copy_name.svg"));
+  const std::string html = test::slurp(fs::path(o.out_dir) / "report.html");
+  EXPECT_NE(html.find("copy_name"), std::string::npos);
+  EXPECT_NE(html.find("alpha"), std::string::npos);
+  // The held-out model: trained after the fit, compared with the prediction.
+  o.config.clear();  // the sweep folder's own sweep.json
+  auto h = run_holdout(o);
+  ASSERT_TRUE(h.is_object());
+  EXPECT_GT(h["predicted"].get<double>(), 0);
+  EXPECT_GT(h["observed"].get<double>(), 0);
+  EXPECT_NE(test::slurp(fs::path(o.out_dir) / "report.html").find("Held-out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace slm::scaling
