@@ -88,7 +88,7 @@ void add_grpo(CLI::App* align) {
   cmd->add_option("--rewards", a->rewards, "a JSON reward config: {\"weights\": {rule: w}, \"gates\": [...], ...}")
       ->check(CLI::ExistingFile);
   auto& g = a->o.grpo;
-  cmd->add_option("--group", g.group, "G: completions sampled a request")->capture_default_str()->check(in_range(2, 1024));
+  cmd->add_option("--group", g.group, "G: completions sampled per request")->capture_default_str()->check(in_range(2, 1024));
   cmd->add_option("--max-tokens", g.max_tokens, "a completion's length at most")
       ->capture_default_str()
       ->check(in_range(1, 1e6));
@@ -133,7 +133,7 @@ void add_dpo(CLI::App* align) {
   a->config = "dpo";
   auto* cmd = align->add_subcommand("dpo", "Learn from preferred and rejected responses (DPO, or IPO)");
   add_run_flags(cmd, *a);
-  cmd->add_option("--data", a->o.data, "preferences: {\"prompt\", \"chosen\", \"rejected\"} a line (slm feedback export, slm align preferences)")
+  cmd->add_option("--data", a->o.data, "preferences: {\"prompt\", \"chosen\", \"rejected\"} per line (slm feedback export, slm align preferences)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--beta", a->o.beta, "how far from the reference the policy may move (smaller: further)")
@@ -171,7 +171,7 @@ void add_preferences(CLI::App* align) {
   cmd->add_option("--out", a->o.out, "the preferences file (JSONL)")->required();
   cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
   cmd->add_option("--rewards", a->rewards, "a JSON reward config (as slm align grpo)")->check(CLI::ExistingFile);
-  cmd->add_option("--group", a->o.group, "completions a request")->capture_default_str()->check(in_range(2, 1024));
+  cmd->add_option("--group", a->o.group, "completions per request")->capture_default_str()->check(in_range(2, 1024));
   cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));

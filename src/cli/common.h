@@ -30,6 +30,9 @@ CLI::Validator in_range(double lo, double hi, Ends ends = Ends::closed);
 // The upper end for counts (steps, stories, records): far beyond any real run, well
 // inside int64 and exactly representable as a double.
 inline constexpr double kMaxCount = 1e15;
+// The upper end for a uint64 seed: a range check is needed even there, since CLI11 would
+// wrap -1 into 2^64 - 1.
+inline constexpr double kMaxSeed = 18446744073709551615.0;
 
 // Each file of src/cli/ adds its commands here.
 void add_data_commands(CLI::App& app);

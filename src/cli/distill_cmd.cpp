@@ -35,7 +35,7 @@ void add_generate(CLI::App* parent) {
   cmd->add_option("--count", a->o.count, "stories to write (stories mode); records at most (instructions mode, 0: all)")
       ->capture_default_str()
       ->check(in_range(0, kMaxCount));
-  cmd->add_option("--max-tokens", a->o.max_tokens, "tokens a reply at most")->capture_default_str()->check(in_range(1, 1e6));
+  cmd->add_option("--max-tokens", a->o.max_tokens, "tokens per reply at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10));
   cmd->add_option("--top-p", a->o.top_p, "nucleus sampling (local teacher)")->capture_default_str()->check(in_range(0, 1, Ends::open_low));
   cmd->add_option("--batch", a->o.batch, "sequences decoded together (local teacher)")->capture_default_str()->check(in_range(1, 4096));

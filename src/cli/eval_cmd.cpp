@@ -149,7 +149,7 @@ void add_stories(CLI::App* eval) {
            "Age (child vocabulary, Flesch-Kincaid, sentence length), grammar (Hunspell, unfinished\n"
            "sentences, doubled words, a/an), consistency (pronouns), diversity (distinct-n, self-BLEU,\n"
            "new 4-grams with --train-text), repetition, and required words/features for requests.\n"
-           "--text scores stories someone wrote, without a model: one a line, JSONL with a 'text' or\n"
+           "--text scores stories someone wrote, without a model: one per line, JSONL with a 'text' or\n"
            "'story' field, or text with <|endoftext|> between stories (the form is detected and said).\n"
            "--prompts: beginnings of your own, JSONL {\"prompt\": ...} or a YAML list ('- Once upon ...').\n"
            "Examples:\n  slm eval stories --model M --stories 50 --train-text runs/q/data/train.jsonl\n"

@@ -37,7 +37,7 @@ CLI::Validator in_range(double lo, double hi, Ends ends) {
 void add_common(CLI::App* cmd, Common& c) {  // c: filled in when the command line is parsed
   cmd->add_option("--seed", c.seed, "random seed (the same seed gives the same output)")
       ->capture_default_str()
-      ->check(in_range(0, 18446744073709551615.0));  // CLI11 would wrap -1 into 2^64 - 1
+      ->check(in_range(0, kMaxSeed));
   // Every command's OpenMP work (GEMMs, generation, evaluation) uses this many threads.
   cmd->add_option("--threads", c.threads, "worker threads (default: all cores)")
       ->check(in_range(0, 4096))

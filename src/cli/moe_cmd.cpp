@@ -24,8 +24,11 @@ void add_moe_commands(CLI::App& app) {
   up->add_option("--experts", a->opt.experts, "experts in every layer")->capture_default_str();
   up->add_option("--top-k", a->opt.experts_per_token, "experts each token runs")->capture_default_str();
   up->add_option("--router-std", a->opt.router_std, "standard deviation of the router's initial weights")
-      ->capture_default_str();
-  up->add_option("--seed", a->opt.seed, "seed of the router's initial weights")->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 10));
+  up->add_option("--seed", a->opt.seed, "seed of the router's initial weights")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxSeed));
   up->add_option("--out", a->out, "the model folder to write")->required();
   up->footer(
       "Example:\n"

@@ -30,7 +30,7 @@ void add_self_instruct_commands(CLI::App& app) {
   cmd->add_option("--temperature", a->o.temperature, "the teacher's sampling temperature")
       ->capture_default_str()
       ->check(in_range(0, 10));
-  cmd->add_option("--max-tokens", a->o.max_tokens, "tokens a reply at most")->capture_default_str()->check(in_range(1, 1e6));
+  cmd->add_option("--max-tokens", a->o.max_tokens, "tokens per reply at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--rouge", a->o.rouge_threshold, "drop a task whose ROUGE-L to a kept one is above this")
       ->capture_default_str()
       ->check(in_range(0, 1));

@@ -88,7 +88,7 @@ void add_feedback_stats(CLI::App* fb) {
   cmd->add_option("--bootstrap", a->opt.bootstrap, "resamples for the 95% intervals of Elo and Bradley-Terry")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));
-  cmd->add_option("--seed", a->opt.seed, "seed of the bootstrap")->capture_default_str();
+  cmd->add_option("--seed", a->opt.seed, "seed of the bootstrap")->capture_default_str()->check(in_range(0, kMaxSeed));
   cmd->add_option("--judge-url", a->judge_url, "an OpenAI-compatible API base: its model grades each rated story");
   cmd->add_option("--judge-model", a->judge_model, "the judge model's name");
   cmd->add_option("--judge-cache", a->judge_cache, "JSONL cache of the judge's replies");

@@ -111,16 +111,10 @@ void add_finetune(CLI::App& app) {
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
       eo.quiet = a->common.quiet;
-      auto b = model::load_model_and_tokenizer(a->o.base);
-      // A LoRA run's model/ is an adapter: the base with it folded in is the tuned model.
-      auto t = model::load_model_and_tokenizer(a->lora_rank > 0 ? a->o.base : r.model_dir);
-      if (a->lora_rank > 0) train::apply_lora(*t.model, r.model_dir), t.alpaca_template = true;
-      auto base = eval::eval_instruct(*b.model, *b.tok, records, eo);
-      auto tuned = eval::eval_instruct(*t.model, *t.tok, records, eo);
-      fmt::print(stderr, "{}", eval::instruct_table({{"base", &base}, {"fine-tuned", &tuned}}));
-      json report = {{"eval_data", a->eval}, {"base", base.to_json()}, {"finetuned", tuned.to_json()},
-                     {"samples", tuned.samples}};
-      write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(), report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+      auto c = eval::compare_finetuned(records, a->eval, a->o.base, r.model_dir, a->lora_rank > 0, eo);
+      fmt::print(stderr, "{}", c.table);
+      write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(),
+                        c.report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
     }
     fmt::print("{}\n", r.model_dir);
   });

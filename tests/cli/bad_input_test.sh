@@ -175,6 +175,40 @@ printf '{"prompt": "Once upon a time", "subject": "Once"}\n{"prompt": "Once", "s
 refuse 1 "trace.jsonl:2" "$O" -- "${ex[@]}" --prompts "$TMP/trace.jsonl"
 refuse 1 "same number of tokens" "$O" -- "$SLM" explain patch --model "$M" --prompt "Once upon a time" \
   --counterfactual "Once upon a time there was" --out "$O"
+# explain's and eval's prompt files: a misspelt key is named with the nearest one, not ignored.
+printf '{"prompt": "Once upon a time", "subjct": "Once"}\n' >"$TMP/subjct.jsonl"
+refuse 1 "unknown field 'subjct'; did you mean 'subject'" "$O" -- "${ex[@]}" --prompts "$TMP/subjct.jsonl"
+printf '{"promt": "Once upon a time"}\n' >"$TMP/promt.jsonl"
+refuse 1 "unknown field 'promt'; did you mean 'prompt'" "$O" -- "$SLM" eval stories --model "$M" --prompts "$TMP/promt.jsonl" --out "$O"
+# Flags added with the later commands: the same range checks.
+refuse 2 "--router-std" "$O" -- "$SLM" moe upcycle --model "$M" --router-std -1 --out "$O"
+refuse 2 "--router-std" "$O" -- "$SLM" moe upcycle --model "$M" --router-std nan --out "$O"
+refuse 2 "--seed" "$O" -- "$SLM" moe upcycle --model "$M" --seed -1 --out "$O"
+refuse 2 "--seed" - -- "$SLM" feedback stats --db "$TMP/ratings.db" --seed -1
+# LoRA adapters whose adapter_config.json asks for what slm's LoRA does not compute (their
+# base has room for Alpaca's prompt).
+M256=$TMP/run256/model
+"$SLM" pretrain --data "$TMP/shards" --out "$TMP/run256" --set model.dim=32 --set model.n_layers=1 --set model.n_heads=2 \
+  --set model.n_kv_heads=1 --set model.hidden_dim=64 --set model.context=256 --set train.batch_size=2 --max-steps 1 \
+  --quiet >/dev/null &&
+  "$SLM" finetune --base "$M256" --data "$TMP/sft.jsonl" --val "$TMP/sft.jsonl" --lora 2 --max-steps 1 \
+    --out "$TMP/lora" --quiet >/dev/null || bad "setup: a LoRA adapter"
+adapter() {  # adapter NEEDLE PYTHON: a copy of the adapter with adapter_config.json edited; merge refuses it
+  rm -rf "$TMP/a2"
+  cp -r "$TMP/lora/model" "$TMP/a2"
+  python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(j, open(sys.argv[1], "w"))' \
+    "$TMP/a2/adapter_config.json" "$2"
+  refuse 1 "$1" "$O" -- "$SLM" lora merge --base "$M256" --adapter "$TMP/a2" --out "$O"
+}
+adapter "fan_in_fan_out is true" "j['fan_in_fan_out'] = True"
+adapter "bias is \"all\"" "j['bias'] = 'all'"
+adapter "modules_to_save is" "j['modules_to_save'] = ['lm_head']"
+adapter "layers_to_transform is" "j['layers_to_transform'] = [0]"
+adapter "r is \"eight\"" "j['r'] = 'eight'"
+adapter "r is 1099511627776" "j['r'] = 2**40"
+adapter "lora_alpha is" "j['lora_alpha'] = None"
+adapter "unknown LoRA target 'mlp'" "j['target_modules'] = ['q_proj', 'mlp']"
+refuse 1 "ZeRO-1" "$O" -- "$SLM" finetune --base "$M256" --data "$TMP/sft.jsonl" --lora 2 --zero 1 --out "$O"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
 # --- slm scaling: a bad sweep.json names the key; bad flags name the flag; nothing is made
 sw='{"sizes": [{"dim": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}, {"dim": 48, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}], "tokens": [4096]'

@@ -68,7 +68,7 @@ TEST(StoryFiles, YamlListOfStrings) {
 
 TEST(StoryFiles, YamlOutsideTheSubsetNamesTheLine) {
   EXPECT_EQ(error_of([] { parse_yaml_string_list("- ok\nkey: value\n", "b.yaml"); }),
-            "expected '- text' (the file is read as a YAML list of strings, one a line) (b.yaml:2)");
+            "expected '- text' (the file is read as a YAML list of strings, one per line) (b.yaml:2)");
   EXPECT_NE(error_of([] { parse_yaml_string_list("- Tom said: hi\n", "b.yaml"); }).find("YAML map"), std::string::npos);
   EXPECT_NE(error_of([] { parse_yaml_string_list("- a\n  - nested\n", "b.yaml"); }).find("b.yaml:2"), std::string::npos);
   EXPECT_NE(error_of([] { parse_yaml_string_list("- \"open\n", "b.yaml"); }).find("not closed"), std::string::npos);
@@ -95,6 +95,10 @@ TEST(StoryFiles, PromptsFromJsonlOrYaml) {
   test::spit(d / "q.jsonl", "{\"prompt\": \"a\"}\n{\"words\": [\"cat\"]}\n");
   EXPECT_EQ(error_of([&] { read_story_prompts(d / "q.jsonl"); }),
             "expected a string field 'prompt' or 'beginning' (" + d / "q.jsonl" + ":2)");
+  // A misspelt key is named, not ignored (the words would otherwise go unchecked).
+  test::spit(d / "r.jsonl", "{\"prompt\": \"Words: cat\", \"wrods\": [\"cat\"]}\n");
+  EXPECT_EQ(error_of([&] { read_story_prompts(d / "r.jsonl"); }),
+            "unknown field 'wrods'; did you mean 'words'? (" + d / "r.jsonl" + ":1)");
 }
 
 TEST(StoryFiles, StoriesFromAFileScoreAsGivenDirectly) {

@@ -6,6 +6,7 @@
 
 #include "slm/model/config.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 
 using namespace slm;
 using namespace slm::model;

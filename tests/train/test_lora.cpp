@@ -192,6 +192,32 @@ TEST(Lora, TargetsAndConfigErrorsSayWhatIsExpected) {
   EXPECT_THROW(c.validate("lora"), Error);
 }
 
+// PEFT settings that change what the adapter computes are refused by name, not ignored;
+// the file slm writes reads back as it was.
+TEST(Lora, PeftSettingsSlmDoesNotComputeAreRefused) {
+  LoraConfig c;
+  c.rank = 4, c.alpha = 8, c.targets = {"q_proj", "v_proj"};
+  const nlohmann::json good = c.to_peft_json();
+  EXPECT_EQ(LoraConfig::from_peft_json(good, "a.json").rank, 4);
+  auto refusal = [&](const char* key, const nlohmann::json& value) {
+    nlohmann::json j = good;
+    j[key] = value;
+    try {
+      LoraConfig::from_peft_json(j, "a.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(refusal("fan_in_fan_out", true), "fan_in_fan_out is true: expected false (Llama's [out, in] weights)");
+  EXPECT_EQ(refusal("bias", "lora_only"), "bias is \"lora_only\": expected \"none\" (slm's layers have no biases)");
+  EXPECT_NE(refusal("modules_to_save", {"lm_head"}).find("modules_to_save is"), std::string::npos);
+  EXPECT_NE(refusal("layers_to_transform", {0}).find("layers_to_transform is"), std::string::npos);
+  EXPECT_EQ(refusal("r", "8"), "r is \"8\": expected an integer in [1, 65536]");
+  EXPECT_EQ(refusal("r", int64_t(1) << 40), "r is 1099511627776: expected an integer in [1, 65536]");
+  EXPECT_EQ(refusal("lora_alpha", nullptr), "lora_alpha is null: expected a number");
+}
+
 TEST(Lora, FineTuningLearnsWithTheBaseFrozenAndSavesAPeftAdapter) {
   test::TempDir dir;
   auto r = finetune(lora_options(dir, "lora", 30));

@@ -1,7 +1,6 @@
 #include "slm/align/before_after.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -10,6 +9,7 @@
 #include "slm/eval/story_eval.h"
 #include "slm/model/model_files.h"
 #include "slm/train/loss_plot.h"
+#include "slm/train/metrics_file.h"
 #include "slm/util/atomic_file.h"
 
 namespace slm::align {
@@ -63,12 +63,9 @@ std::string before_after(const std::string& base, const std::string& tuned, cons
 void write_metric_curve(const std::string& run_dir, const std::string& key, const std::string& file,
                         const std::string& title) {
   std::vector<train::CurvePoint> reward, none;
-  std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains(key) && j[key].is_number()) reward.push_back({j["step"].get<double>(), j[key].get<double>()});
-  }
+  train::for_each_metrics_record((fs::path(run_dir) / "metrics.jsonl").string(), [&](const json& j) {
+    if (j.contains(key) && j[key].is_number()) reward.push_back({j.value("step", 0.0), j[key].get<double>()});
+  });
   if (!reward.empty()) train::write_loss_svg((fs::path(run_dir) / file).string(), reward, none, title);
 }
 

@@ -10,10 +10,10 @@
 #include "slm/eval/judge.h"
 #include "slm/eval/spelling.h"
 #include "slm/eval/text_metrics.h"
-#include "slm/model/config.h"
 #include "slm/stories/story.h"
 #include "slm/stories/story_checks.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 
 namespace slm::align {
 
@@ -28,7 +28,7 @@ const std::vector<std::string>& reward_rule_names() {
 namespace {
 
 std::string unknown_rule(const std::string& name) {
-  std::string near = model::nearest_name(name, reward_rule_names());
+  std::string near = nearest_name(name, reward_rule_names());
   return fmt::format("unknown reward rule '{}'{}", name, near.empty() ? "" : "; did you mean '" + near + "'?");
 }
 
@@ -75,7 +75,7 @@ RewardConfig RewardConfig::from_json(const json& j, const std::string& origin) {
                                                 "hunspell_dir", "judge"};
   for (const auto& [k, v] : j.items()) {
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-      std::string near = model::nearest_name(k, keys);
+      std::string near = nearest_name(k, keys);
       throw Error(fmt::format("unknown field '{}'{}", k, near.empty() ? "" : "; did you mean '" + near + "'?"), origin);
     }
   }

@@ -134,7 +134,7 @@ std::string self_instruct_filter(const SelfInstructTask& t) {
 
 SelfInstructStats self_instruct(const SelfInstructOptions& o) {
   if (o.count < 1) throw Error("expected at least 1 task to make", "--count");
-  if (o.examples_per_prompt < 1) throw Error("expected at least 1 example a prompt", "--examples");
+  if (o.examples_per_prompt < 1) throw Error("expected at least 1 example per prompt", "--examples");
   const auto seeds = read_seed_tasks(o.seed_tasks);
   eval::ChatClientOptions eo = o.endpoint;
   eo.url_flag = "--teacher-url";

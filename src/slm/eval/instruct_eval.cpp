@@ -9,6 +9,7 @@
 #include "slm/tokenizer/chat_template.h"
 #include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
+#include "slm/train/lora.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/jsonl.h"
@@ -203,6 +204,22 @@ InstructComparison compare_instruct(const std::string& model_path, const std::st
   const InstructEval base = eval_instruct(*b.model, *b.tok, records, opt);
   c.report["base"] = base_path;
   c.report["base_scores"] = base.to_json();
+  c.table = instruct_table({{"base", &base}, {"fine-tuned", &tuned}});
+  return c;
+}
+
+InstructComparison compare_finetuned(const std::vector<stories::InstructRecord>& records, const std::string& data_path,
+                                     const std::string& base_path, const std::string& tuned_dir, bool lora,
+                                     const InstructEvalOptions& opt) {
+  auto b = model::load_model_and_tokenizer(base_path);
+  const InstructEval base = eval_instruct(*b.model, *b.tok, records, opt);
+  // A LoRA run's model/ is an adapter: the base with it folded in is the tuned model.
+  auto t = model::load_model_and_tokenizer(lora ? base_path : tuned_dir);
+  if (lora) train::apply_lora(*t.model, tuned_dir), t.alpaca_template = true;
+  const InstructEval tuned = eval_instruct(*t.model, *t.tok, records, opt);
+  InstructComparison c;
+  c.skipped = tuned.skipped;
+  c.report = {{"eval_data", data_path}, {"base", base.to_json()}, {"finetuned", tuned.to_json()}, {"samples", tuned.samples}};
   c.table = instruct_table({{"base", &base}, {"fine-tuned", &tuned}});
   return c;
 }

@@ -77,6 +77,14 @@ struct InstructComparison {
 InstructComparison compare_instruct(const std::string& model_path, const std::string& base_path,
                                     const std::string& data_path, const InstructEvalOptions& opt);
 
+// slm finetune --eval: the base and the fine-tuned model side by side on records read
+// before the run (so a bad file fails before training, not after). tuned_dir is a model
+// folder or, with `lora`, a LoRA adapter folder folded into the base for the evaluation.
+// report holds {"eval_data", "base", "finetuned", "samples"} (the fine-tuned model's).
+InstructComparison compare_finetuned(const std::vector<stories::InstructRecord>& records, const std::string& data_path,
+                                     const std::string& base_path, const std::string& tuned_dir, bool lora,
+                                     const InstructEvalOptions& opt);
+
 // A side-by-side table of two evaluations (e.g. base and fine-tuned), for a terminal.
 std::string instruct_table(const std::vector<std::pair<std::string, const InstructEval*>>& columns);
 

@@ -8,6 +8,7 @@
 
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 #include "slm/util/jsonl.h"
 
 namespace slm::eval {
@@ -56,7 +57,7 @@ std::string story_field(const json& j, const std::string& where, std::set<std::s
 // "- text": the scalar after the dash, unquoted; line is the line as written.
 std::string yaml_item(const std::string& line, const std::string& where) {
   if (line.rfind("- ", 0) != 0 && line != "-")
-    throw Error("expected '- text' (the file is read as a YAML list of strings, one a line)", where);
+    throw Error("expected '- text' (the file is read as a YAML list of strings, one per line)", where);
   std::string v = trim(std::string_view(line).substr(1));
   if (v.empty()) throw Error("an empty item: write the story beginning after '- '", where);
   const char q = v[0];
@@ -89,6 +90,7 @@ std::string yaml_item(const std::string& line, const std::string& where) {
 }
 
 StoryPrompt prompt_from_json(const json& j, const std::string& where) {
+  refuse_unknown_fields(j, {"prompt", "beginning", "words", "features"}, where);
   const char* key = j.contains("prompt") ? "prompt" : j.contains("beginning") ? "beginning" : nullptr;
   if (!key) throw Error("expected a string field 'prompt' or 'beginning'", where);
   StoryPrompt p;
@@ -127,7 +129,7 @@ std::vector<std::string> parse_yaml_string_list(const std::string& text, const s
     std::string t = trim(line);
     if (t.empty() || t[0] == '#' || (n == 1 && t == "---")) continue;
     if (line[0] == ' ' || line[0] == '\t')
-      throw Error("an indented line: this reader takes a flat list, one '- text' a line", at_line(name, n));
+      throw Error("an indented line: this reader takes a flat list, one '- text' per line", at_line(name, n));
     out.push_back(yaml_item(line, at_line(name, n)));
   }
   return out;
@@ -166,7 +168,7 @@ std::vector<StoryPrompt> read_story_prompts(const std::string& path) {
   } else if (first.rfind('{', 0) == 0) {
     for_each_jsonl_text(text, path, [&](const json& j, const std::string& where) { out.push_back(prompt_from_json(j, where)); });
   } else if (!first.empty()) {
-    throw Error("expected JSONL ({\"prompt\": ...} a line) or a YAML list ('- text' a line)", path);
+    throw Error("expected JSONL ({\"prompt\": ...} per line) or a YAML list ('- text' per line)", path);
   }
   if (out.empty()) throw Error("no prompts in the file", path);
   return out;

@@ -11,6 +11,7 @@
 #include "slm/explain/prompt.h"
 #include "slm/model/model_files.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 #include "slm/util/jsonl.h"
 
 namespace slm::explain {
@@ -22,6 +23,7 @@ std::vector<ExplainInput> read_explain_prompts(const std::string& path) {
   for_each_jsonl(path, [&](const json& r, const std::string& where) {
     ExplainInput in;
     in.where = where;
+    refuse_unknown_fields(r, {"prompt", "subject", "answer"}, where);
     in.prompt = string_field(r, "prompt", where);
     if (r.contains("answer")) in.answer = string_field(r, "answer", where);
     if (r.contains("subject")) in.subject = string_field(r, "subject", where);

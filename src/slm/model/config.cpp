@@ -9,6 +9,7 @@
 #include <string>
 
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 #include "slm/util/jsonl.h"
 
 namespace slm::model {
@@ -17,48 +18,47 @@ using nlohmann::json;
 
 namespace {
 
-// Every field once: our name, Hugging Face's name, the member. Reading, writing and
-// naming both forms go through this one table, so they cannot drift apart.
+// Every field once: our name, Hugging Face's name, the member, and whether it belongs to
+// the mixture of experts (docs/moe.md; a dense model's files do not carry those). Reading,
+// writing and naming both forms go through this one table, so they cannot drift apart.
+// The MoE fields' Hugging Face names are Mixtral's where it has one, DeepSeekMoE's for the
+// shared experts, the layer frequency and the expert width, and slm's own for the rest.
+constexpr bool kDense = false, kMoe = true;
 template <class C, class F>
 void for_each_field(C& c, F&& f) {
-  f("vocab_size", "vocab_size", c.vocab_size);
-  f("dim", "hidden_size", c.dim);
-  f("n_layers", "num_hidden_layers", c.n_layers);
-  f("n_heads", "num_attention_heads", c.n_heads);
-  f("n_kv_heads", "num_key_value_heads", c.n_kv_heads);
-  f("hidden_dim", "intermediate_size", c.hidden_dim);
-  f("context", "max_position_embeddings", c.context);
-  f("norm_eps", "rms_norm_eps", c.norm_eps);
-  f("rope_theta", "rope_theta", c.rope_theta);
-  f("tie_embeddings", "tie_word_embeddings", c.tie_embeddings);
+  f("vocab_size", "vocab_size", c.vocab_size, kDense);
+  f("dim", "hidden_size", c.dim, kDense);
+  f("n_layers", "num_hidden_layers", c.n_layers, kDense);
+  f("n_heads", "num_attention_heads", c.n_heads, kDense);
+  f("n_kv_heads", "num_key_value_heads", c.n_kv_heads, kDense);
+  f("hidden_dim", "intermediate_size", c.hidden_dim, kDense);
+  f("context", "max_position_embeddings", c.context, kDense);
+  f("norm_eps", "rms_norm_eps", c.norm_eps, kDense);
+  f("rope_theta", "rope_theta", c.rope_theta, kDense);
+  f("tie_embeddings", "tie_word_embeddings", c.tie_embeddings, kDense);
+  f("n_experts", "num_local_experts", c.n_experts, kMoe);
+  f("experts_per_token", "num_experts_per_tok", c.experts_per_token, kMoe);
+  f("n_shared_experts", "n_shared_experts", c.n_shared_experts, kMoe);
+  f("moe_every", "moe_layer_freq", c.moe_every, kMoe);
+  f("expert_hidden_dim", "moe_intermediate_size", c.expert_hidden_dim, kMoe);
+  f("router", "slm_router", c.router, kMoe);
+  f("capacity_factor", "capacity_factor", c.capacity_factor, kMoe);
+  f("router_aux_loss_coef", "router_aux_loss_coef", c.router_aux_loss_coef, kMoe);
+  f("router_z_loss_coef", "router_z_loss_coef", c.router_z_loss_coef, kMoe);
 }
 
-// The mixture-of-experts fields (docs/moe.md), apart because a dense model's files do
-// not carry them. Hugging Face names: Mixtral's where it has one, DeepSeekMoE's for the
-// shared experts, the layer frequency and the expert width, and slm's own for the rest.
+// The fields a config of this kind has: the dense ones, plus the MoE ones for an MoE model.
 template <class C, class F>
-void for_each_moe_field(C& c, F&& f) {
-  f("n_experts", "num_local_experts", c.n_experts);
-  f("experts_per_token", "num_experts_per_tok", c.experts_per_token);
-  f("n_shared_experts", "n_shared_experts", c.n_shared_experts);
-  f("moe_every", "moe_layer_freq", c.moe_every);
-  f("expert_hidden_dim", "moe_intermediate_size", c.expert_hidden_dim);
-  f("router", "slm_router", c.router);
-  f("capacity_factor", "capacity_factor", c.capacity_factor);
-  f("router_aux_loss_coef", "router_aux_loss_coef", c.router_aux_loss_coef);
-  f("router_z_loss_coef", "router_z_loss_coef", c.router_z_loss_coef);
-}
-
-template <class C, class F>
-void for_each_any_field(C& c, F&& f) {
-  for_each_field(c, f);
-  for_each_moe_field(c, f);
+void for_each_field_of(C& c, bool moe, F&& f) {
+  for_each_field(c, [&](const char* ours, const char* hf, auto& v, bool moe_field) {
+    if (moe || !moe_field) f(ours, hf, v);
+  });
 }
 
 std::string hf_name(const std::string& ours) {
   ModelConfig c;
   std::string hf = ours;
-  for_each_any_field(c, [&](const char* o, const char* h, auto&) {
+  for_each_field(c, [&](const char* o, const char* h, auto&, bool) {
     if (ours == o) hf = h;
   });
   return hf;
@@ -151,49 +151,14 @@ void check_supported(const json& j, const std::string& origin) {
   if (!is("rope_scaling", nullptr)) throw Error("field 'rope_scaling' must be null: slm has no RoPE scaling", origin);
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 }  // namespace
-
-std::string nearest_name(const std::string& key, const std::vector<std::string>& names) {
-  std::string best;
-  size_t best_d = std::max<size_t>(2, key.size() / 3) + 1;
-  for (const auto& n : names) {
-    // A name the key begins ("warmup" for "warmup_steps") is as near as a one-letter typo.
-    size_t d = key.size() >= 3 && n.rfind(key, 0) == 0 ? 1 : edit_distance(key, n);
-    if (d < best_d) best = n, best_d = d;
-  }
-  return best;
-}
-
-std::string unknown_field_message(const std::string& key, const std::string& section,
-                                  const std::vector<std::string>& names) {
-  const std::string prefix = section.empty() ? "" : section + ".";
-  std::string msg = "unknown field '" + prefix + key + "'";
-  std::string near = nearest_name(key, names);
-  if (!near.empty()) msg += "; did you mean '" + prefix + near + "'?";
-  return msg;
-}
 
 void ModelConfig::validate(const std::string& origin) const { check_ranges(*this, origin, false); }
 
 std::vector<std::string> ModelConfig::field_names() {
   ModelConfig c;
   std::vector<std::string> names;
-  for_each_any_field(c, [&](const char* ours, const char*, auto&) { names.emplace_back(ours); });
+  for_each_field(c, [&](const char* ours, const char*, auto&, bool) { names.emplace_back(ours); });
   return names;
 }
 
@@ -202,7 +167,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   ModelConfig c;
   for (const auto& [k, v] : j.items()) {
     bool known = false;
-    for_each_any_field(c, [&](const char* ours, const char*, auto& dst) {
+    for_each_field(c, [&](const char* ours, const char*, auto& dst, bool) {
       if (k != ours) return;
       read_value(v, dst, "model." + k, origin);
       known = true;
@@ -214,9 +179,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
 
 json ModelConfig::to_json() const {
   json j = json::object();
-  for_each_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
-  if (is_moe())
-    for_each_moe_field(*this, [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
+  for_each_field_of(*this, is_moe(), [&](const char* ours, const char*, const auto& v) { j[ours] = as_json(v); });
   return j;
 }
 
@@ -229,12 +192,11 @@ json ModelConfig::to_hf_config() const {
             {"mlp_bias", false},
             {"torch_dtype", "float32"},
             {"initializer_range", 0.02}};
-  for_each_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
+  for_each_field_of(*this, is_moe(), [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
   if (is_moe()) {  // Mixtral's config, with the fields Mixtral lacks under DeepSeekMoE's or slm's names
     j["architectures"] = {"MixtralForCausalLM"};
     j["model_type"] = "mixtral";
     j["output_router_logits"] = false;
-    for_each_moe_field(*this, [&](const char*, const char* hf, const auto& v) { j[hf] = as_json(v); });
   }
   return j;
 }
@@ -244,7 +206,7 @@ ModelConfig ModelConfig::from_hf_config(const json& j, const std::string& origin
   check_supported(j, origin);
   ModelConfig c;
   c.tie_embeddings = false;  // transformers' default for a config.json that does not say
-  for_each_field(c, [&](const char*, const char* hf, auto& dst) {
+  for_each_field_of(c, false, [&](const char*, const char* hf, auto& dst) {
     auto it = j.find(hf);
     if (it != j.end() && !it->is_null()) return read_value(*it, dst, hf, origin);
     // The sizes are required (num_key_value_heads defaults to num_attention_heads below).
@@ -254,9 +216,9 @@ ModelConfig ModelConfig::from_hf_config(const json& j, const std::string& origin
   if (!j.contains("num_key_value_heads") || j["num_key_value_heads"].is_null()) c.n_kv_heads = c.n_heads;
   if (j.value("model_type", "") == "mixtral") {
     if (!j.contains("num_local_experts")) throw Error("missing field 'num_local_experts' (model_type \"mixtral\")", origin);
-    for_each_moe_field(c, [&](const char*, const char* hf, auto& dst) {
+    for_each_field(c, [&](const char*, const char* hf, auto& dst, bool moe_field) {
       auto it = j.find(hf);
-      if (it != j.end() && !it->is_null()) read_value(*it, dst, hf, origin);
+      if (moe_field && it != j.end() && !it->is_null()) read_value(*it, dst, hf, origin);
     });
     if (c.n_experts < 1) throw Error("field 'num_local_experts' must be at least 1 for model_type \"mixtral\"", origin);
   }

@@ -76,12 +76,4 @@ int64_t count_active_params(const ModelConfig& c);
 // Training FLOPs per token (PaLM appendix B): 6N + 12 · layers · dim · context.
 double flops_per_token(const ModelConfig& c);
 
-// The name in `names` nearest to `key` by edit distance, or "" when none is close enough
-// to be a typo of it (at most a third of the letters changed, at least 2 edits allowed).
-std::string nearest_name(const std::string& key, const std::vector<std::string>& names);
-// "unknown field 'model.n_layer'; did you mean 'model.n_layers'?": the message for a key
-// of a section that is none of `names`.
-std::string unknown_field_message(const std::string& key, const std::string& section,
-                                  const std::vector<std::string>& names);
-
 }  // namespace slm::model

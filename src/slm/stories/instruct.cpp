@@ -349,7 +349,7 @@ std::string instruct_jsonl(const InstructRecord& r) {
 
 InstructRecord instruct_from_json_line(const std::string& line, const std::string& where) {
   auto j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error("malformed JSON (expected one object a line)", where);
+  if (j.is_discarded() || !j.is_object()) throw Error("malformed JSON (expected one object per line)", where);
   InstructRecord r;
   auto str = [&](const char* key, std::string& dst, bool required) {
     if (!j.contains(key)) {

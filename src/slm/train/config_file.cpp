@@ -6,6 +6,7 @@
 
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 
 namespace slm::train {
 
@@ -18,10 +19,10 @@ const std::vector<std::string> kSections = {"description", "model", "train"};
 // A top-level key that is no section: it may be a field put at the wrong level
 // ({"n_layer": 6} for {"model": {"n_layers": 6}}), so look for it in both sections too.
 std::string unknown_top_level(const std::string& key) {
-  std::string near = model::nearest_name(key, kSections);
+  std::string near = nearest_name(key, kSections);
   if (near.empty()) {
-    if (auto m = model::nearest_name(key, model::ModelConfig::field_names()); !m.empty()) near = "model." + m;
-    else if (auto t = model::nearest_name(key, TrainConfig::field_names()); !t.empty()) near = "train." + t;
+    if (auto m = nearest_name(key, model::ModelConfig::field_names()); !m.empty()) near = "model." + m;
+    else if (auto t = nearest_name(key, TrainConfig::field_names()); !t.empty()) near = "train." + t;
   }
   std::string msg = "unknown field '" + key + "' (a config has 'description', 'model' and 'train')";
   return near.empty() ? msg : msg + "; did you mean '" + near + "'?";
@@ -55,7 +56,7 @@ Override parse_override(const std::string& kv) {
   Override o{kv.substr(0, dot), kv.substr(dot + 1, eq - dot - 1), {}};
   if (o.section != "model" && o.section != "train")
   {
-    std::string near = model::nearest_name(o.section, {"model", "train"});
+    std::string near = nearest_name(o.section, {"model", "train"});
     throw Error("unknown section '" + o.section + "' (the sections are 'model' and 'train')" +
                 (near.empty() ? "" : "; did you mean '" + near + "'?"));
   }

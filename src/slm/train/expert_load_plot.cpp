@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "slm/train/metrics_file.h"
 #include "slm/util/atomic_file.h"
 
 namespace slm::train {
@@ -21,10 +21,8 @@ struct LoadRow {
 
 std::vector<LoadRow> read_load(const std::string& metrics_path) {
   std::vector<LoadRow> rows;
-  std::ifstream in(metrics_path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("expert_tokens") || !j["expert_tokens"].is_array()) continue;
+  for_each_metrics_record(metrics_path, [&](const nlohmann::json& j) {
+    if (!j.contains("expert_tokens") || !j["expert_tokens"].is_array()) return;
     LoadRow r;
     r.step = j.value("step", 0.0);
     for (const auto& layer : j["expert_tokens"]) {
@@ -35,7 +33,7 @@ std::vector<LoadRow> read_load(const std::string& metrics_path) {
       r.share.push_back(std::move(s));
     }
     rows.push_back(std::move(r));
-  }
+  });
   return rows;
 }
 

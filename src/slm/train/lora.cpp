@@ -120,8 +120,20 @@ LoraConfig LoraConfig::from_peft_json(const json& j, const std::string& where) {
       if (j.value(f, false)) throw Error(std::string(f) + " is true: only plain LoRA is supported", where);
     if (!j.value("rank_pattern", json::object()).empty() || !j.value("alpha_pattern", json::object()).empty())
       throw Error("rank_pattern/alpha_pattern are set: only one rank and alpha for all modules is supported", where);
-    c.rank = j.at("r").get<int>();
-    c.alpha = j.at("lora_alpha").get<double>();
+    // Settings under which PEFT's adapter computes something slm's LoRA does not: refused,
+    // not ignored (other fields PEFT adds from version to version do not change the math).
+    if (j.value("fan_in_fan_out", false)) throw Error("fan_in_fan_out is true: expected false (Llama's [out, in] weights)", where);
+    if (j.value("bias", std::string("none")) != "none")
+      throw Error("bias is " + j["bias"].dump() + ": expected \"none\" (slm's layers have no biases)", where);
+    for (const char* f : {"modules_to_save", "layers_to_transform"})
+      if (j.contains(f) && !j[f].is_null())
+        throw Error(std::string(f) + " is " + j[f].dump() + ": expected null (every layer adapted, nothing else saved)", where);
+    const json& r = j.at("r");
+    if (!r.is_number_integer() || r.get<int64_t>() < 1 || r.get<int64_t>() > 65536)
+      throw Error("r is " + r.dump() + ": expected an integer in [1, 65536]", where);
+    c.rank = r.get<int>();
+    if (!j.at("lora_alpha").is_number()) throw Error("lora_alpha is " + j["lora_alpha"].dump() + ": expected a number", where);
+    c.alpha = j["lora_alpha"].get<double>();
     c.base = j.value("base_model_name_or_path", std::string());
     const json& t = j.at("target_modules");
     if (t.is_string()) throw Error("target_modules is a pattern: expected a list of module names", where);

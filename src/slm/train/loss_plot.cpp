@@ -1,6 +1,5 @@
 #include "slm/train/loss_plot.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "slm/train/metrics_file.h"
 #include "slm/util/atomic_file.h"
 
 namespace slm::train {
@@ -74,13 +74,11 @@ void write_curves_svg(const std::string& path, const std::vector<Curve>& curves,
 }
 
 void read_loss_curves(const std::string& metrics_path, std::vector<CurvePoint>& train, std::vector<CurvePoint>& val) {
-  std::ifstream in(metrics_path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step")) continue;
+  for_each_metrics_record(metrics_path, [&](const nlohmann::json& j) {
+    if (!j.contains("step")) return;
     if (j.contains("loss")) train.push_back({j["step"].get<double>(), j["loss"].get<double>()});
     if (j.contains("val_loss")) val.push_back({j["step"].get<double>(), j["val_loss"].get<double>()});
-  }
+  });
 }
 
 }  // namespace slm::train

@@ -120,7 +120,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
                tc.zero ? fmt::format(" (ZeRO-1: 1/{})", world) : "", human_bytes(double(act)),
                human_bytes(8.0 * P + adam + double(act)));
     if (world > 1)
-      fmt::print(stderr, "data parallel: {} ranks x {} micro-batch(es) of {} = {} sequences a step{}\n", world,
+      fmt::print(stderr, "data parallel: {} ranks x {} micro-batch(es) of {} = {} sequences per step{}\n", world,
                  tc.grad_accum, B, int64_t(world) * tc.grad_accum * B, tc.deterministic ? " (deterministic sums)" : "");
     fmt::print(stderr, "data: {} train windows of {} tokens, {} val shard(s); {} threads; BLAS kernel {}\n",
                batches.sampler().windows(), T, val_shards.owned.size(), opt.threads, tensor::blas_core_name());

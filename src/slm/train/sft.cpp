@@ -125,7 +125,7 @@ void SftBatches::set_world(int rank, int world, int accum) {
   if (world < 1 || rank < 0 || rank >= world || accum < 1) throw Error("bad data-parallel layout", "rank");
   if (order_.size() < size_t(world) * size_t(accum))
     throw Error("too few examples for one step: " + std::to_string(order_.size()) + " batches an epoch, " +
-                    std::to_string(world) + " rank(s) x " + std::to_string(accum) + " batch(es) a step",
+                    std::to_string(world) + " rank(s) x " + std::to_string(accum) + " batch(es) per step",
                 "data");
   rank_ = rank, world_ = world, accum_ = accum, micro_ = 0;
 }

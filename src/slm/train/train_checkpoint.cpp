@@ -129,7 +129,7 @@ void keep_global_batch(TrainConfig& tc, const std::string& resume, int world, bo
   if (then_world == world) return;  // the same world: the user's grad_accum stands, as on one process
   const int64_t then_micro = int64_t(then_world) * then_accum;  // micro-batches a step, all ranks
   if (then_batch != tc.batch_size || then_micro % world != 0)
-    throw Error(fmt::format("the checkpoint was written by {} rank(s) x {} micro-batch(es) of {} sequences a step; "
+    throw Error(fmt::format("the checkpoint was written by {} rank(s) x {} micro-batch(es) of {} sequences per step; "
                             "{} rank(s) with train.batch_size {} cannot make the same step (keep batch_size {} and "
                             "use a number of ranks that divides {})",
                             then_world, then_accum, then_batch, world, tc.batch_size, then_batch, then_micro),

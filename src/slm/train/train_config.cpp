@@ -7,6 +7,7 @@
 #include "slm/model/config.h"
 #include "slm/tensor/bf16.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 #include "slm/util/jsonl.h"
 
 namespace slm::train {
@@ -111,7 +112,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& origin) {
       read_value(v, dst, k, origin);
       known = true;
     });
-    if (!known) throw Error(model::unknown_field_message(k, "train", field_names()), origin);
+    if (!known) throw Error(unknown_field_message(k, "train", field_names()), origin);
   }
   return c;
 }
