@@ -60,7 +60,9 @@ TEST(ContextTasks, TheAnswerIsInTheContextAndTheItemsAreWellFormed) {
       for (size_t j = i + 1; j < 4; ++j) EXPECT_NE(it.choices[i], it.choices[j]);
     if (it.task == "copy_name")  // the other names are not in the context: only reading back finds the answer
       for (size_t c = 0; c < 4; ++c)
-        if (int(c) != it.label) EXPECT_EQ(it.context.find(it.choices[c].substr(1) + " "), std::string::npos) << it.context;
+        if (int(c) != it.label) {
+          EXPECT_EQ(it.context.find(it.choices[c].substr(1) + " "), std::string::npos) << it.context;
+        }
     EXPECT_LT(it.context.size(), 260u);  // eight shots and the query fit a 256-token context
   }
   EXPECT_EQ(context_tasks(20, 5)[7].context, items[7].context);  // the seed fixes them
