@@ -4,6 +4,7 @@
 
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
+#include "slm/util/field_names.h"
 
 namespace slm::scaling {
 
@@ -17,7 +18,7 @@ void check_keys(const json& j, const std::string& section, const std::vector<std
   if (!j.is_object()) throw Error("'" + section + "' must be a JSON object", origin);
   for (const auto& [k, v] : j.items())
     if (std::find(names.begin(), names.end(), k) == names.end())
-      throw Error(model::unknown_field_message(k, section, names), origin);
+      throw Error(unknown_field_message(k, section, names), origin);
 }
 
 template <class T>
@@ -58,7 +59,7 @@ SweepSize read_size(const json& base, const json& s, const std::string& field, c
   names.push_back("name");
   for (const auto& [k, v] : s.items())
     if (std::find(names.begin(), names.end(), k) == names.end())
-      throw Error(model::unknown_field_message(k, field, names), origin);
+      throw Error(unknown_field_message(k, field, names), origin);
   try {
     z.model = model::ModelConfig::from_json(m, origin);
   } catch (const Error& e) {
