@@ -99,9 +99,9 @@ def main():
     cos, sin = m.cos, m.sin
     batches = schedule(L, T, sb, se, window)
     ids = torch.randint(0, vocab, (1, T))
-    best = naive = float("inf")
+    best = best_cpu = naive = float("inf")
     for _ in range(2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
             run_from(m, m.emb(ids), 0, 0, None, cos, sin)
             keep = ([], [])
@@ -114,7 +114,7 @@ def main():
                     for l in range(layer, L):
                         past[l] = tuple(t[:, :, :pos].repeat(n, 1, 1, 1) for t in keep[1][l])
                 run_from(m, x, layer, pos, past, cos, sin)
-        best = min(best, time.perf_counter() - t0)
+        best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - c0)
         if os.environ.get("NAIVE"):
             t0 = time.perf_counter()
             with torch.no_grad():
@@ -122,7 +122,7 @@ def main():
                     run_from(m, m.emb(ids.expand(T * S, T).contiguous()), 0, 0, None, cos, sin)
             naive = min(naive, time.perf_counter() - t0)
     extra = f" naive_seconds={naive:.3f}" if naive < float("inf") else ""
-    print(f"RESULT seconds={best:.3f} forwards={len(batches)} windows={sum(n for _, _, n in batches) * S}{extra}")
+    print(f"RESULT seconds={best:.3f} cpu_seconds={best_cpu:.3f} forwards={len(batches)} windows={sum(n for _, _, n in batches) * S}{extra}")
 
 
 if __name__ == "__main__":

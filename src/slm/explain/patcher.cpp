@@ -169,7 +169,8 @@ void Patcher::run_resumed(const std::vector<Restore>& all, const std::vector<siz
   const int B = int(items.size()) * S;
   // Each window's input at layer at.layer: the base run's, with the state that is that
   // input (the embeddings, or the residual stream after the layer below) put back.
-  std::vector<float> x(size_t(B) * Tn * C);
+  auto& x = x_;  // scratch kept between forwards: large fresh buffers cost page faults each time
+  x.resize(size_t(B) * Tn * C);
   std::vector<const Restore*> restores;
   for (int w = 0; w < B; ++w) {
     const Restore& r = all[items[size_t(w / S)]];
@@ -183,7 +184,8 @@ void Patcher::run_resumed(const std::vector<Restore>& all, const std::vector<siz
   }
   // The keys and values of the positions before at.pos: the base run's, a window's draw.
   model::Transformer<float>::Resume resume{at.layer, at.pos, x.data(), {}, {}};
-  std::vector<std::vector<float>> keys(static_cast<size_t>(L)), values(static_cast<size_t>(L));
+  auto &keys = keys_, &values = values_;
+  keys.resize(size_t(L)), values.resize(size_t(L));
   for (int l = at.layer; l < L && at.pos > 0; ++l) {
     const size_t n = size_t(at.pos) * KV;
     keys[size_t(l)].resize(size_t(B) * n), values[size_t(l)].resize(size_t(B) * n);
@@ -197,9 +199,9 @@ void Patcher::run_resumed(const std::vector<Restore>& all, const std::vector<siz
   hook.items_ = restores.data();
   hook.pos0_ = at.pos;
   with_hook(m_, &hook, [&] { m_.forward_hidden_resumed(resume, B, Tn); });
-  std::vector<float> logits(size_t(B) * cfg.vocab_size);
-  head_of_last_rows(B, Tn, logits.data());
-  for (int w = 0; w < B; ++w) fn(items[size_t(w / S)], w % S, logits.data() + size_t(w) * cfg.vocab_size);
+  logits_.resize(size_t(B) * cfg.vocab_size);
+  head_of_last_rows(B, Tn, logits_.data());
+  for (int w = 0; w < B; ++w) fn(items[size_t(w / S)], w % S, logits_.data() + size_t(w) * cfg.vocab_size);
 }
 
 void Patcher::run(const std::vector<Restore>& items, const std::function<void(size_t, int, const float*)>& fn,

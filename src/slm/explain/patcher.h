@@ -88,6 +88,9 @@ class Patcher {
   // The base run under each noise draw ([samples, Tn, ...] each): the input of each layer
   // (row L: the last layer's output), and each layer's keys and values.
   std::vector<std::vector<float>> base_in_, base_k_, base_v_;
+  // run_resumed's scratch: the windows' inputs, the earlier positions' keys and values, the logits.
+  std::vector<float> x_, logits_;
+  std::vector<std::vector<float>> keys_, values_;
 };
 
 // Softmax probability of token id in a row of logits.
