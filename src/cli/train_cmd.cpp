@@ -126,7 +126,7 @@ void add_train_commands(CLI::App& app) {
   add_finetune(app);
   struct Args {
     Common common;
-    std::string config = "tiny", data, out, resume;
+    std::string config = "tiny", data, out, resume, init;
     std::vector<std::string> sets;
     int64_t max_steps = 0, stop_after = -1;
   };
@@ -137,6 +137,8 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--data", a->data, "a folder made by slm data pack")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg")->required();
   cmd->add_option("--resume", a->resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
+  cmd->add_option("--init", a->init, "start from this model folder's weights (e.g. from slm moe upcycle), not random ones")
+      ->check(CLI::ExistingDirectory);
   add_set_option(cmd, a->sets, "override a config field: model.dim=128, train.lr=1e-3 (repeatable)");
   add_dtype_option(cmd);
   add_step_options(cmd, a->max_steps, a->stop_after);
@@ -146,6 +148,7 @@ void add_train_commands(CLI::App& app) {
       "  slm pretrain --config tiny --data runs/q/shards --out runs/q/pretrain\n"
       "  slm pretrain --config stories15m --data shards --out run --set train.lr=3e-4 --set model.n_kv_heads=2\n"
       "  slm pretrain --config tiny --data shards --out run --resume run\n"
+      "  slm pretrain --init runs/q/moe/model --data runs/q/shards --out runs/q/moe-pretrain\n"
       "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume continues exactly where it stopped.");
   cmd->callback([a, cmd] {
     auto cfg = train::load_run_config(a->config, overrides(a->sets, a->max_steps, cmd, a->common.seed), kPresetDirs);
@@ -155,6 +158,10 @@ void add_train_commands(CLI::App& app) {
     o.data_dir = a->data;
     o.out_dir = a->out;
     o.resume = a->resume;
+    o.init = a->init;
+    // With --init, the model's shape is its own unless --config or a model.* setting says otherwise.
+    o.model_given = a->init.empty() || cmd->count("--config") > 0 ||
+                    std::any_of(a->sets.begin(), a->sets.end(), [](const std::string& s) { return s.rfind("model.", 0) == 0; });
     o.threads = a->common.resolved_threads();
     o.quiet = a->common.quiet;
     o.stop_after = a->stop_after;

@@ -3,6 +3,7 @@
 // (another tokenizer, reverse KL from a cache).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -92,9 +93,9 @@ DistillOptions options(const std::string& out, int64_t steps) {
 
 }  // namespace
 
-TEST(Distill, ForwardBackwardLogitsWithCrossEntropyIsForwardBackward) {
-  auto cfg = small(16, 16);
-  cfg.vocab_size = 64;
+// With cross-entropy as the caller's loss, forward_backward_logits is forward_backward:
+// the same loss and gradients, an MoE model's router aux losses included.
+static void check_logits_path(const model::ModelConfig& cfg) {
   model::Transformer<float> a(cfg), b(cfg);
   a.init_weights(3), b.init_weights(3);
   std::vector<int32_t> x(32), y(32);
@@ -103,9 +104,37 @@ TEST(Distill, ForwardBackwardLogitsWithCrossEntropyIsForwardBackward) {
   const double la = a.forward_backward(x.data(), y.data(), 2, 16, 1.0 / 32);
   const double lb = b.forward_backward_logits(x.data(), 2, 16, [&](float* z) {
     return tensor::cross_entropy_forward_backward(z, y.data(), 32, 64, 1.0 / 32);
-  });
+  }, 1.0 / 32);
   EXPECT_DOUBLE_EQ(la, lb);
   for (int64_t i = 0; i < a.num_params(); ++i) ASSERT_EQ(a.grads()[i], b.grads()[i]) << i;
+}
+
+TEST(Distill, ForwardBackwardLogitsWithCrossEntropyIsForwardBackward) {
+  auto cfg = small(16, 16);
+  cfg.vocab_size = 64;
+  check_logits_path(cfg);
+}
+
+TEST(Distill, AnMoeStudentKeepsItsRouterAuxLosses) {
+  auto cfg = small(16, 16);
+  cfg.vocab_size = 64;
+  cfg.n_experts = 4, cfg.experts_per_token = 2, cfg.expert_hidden_dim = 16;
+  cfg.router_z_loss_coef = 1e-3;
+  check_logits_path(cfg);
+  // and they are there: without them (grad_scale 0) the router's gradient differs
+  model::Transformer<float> a(cfg), b(cfg);
+  a.init_weights(3), b.init_weights(3);
+  std::vector<int32_t> x(32), y(32);
+  for (int i = 0; i < 32; ++i) x[size_t(i)] = (i * 3) % 64, y[size_t(i)] = (i * 11 + 2) % 64;
+  a.zero_grad(), b.zero_grad();
+  auto ce = [&](float* z) { return tensor::cross_entropy_forward_backward(z, y.data(), 32, 64, 1.0 / 32); };
+  const double with = a.forward_backward_logits(x.data(), 2, 16, ce, 1.0 / 32);
+  const double without = b.forward_backward_logits(x.data(), 2, 16, ce);
+  EXPECT_GT(with - without, 1e-4);
+  EXPECT_NEAR(with - without, a.aux_loss(), 1e-9);
+  double diff = 0;
+  for (int64_t i = 0; i < a.num_params(); ++i) diff += std::abs(double(a.grads()[i]) - b.grads()[i]);
+  EXPECT_GT(diff, 1e-6);
 }
 
 TEST(Distill, OnTheFlyStudentLearnsAndRecordsTheRun) {

@@ -3,11 +3,13 @@
 // not the keys of report.json.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "slm/eval/metric_labels.h"
 #include "slm/eval/report.h"
 #include "slm/eval/story_eval.h"
+#include "slm/train/expert_load_plot.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 
@@ -90,4 +92,31 @@ TEST(Report, MergeTakesEveryModelAndRefusesANonReport) {
     EXPECT_EQ(e.message(), "not a report.json (expected an object with a 'models' array) (" + d / "bad.json" + ")");
   }
   EXPECT_FALSE(std::filesystem::exists(d / "never")) << "a refused merge writes nothing";
+}
+
+// A mixture-of-experts run's expert-load heat map is in the report of its model, and stays
+// there when reports are merged (report.json keeps the picture).
+TEST(Report, ShowsAnMoeRunsExpertLoad) {
+  test::TempDir d;
+  std::string metrics;
+  for (int step = 1; step <= 4; ++step)
+    metrics += json{{"step", step}, {"loss", 5.0 - step * 0.1}, {"expert_tokens", {{10, 30, 20, 4 * step}}}}.dump() + "\n";
+  std::filesystem::create_directories(d / "run");
+  test::spit(d / "run/metrics.jsonl", metrics);
+  ASSERT_TRUE(train::write_expert_load_svg(d / "run/metrics.jsonl", d / "run/expert_load.svg", "expert load"));
+  const auto curve = read_training_curve(d / "run/model");
+  ASSERT_TRUE(curve.contains("expert_load_svg"));
+  ModelReport r = {{"name", "moe"}, {"path", d / "run/model"}, {"curve", curve}};
+  const std::string html = report_html({r});
+  EXPECT_NE(html.find("Expert load: moe"), std::string::npos);
+  EXPECT_NE(html.find(test::slurp(d / "run/expert_load.svg")), std::string::npos);
+  write_report(d / "one", {r});
+  merge_reports({d / "one/report.json"}, d / "merged");
+  EXPECT_NE(test::slurp(d / "merged/report.html").find("Expert load: moe"), std::string::npos);
+  // A dense run has no picture and no heading.
+  test::TempDir dense;
+  std::filesystem::create_directories(dense / "run");
+  test::spit(dense / "run/metrics.jsonl", json{{"step", 1}, {"loss", 5.0}}.dump() + "\n");
+  ModelReport plain = {{"name", "dense"}, {"path", "p"}, {"curve", read_training_curve(dense / "run/model")}};
+  EXPECT_EQ(report_html({plain}).find("Expert load"), std::string::npos);
 }

@@ -3,6 +3,7 @@
 // pattern on a model trained here on a task whose answer lives in one known token.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -87,6 +88,53 @@ TEST_F(Recall, RestoringEveryStateGivesTheCleanProbabilityAndNoneTheCorrupted) {
   EXPECT_NEAR(r.p_corrupt, p_corrupt, 1e-6);
   EXPECT_NEAR(r.probs[0][0][RecallTask::kObject], p_clean, 1e-6);
   EXPECT_NEAR(r.probs[0][size_t(L)][size_t(Tn) - 1], p_clean, 1e-6);
+}
+
+// Patcher resumes each restoration from the corrupted run at its first layer and position
+// and batches them; here each one runs the plain way instead, a full forward from the
+// embeddings (noise added, states put back by a hook written here), and they must agree.
+TEST_F(Recall, ResumedRestorationsMatchFullForwards) {
+  auto& m = *model_;
+  const auto ids = RecallTask::prompt(4, 2);
+  const int32_t answer = RecallTask::object(2);
+  const int Tn = int(ids.size()), C = m.config().dim, V = m.config().vocab_size, hd = m.config().head_dim();
+  const Noise noise{RecallTask::kObject, RecallTask::kObject + 1, 3, 3.0 * embedding_std(m), 5};
+  Patcher p(m, ids, ids, noise);
+  const std::vector<Restore> items{
+      {Site::resid, {}, {}},          {Site::embed, {0}, {3}},       {Site::embed, {0}, {3, 6}},
+      {Site::resid, {0}, {3}},        {Site::resid, {1}, {5}},       {Site::resid, {2}, {Tn - 1}},
+      {Site::resid, {0, 2}, {4, 8}},  {Site::mlp_out, {0, 1, 2}, {3}}, {Site::mlp_out, {1, 2}, {7}},
+      {Site::attn_out, {0, 1}, {9}},  {Site::attn_heads, {1}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 2},
+      {Site::resid, {1}, {5}},  // a repeat: run once, reported twice
+  };
+  const auto fast = p.answer_probs(items, answer);
+  struct Plain : model::ForwardHook<float> {
+    Patcher* p = nullptr;
+    const Restore* r = nullptr;
+    const Noise* n = nullptr;
+    int sample = 0, C = 0, hd = 0;
+    void at(Site site, int layer, float* act, int, int) override {
+      if (site == Site::embed)
+        for (int c = 0; c < C; ++c) act[size_t(n->begin) * C + c] += float(n->scale) * p->noise_values()[size_t(sample) * C + c];
+      if (site != r->site || std::find(r->layers.begin(), r->layers.end(), layer) == r->layers.end()) return;
+      const int c0 = r->head >= 0 ? r->head * hd : 0, width = r->head >= 0 ? hd : C;
+      for (int t : r->positions) std::copy_n(p->source(site, layer).data() + size_t(t) * C + c0, width, act + size_t(t) * C + c0);
+    }
+  } plain;
+  plain.p = &p, plain.n = &noise, plain.C = C, plain.hd = hd;
+  for (size_t i = 0; i < items.size(); ++i) {
+    double expect = 0;
+    plain.r = &items[i];
+    for (int s = 0; s < noise.samples; ++s) {
+      plain.sample = s;
+      m.set_hook(&plain);
+      m.forward(ids.data(), 1, Tn);
+      m.set_hook(nullptr);
+      expect += softmax_prob(m.logits() + size_t(Tn - 1) * V, V, answer) / noise.samples;
+    }
+    EXPECT_NEAR(fast[i], expect, 1e-5) << "restoration " << i;
+  }
+  EXPECT_GT(fast[3] - fast[0], 0.1);  // the object's state after layer 0 matters
 }
 
 TEST_F(Recall, TracingFindsTheObjectEarlyAndTheLastPositionLate) {
@@ -189,6 +237,15 @@ TEST(ExplainHooks, AHookThatChangesNothingLeavesTheForwardAsItWas) {
   tm.m->set_hook(nullptr);
   EXPECT_EQ(counter.calls, 1 + 5 * tm.m->config().n_layers);
   EXPECT_EQ(std::vector<float>(tm.m->logits(), tm.m->logits() + before.size()), before);
+}
+
+// ROME's window: range(l - w // 2, l - (-w // 2)) clipped to the model.
+TEST(ExplainTrace, WindowLayersAreRomes) {
+  EXPECT_EQ(window_layers(2, 1, 6), std::vector<int>({2}));
+  EXPECT_EQ(window_layers(2, 3, 6), std::vector<int>({1, 2, 3}));
+  EXPECT_EQ(window_layers(0, 10, 6), std::vector<int>({0, 1, 2, 3, 4}));
+  EXPECT_EQ(window_layers(5, 10, 12), std::vector<int>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(window_layers(11, 10, 12), std::vector<int>({6, 7, 8, 9, 10, 11}));
 }
 
 TEST(ExplainPrompt, SubjectAndAnswerTokensAndTheirErrors) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "slm/model/transformer.h"
+#include "slm/util/error.h"
 #include "slm/util/rng.h"
 
 using namespace slm;
@@ -205,4 +206,60 @@ TEST(Transformer, GradientsAccumulateOverMicroBatches) {
   m.forward_backward(b.in.data(), b.tgt.data(), 1, 5, 1.0 / 10);
   m.forward_backward(b.in.data() + 5, b.tgt.data() + 5, 1, 5, 1.0 / 10);
   for (int64_t i = 0; i < m.num_params(); ++i) EXPECT_NEAR(m.grads()[i], whole[size_t(i)], 1e-12);
+}
+
+// What explain/ builds on: a forward resumed at any layer and position from a full one's
+// layer inputs, keys and values gives the full forward's final hidden states of those rows.
+TEST(Transformer, AResumedForwardContinuesTheFullOne) {
+  ModelConfig c = tiny_config(true);
+  c.n_layers = 3;
+  Transformer<double> m(c);
+  m.init_weights(9);
+  const int B = 2, Tn = 6, C = c.dim, KV = c.kv_dim(), L = c.n_layers;
+  const std::vector<int32_t> in{1, 4, 2, 9, 3, 7, 5, 0, 8, 2, 10, 6};
+  // Each layer's input (row L: the last layer's output), as the hook sees them.
+  struct Inputs : ForwardHook<double> {
+    std::vector<std::vector<double>> x;
+    int dim = 0;
+    void at(Site s, int l, double* act, int b, int t) override {
+      if (s == Site::embed || s == Site::resid) x[size_t(s == Site::embed ? 0 : l + 1)].assign(act, act + size_t(b) * t * dim);
+    }
+  } inputs;
+  inputs.dim = C;
+  inputs.x.resize(size_t(L) + 1);
+  m.set_hook(&inputs);
+  m.forward_hidden(in.data(), B, Tn);
+  m.set_hook(nullptr);
+  const std::vector<double> full(m.final_hidden(), m.final_hidden() + size_t(B) * Tn * C);
+  std::vector<std::vector<double>> k, v;
+  for (int l = 0; l < L; ++l) {
+    k.emplace_back(m.keys(l), m.keys(l) + size_t(B) * Tn * KV);
+    v.emplace_back(m.values(l), m.values(l) + size_t(B) * Tn * KV);
+  }
+  for (int layer = 0; layer <= L; ++layer)
+    for (int past = 0; past < Tn; ++past) {
+      const int T2 = Tn - past;
+      std::vector<double> x;
+      std::vector<std::vector<double>> pk(static_cast<size_t>(L)), pv(static_cast<size_t>(L));
+      for (int b = 0; b < B; ++b) {
+        const double* from = inputs.x[size_t(layer)].data() + (size_t(b) * Tn + past) * C;
+        x.insert(x.end(), from, from + size_t(T2) * C);
+        for (int l = 0; l < L; ++l) {
+          pk[size_t(l)].insert(pk[size_t(l)].end(), k[size_t(l)].begin() + b * Tn * KV, k[size_t(l)].begin() + (b * Tn + past) * KV);
+          pv[size_t(l)].insert(pv[size_t(l)].end(), v[size_t(l)].begin() + b * Tn * KV, v[size_t(l)].begin() + (b * Tn + past) * KV);
+        }
+      }
+      Transformer<double>::Resume r{layer, past, x.data(), {}, {}};
+      for (int l = 0; l < L; ++l) r.keys.push_back(pk[size_t(l)].data()), r.values.push_back(pv[size_t(l)].data());
+      m.forward_hidden_resumed(r, B, T2);
+      for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T2; ++t)
+          for (int i = 0; i < C; ++i)
+            ASSERT_NEAR(m.final_hidden()[(size_t(b) * T2 + t) * C + i], full[(size_t(b) * Tn + past + t) * C + i], 1e-12)
+                << "layer " << layer << ", past " << past << ", window " << b << ", row " << t;
+    }
+  Transformer<double>::Resume late{0, 4, inputs.x[0].data(), {}, {}};
+  EXPECT_THROW(m.forward_hidden_resumed(late, 1, 3), Error);  // 4 + 3 positions > the context of 6
+  Transformer<double>::Resume no_past{0, 2, inputs.x[0].data(), {}, {}};
+  EXPECT_THROW(m.forward_hidden_resumed(no_past, 1, 3), Error);  // no keys and values of the earlier positions
 }

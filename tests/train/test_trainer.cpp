@@ -123,6 +123,39 @@ TEST(Pretrain, ResumingWithAnotherArchitectureIsAnError) {
   }
 }
 
+// --init: a run starts from a model's weights (an upcycled one, say) rather than random ones.
+TEST(Pretrain, StartsFromAModelAndRefusesAnotherShape) {
+  test::TempDir dir;
+  auto first = pretrain(options(dir / "a", 30));
+  auto fresh = options(dir / "fresh", 2);
+  auto o = options(dir / "b", 2);
+  o.init = first.model_dir;
+  const auto from_model = pretrain(o), from_random = pretrain(fresh);
+  // Its first step's loss is where the first run ended, not near ln 512.
+  EXPECT_LT(from_model.losses.front(), from_random.losses.front() - 0.5);
+  EXPECT_NEAR(from_model.losses.front(), first.losses.back(), 0.5);
+  // Without a config of its own, the run takes the model's.
+  auto own = options(dir / "c", 1);
+  own.init = first.model_dir;
+  own.model = model::ModelConfig{};
+  own.model.n_layers = 7;  // ignored: not given
+  own.model_given = false;
+  EXPECT_EQ(model::load_model_config(pretrain(own).model_dir).n_layers, 2);
+  auto wider = options(dir / "d", 2);
+  wider.init = first.model_dir;
+  wider.model.hidden_dim = 80;
+  try {
+    pretrain(wider);
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.message();
+    EXPECT_NE(what.find("mlp.gate_proj.weight [80, 32]"), std::string::npos) << what;
+    EXPECT_NE(what.find("[64, 32]"), std::string::npos) << what;
+    EXPECT_NE(what.find("--init"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "d/model"));
+}
+
 TEST(Pretrain, ACorruptCheckpointIsNamed) {
   test::TempDir dir;
   pretrain(options(dir / "run", 4));

@@ -105,7 +105,7 @@ std::function<double(model::Transformer<float>&, const train::Batch&, double)> o
     const TeacherLogits t{teacher.logits(), nullptr, nullptr, 0};
     return m.forward_backward_logits(b.x.data(), b.B, b.T, [&](float* z) {
       return kd_forward_backward(z, b.y.data(), t, b.B * b.T, m.config().vocab_size, kd, scale).loss;
-    });
+    }, scale);  // an MoE student's router keeps its balance and z losses
   };
 }
 
@@ -222,7 +222,7 @@ train::TrainResult distill(const DistillOptions& o) {
       const TeacherLogits t{nullptr, ids.data(), vals.data(), K};
       return m.forward_backward_logits(b.x.data(), b.B, b.T, [&](float* z) {
         return kd_forward_backward(z, b.y.data(), t, b.B * b.T, V, o.kd, scale).loss;
-      });
+      }, scale);
     };
   } else {
     data::SamplerOptions so;

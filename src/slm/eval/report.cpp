@@ -198,7 +198,12 @@ json read_training_curve(const std::string& model_dir) {
   json train = json::array(), val = json::array();
   for (const auto& p : tc) train.push_back({p.step, p.loss});
   for (const auto& p : vc) val.push_back({p.step, p.loss});
-  return {{"train", train}, {"val", val}, {"file", metrics.string()}};
+  json curve{{"train", train}, {"val", val}, {"file", metrics.string()}};
+  // A mixture-of-experts run's expert-load heat map (train/expert_load_plot.h), kept whole
+  // so the report (and a merged one) shows it without the run folder.
+  const fs::path load = metrics.parent_path() / "expert_load.svg";
+  if (fs::exists(load)) curve["expert_load_svg"] = read_file(load.string());
+  return curve;
 }
 
 std::string report_html(const std::vector<ModelReport>& models) {
@@ -272,6 +277,13 @@ std::string report_html(const std::vector<ModelReport>& models) {
     }
   }
   if (!loss_lines.empty()) body += "<h2>Training</h2>" + line_chart("Loss during training", loss_lines, "step", "loss", false);
+  for (size_t i = 0; i < models.size(); ++i) {
+    const auto& c = models[i].value("curve", json());
+    if (c.is_object() && c.contains("expert_load_svg"))
+      body += "<h3>Expert load: " + esc(names[i]) +
+              "</h3><p>Each expert's share of the routed tokens over its fair share (1/experts) at each logged step, "
+              "layer by layer: white is fair, blue below, red above.</p>" + c["expert_load_svg"].get<std::string>();
+  }
   // Few-shot accuracy against K.
   std::vector<Line> fs_lines;
   for (size_t i = 0; i < models.size(); ++i) {

@@ -33,13 +33,17 @@ struct Noise {
 class Patcher {
  public:
   // source and base must have the same length (<= the model's context). Runs the source
-  // once and keeps its activations at every site and layer.
+  // once and keeps its activations at every site and layer; runs the base once under every
+  // noise draw and keeps its layers' inputs, keys and values, from which restorations resume.
   Patcher(model::Transformer<float>& m, std::vector<int32_t> source, std::vector<int32_t> base, Noise noise = {});
   ~Patcher();
 
-  // Runs the base input with each restoration under each noise sample, in batches of at
-  // most max_tokens tokens a forward (a batch's activations are held for every layer), and
-  // calls fn(item, sample, logits) with the next-token logits [vocab] of its last position.
+  // Runs the base input with each restoration under each noise sample and calls
+  // fn(item, sample, logits) with the next-token logits [vocab] of its last position.
+  // A restoration changes nothing below its first layer and before its first position, so
+  // its forward resumes there from the base run (Transformer::forward_hidden_resumed).
+  // Restorations that resume at the same layer and nearly the same position run as one
+  // batched forward (every noise draw a window) of at most max_tokens tokens; equal ones run once.
   void run(const std::vector<Restore>& items, const std::function<void(size_t, int, const float*)>& fn,
            int64_t max_tokens = 1 << 14);
   // The answer's probability with each restoration, the mean over the noise samples (ROME).
@@ -58,9 +62,19 @@ class Patcher {
   int tokens() const { return int(base_.size()); }
   int samples() const { return noise_.samples; }
   model::Transformer<float>& model() { return m_; }
+  // Called after each batched forward of run() with the restorations done and their total.
+  std::function<void(size_t done, size_t total)> on_progress;
 
  private:
   class Hook;
+  // Where an item's forward resumes: the first layer run and the first position.
+  struct Start {
+    int layer = 0, pos = 0;
+  };
+  Start start_of(const Restore& r) const;
+  // Runs items (indices into all, resuming at one layer, first positions >= pos) in one forward.
+  void run_resumed(const std::vector<Restore>& all, const std::vector<size_t>& items, Start at,
+                   const std::function<void(size_t, int, const float*)>& fn);
   // The logits of the last row of each window of the forward just run: [B, vocab].
   void head_of_last_rows(int B, int Tn, float* out);
 
@@ -71,6 +85,12 @@ class Patcher {
   // The source's activations: [site][layer] -> as source() returns them
   std::vector<std::vector<std::vector<float>>> cache_;
   std::vector<float> source_logits_;
+  // The base run under each noise draw ([samples, Tn, ...] each): the input of each layer
+  // (row L: the last layer's output), and each layer's keys and values.
+  std::vector<std::vector<float>> base_in_, base_k_, base_v_;
+  // run_resumed's scratch: the windows' inputs, the earlier positions' keys and values, the logits.
+  std::vector<float> x_, logits_;
+  std::vector<std::vector<float>> keys_, values_;
 };
 
 // Softmax probability of token id in a row of logits.

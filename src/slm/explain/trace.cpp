@@ -27,7 +27,8 @@ double embedding_std(const model::Transformer<float>& m) {
 
 std::vector<int> window_layers(int l, int window, int L) {
   std::vector<int> out;
-  for (int j = std::max(0, l - window / 2); j < std::min(L, l - (-window / 2)); ++j) out.push_back(j);
+  // ROME's range(l - w // 2, l - (-w // 2)) in Python: -(-w // 2) rounds w / 2 up (a window of 1 is the layer itself).
+  for (int j = std::max(0, l - window / 2); j < std::min(L, l + (window + 1) / 2); ++j) out.push_back(j);
   return out;
 }
 
@@ -45,26 +46,34 @@ TraceResult causal_trace(model::Transformer<float>& m, const std::vector<int32_t
   r.p_clean = softmax_prob(p.source_logits().data(), V, answer);
   r.p_corrupt = p.answer_probs({Restore{Site::resid, {}, {}}}, answer)[0];
 
+  // Every restoration of every row and kind in one list: Patcher resumes each at its layer
+  // and position, batches those that resume together, and runs equal ones once.
   const Site sites[kKinds] = {Site::resid, Site::mlp_out, Site::attn_out};
-  r.probs.resize(kKinds);
-  Progress bar("trace", double(kKinds * L + 1), "layers", o.quiet);
-  int done = 0;
+  std::vector<Restore> items;
+  struct Row {
+    int kind, first, last;  // the row's positions [first, last) are items [first_item, ...)
+    size_t first_item;
+  };
+  std::vector<Row> rows;
   for (int k = 0; k < kKinds; ++k) {
     // The residual stream's rows: the embeddings, then each layer's output.
-    const int first = k == 0 ? -1 : 0;
-    for (int l = first; l < L; ++l) {  // one batched run: a window per position (and noise draw)
+    for (int l = k == 0 ? -1 : 0; l < L; ++l) {  // a window per position (and noise draw)
       // States before the subject are the same in the clean and the corrupted runs (the
       // attention is causal), and so are the embeddings of the tokens after it: restoring
       // them changes nothing, so they are not run (p_corrupt, exactly as the math says).
       const int last = l < 0 ? subject_end : Tn;
-      std::vector<Restore> items;
+      rows.push_back(Row{k, subject_begin, last, items.size()});
       std::vector<int> layers = l < 0 ? std::vector<int>{0} : k == 0 ? std::vector<int>{l} : window_layers(l, o.window, L);
       for (int t = subject_begin; t < last; ++t) items.push_back(Restore{l < 0 ? Site::embed : sites[k], layers, {t}});
-      auto& row = r.probs[size_t(k)].emplace_back(size_t(Tn), r.p_corrupt);
-      const auto probs = p.answer_probs(items, answer);
-      std::copy(probs.begin(), probs.end(), row.begin() + subject_begin);
-      bar.update(++done);
     }
+  }
+  Progress bar("trace", double(items.size()), "states", o.quiet);
+  p.on_progress = [&](size_t done, size_t) { bar.update(double(done)); };
+  const auto probs = p.answer_probs(items, answer);
+  r.probs.resize(kKinds);
+  for (const auto& row : rows) {
+    auto& out = r.probs[size_t(row.kind)].emplace_back(size_t(Tn), r.p_corrupt);
+    std::copy_n(probs.begin() + long(row.first_item), row.last - row.first, out.begin() + row.first);
   }
   bar.finish();
   return r;

@@ -8,8 +8,8 @@
 //      the clean run: the probability p it recovers. Its indirect effect is p - p_corrupt.
 // Three kinds of state: the residual stream (the embeddings, and after each layer); the MLP outputs and the
 // attention outputs of a window of layers around it (10 by default, clipped to the model).
-// Restorations run batched: one forward per layer and kind, a window per position and
-// noise draw.
+// Restorations run batched (Patcher): each resumes from the corrupted run at its own layer
+// and position, a window per noise draw, those resuming together in one forward.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,7 +46,7 @@ struct TraceResult {
 // The std of all entries of the token embedding table.
 double embedding_std(const model::Transformer<float>& m);
 
-// The layers restored together around layer l (ROME: [l - window/2, l + window/2), within [0, L)).
+// The layers restored together around layer l (ROME: [l - floor(window/2), l + ceil(window/2)), within [0, L)).
 std::vector<int> window_layers(int l, int window, int L);
 
 TraceResult causal_trace(model::Transformer<float>& m, const std::vector<int32_t>& tokens, int subject_begin,

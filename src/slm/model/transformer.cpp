@@ -119,17 +119,39 @@ void Transformer<T>::forward(const int32_t* inputs, int B, int Tn) {
 template <class T>
 void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
   ensure_buffers(B, Tn);
-  const int N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
-  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
+  const int N = B * Tn, C = cfg_.dim, V = cfg_.vocab_size;
   for (int n = 0; n < N; ++n)
     if (inputs[n] < 0 || inputs[n] >= V)
       throw Error("token id " + std::to_string(inputs[n]) + " is outside the model's vocabulary of " + std::to_string(V));
 
-  aux_loss_ = 0;
   // x = embed[tokens]
   embedding_forward(acts_[0].x_in.data(), inputs, param(layout_.embed), N, C);
   if (hook_) hook_->at(Site::embed, 0, acts_[0].x_in.data(), B, Tn);
-  for (int l = 0; l < cfg_.n_layers; ++l) {
+  forward_layers(0, B, Tn, nullptr);
+}
+
+template <class T>
+void Transformer<T>::forward_hidden_resumed(const Resume& r, int B, int Tn) {
+  const int L = cfg_.n_layers;
+  if (r.layer < 0 || r.layer > L) throw Error("a resumed forward starts at layer " + std::to_string(r.layer) + " of " + std::to_string(L));
+  if (r.past < 0 || r.past + Tn > cfg_.context)
+    throw Error("a resumed forward's " + std::to_string(r.past + Tn) + " positions exceed the model's context of " +
+                std::to_string(cfg_.context));
+  if (r.past > 0 && (int(r.keys.size()) < L || int(r.values.size()) < L))
+    throw Error("a resumed forward after earlier positions needs their keys and values at every layer");
+  ensure_buffers(B, Tn);
+  T* x = r.layer < L ? acts_[size_t(r.layer)].x_in.data() : x_out_.data();
+  std::copy_n(r.x, size_t(B) * Tn * cfg_.dim, x);
+  forward_layers(r.layer, B, Tn, &r);
+}
+
+template <class T>
+void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
+  const int N = B * Tn, C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim;
+  const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim();
+  const int past = r ? r->past : 0, Tk = past + Tn;
+  aux_loss_ = 0;
+  for (int l = l0; l < cfg_.n_layers; ++l) {
     auto& A = acts_[size_t(l)];
     const auto& L = layout_.layers[size_t(l)];
     // Attention block: x_mid = x + Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn), xn = rmsnorm(x)
@@ -137,10 +159,24 @@ void Transformer<T>::forward_body(const int32_t* inputs, int B, int Tn) {
     matmul_forward(A.q.data(), A.xn1.data(), param(L.wq), N, C, C, prec_);
     matmul_forward(A.k.data(), A.xn1.data(), param(L.wk), N, C, KV, prec_);
     matmul_forward(A.v.data(), A.xn1.data(), param(L.wv), N, C, KV, prec_);
-    rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta);
-    rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta);
-    attention_forward(A.a.data(), A.att.data(), A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
-    if (hook_) hook_->at(Site::attn_probs, l, A.att.data(), B, Tn), hook_->at(Site::attn_heads, l, A.a.data(), B, Tn);
+    rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta, past);
+    rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta, past);
+    T* att = A.att.data();
+    if (past == 0) {
+      attention_forward(A.a.data(), att, A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
+    } else {  // each window's keys and values: the earlier positions', then its own
+      k_past_.resize(size_t(B) * Tk * KV), v_past_.resize(k_past_.size()), att_past_.resize(size_t(B) * H * Tn * Tk);
+      for (int b = 0; b < B; ++b) {
+        const size_t before = size_t(past) * KV, own = size_t(Tn) * KV, at = size_t(b) * Tk * KV;
+        std::copy_n(r->keys[size_t(l)] + b * before, before, k_past_.data() + at);
+        std::copy_n(r->values[size_t(l)] + b * before, before, v_past_.data() + at);
+        std::copy_n(A.k.data() + b * own, own, k_past_.data() + at + before);
+        std::copy_n(A.v.data() + b * own, own, v_past_.data() + at + before);
+      }
+      att = att_past_.data();
+      attention_forward_past(A.a.data(), att, A.q.data(), k_past_.data(), v_past_.data(), B, Tn, Tk, H, Hkv, d);
+    }
+    if (hook_) hook_->at(Site::attn_probs, l, att, B, Tn), hook_->at(Site::attn_heads, l, A.a.data(), B, Tn);
     matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C, prec_);
     if (hook_) hook_->at(Site::attn_out, l, A.x_mid.data(), B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
@@ -226,13 +262,14 @@ double Transformer<T>::forward_backward(const int32_t* inputs, const int32_t* ta
 
 template <class T>
 double Transformer<T>::forward_backward_logits(const int32_t* inputs, int B, int Tn,
-                                               const std::function<double(T* logits)>& head_loss) {
+                                               const std::function<double(T* logits)>& head_loss,
+                                               double grad_scale) {
   forward(inputs, B, Tn);
   const double l = head_loss(logits_.data());
   add_expert_load();
-  aux_scale_ = 0;  // the caller's loss knows nothing of the router: its aux losses are left out
+  aux_scale_ = grad_scale * B * Tn;  // the aux losses are means over this batch's tokens
   backward(inputs, {});
-  return l;
+  return grad_scale > 0 ? l + aux_loss_ : l;
 }
 
 template <class T>

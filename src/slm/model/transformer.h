@@ -34,8 +34,11 @@ class Transformer {
                           int* counted = nullptr, const float* weights = nullptr);
   // Forward and backward with the caller's loss on the logits (distillation): head_loss
   // reads the logits [B*Tn, vocab], overwrites them with dloss/dlogits (already scaled)
-  // and returns the loss; the gradients are ADDED into grads() as above.
-  double forward_backward_logits(const int32_t* inputs, int B, int Tn, const std::function<double(T* logits)>& head_loss);
+  // and returns the loss; the gradients are ADDED into grads() as above. An MoE model's
+  // aux losses (router balance and z) are added to the loss and the gradient as in
+  // forward_backward, each token weighted by grad_scale (0: left out).
+  double forward_backward_logits(const int32_t* inputs, int B, int Tn, const std::function<double(T* logits)>& head_loss,
+                                 double grad_scale = 0);
   void zero_grad();
   // The precision of the linear layers' products (tensor/bf16.h): fp32 (the default), or
   // bf16 with fp32 sums, for float models. The weights and gradients stay in T.
@@ -58,6 +61,23 @@ class Transformer {
   // final_hidden(), for callers that need the logits of a few rows only.
   void forward_hidden(const int32_t* inputs, int B, int Tn) { forward_body(inputs, B, Tn); }
   const T* final_hidden() const { return xnf_.data(); }
+  // A forward resumed part-way, for interpretability (explain/: a state put back changes
+  // only the layers from its own on and the positions from its own on, so only those run).
+  // The batch is B windows of positions [past, past + Tn) of longer inputs, from layer
+  // `layer` on: x is that layer's input for those rows [B*Tn, dim]; keys[l] and values[l]
+  // (l >= layer) are an earlier forward's keys (after RoPE) and values of the positions
+  // before them [B, past, kv_dim] (unused when past is 0). layer == n_layers: only the
+  // final norm. Leaves final_hidden() as forward_hidden() does; the hook sees the layers
+  // run (not Site::embed), Site::attn_probs as [B, heads, Tn, past + Tn].
+  struct Resume {
+    int layer = 0, past = 0;
+    const T* x = nullptr;
+    std::vector<const T*> keys, values;
+  };
+  void forward_hidden_resumed(const Resume& r, int B, int Tn);
+  // The last forward's keys (after RoPE) and values at layer l: [B*Tn, kv_dim].
+  const T* keys(int l) const { return acts_[size_t(l)].k.data(); }
+  const T* values(int l) const { return acts_[size_t(l)].v.data(); }
 
   // Parameter-efficient fine-tuning (train/lora.h). A frozen tensor gets no gradient: its
   // weight-gradient GEMM is skipped (the gradient still flows through it to the input).
@@ -88,6 +108,9 @@ class Transformer {
   void ensure_buffers(int B, int Tn);
   // forward() up to the final norm (xnf_), without the output head.
   void forward_body(const int32_t* inputs, int B, int Tn);
+  // The layers from l0 on and the final norm, over the inputs already in acts_[l0].x_in
+  // (x_out_ when l0 == n_layers); r: a resumed forward's earlier positions, or null.
+  void forward_layers(int l0, int B, int Tn, const Resume* r);
   // The rows whose target counts, when they are few enough that computing the head for
   // them alone pays (instruction tuning masks the prompts); empty: use every row.
   std::vector<int32_t> sparse_rows(const int32_t* targets, int N) const;
@@ -118,6 +141,7 @@ class Transformer {
   std::vector<std::vector<int64_t>> expert_load_;
   void add_expert_load();
   std::vector<T> x_out_, xnf_, rstdf_, logits_;
+  std::vector<T> k_past_, v_past_, att_past_;  // a resumed forward's keys and values with the earlier positions
   std::vector<T> xsel_, dxsel_;  // the final-norm output of the selected rows, and its gradient
   std::vector<int32_t> tsel_;    // their targets
   std::vector<float> wsel_;      // and weights

@@ -147,28 +147,36 @@ void rope_backward(T* dx, int B, int Tn, int heads, int d, float theta) {
 
 template <class T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tn, int H, int Hkv, int d) {
+  attention_forward_past(out, att, q, k, v, B, Tn, Tn, H, Hkv, d);
+}
+
+// Query row t is position t + past: it reads keys s <= t + past.
+template <class T>
+void attention_forward_past(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tq, int Tk, int H, int Hkv,
+                            int d) {
   const T scale = T(1) / std::sqrt(T(d));
-  const int group = H / Hkv;
+  const int group = H / Hkv, past = Tk - Tq;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h) {
       const int kh = h / group;
-      const T* Q = q + (int64_t(b) * Tn * H + h) * d;
-      const T* K = k + (int64_t(b) * Tn * Hkv + kh) * d;
-      const T* V = v + (int64_t(b) * Tn * Hkv + kh) * d;
-      T* P = att + (int64_t(b) * H + h) * Tn * Tn;
-      gemm(false, true, Tn, Tn, d, scale, Q, H * d, K, Hkv * d, T(0), P, Tn);
-      for (int t = 0; t < Tn; ++t) {
-        T* a = P + int64_t(t) * Tn;
+      const T* Q = q + (int64_t(b) * Tq * H + h) * d;
+      const T* K = k + (int64_t(b) * Tk * Hkv + kh) * d;
+      const T* V = v + (int64_t(b) * Tk * Hkv + kh) * d;
+      T* P = att + (int64_t(b) * H + h) * Tq * Tk;
+      gemm(false, true, Tq, Tk, d, scale, Q, H * d, K, Hkv * d, T(0), P, Tk);
+      for (int t = 0; t < Tq; ++t) {
+        T* a = P + int64_t(t) * Tk;
+        const int last = t + past;
         T mx = a[0];
-        for (int s = 1; s <= t; ++s) mx = std::max(mx, a[s]);
+        for (int s = 1; s <= last; ++s) mx = std::max(mx, a[s]);
         T sum = 0;
-        for (int s = 0; s <= t; ++s) sum += (a[s] = std::exp(a[s] - mx));
+        for (int s = 0; s <= last; ++s) sum += (a[s] = std::exp(a[s] - mx));
         const T inv = T(1) / sum;
-        for (int s = 0; s <= t; ++s) a[s] *= inv;
-        for (int s = t + 1; s < Tn; ++s) a[s] = 0;
+        for (int s = 0; s <= last; ++s) a[s] *= inv;
+        for (int s = last + 1; s < Tk; ++s) a[s] = 0;
       }
-      gemm(false, false, Tn, d, Tn, T(1), P, Tn, V, Hkv * d, T(0), out + (int64_t(b) * Tn * H + h) * d, H * d);
+      gemm(false, false, Tq, d, Tk, T(1), P, Tk, V, Hkv * d, T(0), out + (int64_t(b) * Tq * H + h) * d, H * d);
     }
 }
 
@@ -306,6 +314,8 @@ double cross_entropy_loss(const T* logits, const int32_t* targets, int N, int V,
   template void rope_forward<T>(T*, int, int, int, int, float, int);                                     \
   template void rope_backward<T>(T*, int, int, int, int, float);                                         \
   template void attention_forward<T>(T*, T*, const T*, const T*, const T*, int, int, int, int, int);     \
+  template void attention_forward_past<T>(T*, T*, const T*, const T*, const T*, int, int, int, int, int, \
+                                          int);                                                          \
   template void attention_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*, const T*,  \
                                       int, int, int, int, int);                                          \
   template void swiglu_forward<T>(T*, const T*, const T*, int64_t);                                      \

@@ -42,6 +42,12 @@ template <class T> void rope_backward(T* dx, int B, int Tn, int heads, int d, fl
 // the softmax probabilities for the backward pass (the masked upper half is never read).
 template <class T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tn, int H, int Hkv, int d);
+// The same for Tq queries that come after Tk - Tq earlier positions (a forward resumed
+// part-way, model/transformer.h): q and out [B,Tq,H,d] are positions Tk-Tq..Tk-1, k and v
+// [B,Tk,Hkv,d] every position up to the last; att [B,H,Tq,Tk]. Forward only (inference).
+template <class T>
+void attention_forward_past(T* out, T* att, const T* q, const T* k, const T* v, int B, int Tq, int Tk, int H, int Hkv,
+                            int d);
 // dq, dk, dv are overwritten; datt is scratch of att's size.
 template <class T>
 void attention_backward(T* dq, T* dk, T* dv, T* datt, const T* dout, const T* q, const T* k, const T* v,

@@ -11,6 +11,7 @@
 #include "slm/data/sampler.h"
 #include "slm/dist/comm.h"
 #include "slm/train/train_checkpoint.h"
+#include "slm/model/model_files.h"
 #include "slm/model/transformer.h"
 #include "slm/tensor/gemm.h"
 #include "slm/util/atomic_file.h"
@@ -67,6 +68,30 @@ double shard_loss(model::Transformer<float>& m, const data::OpenShards& val, int
   return total / double(n);
 }
 
+namespace {
+
+// The init model's config, or the given one when its tensors are the init model's.
+model::ModelConfig config_with_init(const model::ModelConfig& given, const model::ModelConfig& init,
+                                    const std::string& where) {
+  const model::ParamLayout a(given), b(init);
+  for (size_t i = 0; i < std::max(a.tensors.size(), b.tensors.size()); ++i) {
+    const auto shape = [](const model::ParamLayout& l, size_t i) {
+      if (i >= l.tensors.size()) return std::string("absent");
+      std::string s = l.tensors[i].name + " [";
+      for (size_t k = 0; k < l.tensors[i].shape.size(); ++k) s += (k ? ", " : "") + std::to_string(l.tensors[i].shape[k]);
+      return s + "]";
+    };
+    if (shape(a, i) != shape(b, i))
+      throw Error(fmt::format("the run's model config makes tensor {} {}, the model to start from has {}: the shapes must "
+                              "match (leave out --config and model.* settings to take the model's own config)",
+                              i, shape(a, i), shape(b, i)),
+                  where);
+  }
+  return given;
+}
+
+}  // namespace
+
 PretrainResult pretrain(const PretrainOptions& opt) {
   omp_set_num_threads(std::max(1, opt.threads));
   TrainConfig tc = opt.train;
@@ -82,6 +107,12 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   int data_vocab = 0;
   if (fs::exists(fs::path(opt.data_dir) / "meta.json"))
     data_vocab = json::parse(read_file((fs::path(opt.data_dir) / "meta.json").string())).value("vocab_size", 0);
+  std::unique_ptr<model::Transformer<float>> init;
+  if (!opt.init.empty()) {
+    init = model::load_model(opt.init);
+    if (mc.vocab_size == 0) mc.vocab_size = init->config().vocab_size;
+    mc = opt.model_given ? config_with_init(mc, init->config(), "--init " + opt.init) : init->config();
+  }
   if (mc.vocab_size == 0) mc.vocab_size = data_vocab;
   if (mc.vocab_size == 0) throw Error("model.vocab_size is 0 and the data has no meta.json to take it from", opt.data_dir);
   mc.validate("model config");
@@ -105,6 +136,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
 
   model::Transformer<float> m(mc);
   m.init_weights(tc.seed);
+  if (init) std::copy_n(init->params(), m.num_params(), m.params());  // a resumed run's checkpoint replaces them
 
   // What a person sees first: the size of the model and of its memory.
   const int64_t P = m.num_params();

@@ -37,6 +37,12 @@ struct PretrainOptions {
   std::string data_dir;  // a folder from `slm data pack`: train_*.bin, val_*.bin, tokenizer.json
   std::string out_dir;   // the run folder
   std::string resume;    // a checkpoint folder or a run folder (its latest checkpoint), or empty
+  // A model folder to start from instead of random weights (e.g. one from slm moe upcycle).
+  // Its config is the run's, unless model_given: then the two must make tensors of the same
+  // names and shapes (fields that shape no tensor, such as the context or the aux-loss
+  // weights, are taken from the given config).
+  std::string init;
+  bool model_given = true;
   int threads = 1;
   bool quiet = false;
   int64_t stop_after = -1;  // stop as if interrupted after this many steps (tests, time limits)
