@@ -99,15 +99,24 @@ MPI_Datatype type_of() {
   return sizeof(T) == 4 ? MPI_FLOAT : MPI_DOUBLE;
 }
 
+// Starts the sum over the ranks of x[0, n), in pieces MPI's int counts can hold; their
+// requests are appended to `pending`.
+template <class T>
+void start_sum(T* x, int64_t n, const char* what, std::vector<MPI_Request>& pending) {
+  for (int64_t at = 0; at < n; at += kPiece) {
+    pending.emplace_back();
+    check(MPI_Iallreduce(MPI_IN_PLACE, x + at, int(std::min(kPiece, n - at)), type_of<T>(), MPI_SUM, MPI_COMM_WORLD,
+                         &pending.back()),
+          "MPI_Iallreduce", what);
+  }
+}
+
 template <class T>
 void allreduce_impl(T* x, int64_t n, const char* what) {
   if (world().size == 1) return;
-  for (int64_t at = 0; at < n; at += kPiece) {
-    MPI_Request req;
-    check(MPI_Iallreduce(MPI_IN_PLACE, x + at, int(std::min(kPiece, n - at)), type_of<T>(), MPI_SUM, MPI_COMM_WORLD, &req),
-          "MPI_Iallreduce", what);
-    wait(req, what);
-  }
+  std::vector<MPI_Request> pending;
+  start_sum(x, n, what, pending);
+  for (auto& req : pending) wait(req, what);
 }
 
 template <class T>
@@ -228,12 +237,7 @@ OverlappedSums::~OverlappedSums() { finish(); }
 
 void OverlappedSums::start(float* x, int64_t n) {
   if (world().size == 1) return;
-  for (int64_t at = 0; at < n; at += kPiece) {
-    impl_->pending.emplace_back();
-    check(MPI_Iallreduce(MPI_IN_PLACE, x + at, int(std::min(kPiece, n - at)), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
-                         &impl_->pending.back()),
-          "MPI_Iallreduce", impl_->what);
-  }
+  start_sum(x, n, impl_->what, impl_->pending);
 }
 
 void OverlappedSums::poll() {

@@ -144,33 +144,43 @@ std::map<std::pair<std::string, std::string>, std::vector<Rating>> by_story(cons
   return out;
 }
 
+// Pairs of people who judged the same item: how many, how many gave the same value, and
+// how many values at most one apart.
+struct PairCounts {
+  size_t pairs = 0, exact = 0, close = 0;
+  void add(const std::vector<double>& u) {
+    for (size_t i = 0; i < u.size(); ++i)
+      for (size_t j = i + 1; j < u.size(); ++j) {
+        ++pairs;
+        exact += u[i] == u[j];
+        close += std::abs(u[i] - u[j]) <= 1;
+      }
+  }
+  json exact_share() const { return pairs ? json(double(exact) / double(pairs)) : json(nullptr); }
+};
+
 // Per rubric field (and the thumb): alpha, and the share of pairs of people who gave the
 // same stars and stars at most one apart.
 json agreement(const std::map<std::pair<std::string, std::string>, std::vector<Rating>>& stories) {
   json out = json::array();
   for (int f = -1; f < 5; ++f) {  // -1: the thumb
     std::vector<std::vector<double>> units;
-    size_t pairs = 0, exact = 0, close = 0;
+    PairCounts c;
     for (const auto& [key, rs] : stories) {
       std::vector<double> u;
       for (const auto& r : rs) {
         const int v = f < 0 ? r.thumbs : stars(r, f);
         if (v != 0) u.push_back(v);
       }
-      for (size_t i = 0; i < u.size(); ++i)
-        for (size_t j = i + 1; j < u.size(); ++j) {
-          ++pairs;
-          exact += u[i] == u[j];
-          close += std::abs(u[i] - u[j]) <= 1;
-        }
+      c.add(u);
       if (u.size() >= 2) units.push_back(std::move(u));
     }
     json row = {{"field", f < 0 ? "thumbs" : kRubric[f]},
                 {"items", units.size()},
-                {"pairs", pairs},
+                {"pairs", c.pairs},
                 {"alpha", maybe(krippendorff_alpha(units))},
-                {"exact", pairs ? json(double(exact) / double(pairs)) : json(nullptr)}};
-    if (f >= 0) row["within_one"] = pairs ? json(double(close) / double(pairs)) : json(nullptr);
+                {"exact", c.exact_share()}};
+    if (f >= 0) row["within_one"] = c.pairs ? json(double(c.close) / double(c.pairs)) : json(nullptr);
     out.push_back(row);
   }
   return out;
@@ -192,18 +202,16 @@ json arena_agreement(const std::vector<ArenaPick>& picks) {
     else list.emplace_back(p.rater, value);
   }
   std::vector<std::vector<double>> units;
-  size_t pairs = 0, exact = 0;
+  PairCounts c;
   for (const auto& [key, list] : items) {
     if (list.size() < 2) continue;
     std::vector<double> u;
     for (const auto& [who, v] : list) u.push_back(v);
-    for (size_t i = 0; i < u.size(); ++i)
-      for (size_t j = i + 1; j < u.size(); ++j) ++pairs, exact += u[i] == u[j];
+    c.add(u);
     units.push_back(std::move(u));
   }
-  return {{"field", "arena_pick"}, {"items", units.size()}, {"pairs", pairs},
-          {"alpha", maybe(krippendorff_alpha(units))},
-          {"exact", pairs ? json(double(exact) / double(pairs)) : json(nullptr)}};
+  return {{"field", "arena_pick"}, {"items", units.size()}, {"pairs", c.pairs},
+          {"alpha", maybe(krippendorff_alpha(units))}, {"exact", c.exact_share()}};
 }
 
 double percentile(std::vector<double> v, double q) {
