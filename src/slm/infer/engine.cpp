@@ -20,6 +20,15 @@ namespace {
 // Below this many rows a product is matrix-vector work (each weight read once, from
 // memory); from here on a GEMM reuses each weight across rows.
 constexpr int kGemmRows = kQ8GemmRows;
+
+// h = silu(g) * u in place of g, for rows [0, n) and columns [o0, o1) of width-`width` rows.
+void swiglu_columns(float* g, const float* u, int n, int width, int o0, int o1) {
+  for (int i = 0; i < n; ++i)
+    for (int j = o0; j < o1; ++j) {
+      const size_t at = size_t(i) * width + size_t(j);
+      g[at] = g[at] / (1.f + std::exp(-g[at])) * u[at];
+    }
+}
 }  // namespace
 
 Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
@@ -70,9 +79,17 @@ const float* Engine::run(const std::vector<Row>& rows, bool all_logits) {
       throw Error("the context is full: position " + std::to_string(r.pos) + ", the model holds " +
                   std::to_string(cfg_.context) + " tokens");
   }
-  const size_t N = size_t(n), C = size_t(cfg_.dim), KV = size_t(cfg_.kv_dim()), F = size_t(cfg_.hidden_dim);
+  const size_t N = size_t(n), C = size_t(cfg_.dim), KV = size_t(cfg_.kv_dim());
+  size_t F = size_t(cfg_.hidden_dim);
   x_.resize(N * C), xn_.resize(N * C), q_.resize(N * C), k_.resize(N * KV), v_.resize(N * KV), a_.resize(N * C);
-  g_.resize(N * F), u_.resize(N * F), logits_.resize(N * size_t(cfg_.vocab_size));
+  logits_.resize(N * size_t(cfg_.vocab_size));
+  if (cfg_.n_experts > 0) {  // moe_mlp's buffers, sized here: outside the parallel region
+    const size_t E = size_t(cfg_.n_experts), NK = N * size_t(cfg_.experts_per_token), Fe = size_t(cfg_.expert_dim());
+    F = std::max(F, size_t(cfg_.n_shared_experts) * Fe);  // g_ and u_ also hold the shared experts' rows
+    router_.resize(N * E), xg_.resize(NK * C), gg_.resize(NK * Fe), ug_.resize(NK * Fe), yg_.resize(NK * C);
+    gate_.resize(NK), row_token_.resize(NK), slot_row_.resize(NK), xgq_.resize(E), hgq_.resize(E);
+  }
+  g_.resize(N * F), u_.resize(N * F);
   const int threads = omp_get_max_threads();
   scores_.resize(size_t(threads) * size_t(cfg_.context));
   deq_.resize(size_t(threads));
@@ -139,7 +156,6 @@ void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, 
 void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
   const int n = int(rows.size()), C = cfg_.dim, KV = cfg_.kv_dim(), F = cfg_.hidden_dim, V = cfg_.vocab_size;
   const int H = cfg_.n_heads, Hkv = cfg_.n_kv_heads, d = cfg_.head_dim(), half = d / 2;
-  const size_t N = size_t(n);
   const auto& L = m_.layout();
   auto W = [&](int i) { return m_.params() + L.tensors[size_t(i)].offset; };
   float* scores = &scores_[size_t(omp_get_thread_num()) * size_t(cfg_.context)];
@@ -206,10 +222,11 @@ void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
     }
     linear(g_.data(), xn2, Ly.w_gate, F);
     linear(u_.data(), xn2, Ly.w_up, F);
+    // h = silu(g) * u in place of g, on the columns this thread computed (gate and up
+    // split their outputs alike), so no barrier until the down product reads whole rows.
+    const auto [f0, f1] = thread_share(F, 16);
+    swiglu_columns(g_.data(), u_.data(), n, F, f0, f1);
 #pragma omp barrier
-    // h = silu(g) * u, in place of g.
-#pragma omp for schedule(static)
-    for (size_t j = 0; j < N * size_t(F); ++j) g_[j] = g_[j] / (1.f + std::exp(-g_[j])) * u_[j];
     linear(x_.data(), input(g_.data(), n, F, hq_), Ly.w_down, C, /*accumulate=*/true);
 #pragma omp barrier
   }
@@ -224,99 +241,98 @@ void Engine::route(int n) {
   const int E = cfg_.n_experts, K = cfg_.experts_per_token;
   const bool topk_first = cfg_.router == "topk_softmax";
   offset_.assign(size_t(E) + 1, 0);
-  slot_row_.resize(size_t(n) * K), gate_.resize(size_t(n) * K);
-  std::vector<int> choice(size_t(n) * K), order(static_cast<size_t>(E));
+  choice_.resize(size_t(n) * K), order_.resize(size_t(E));
   for (int i = 0; i < n; ++i) {
     const float* r = &router_[size_t(i) * E];
     // The k largest logits, ties to the lower index (as model/moe.cpp).
-    for (int e = 0; e < E; ++e) order[size_t(e)] = e;
-    std::partial_sort(order.begin(), order.begin() + K, order.end(),
+    for (int e = 0; e < E; ++e) order_[size_t(e)] = e;
+    std::partial_sort(order_.begin(), order_.begin() + K, order_.end(),
                       [&](int a, int b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
-    const float mx = r[order[0]];
+    const float mx = r[order_[0]];
     float all = 0, chosen = 0;
     for (int e = 0; e < E; ++e) all += std::exp(r[e] - mx);
-    for (int j = 0; j < K; ++j) chosen += std::exp(r[order[size_t(j)]] - mx);
+    for (int j = 0; j < K; ++j) chosen += std::exp(r[order_[size_t(j)]] - mx);
     // topk_softmax: softmax over the chosen logits; softmax_topk: the full softmax's value.
     for (int j = 0; j < K; ++j) {
-      const int e = order[size_t(j)];
-      choice[size_t(i) * K + size_t(j)] = e;
+      const int e = order_[size_t(j)];
+      choice_[size_t(i) * K + size_t(j)] = e;
       gate_[size_t(i) * K + size_t(j)] = std::exp(r[e] - mx) / (topk_first ? chosen : all);
       ++offset_[size_t(e) + 1];
     }
   }
   for (int e = 0; e < E; ++e) offset_[size_t(e) + 1] += offset_[size_t(e)];
-  std::vector<int> next(offset_.begin(), offset_.end() - 1);
-  row_token_.resize(size_t(n) * K);
+  next_.assign(offset_.begin(), offset_.end() - 1);
   for (int s = 0; s < n * K; ++s) {
-    const int row = next[size_t(choice[size_t(s)])]++;
+    const int row = next_[size_t(choice_[size_t(s)])]++;
     row_token_[size_t(row)] = s / K, slot_row_[size_t(s)] = row;
   }
 }
 
+// Synchronisation is what a decoding step of a small model pays for most, so this runs
+// with as few barriers as the dense MLP: one thread routes (the router is E rows, the
+// routing a sort of E numbers a token); then every thread computes its share of each
+// expert's columns and applies SwiGLU to the columns it computed (gate and up share
+// their split, so no barrier between); one barrier before the down products (they read
+// whole rows of h); each thread adds its own output columns into x.
 void Engine::moe_mlp(int l, const Input& xn) {
   const int n = xn.n, C = cfg_.dim, E = cfg_.n_experts, K = cfg_.experts_per_token, Fe = cfg_.expert_dim();
   const auto& M = m_.layout().moe[size_t(l)];
-#pragma omp single
-  {
-    router_.resize(size_t(n) * E);
-    xg_.resize(size_t(n) * K * C), gg_.resize(size_t(n) * K * Fe), ug_.resize(size_t(n) * K * Fe);
-    yg_.resize(size_t(n) * K * C), xgq_.resize(size_t(E)), hgq_.resize(size_t(E));
-  }
-  linear(router_.data(), {xn.x, n, C, nullptr}, M.router, E);  // fp32 input: the router is fp32
-#pragma omp barrier
-#pragma omp single
-  route(n);
-  const int rows = n * K;
-#pragma omp for schedule(static)
-  for (int i = 0; i < rows; ++i) std::memcpy(&xg_[size_t(i) * C], &xn_[size_t(row_token_[size_t(i)]) * C], sizeof(float) * C);
-  // Each expert's rows: few (decoding) multiply in int8 from quantised inputs when q8.
+  // Expert e's rows are offset_[e] .. offset_[e+1]: int8 inputs when q8 and few rows.
   auto expert_input = [&](std::vector<float>& x, std::vector<Q8Rows>& q, int e, int in) -> Input {
     const int r0 = offset_[size_t(e)], n_e = offset_[size_t(e) + 1] - r0;
     const bool int8 = q8_ && n_e < kGemmRows;
     return {&x[size_t(r0) * in], n_e, in, int8 ? &q[size_t(e)] : nullptr};
   };
   auto quantize = [&](std::vector<float>& x, std::vector<Q8Rows>& q, int in) {
-#pragma omp single
     for (int e = 0; e < E; ++e) {
       const int r0 = offset_[size_t(e)], n_e = offset_[size_t(e) + 1] - r0;
       if (q8_ && n_e > 0 && n_e < kGemmRows) q8_quantize_rows(q[size_t(e)], &x[size_t(r0) * in], n_e, in);
     }
   };
-  quantize(xg_, xgq_, C);  // the single's barrier also publishes xg_
+#pragma omp single
+  {
+    const float* wr = m_.params() + m_.layout().tensors[size_t(M.router)].offset;  // fp32 even when q8
+    if (n < kGemmRows) matvec_rows(router_.data(), xn.x, wr, n, C, E, 0, E, false);
+    else gemm_rows(router_.data(), xn.x, wr, n, C, E, 0, E, false);
+    route(n);
+    for (int i = 0; i < n * K; ++i) std::memcpy(&xg_[size_t(i) * C], &xn.x[size_t(row_token_[size_t(i)]) * C], sizeof(float) * C);
+    quantize(xg_, xgq_, C);
+  }  // the single's barrier publishes the routing and the gathered rows
+  const auto [f0, f1] = thread_share(Fe, 16);  // linear's split of Fe outputs
   for (int e = 0; e < E; ++e) {
     const Input x = expert_input(xg_, xgq_, e, C);
     if (x.n == 0) continue;
     const size_t r0 = size_t(offset_[size_t(e)]);
     linear(&gg_[r0 * Fe], x, M.w_gate[size_t(e)], Fe);
     linear(&ug_[r0 * Fe], x, M.w_up[size_t(e)], Fe);
+    swiglu_columns(&gg_[r0 * Fe], &ug_[r0 * Fe], x.n, Fe, f0, f1);
   }
 #pragma omp barrier
-#pragma omp for schedule(static)
-  for (size_t j = 0; j < size_t(rows) * Fe; ++j) gg_[j] = gg_[j] / (1.f + std::exp(-gg_[j])) * ug_[j];
-  quantize(gg_, hgq_, Fe);
+  if (q8_) {
+#pragma omp single
+    quantize(gg_, hgq_, Fe);
+  }
   for (int e = 0; e < E; ++e) {
     const Input h = expert_input(gg_, hgq_, e, Fe);
     if (h.n > 0) linear(&yg_[size_t(offset_[size_t(e)]) * C], h, M.w_down[size_t(e)], C);
   }
-#pragma omp barrier
-  // x[token] += Σⱼ gateⱼ · y[its j-th row]
-#pragma omp for schedule(static)
+  // x[token] += Σⱼ gateⱼ · y[its j-th row], over the output columns this thread computed.
+  const auto [c0, c1] = thread_share(C, 16);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < K; ++j) {
       const float g = gate_[size_t(i) * K + size_t(j)];
       const float* y = &yg_[size_t(slot_row_[size_t(i) * K + size_t(j)]) * C];
       float* x = &x_[size_t(i) * C];
-      for (int c = 0; c < C; ++c) x[c] += g * y[c];
+      for (int c = c0; c < c1; ++c) x[c] += g * y[c];
     }
-  if (M.s_gate >= 0) {  // shared experts: a dense SwiGLU every row runs
+  if (M.s_gate >= 0) {  // shared experts: a dense SwiGLU every row runs (g_, u_ sized for it by run)
     const int Fs = cfg_.n_shared_experts * Fe;
-#pragma omp single
-    if (g_.size() < size_t(n) * Fs) g_.resize(size_t(n) * Fs), u_.resize(size_t(n) * Fs);
     linear(g_.data(), xn, M.s_gate, Fs);
     linear(u_.data(), xn, M.s_up, Fs);
+    const auto [s0, s1] = thread_share(Fs, 16);
+    swiglu_columns(g_.data(), u_.data(), n, Fs, s0, s1);
 #pragma omp barrier
-#pragma omp for schedule(static)
-    for (size_t j = 0; j < size_t(n) * Fs; ++j) g_[j] = g_[j] / (1.f + std::exp(-g_[j])) * u_[j];
+    // Its down product adds to the same columns of x this thread's combine wrote.
     linear(x_.data(), input(g_.data(), n, Fs, hq_), M.s_down, C, /*accumulate=*/true);
   }
 #pragma omp barrier

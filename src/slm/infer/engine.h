@@ -60,7 +60,8 @@ class Engine {
   // A mixture-of-experts MLP (model/moe.h) for every row: the router in fp32, then each
   // expert's SwiGLU over the rows that chose it; adds into x_. Inference is dropless.
   void moe_mlp(int layer, const Input& xn);
-  // Serial part of moe_mlp: top-k and gates of each row, rows grouped by expert.
+  // Serial part of moe_mlp: top-k and gates of each row, rows grouped by expert (buffers
+  // sized by run).
   void route(int n);
 
   const model::Transformer<float>& m_;
@@ -80,6 +81,7 @@ class Engine {
   // activations and outputs; the int8 inputs of each expert's rows.
   std::vector<float> router_, xg_, gg_, ug_, yg_, gate_;
   std::vector<int> offset_, row_token_, slot_row_;
+  std::vector<int> choice_, order_, next_;  // route's scratch, kept between calls
   std::vector<tensor::Q8Rows> xgq_, hgq_;
 };
 
