@@ -29,11 +29,17 @@ echo "== training tokens/s ($THREADS thread(s), batch 8 x 256, best of 5 steps, 
 d_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/dense.json" "$VOCAB" 8 5 | tee -a /dev/stderr | tps)
 m_train=$(OMP_NUM_THREADS=$THREADS BENCH_CLOCK=cpu ./build/bench/bench_train "$OUT/moe.json" "$VOCAB" 8 5 | tee -a /dev/stderr | tps)
 
-echo "== decode tokens/s (fp32, $THREADS thread(s), prompt 32, decode 128)"
+echo "== decode tokens/s (fp32, $THREADS thread(s), prompt 32, decode 128, median of 3 interleaved pairs)"
 ./build/bench/bench_infer save "$OUT/dense.json" "$VOCAB" "$OUT/dense_model" >/dev/null
 ./build/bench/bench_infer save "$OUT/moe.json" "$VOCAB" "$OUT/moe_model" >/dev/null
-d_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/dense_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)
-m_dec=$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/moe_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)
+# Three interleaved pairs, the median of each: one pair on a shared machine is noise.
+d_all=() m_all=()
+for _ in 1 2 3; do
+  d_all+=("$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/dense_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)")
+  m_all+=("$(OMP_NUM_THREADS=$THREADS ./build/bench/bench_infer run "$OUT/moe_model" fp32 "$THREADS" 32 128 | tee -a /dev/stderr | field decode_tps)")
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+d_dec=$(median "${d_all[@]}") m_dec=$(median "${m_all[@]}")
 
 echo "== equal-token training: $STEPS steps of 8 x 256 tokens each"
 for kind in dense moe; do
