@@ -40,11 +40,16 @@ void add_sweep(CLI::App* parent) {
   cmd->add_option("--out", a->o.out_dir, "the sweep folder (runs/NAME/ per point); run again to resume")->required();
   cmd->add_option("--stop-after", a->o.stop_after, "stop the first run trained after this many steps, as Ctrl-C does")
       ->check(in_range(1, kMaxCount));
+  cmd->add_option("--jobs", a->o.jobs, "points trained at once, each by its own process on threads / jobs cores")
+      ->capture_default_str()
+      ->check(in_range(1, 256));
+  cmd->add_option("--only", a->o.only, "train just this point of the grid (what each --jobs process is asked)");
   add_common(cmd, a->common);
   cmd->footer(
       "Each point trains with warm-up and a cosine decay that ends at its own budget. A rerun\n"
       "skips finished points (runs/NAME/point.json), resumes an interrupted one from its last\n"
-      "checkpoint, and refuses a folder made with another sweep.json.\n\n"
+      "checkpoint, and refuses a folder made with another sweep.json. With --jobs N, N points\n"
+      "train at once (OUT/logs/POINT.log holds each one's output).\n\n"
       "Example:\n"
       "  slm scaling sweep --config configs/scaling/small.json --data runs/q/shards --out runs/scaling --threads 2\n"
       "  slm scaling fit runs/scaling          (then open runs/scaling/report.html)\n"

@@ -252,5 +252,37 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   EXPECT_NE(test::slurp(fs::path(o.out_dir) / "report.html").find("Zero-shot grammar"), std::string::npos);
 }
 
+TEST(Sweep, TwoJobsTrainTheSamePointsAsOne) {
+  test::TempDir d;
+  const std::string shards = test::make_story_shards(d, 120, 300);
+  auto j = tiny_sweep();
+  j["eval"] = {{"val_batches", 2}, {"items", 0}, {"pairs", 0}, {"induction_windows", 0}};  // the losses are the point
+  SweepOptions o;
+  o.config = write_config(d, j);
+  o.data_dir = shards;
+  o.quiet = true;
+  o.out_dir = d / "one";
+  o.threads = 1;
+  auto one = run_sweep(o);
+  o.out_dir = d / "two";
+  o.threads = 2, o.jobs = 2, o.exe = SLM_CLI;  // two processes of one thread each
+  auto two = run_sweep(o);
+  EXPECT_FALSE(two.interrupted);
+  EXPECT_EQ(two.trained, 6);
+  auto a = loss_points(read_points(d / "one")), b = loss_points(read_points(d / "two"));
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].N, b[i].N);
+    EXPECT_EQ(a[i].D, b[i].D);
+    EXPECT_EQ(a[i].L, b[i].L) << "point " << i;  // same seeds, same data order, one thread each: the same loss
+  }
+  EXPECT_TRUE(fs::exists(fs::path(d / "two") / "logs"));
+  // A rerun finds everything done; a point that is not in the grid is refused.
+  EXPECT_EQ(run_sweep(o).skipped, 6);
+  o.only = "zzz";
+  EXPECT_THROW(run_sweep(o), Error);
+}
+
 }  // namespace
 }  // namespace slm::scaling
