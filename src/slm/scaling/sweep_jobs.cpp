@@ -4,7 +4,6 @@
 // point trained here is exactly the point `--jobs 1` trains (same seeds, same losses).
 #include <sys/wait.h>
 
-#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +13,7 @@
 
 #include "slm/scaling/child_process.h"
 #include "slm/scaling/sweep.h"
+#include "slm/train/stop_signal.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -25,27 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop(int) { g_stop = 1; }
-
-// Ctrl-C (which the terminal sends to the children as well) stops new launches; the
-// parent keeps waiting for the children to save their checkpoints.
-struct StopGuard {
-  struct sigaction old_int {}, old_term {};
-  StopGuard() {
-    g_stop = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
-  ~StopGuard() {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  }
-};
 
 std::vector<std::string> child_args(const SweepOptions& opt, const std::string& exe, const std::string& point, int threads) {
   std::vector<std::string> a = {exe, "scaling", "sweep", "--config", opt.config, "--data", opt.data_dir, "--out",
@@ -73,13 +52,15 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
   if (!opt.quiet)
     fmt::print(stderr, "sweep: {} points to train, {} at once on {} thread{} each; output in {}/\n", pending.size(),
                opt.jobs, threads, threads > 1 ? "s" : "", logs.string());
-  StopGuard guard;
+  // Ctrl-C (which the terminal sends to the children as well) stops new launches; this
+  // process keeps waiting for the children to save their checkpoints.
+  train::StopSignal stop;
   Progress bar("sweep", double(pending.size()), "points", opt.quiet);
   std::map<pid_t, const GridPoint*> running;
   std::string failure;
   size_t next = 0;
   while (next < pending.size() || !running.empty()) {
-    while (!g_stop && failure.empty() && next < pending.size() && int(running.size()) < opt.jobs) {
+    while (!train::StopSignal::received() && failure.empty() && next < pending.size() && int(running.size()) < opt.jobs) {
       const GridPoint* p = pending[next++];
       const std::string dir = (fs::path(opt.out_dir) / "runs" / p->name).string();
       res.resumed += !train::list_checkpoints(dir).empty();
@@ -103,7 +84,7 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
     if (child_exit_code(status) == 0 && fs::exists(point)) {
       ++res.trained;
       res.points.push_back(json::parse(read_file(point.string())));
-    } else if (opt.stop_after < 0 && !g_stop && failure.empty()) {
+    } else if (opt.stop_after < 0 && !train::StopSignal::received() && failure.empty()) {
       failure = fmt::format("point {} failed (exit status {}); see {}", p->name, child_exit_code(status),
                             (logs / (p->name + ".log")).string());
     } else {
@@ -113,7 +94,7 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
   }
   bar.finish();
   if (!failure.empty()) throw Error(failure, opt.out_dir);
-  if (g_stop || next < pending.size()) res.interrupted = true;
+  if (train::StopSignal::received() || next < pending.size()) res.interrupted = true;
   if (res.interrupted) fmt::print(stderr, "sweep stopped; run the same command again to resume\n");
   return res;
 }
