@@ -62,10 +62,7 @@ const TaskScore* find(const std::vector<TaskScore>& s, const std::string& task, 
   return nullptr;
 }
 
-}  // namespace
-
-namespace {
-
+// The context tasks (and the built-in story tasks) at every K of spec.
 std::vector<TaskScore> few_shot_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                                           const EvalSpec& spec, uint64_t seed, bool quiet) {
   std::vector<TaskScore> out;
