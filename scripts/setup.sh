@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libutf8proc-dev
   libgtest-dev libbenchmark-dev libopenblas-openmp-dev libdnnl-dev openmpi-bin libopenmpi-dev
   libhunspell-dev hunspell-en-us libcpp-httplib-dev libssl-dev libsqlite3-dev
+  librsvg2-bin  # rsvg-convert: the PNG copies of slm scaling's charts
   nodejs npm
 )
 

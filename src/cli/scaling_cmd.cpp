@@ -40,11 +40,16 @@ void add_sweep(CLI::App* parent) {
   cmd->add_option("--out", a->o.out_dir, "the sweep folder (runs/NAME/ per point); run again to resume")->required();
   cmd->add_option("--stop-after", a->o.stop_after, "stop the first run trained after this many steps, as Ctrl-C does")
       ->check(in_range(1, kMaxCount));
+  cmd->add_option("--jobs", a->o.jobs, "points trained at once, each by its own process on threads / jobs cores")
+      ->capture_default_str()
+      ->check(in_range(1, 256));
+  cmd->add_option("--only", a->o.only, "train just this point of the grid (what each --jobs process is asked)");
   add_common(cmd, a->common);
   cmd->footer(
       "Each point trains with warm-up and a cosine decay that ends at its own budget. A rerun\n"
       "skips finished points (runs/NAME/point.json), resumes an interrupted one from its last\n"
-      "checkpoint, and refuses a folder made with another sweep.json.\n\n"
+      "checkpoint, and refuses a folder made with another sweep.json. With --jobs N, N points\n"
+      "train at once (OUT/logs/POINT.log holds each one's output).\n\n"
       "Example:\n"
       "  slm scaling sweep --config configs/scaling/small.json --data runs/q/shards --out runs/scaling --threads 2\n"
       "  slm scaling fit runs/scaling          (then open runs/scaling/report.html)\n"
@@ -101,22 +106,39 @@ void add_holdout(CLI::App* parent) {
 void add_abilities(CLI::App* parent) {
   struct Args {
     Common common;
-    std::string model, out;
+    std::string model, sweep, out;
     scaling::EvalSpec spec;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = parent->add_subcommand("abilities", "The sweep's few-shot tasks (with 95% intervals) and induction-head "
-                                                  "score on any model folder");
-  cmd->add_option("--model", a->model, "a model folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--items", a->spec.items, "items of each task")->capture_default_str()->check(in_range(1, 100000));
+  auto* cmd = parent->add_subcommand("abilities", "The sweep's few-shot tasks and zero-shot minimal pairs (with 95% "
+                                                  "intervals) and induction-head score on any model folder");
+  auto* model = cmd->add_option("--model", a->model, "a model folder")->check(CLI::ExistingDirectory);
+  auto* sweep = cmd->add_option("--sweep", a->sweep, "a sweep folder: measure the minimal pairs on every measured model "
+                                                     "of it (no retraining) and write its report again")
+                    ->check(CLI::ExistingDirectory)
+                    ->excludes(model);
+  cmd->add_option("--items", a->spec.items, "items of each few-shot task")->capture_default_str()->check(in_range(1, 100000));
   cmd->add_option("--k", a->spec.ks, "shot counts")->capture_default_str()->check(in_range(0, 64));
-  cmd->add_option("--out", a->out, "write the results as JSON here (default: print only)");
+  cmd->add_option("--pairs", a->spec.pairs, "minimal pairs of each grammar task (0: none)")
+      ->capture_default_str()
+      ->check(in_range(0, 100000));
+  cmd->add_option("--out", a->out, "write the results as JSON here (default: print only)")->excludes(sweep);
   add_common(cmd, a->common);
+  cmd->footer(
+      "Examples:\n"
+      "  slm scaling abilities --model runs/quickstart/pretrain/model --items 40\n"
+      "  slm scaling abilities --sweep runs/scaling --pairs 200   (then open runs/scaling/report.html)");
   cmd->callback([a] {
     omp_set_num_threads(a->common.resolved_threads());
+    if (!a->sweep.empty()) {
+      int n = scaling::measure_sweep_minimal_pairs(a->sweep, a->spec.pairs, a->common.seed, a->common.quiet);
+      fmt::print("{}: minimal pairs measured on {} models; {}/report.html\n", a->sweep, n, a->sweep);
+      return;
+    }
+    if (a->model.empty()) throw Error("give --model (a model folder) or --sweep (a sweep folder)");
     auto r = scaling::model_abilities(a->model, a->spec, a->common.seed, a->common.quiet);
     for (const auto& t : r["abilities"])
-      fmt::print("{:16} K={:<2} acc {:.3f} [{:.3f}, {:.3f}] (chance {:.2f}, n {})\n", t["task"].get<std::string>(),
+      fmt::print("{:17} K={:<2} acc {:.3f} [{:.3f}, {:.3f}] (chance {:.2f}, n {})\n", t["task"].get<std::string>(),
                  t["k"].get<int>(), t["acc"].get<double>(), t["lo"].get<double>(), t["hi"].get<double>(),
                  t["chance"].get<double>(), t["n"].get<int>());
     if (r.contains("induction"))

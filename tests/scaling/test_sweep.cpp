@@ -106,7 +106,7 @@ json tiny_sweep() {
     "train": {"batch_size": 4, "lr": 3e-3, "min_lr": 3e-4, "log_every": 100},
     "min_steps": 4,
     "holdout": {"size": {"name": "big", "dim": 48, "n_layers": 2, "hidden_dim": 96}, "tokens": 4096},
-    "eval": {"val_batches": 2, "items": 4, "ks": [0, 1], "builtin_tasks": false, "induction_windows": 2,
+    "eval": {"val_batches": 2, "items": 4, "ks": [0, 1], "builtin_tasks": false, "pairs": 6, "induction_windows": 2,
              "induction_length": 16}
   })");
 }
@@ -198,8 +198,10 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   // Any model folder, measured the same way.
   EvalSpec spec;
   spec.items = 2, spec.ks = {0, 1}, spec.builtin_tasks = false, spec.induction_windows = 1, spec.induction_length = 8;
+  spec.pairs = 4;
   auto ab = model_abilities((fs::path(o.out_dir) / "runs" / "a-2.05k" / "model").string(), spec, 1, true);
-  EXPECT_EQ(ab["abilities"].size(), 6u);  // 3 tasks x 2 K
+  EXPECT_EQ(ab["abilities"].size(), 10u);  // 3 tasks x 2 K, and 4 grammar tasks at K = 0
+  EXPECT_EQ(ab["abilities"].back()["n"].get<int>(), 4);
   EXPECT_TRUE(ab["induction"].contains("score"));
   // Another config in the same folder is refused.
   auto other = tiny_sweep();
@@ -218,6 +220,15 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "loss_vs_params.svg"));
   EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "induction.svg"));
   EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "acc_vs_k_copy_name.svg"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "minimal_pairs.svg"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "plots" / "acc_vs_size_agreement.svg"));
+  EXPECT_FALSE(fs::exists(fs::path(o.out_dir) / "plots" / "acc_vs_k_agreement.svg"));  // zero-shot only
+  if (fs::exists("/usr/bin/rsvg-convert")) {  // every chart has its PNG (plot_png.h; the renderer's own test checks size)
+    for (const auto& e : fs::directory_iterator(fs::path(o.out_dir) / "plots"))
+      if (e.path().extension() == ".svg") {
+        EXPECT_TRUE(fs::exists(fs::path(e.path()).replace_extension(".png"))) << e.path();
+      }
+  }
   const std::string html = test::slurp(fs::path(o.out_dir) / "report.html");
   EXPECT_NE(html.find("copy_name"), std::string::npos);
   EXPECT_NE(html.find("alpha"), std::string::npos);
@@ -228,6 +239,49 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   EXPECT_GT(h["predicted"].get<double>(), 0);
   EXPECT_GT(h["observed"].get<double>(), 0);
   EXPECT_NE(test::slurp(fs::path(o.out_dir) / "report.html").find("Held-out"), std::string::npos);
+  // The minimal pairs again on every measured model (each size's largest budget and the held-out one).
+  EXPECT_EQ(measure_sweep_minimal_pairs(o.out_dir, 8, 1, true), 4);
+  auto pt = json::parse(test::slurp(fs::path(o.out_dir) / "holdout" / "big" / "point.json"));
+  int grammar = 0;
+  for (const auto& t : pt["abilities"])
+    if (t["task"] == "agreement") {
+      ++grammar;
+      EXPECT_EQ(t["n"].get<int>(), 8);
+    }
+  EXPECT_EQ(grammar, 1);  // replaced, not added twice
+  EXPECT_NE(test::slurp(fs::path(o.out_dir) / "report.html").find("Zero-shot grammar"), std::string::npos);
+}
+
+TEST(Sweep, TwoJobsTrainTheSamePointsAsOne) {
+  test::TempDir d;
+  const std::string shards = test::make_story_shards(d, 120, 300);
+  auto j = tiny_sweep();
+  j["eval"] = {{"val_batches", 2}, {"items", 0}, {"pairs", 0}, {"induction_windows", 0}};  // the losses are the point
+  SweepOptions o;
+  o.config = write_config(d, j);
+  o.data_dir = shards;
+  o.quiet = true;
+  o.out_dir = d / "one";
+  o.threads = 1;
+  auto one = run_sweep(o);
+  o.out_dir = d / "two";
+  o.threads = 2, o.jobs = 2, o.exe = SLM_CLI;  // two processes of one thread each
+  auto two = run_sweep(o);
+  EXPECT_FALSE(two.interrupted);
+  EXPECT_EQ(two.trained, 6);
+  auto a = loss_points(read_points(d / "one")), b = loss_points(read_points(d / "two"));
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].N, b[i].N);
+    EXPECT_EQ(a[i].D, b[i].D);
+    EXPECT_EQ(a[i].L, b[i].L) << "point " << i;  // same seeds, same data order, one thread each: the same loss
+  }
+  EXPECT_TRUE(fs::exists(fs::path(d / "two") / "logs"));
+  // A rerun finds everything done; a point that is not in the grid is refused.
+  EXPECT_EQ(run_sweep(o).skipped, 6);
+  o.only = "zzz";
+  EXPECT_THROW(run_sweep(o), Error);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "slm/scaling/emergence.h"
+#include "slm/scaling/minimal_pairs.h"
+#include "slm/scaling/plot_png.h"
 #include "slm/scaling/plot.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -70,6 +72,48 @@ PlotSeries law_curve(const LawFit& f, double lo, double hi, bool over_n, double 
     s.points.push_back({x, over_n ? f.predict(x, other) : f.predict(other, x)});
   }
   return s;
+}
+
+// The zero-shot minimal pairs (minimal_pairs.h) of every measured model: one chart with a
+// curve per grammar task, and a paragraph saying, per task, where the ability is absent
+// (the interval holds chance) and where present (its lower end is above chance).
+std::string minimal_pairs_summary(const std::vector<json>& ab_points, double nlo, double nhi,
+                                  std::vector<std::pair<std::string, std::string>>& charts) {
+  std::vector<PlotSeries> s;
+  std::string text;
+  int color = 0;
+  for (const auto& task : minimal_pair_task_names()) {
+    PlotSeries ps{task, color++, {}, true, true, false};
+    std::vector<std::string> absent, present, below;
+    for (const auto& p : ab_points)
+      for (const auto& t : p["abilities"])
+        if (t["task"] == task && t["k"] == 0) {
+          const double N = p["N"].get<double>(), lo = t["lo"].get<double>(), hi = t["hi"].get<double>();
+          ps.points.push_back({N, t["acc"].get<double>(), lo, hi});
+          const std::string at = fmt::format("{} ({:.2f})", p["size"].get<std::string>(), t["acc"].get<double>());
+          (lo > 0.5 ? present : hi < 0.5 ? below : absent).push_back(at);
+        }
+    if (ps.points.empty()) continue;
+    s.push_back(ps);
+    auto list = [](const std::vector<std::string>& v) {
+      std::string o;
+      for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
+      return o.empty() ? std::string("none") : o;
+    };
+    const bool emerges = ps.points.size() >= 2 && ps.points.front().hi >= 0.5 && ps.points.front().lo <= 0.5 &&
+                         ps.points.back().lo > 0.5;
+    text += fmt::format("<li><b>{}</b>: {}. At chance: {}. Above chance: {}{}.</li>\n", html_esc(task),
+                        emerges ? "absent at the smallest model, present at the largest" : "does not emerge across these sizes",
+                        html_esc(list(absent)), html_esc(list(present)),
+                        below.empty() ? "" : ". Below chance: " + html_esc(list(below)));
+  }
+  if (s.empty()) return "";
+  s.push_back({"chance", 7, {{nlo, 0.5}, {nhi, 0.5}}, true, false, true});
+  charts.push_back({"minimal_pairs", svg_plot({"zero-shot grammar (minimal pairs) against size", "non-embedding parameters N",
+                                               "accuracy (95% Wilson interval)", true, false, 0, 1}, s)});
+  return "<h2>Zero-shot grammar (minimal pairs)</h2><p>The grammatical sentence of each pair against its one-word "
+         "change, by log-likelihood; chance is 0.5. Absent: the 95% Wilson interval holds 0.5; present: its lower end "
+         "is above.</p><ul>\n" + text + "</ul>\n";
 }
 
 }  // namespace
@@ -289,6 +333,7 @@ std::string write_scaling_report(const std::string& dir) {
     }
   std::sort(ks.begin(), ks.end());
   std::string emergence_rows;
+  std::set<std::string> zero_shot_only;
   for (const auto& task : tasks) {
     std::vector<PlotSeries> by_size, by_k;
     double chance = 0;
@@ -312,20 +357,30 @@ std::string write_scaling_report(const std::string& dir) {
         s.points.push_back({t["k"].get<double>(), t["acc"].get<double>(), t["lo"].get<double>(), t["hi"].get<double>()});
       }
       by_k.push_back(s);
+      if (scores.empty()) continue;
       const int first = first_k_beating_zero(scores, task);
       std::string cells;
-      for (const auto& t : scores)
-        cells += fmt::format("<td>{:.2f} [{:.2f}, {:.2f}]{}</td>", t.acc.p, t.acc.lo, t.acc.hi,
-                             t.acc.lo > t.chance ? " &#10003;" : "");
+      for (int k : ks) {  // a zero-shot-only task (the minimal pairs) leaves the other columns empty
+        auto t = std::find_if(scores.begin(), scores.end(), [&](const TaskScore& x) { return x.k == k; });
+        cells += t == scores.end() ? "<td></td>"
+                                   : fmt::format("<td>{:.2f} [{:.2f}, {:.2f}]{}</td>", t->acc.p, t->acc.lo, t->acc.hi,
+                                                 t->acc.lo > t->chance ? " &#10003;" : "");
+      }
       emergence_rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td>{}<td>{}</td></tr>\n", html_esc(task),
                                     html_esc(p["size"].get<std::string>()), p["N"].get<double>(), cells,
-                                    first < 0 ? "never" : fmt::format("K = {}", first));
+                                    scores.size() < 2 ? "" : first < 0 ? "never" : fmt::format("K = {}", first));
+      if (scores.size() == 1 && scores[0].k == 0) zero_shot_only.insert(task);
     }
+    // Drop the K values a task was not measured at (the minimal pairs are zero-shot only).
+    by_size.erase(std::remove_if(by_size.begin(), by_size.end(), [](const PlotSeries& x) { return x.points.empty() && x.line && x.dots; }),
+                  by_size.end());
     charts.push_back({"acc_vs_size_" + task, svg_plot({task + ": accuracy against size", "non-embedding parameters N",
                                                        "accuracy (95% Wilson interval)", true, false, 0, 1}, by_size)});
-    charts.push_back({"acc_vs_k_" + task, svg_plot({task + ": accuracy against shots", "shots K", "accuracy", false, false, 0, 1},
-                                                   by_k)});
+    if (!zero_shot_only.count(task))
+      charts.push_back({"acc_vs_k_" + task, svg_plot({task + ": accuracy against shots", "shots K", "accuracy", false, false, 0, 1},
+                                                     by_k)});
   }
+  const std::string grammar_summary = minimal_pairs_summary(ab_points, nlo, nhi, charts);
   // Induction heads along training: one line per run of the largest budget of each size.
   {
     std::vector<PlotSeries> s;
@@ -373,11 +428,17 @@ std::string write_scaling_report(const std::string& dir) {
     for (int k : ks) html += fmt::format("<th>K = {}</th>", k);
     html += "<th>K beats 0-shot</th></tr>\n" + emergence_rows + "</table>\n";
   }
+  html += grammar_summary;
   html += "<h2>Charts</h2>\n";
+  std::vector<std::string> svg_files;
   for (const auto& [name, svg] : charts) {
-    write_file_atomic((fs::path(dir) / "plots" / (name + ".svg")).string(), svg);
+    svg_files.push_back((fs::path(dir) / "plots" / (name + ".svg")).string());
+    write_file_atomic(svg_files.back(), svg);
     html += svg;
   }
+  // A PNG beside each SVG, for places that show no SVG (slides, chat, some viewers).
+  const std::string why = svgs_to_png(svg_files);
+  if (!why.empty()) fmt::print(stderr, "warning: no PNG copies of the charts: {}\n", why);
   html += "</body></html>\n";
   const std::string path = (fs::path(dir) / "report.html").string();
   write_file_atomic(path, html);

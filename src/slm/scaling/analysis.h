@@ -43,7 +43,13 @@ std::string fit_summary(const nlohmann::json& fit);
 // Returns holdout.json's content, or null when the run was interrupted.
 nlohmann::json run_holdout(const SweepOptions& opt);
 
-// report.html and plots/*.svg from what DIR holds (points, fit.json, holdout.json).
+// Measures the zero-shot minimal pairs (minimal_pairs.h, `pairs` of each task) on every
+// model of the sweep that has its abilities measured (each size's largest budget, and the
+// held-out model), puts them into its point.json (replacing earlier ones) and writes the
+// report again: the grammar tasks need no retraining. Returns the models measured.
+int measure_sweep_minimal_pairs(const std::string& dir, int pairs, uint64_t seed, bool quiet);
+
+// report.html and plots/*.svg (and a PNG copy of each, plot_png.h) from what DIR holds (points, fit.json, holdout.json).
 std::string write_scaling_report(const std::string& dir);
 
 }  // namespace slm::scaling

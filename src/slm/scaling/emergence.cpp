@@ -8,15 +8,16 @@
 #include "slm/model/model_files.h"
 #include "slm/scaling/induction.h"
 #include "slm/scaling/context_tasks.h"
+#include "slm/scaling/minimal_pairs.h"
 #include "slm/util/progress.h"
 
 namespace slm::scaling {
 
 using nlohmann::json;
 
-Proportion wilson(int s, int n, double z) {
+Proportion wilson(double s, int n, double z) {
   if (n <= 0) return {0, 0, 1};
-  const double p = double(s) / n, z2 = z * z;
+  const double p = s / n, z2 = z * z;
   const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const double half = z / (1 + z2 / n) * std::sqrt(p * (1 - p) / n + z2 / (4.0 * n * n));
   return {p, std::max(0.0, centre - half), std::min(1.0, centre + half)};
@@ -61,9 +62,8 @@ const TaskScore* find(const std::vector<TaskScore>& s, const std::string& task, 
   return nullptr;
 }
 
-}  // namespace
-
-std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+// The context tasks (and the built-in story tasks) at every K of spec.
+std::vector<TaskScore> few_shot_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                                           const EvalSpec& spec, uint64_t seed, bool quiet) {
   std::vector<TaskScore> out;
   if (spec.items <= 0) return out;
@@ -91,6 +91,18 @@ std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const to
     }
   }
   bar.finish();
+  return out;
+}
+
+}  // namespace
+
+std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
+                                          const EvalSpec& spec, uint64_t seed, bool quiet) {
+  std::vector<TaskScore> out = few_shot_abilities(m, tok, spec, seed, quiet);
+  if (spec.pairs > 0) {
+    auto g = score_minimal_pairs(minimal_pairs(spec.pairs, seed), model_pair_scorer(m, tok));
+    out.insert(out.end(), g.begin(), g.end());
+  }
   return out;
 }
 

@@ -16,11 +16,12 @@
 
 namespace slm::scaling {
 
-// The Wilson score interval of a proportion (z = 1.96: 95%).
+// The Wilson score interval of a proportion (z = 1.96: 95%). Successes may be fractional
+// (a tie between two choices counts half).
 struct Proportion {
   double p = 0, lo = 0, hi = 0;
 };
-Proportion wilson(int successes, int n, double z = 1.96);
+Proportion wilson(double successes, int n, double z = 1.96);
 
 // Newcombe's (1998, method 10) interval of the difference p1 - p2 of two independent
 // proportions, from their Wilson intervals.
@@ -35,7 +36,8 @@ struct TaskScore {
   static TaskScore from_json(const nlohmann::json& j);
 };
 
-// Every task at every K of spec (n items each; shots from a second draw of the task).
+// Every task at every K of spec (n items each; shots from a second draw of the task), then
+// the zero-shot minimal pairs (minimal_pairs.h; spec.pairs of each).
 std::vector<TaskScore> evaluate_abilities(model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                                           const EvalSpec& spec, uint64_t seed, bool quiet);
 

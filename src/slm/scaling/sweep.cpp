@@ -168,6 +168,12 @@ SweepResult run_sweep(const SweepOptions& opt) {
     fs::create_directories(opt.out_dir);
     write_file_atomic(recorded.string(), c.source.dump(2) + "\n");
   }
+  if (!opt.only.empty()) {  // one point, as a child of a parallel sweep (or by hand)
+    auto p = std::find_if(grid.begin(), grid.end(), [&](const GridPoint& q) { return q.name == opt.only; });
+    if (p == grid.end()) throw Error("no point named '" + opt.only + "' in the grid", opt.config);
+    grid = {*p};
+  }
+  if (opt.jobs > 1 && opt.only.empty()) return run_points_in_parallel(grid, opt);
   omp_set_num_threads(std::max(1, opt.threads));
   SweepResult res;
   res.total = int(grid.size());

@@ -40,7 +40,11 @@ struct SweepOptions {
   int threads = 1;
   bool quiet = false;
   uint64_t seed = 1;       // the few-shot items and the induction sequences
-  int64_t stop_after = -1; // stop the first run trained here after this many steps, as Ctrl-C does (tests)
+  int64_t stop_after = -1; // stop the first run trained here after this many steps, as Ctrl-C does (tests);
+                           // with jobs > 1, every run then in flight
+  int jobs = 1;            // points trained at once, each by its own `slm` process on threads / jobs cores
+  std::string only;        // train just this point (what each of those processes is asked)
+  std::string exe;         // the slm executable for those processes; "" for this one (/proc/self/exe)
 };
 
 struct SweepResult {
@@ -50,6 +54,11 @@ struct SweepResult {
 };
 
 SweepResult run_sweep(const SweepOptions& opt);
+
+// The points of grid not yet finished, `opt.jobs` at a time, each by a child
+// `slm scaling sweep --only NAME` writing its output to OUT/logs/NAME.log (sweep_jobs.cpp).
+// Ctrl-C reaches the children too: each saves a checkpoint, and no new point starts.
+SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const SweepOptions& opt);
 
 // Trains, measures and records one point into dir (used for the held-out run too).
 // Returns false when the run was interrupted.

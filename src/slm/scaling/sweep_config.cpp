@@ -117,16 +117,18 @@ SweepConfig SweepConfig::from_json(const json& j, const std::string& origin) {
   }
   if (j.contains("eval")) {
     const json& e = j["eval"];
-    check_keys(e, "eval", {"val_batches", "items", "ks", "builtin_tasks", "induction_windows", "induction_length"}, origin);
+    check_keys(e, "eval", {"val_batches", "items", "ks", "builtin_tasks", "pairs", "induction_windows", "induction_length"}, origin);
     EvalSpec& s = c.eval;
     if (e.contains("val_batches")) s.val_batches = get<int64_t>(e, "val_batches", "eval.val_batches", origin);
     if (e.contains("items")) s.items = get<int>(e, "items", "eval.items", origin);
     if (e.contains("ks")) s.ks = get<std::vector<int>>(e, "ks", "eval.ks", origin);
     if (e.contains("builtin_tasks")) s.builtin_tasks = get<bool>(e, "builtin_tasks", "eval.builtin_tasks", origin);
+    if (e.contains("pairs")) s.pairs = get<int>(e, "pairs", "eval.pairs", origin);
     if (e.contains("induction_windows"))
       s.induction_windows = get<int>(e, "induction_windows", "eval.induction_windows", origin);
     if (e.contains("induction_length"))
       s.induction_length = get<int>(e, "induction_length", "eval.induction_length", origin);
+    if (s.pairs < 0 || s.pairs > 100000) throw Error("'eval.pairs' must be in [0, 100000] (0: no minimal pairs)", origin);
     if (s.val_batches < 1) throw Error("'eval.val_batches' must be at least 1", origin);
     if (s.items < 0 || s.items > 100000) throw Error("'eval.items' must be in [0, 100000] (0: no few-shot tasks)", origin);
     for (int k : s.ks)

@@ -8,7 +8,8 @@
 //    "train":   {...}            the train section (max_steps and warmup_steps are set per run)
 //    "warmup_fraction": 0.05,    "min_steps": 20,
 //    "holdout": {"size": {...}, "tokens": 2000000}   the larger model trained after the fit
-//    "eval":    {"val_batches", "items", "ks", "builtin_tasks", "induction_windows", "induction_length"}}
+//    "eval":    {"val_batches", "items", "ks", "builtin_tasks", "pairs", "induction_windows",
+//               "induction_length"}}
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct EvalSpec {
   int items = 30;                   // items of each few-shot task
   std::vector<int> ks = {0, 1, 3, 8};
   bool builtin_tasks = true;        // also the story world's built-in multiple-choice tasks
+  int pairs = 200;                  // minimal pairs of each zero-shot grammar task (minimal_pairs.h)
   int induction_windows = 8, induction_length = 64;
 };
 

@@ -2,10 +2,8 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +12,7 @@
 #include "slm/dist/comm.h"
 #include "slm/tensor/gemm.h"
 #include "slm/train/adamw.h"
+#include "slm/train/stop_signal.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/train/expert_load_plot.h"
 #include "slm/train/loss_plot.h"
@@ -30,26 +29,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
-
-std::atomic<int> g_signal{0};
-extern "C" void on_signal(int sig) { g_signal = sig; }
-
-// Installs SIGINT/SIGTERM handlers for the life of a run, then restores the old ones.
-struct SignalGuard {
-  struct sigaction old_int {}, old_term {};
-  SignalGuard() {
-    g_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
-  ~SignalGuard() {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  }
-};
 
 // Keeps only the metrics of steps up to `step` (after a resume, later lines are redone).
 void truncate_metrics(const std::string& path, int64_t step) {
@@ -122,7 +101,7 @@ class TrainingRun {
 
   TrainResult run() {
     begin();
-    SignalGuard signals;
+    StopSignal signals;  // Ctrl-C: a checkpoint, then stop
     Progress bar(opt_.label, double(tc_.max_steps), "steps", opt_.quiet || !root_);
     int64_t step = st_.step;
     for (; step < tc_.max_steps; ++step) {
@@ -131,7 +110,7 @@ class TrainingRun {
       bar.update(double(step + 1), line);
       if (tc_.checkpoint_every && (step + 1) % tc_.checkpoint_every == 0 && !last) checkpoint(step + 1);
       // Every rank stops at the same step (a signal may reach one rank a step before another).
-      const bool stop = dist::allreduce_max(g_signal != 0 || (opt_.stop_after >= 0 && step + 1 - res_.start_step >= opt_.stop_after),
+      const bool stop = dist::allreduce_max(StopSignal::received() != 0 || (opt_.stop_after >= 0 && step + 1 - res_.start_step >= opt_.stop_after),
                                             "the stop check");
       if (stop && !last) {
         bar.finish();
@@ -401,7 +380,7 @@ class TrainingRun {
     // Said even when quiet: where the work went is never noise.
     if (root_)
       fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
-               g_signal ? " (signal)" : "", last_checkpoint_, opt_.out_dir);
+               StopSignal::received() ? " (signal)" : "", last_checkpoint_, opt_.out_dir);
     return res_;
   }
 
