@@ -20,10 +20,12 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMP_WAIT_POLICY=passive
 
-# Preference pairs from the SFT records: a record's own response over the next record's.
+# Preference pairs from the SFT records: a record's own response over the next record's
+# (the 64 shortest records, so that the pairs fit a context of 256 tokens).
 python3 - "$RUNS/sft/train.jsonl" "$T/prefs.jsonl" <<'PY'
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()][:64]
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+recs = sorted(recs, key=lambda r: len(r["instruction"]) + len(r.get("input", "")) + len(r["output"]))[:64]
 with open(sys.argv[2], "w") as out:
     for i, r in enumerate(recs):
         other = recs[(i + 1) % len(recs)]["output"]
