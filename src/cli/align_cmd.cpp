@@ -21,6 +21,7 @@ struct RunArgs {
   std::string config;
   std::vector<std::string> sets;
   int64_t max_steps = 0;
+  LoraFlags lora;
   align::AlignRun run;
 };
 
@@ -42,6 +43,7 @@ void add_run_flags(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--eval-stories", a.run.eval_stories, "story prompts for the before/after story metrics (0: none)")
       ->capture_default_str()
       ->check(in_range(0, 10000));
+  add_lora_options(cmd, a.lora);
   add_common(cmd, a.common);
 }
 
@@ -52,6 +54,7 @@ align::AlignRun resolve(const RunArgs& a, const CLI::App* cmd) {
   run.train = train::load_run_config(a.config, sets, kPresetDirs, /*allow_model=*/false).train;
   run.threads = a.common.resolved_threads();
   run.quiet = a.common.quiet;
+  run.lora = a.lora.to_config();
   return run;
 }
 
@@ -115,7 +118,10 @@ void add_grpo(CLI::App* align) {
       "Examples:\n"
       "  slm align grpo --base runs/q/finetune/model --prompts runs/q/sft/train.jsonl --out runs/q/grpo\n"
       "  slm align grpo --base M --prompts P --tasks write_words,who --group 8 --max-steps 60 \\\n"
-      "      --eval runs/q/sft/heldout.jsonl --out run");
+      "      --eval runs/q/sft/heldout.jsonl --out run\n"
+      "  slm align grpo --base M --prompts P --lora 8 --lora-dropout 0.05 --out run   # adapters only\n\n"
+      "With --lora the base stays frozen and is also the reference (no second copy of the weights);\n"
+      "model/ is then a PEFT adapter folder: slm lora merge folds it into the base.");
   cmd->callback([a, cmd] {
     a->o.run = resolve(*a, cmd);
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
@@ -150,7 +156,10 @@ void add_dpo(CLI::App* align) {
       "Examples:\n"
       "  slm feedback export --db ratings.db --out fb && slm align dpo --base M --data fb/preferences.jsonl --out run\n"
       "  slm align preferences --model M --prompts sft/train.jsonl --out prefs.jsonl\n"
-      "  slm align dpo --base M --data prefs.jsonl --beta 0.1 --eval sft/heldout.jsonl --out run");
+      "  slm align dpo --base M --data prefs.jsonl --beta 0.1 --eval sft/heldout.jsonl --out run\n"
+      "  slm align dpo --base M --data prefs.jsonl --lora 8 --lora-dropout 0.05 --out run   # adapters only\n\n"
+      "With --lora the base stays frozen and is also the reference (no second copy of the weights);\n"
+      "model/ is then a PEFT adapter folder: slm lora merge folds it into the base.");
   cmd->callback([a, cmd] {
     a->o.run = resolve(*a, cmd);
     a->o.ipo = a->loss == "ipo";

@@ -30,9 +30,7 @@ void add_finetune(CLI::App& app) {
     int64_t max_steps = 0;
     int eval_limit = 0;
     train::FinetuneOptions o;
-    int lora_rank = 0;
-    double lora_alpha = 0;
-    std::string lora_targets = "all";
+    LoraFlags lora;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("finetune", "Instruction-tune a model (Alpaca template, loss on the responses only)");
@@ -57,24 +55,7 @@ void add_finetune(CLI::App& app) {
       ->check(CLI::IsMember({"example", "token"}));
   cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
-  auto* lora = cmd->add_option("--lora", a->lora_rank, "train LoRA adapters of this rank with the base frozen")
-                   ->check(in_range(1, 65536));
-  cmd->add_option("--lora-alpha", a->lora_alpha, "LoRA's alpha: the update is scaled by alpha / rank (default: 2 x rank)")
-      ->check(in_range(0, 1e6, Ends::open_low))
-      ->needs(lora);
-  cmd->add_option("--lora-targets", a->lora_targets, "the linear layers to adapt: q,k,v,o,gate,up,down or all")
-      ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            try {
-              train::parse_lora_targets(v, "--lora-targets");
-              return std::string();
-            } catch (const Error& e) {
-              return std::string(e.what());
-            }
-          },
-          "LIST"))
-      ->needs(lora);
+  add_lora_options(cmd, a->lora);
   cmd->add_option("--eval", a->eval, "held-out records of slm data instruct: evaluate base and fine-tuned model after")
       ->check(CLI::ExistingFile);
   cmd->add_option("--eval-limit", a->eval_limit, "with --eval: records at most (0: all)")
@@ -89,7 +70,7 @@ void add_finetune(CLI::App& app) {
       "  slm finetune --base runs/q/pretrain/model --data runs/q/sft/train.jsonl --out runs/q/finetune\n"
       "  slm finetune --base M --data alpaca_data.json --epochs 3 --truncate --out run\n"
       "  slm finetune --base M --data chats.jsonl --set train.lr=3e-4 --out run --eval heldout.jsonl\n"
-      "  slm finetune --base M --data D --lora 8 --lora-targets q,k,v,o --set train.lr=1e-3 --out run\n\n"
+      "  slm finetune --base M --data D --lora 8 --lora-targets q,k,v,o --lora-dropout 0.05 --set train.lr=1e-3 --out run\n\n"
       "With --lora the run's model/ folder is an adapter in Hugging Face PEFT's layout\n"
       "(adapter_config.json, adapter_model.safetensors): slm lora merge folds it into the base.");
   cmd->callback([a, cmd] {
@@ -97,11 +78,7 @@ void add_finetune(CLI::App& app) {
     a->o.train = train::load_run_config(a->config, sets, kPresetDirs, /*allow_model=*/false).train;
     a->o.threads = a->common.resolved_threads();
     a->o.quiet = a->common.quiet;
-    if (a->lora_rank > 0) {
-      a->o.lora.rank = a->lora_rank;
-      a->o.lora.alpha = a->lora_alpha > 0 ? a->lora_alpha : 2.0 * a->lora_rank;
-      a->o.lora.targets = train::parse_lora_targets(a->lora_targets, "--lora-targets");  // checked above
-    }
+    a->o.lora = a->lora.to_config();
     // Read before training, so a bad file fails now rather than after the run.
     std::vector<stories::InstructRecord> records;
     if (!a->eval.empty()) records = eval::read_instruct_records(a->eval);
@@ -111,7 +88,7 @@ void add_finetune(CLI::App& app) {
       eval::InstructEvalOptions eo;
       eo.limit = a->eval_limit;
       eo.quiet = a->common.quiet;
-      auto c = eval::compare_finetuned(records, a->eval, a->o.base, r.model_dir, a->lora_rank > 0, eo);
+      auto c = eval::compare_finetuned(records, a->eval, a->o.base, r.model_dir, a->lora.rank > 0, eo);
       fmt::print(stderr, "{}", c.table);
       write_file_atomic((std::filesystem::path(a->o.out_dir) / "eval_instruct.json").string(),
                         c.report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");

@@ -2,6 +2,7 @@
 
 #include "cli/common.h"
 #include "slm/train/config_file.h"
+#include "slm/util/error.h"
 
 namespace slm::cli {
 
@@ -41,6 +42,42 @@ std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_st
     sets.push_back("train.dist_timeout=" + cmd->get_option("--dist-timeout")->as<std::string>());
   if (cmd->count("--seed")) sets.push_back("train.seed=" + std::to_string(seed));
   return sets;
+}
+
+void add_lora_options(CLI::App* cmd, LoraFlags& f) {
+  auto* lora = cmd->add_option("--lora", f.rank, "train LoRA adapters of this rank with the base frozen")
+                   ->check(in_range(1, 65536));
+  cmd->add_option("--lora-alpha", f.alpha, "LoRA's alpha: the update is scaled by alpha / rank (default: 2 x rank)")
+      ->check(in_range(0, 1e6, Ends::open_low))
+      ->needs(lora);
+  cmd->add_option("--lora-targets", f.targets, "the linear layers to adapt: q,k,v,o,gate,up,down or all")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            try {
+              train::parse_lora_targets(v, "--lora-targets");
+              return std::string();
+            } catch (const Error& e) {
+              return std::string(e.what());
+            }
+          },
+          "LIST"))
+      ->needs(lora);
+  cmd->add_option("--lora-dropout", f.dropout,
+                  "dropout on the adapters' input in training (PEFT's lora_dropout; off in evaluation and merging)")
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_high))
+      ->needs(lora);
+}
+
+train::LoraConfig LoraFlags::to_config() const {
+  if (rank <= 0) return train::LoraConfig::none();
+  train::LoraConfig c;
+  c.rank = rank;
+  c.alpha = alpha > 0 ? alpha : 2.0 * rank;
+  c.targets = train::parse_lora_targets(targets, "--lora-targets");  // checked while parsing
+  c.dropout = dropout;
+  return c;
 }
 
 }  // namespace slm::cli

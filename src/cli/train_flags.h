@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "slm/train/lora.h"
+
 namespace slm::cli {
 
 // Where presets (tiny, stories15m, sft, ...) are looked up: ./configs, then the source tree's.
@@ -28,5 +30,16 @@ void add_step_options(CLI::App* cmd, int64_t& max_steps, int64_t& stop_after);
 // override wins, so a shorthand given on the command line beats a --set of the same field).
 std::vector<std::string> overrides(std::vector<std::string> sets, int64_t max_steps, const CLI::App* cmd,
                                    uint64_t seed);
+
+// --lora R, --lora-alpha A, --lora-targets LIST and --lora-dropout P (finetune, align dpo
+// and grpo: the same flags and defaults); to_config() gives LoraConfig::none() without --lora.
+struct LoraFlags {
+  int rank = 0;
+  double alpha = 0;  // 0: 2 x rank
+  std::string targets = "all";
+  double dropout = 0;
+  train::LoraConfig to_config() const;
+};
+void add_lora_options(CLI::App* cmd, LoraFlags& f);
 
 }  // namespace slm::cli

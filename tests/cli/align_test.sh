@@ -66,6 +66,18 @@ for k in ("loss", "margin", "accuracy", "reward_chosen", "reward_rejected"):
 assert abs(rows[0]["loss"] - math.log(2)) < 1e-4, rows[0]["loss"]  # the policy is the reference at step 1
 PY
 
+# --- DPO with LoRA: the reference is the base without adapters, model/ a PEFT folder that
+# slm lora merge folds in; --lora-dropout is written into its config
+"$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --max-steps 2 --set train.batch_size=2 --eval-stories 0 \
+  --lora 4 --lora-dropout 0.1 --out "$TMP/dpo-lora" >/dev/null 2>"$TMP/dpol.err" || { bad "dpo --lora run"; cat "$TMP/dpol.err"; }
+grep -q "no second copy of the weights" "$TMP/dpol.err" || bad "dpo --lora says the memory it saves"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["r"] == 4 and c["lora_dropout"] == 0.1, c' \
+  "$TMP/dpo-lora/model/adapter_config.json" || bad "dpo --lora adapter config"
+"$SLM" lora merge --base "$M" --adapter "$TMP/dpo-lora/model" --out "$TMP/dpo-merged" >/dev/null 2>&1 &&
+  [ -s "$TMP/dpo-merged/model.safetensors" ] || bad "slm lora merge of the DPO adapter"
+refuse 2 "--lora-dropout" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --lora 4 --lora-dropout 1 --out "$TMP/out"
+refuse 2 "--lora" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --lora-dropout 0.1 --out "$TMP/out"
+
 # --- bad preference records: file:line, nothing left behind
 good='{"prompt": "Tell a story.", "chosen": "Tom ran.", "rejected": "ran ran ran"}'
 printf '%s\n{"prompt": "x", "chosen": "a"}\n' "$good" >"$TMP/p1.jsonl"

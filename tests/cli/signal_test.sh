@@ -55,16 +55,18 @@ ft=(--base "$TMP/base/model" --data "$TMP/sft.jsonl" --max-steps $steps --set tr
   --set train.eval_every=0 --set train.checkpoint_every=100000 --set train.warmup_steps=2 "${q[@]}")
 losses() { node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n"))
   if (l.trim()) { const r = JSON.parse(l); if ("loss" in r) console.log(r.step, r.loss); }' "$1"; }
-# stop_and_resume NAME SIGNAL WEIGHTS [FLAG...]: a run straight through and one stopped by
-# SIGNAL then resumed end with the same WEIGHTS file (and losses), bit for bit.
+# stop_and_resume NAME SIGNAL WEIGHTS [FLAG...]: a run of "${cmd[@]}" (finetune, unless
+# set otherwise) straight through and one stopped by SIGNAL then resumed end with the same
+# WEIGHTS file (and losses), bit for bit.
+cmd=(finetune "${ft[@]}")
 stop_and_resume() {
   local name=$1 sig=$2 weights=$3
   shift 3
-  "$SLM" finetune --out "$TMP/${name}_straight" "${ft[@]}" "$@" >/dev/null 2>"$TMP/err" || die "$name straight through: $(cat "$TMP/err")"
-  interrupt "$sig" "$TMP/${name}_cut" "$SLM" finetune --out "$TMP/${name}_cut" "${ft[@]}" "$@"
+  "$SLM" "${cmd[@]}" --out "$TMP/${name}_straight" "$@" >/dev/null 2>"$TMP/err" || die "$name straight through: $(cat "$TMP/err")"
+  interrupt "$sig" "$TMP/${name}_cut" "$SLM" "${cmd[@]}" --out "$TMP/${name}_cut" "$@"
   stopped=$(ls "$TMP/${name}_cut/checkpoints" | tail -1 | sed 's/step_0*//')
   [ -n "$stopped" ] && [ "$stopped" -lt $steps ] && ok || bad "$name finished ($stopped steps) before the signal: nothing was resumed"
-  "$SLM" finetune --out "$TMP/${name}_cut" "${ft[@]}" "$@" --resume "$TMP/${name}_cut" >/dev/null 2>"$TMP/err" && ok \
+  "$SLM" "${cmd[@]}" --out "$TMP/${name}_cut" "$@" --resume "$TMP/${name}_cut" >/dev/null 2>"$TMP/err" && ok \
     || bad "$name --resume: $(cat "$TMP/err")"
   cmp -s "$TMP/${name}_straight/model/$weights" "$TMP/${name}_cut/model/$weights" && ok \
     || bad "$name stopped at step $stopped and resumed ends with other weights than a run straight through"
@@ -76,6 +78,16 @@ stop_and_resume() {
 stop_and_resume finetune TERM model.safetensors
 # LoRA: the checkpoint holds the adapters and their AdamW moments; Ctrl-C stops it the same way.
 stop_and_resume lora INT adapter_model.safetensors --lora 4 --lora-targets q,v,down --set train.lr=0.003
+# With dropout: the masks are drawn from the step, so the resumed run draws the same ones.
+stop_and_resume lora_dropout INT adapter_model.safetensors --lora 4 --lora-targets q,v,down --lora-dropout 0.1 \
+  --set train.lr=0.003
+# DPO with LoRA (the base as the reference): Ctrl-C and resume as for fine-tuning.
+for i in $(seq 1 20); do
+  printf '{"prompt": "Count to %s.", "chosen": "%s", "rejected": "no"}\n' $i "$(seq -s ' ' 1 $((i % 9 + 1)))"
+done >"$TMP/prefs.jsonl"
+cmd=(align dpo --base "$TMP/base/model" --data "$TMP/prefs.jsonl" --max-steps $steps --set train.batch_size=4
+  --set train.eval_every=0 --set train.checkpoint_every=100000 --set train.warmup_steps=2 --eval-stories 0 "${q[@]}")
+stop_and_resume dpo_lora INT adapter_model.safetensors --lora 4 --lora-dropout 0.1 --set train.lr=0.003
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -3,10 +3,12 @@
 // pre-trained on them for a few steps, short Alpaca records, and small-run options.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "slm/model/model_files.h"
 #include "slm/train/pretrain.h"
 #include "slm/train/sft.h"
 #include "test_util.h"
@@ -31,6 +33,25 @@ inline const std::string& base_model() {
     o.out_dir = dir / "pre";
     o.quiet = true;
     return train::pretrain(o).model_dir;
+  }();
+  return path;
+}
+
+// The fixture's base with its final norm's weights at 20 rather than about 1. After 20
+// steps of pre-training the tied head's rows are still small, so with the final norm
+// fixing the hidden state's scale the logits cannot be peaked whatever the blocks do, and
+// LoRA (which leaves the head and norms frozen) could not lower the loss much. Full
+// fine-tuning grows the embeddings; here the scale is given.
+inline const std::string& lora_base() {
+  static TempDir dir;
+  static std::string path = [] {
+    auto m = model::load_model(base_model());
+    const int fn = m->layout().final_norm;
+    for (int64_t i = 0; i < m->layout().tensors[size_t(fn)].size; ++i) m->param(fn)[i] *= 20.f;
+    std::filesystem::create_directories(dir / "base");
+    model::save_model_files(dir / "base", *m);
+    std::filesystem::copy_file(base_model() + "/tokenizer.json", dir / "base/tokenizer.json");
+    return dir / "base";
   }();
   return path;
 }

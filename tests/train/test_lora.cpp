@@ -45,13 +45,18 @@ void randomize(LoraAdapters<T>& lora, uint64_t seed) {
   for (int64_t i = 0; i < lora.size(); ++i) lora.params()[i] = T(0.5 * (2 * rng.uniform() - 1));
 }
 
-void check_lora_gradients(bool masked) {
+// dropout > 0: in training mode with one key, so every forward (the analytic one and
+// each finite difference) draws the same masks: the gradient of one fixed-mask function.
+void check_lora_gradients(bool masked, double dropout = 0) {
   model::Transformer<double> m(tiny_config());
   m.init_weights(5);
   for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 20.0;
-  LoraAdapters<double> lora(m.layout(), all_targets(2, 3.0));
+  LoraConfig cfg = all_targets(2, 3.0);
+  cfg.dropout = dropout;
+  LoraAdapters<double> lora(m.layout(), cfg);
   randomize(lora, 7);
   lora.attach(m);
+  if (dropout > 0) lora.set_training(true, 12345);
   std::vector<int32_t> in = {1, 4, 7, 2, 9, 3, 3, 10, 0, 5}, tgt = {4, 7, 2, 9, 6, 3, 10, 0, 5, 8};
   if (masked) tgt = {-1, -1, 2, -1, 6, -1, 10, -1, -1, 8};
   int counted = 0;
@@ -83,28 +88,9 @@ std::vector<float> logits_of(model::Transformer<float>& m, const std::vector<int
   return {m.logits(), m.logits() + in.size() * size_t(m.config().vocab_size)};
 }
 
-// The fixture's base with its final norm's weights at 20 rather than about 1. After 20
-// steps of pre-training the tied head's rows are still small, so with the final norm
-// fixing the hidden state's scale the logits cannot be peaked whatever the blocks do, and
-// LoRA (which leaves the head and norms frozen) could not lower the loss much. Full
-// fine-tuning grows the embeddings; here the scale is given.
-const std::string& lora_base() {
-  static test::TempDir dir;
-  static std::string path = [] {
-    auto m = model::load_model(test::base_model());
-    const int fn = m->layout().final_norm;
-    for (int64_t i = 0; i < m->layout().tensors[size_t(fn)].size; ++i) m->param(fn)[i] *= 20.f;
-    std::filesystem::create_directories(dir / "base");
-    model::save_model_files(dir / "base", *m);
-    std::filesystem::copy_file(test::base_model() + "/tokenizer.json", dir / "base/tokenizer.json");
-    return dir / "base";
-  }();
-  return path;
-}
-
 FinetuneOptions lora_options(const test::TempDir& dir, const std::string& out, int64_t steps) {
   auto o = test::finetune_options(dir, out, steps);
-  o.base = lora_base();
+  o.base = test::lora_base();
   o.lora = all_targets(4, 8.0);
   o.train.lr = 1e-2;
   return o;
@@ -114,6 +100,118 @@ FinetuneOptions lora_options(const test::TempDir& dir, const std::string& out, i
 
 TEST(Lora, AdapterGradientsMatchFiniteDifferences) { check_lora_gradients(false); }
 TEST(Lora, AdapterGradientsMatchFiniteDifferencesWithMaskedTargets) { check_lora_gradients(true); }
+// Every adapter of both layers: layer 0's gradients come through the input gradients of
+// layer 1's dropped-out adapters, so this checks dx's correction as well as dA and dB.
+TEST(Lora, AdapterGradientsWithDropoutMatchFiniteDifferences) { check_lora_gradients(false, 0.3); }
+TEST(Lora, AdapterGradientsWithDropoutAndMaskedTargetsMatchFiniteDifferences) { check_lora_gradients(true, 0.5); }
+
+// y = x·W0ᵀ + s·(d(x)·Aᵀ)·Bᵀ computed by hand from the layer's input and the mask the
+// share of zeros in d(x) shows; out of training the layer is the merged one exactly.
+TEST(Lora, DropoutActsOnTheAdapterInputInTrainingOnly) {
+  model::Transformer<double> m(tiny_config());
+  m.init_weights(2);
+  LoraConfig cfg = all_targets(3, 5.0);
+  cfg.dropout = 0.25;
+  LoraAdapters<double> lora(m.layout(), cfg);
+  randomize(lora, 4);
+  const int wq = m.layout().layers[1].wq;
+  const std::vector<double> w0(m.param(wq), m.param(wq) + m.layout().tensors[size_t(wq)].size);
+  lora.attach(m);
+  const auto& t = lora.targets()[size_t(1 * 7)];  // layer 1, q_proj
+  const int N = 400, in = t.in, out = t.out, r = 3;
+  const double s = 5.0 / 3, keep = 1 / 0.75;
+  std::vector<double> x(size_t(N) * in), y(size_t(N) * out), merged(size_t(N) * out);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 1.5 + std::sin(double(i));  // never 0
+  auto layer = [&](std::vector<double>& dst) {
+    for (int n = 0; n < N; ++n)
+      for (int o = 0; o < out; ++o) {
+        double v = 0;
+        for (int i = 0; i < in; ++i) v += x[size_t(n * in + i)] * m.param(wq)[o * in + i];
+        dst[size_t(n * out + o)] = v;
+      }
+    m.on_linear_forward(wq, x.data(), dst.data(), N);
+  };
+  layer(merged);  // not training: the hook adds nothing
+  lora.set_training(true, 77);
+  layer(y);
+  EXPECT_NE(y, merged) << "training: the adapter sees a dropped-out input";
+  std::vector<double> again(size_t(N) * out), other(size_t(N) * out);
+  layer(again);
+  EXPECT_EQ(y, again) << "the same key draws the same masks";
+  lora.set_training(true, 78);
+  layer(other);
+  EXPECT_NE(y, other) << "another key draws other masks";
+  // The mask, read out of the backward hook: with dy = 1 on output 0 of every row and
+  // B = e_0 e_0ᵀ, dx's correction s·((dy·B)·A) ⊙ (m/(1-p) - 1) is s·A[0][i]·(m/(1-p) - 1)
+  // for each element, and dA's row 0 = s·Σ_n d(x)_n.
+  lora.set_training(true, 77);
+  layer(y);
+  std::vector<double> dy(size_t(N) * out, 0.0), dx(size_t(N) * in, 0.0);
+  for (int n = 0; n < N; ++n) dy[size_t(n * out)] = 1;
+  std::vector<double> keepB(lora.params() + t.b, lora.params() + t.b + int64_t(out) * r);
+  std::fill(lora.params() + t.b, lora.params() + t.b + int64_t(out) * r, 0.0);
+  lora.params()[t.b] = 1;  // B[0][0]
+  lora.zero_grad();
+  m.on_linear_backward(wq, x.data(), dy.data(), dx.data(), N);
+  int64_t dropped = 0;
+  std::vector<double> dxin(size_t(N) * in);  // d(x) by the mask read out
+  for (int n = 0; n < N; ++n)
+    for (int i = 0; i < in; ++i) {
+      const double a = lora.params()[t.a + i];
+      const double f = dx[size_t(n * in + i)] / (s * a);  // m/(1-p) - 1: 1/3 kept, -1 dropped
+      const bool kept = std::abs(f - (keep - 1)) < 1e-9;
+      ASSERT_TRUE(kept || std::abs(f + 1) < 1e-9) << f;
+      dropped += !kept;
+      dxin[size_t(n * in + i)] = kept ? x[size_t(n * in + i)] * keep : 0.0;  // d(x)
+    }
+  const double share = double(dropped) / double(N * in);
+  EXPECT_NEAR(share, 0.25, 0.03) << "the share of the adapter's inputs dropped";
+  for (int i = 0; i < in; ++i) {
+    double col = 0;
+    for (int n = 0; n < N; ++n) col += dxin[size_t(n * in + i)];
+    EXPECT_NEAR(lora.grads()[t.a + i], s * col, 1e-9 * std::abs(s * col) + 1e-9);
+  }
+  // The forward with the recovered mask: y = x·W0ᵀ + s·(d(x)·Aᵀ)·Bᵀ.
+  std::copy(keepB.begin(), keepB.end(), lora.params() + t.b);
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < out; ++o) {
+      double base = 0, low = 0;
+      for (int i = 0; i < in; ++i) base += x[size_t(n * in + i)] * w0[size_t(o * in + i)];
+      for (int k = 0; k < r; ++k) {
+        double xa = 0;
+        for (int i = 0; i < in; ++i) xa += dxin[size_t(n * in + i)] * lora.params()[t.a + k * in + i];
+        low += xa * lora.params()[t.b + o * r + k];
+      }
+      ASSERT_NEAR(y[size_t(n * out + o)], base + s * low, 1e-9) << n << "," << o;
+    }
+}
+
+// p = 0 is today's LoRA exactly: the same logits and adapter gradients, bit for bit, in
+// training and out of it, as a LoRA with dropout out of training.
+TEST(Lora, ZeroDropoutIsExactlyLoraWithoutDropout) {
+  auto run = [](double p, bool training) {
+    model::Transformer<float> m(tiny_config());
+    m.init_weights(3);
+    LoraConfig cfg = all_targets(2, 4.0);
+    cfg.dropout = p;
+    LoraAdapters<float> lora(m.layout(), cfg);
+    lora.init(5);
+    for (int64_t i = 0; i < lora.size(); ++i) lora.params()[i] += 0.01f * float(i % 7);  // B != 0
+    lora.attach(m);
+    lora.set_training(training, 99);
+    std::vector<int32_t> in = {1, 4, 7, 2, 9, 3}, tgt = {4, 7, 2, 9, 6, 3};
+    lora.zero_grad();
+    const double loss = m.forward_backward(in.data(), tgt.data(), 1, 6, 1.0 / 6);
+    std::vector<float> out(m.logits(), m.logits() + 6 * 11);
+    out.push_back(float(loss));
+    out.insert(out.end(), lora.grads(), lora.grads() + lora.size());
+    return out;
+  };
+  const auto today = run(0.0, false);
+  EXPECT_EQ(run(0.0, true), today);
+  EXPECT_EQ(run(0.4, false), today);
+  EXPECT_NE(run(0.4, true), today);
+}
 
 TEST(Lora, OnlyTheAdaptersGetGradients) {
   model::Transformer<double> m(tiny_config());
@@ -216,6 +314,12 @@ TEST(Lora, PeftSettingsSlmDoesNotComputeAreRefused) {
   EXPECT_EQ(refusal("r", "8"), "r is \"8\": expected an integer in [1, 65536]");
   EXPECT_EQ(refusal("r", int64_t(1) << 40), "r is 1099511627776: expected an integer in [1, 65536]");
   EXPECT_EQ(refusal("lora_alpha", nullptr), "lora_alpha is null: expected a number");
+  EXPECT_EQ(refusal("lora_dropout", 1.0), "lora_dropout is 1.0: expected a probability in [0, 1)");
+  EXPECT_EQ(refusal("lora_dropout", "0.1"), "lora_dropout is \"0.1\": expected a probability in [0, 1)");
+  // lora_dropout is written and read back.
+  c.dropout = 0.05;
+  EXPECT_EQ(c.to_peft_json()["lora_dropout"], 0.05);
+  EXPECT_EQ(LoraConfig::from_peft_json(c.to_peft_json(), "a.json").dropout, 0.05);
 }
 
 TEST(Lora, FineTuningLearnsWithTheBaseFrozenAndSavesAPeftAdapter) {
@@ -233,10 +337,10 @@ TEST(Lora, FineTuningLearnsWithTheBaseFrozenAndSavesAPeftAdapter) {
   EXPECT_EQ(cfg["task_type"], "CAUSAL_LM");
   EXPECT_EQ(cfg["r"], 4);
   EXPECT_EQ(cfg["lora_alpha"], 8.0);
-  EXPECT_EQ(cfg["base_model_name_or_path"], lora_base());
+  EXPECT_EQ(cfg["base_model_name_or_path"], test::lora_base());
   EXPECT_EQ(cfg["target_modules"].size(), 7u);
   auto tensors = model::read_safetensors(out + "/adapter_model.safetensors");
-  auto base = model::load_model(lora_base());
+  auto base = model::load_model(test::lora_base());
   const auto& c = base->config();
   EXPECT_EQ(tensors.size(), size_t(c.n_layers) * 7 * 2);
   const auto& qa = tensors.at("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight");
@@ -255,12 +359,12 @@ TEST(Lora, MergeFoldsTheAdapterIntoThePlainModel) {
   test::TempDir dir;
   auto r = finetune(lora_options(dir, "lora", 12));
   const std::string adapter = r.model_dir;
-  const int n = merge_lora(lora_base(), adapter, dir / "merged");
+  const int n = merge_lora(test::lora_base(), adapter, dir / "merged");
   auto merged = model::load_model_and_tokenizer(dir / "merged");
   EXPECT_EQ(n, merged.model->config().n_layers * 7);
   EXPECT_TRUE(merged.alpaca_template);
   // Against base + (alpha/r)·B·A computed here from the adapter file, element by element.
-  auto base = model::load_model(lora_base());
+  auto base = model::load_model(test::lora_base());
   auto ad = model::read_safetensors(adapter + "/adapter_model.safetensors");
   const auto& L = base->layout();
   const int wv = L.layers[0].wv;
@@ -303,7 +407,7 @@ TEST(Lora, AnAdapterThatDoesNotFitIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("r=4"), std::string::npos) << e.message();
   }
   // A model of another shape: the tensor and both shapes are named.
-  model::ModelConfig c = model::load_model(lora_base())->config();
+  model::ModelConfig c = model::load_model(test::lora_base())->config();
   c.dim = 16, c.hidden_dim = 32;
   model::Transformer<float> wide(c);
   try {

@@ -76,41 +76,59 @@ std::vector<double> row_sums(const std::vector<double>& logp, int B, int T) {
   return s;
 }
 
+// Pairs for the training loop: next() lays out each micro-batch's rows (chosen, rejected,
+// ...); forward_backward() runs the policy once over them and takes the loss and its
+// gradient from that same forward (with LoRA's dropout, the forward it trains through).
 class DpoSource : public train::BatchSource {
  public:
-  DpoSource(model::Transformer<float>& policy, std::vector<EncodedPair> pairs, int batch, double beta, bool ipo,
-            uint64_t seed, int32_t pad)
-      : pol_(policy), pairs_(std::move(pairs)), batch_(batch), beta_(beta), ipo_(ipo), pad_(pad),
-        order_(pairs_.size(), seed) {}
+  DpoSource(std::vector<EncodedPair> pairs, int batch, double beta, bool ipo, uint64_t seed, int32_t pad)
+      : pairs_(std::move(pairs)), batch_(batch), beta_(beta), ipo_(ipo), pad_(pad), order_(pairs_.size(), seed) {}
 
   void next(train::Batch& b) override {
-    std::vector<const EncodedPair*> ps;
     std::vector<const std::vector<int32_t>*> seqs;
     std::vector<int> prompts;
-    for (int i = 0; i < batch_; ++i) ps.push_back(&pairs_[order_.next()]);
-    for (const auto* p : ps) seqs.push_back(&p->chosen), seqs.push_back(&p->rejected);
-    for (const auto* p : ps) prompts.push_back(p->prompt), prompts.push_back(p->prompt);
-    fill_rows(seqs, prompts, pad_, b);
-    std::vector<double> logp;
-    token_logprobs(pol_, b.x.data(), b.y.data(), b.B, b.T, logp);
-    const auto sums = row_sums(logp, b.B, b.T);
-    b.w.assign(b.x.size(), 0.f);
-    for (size_t i = 0; i < ps.size(); ++i) {
-      PairTerm t = dpo_pair(sums[2 * i], sums[2 * i + 1], ps[i]->ref_chosen, ps[i]->ref_rejected, beta_, ipo_);
-      // The backward pass takes -(d loss / d log p) per token; every token of a response
-      // has its sum's derivative.
-      for (int c = 0; c < b.T; ++c) {
-        b.w[2 * i * size_t(b.T) + size_t(c)] = float(-t.dchosen);
-        b.w[(2 * i + 1) * size_t(b.T) + size_t(c)] = float(-t.drejected);
-      }
-      acc_["loss"] += t.loss;
-      acc_["margin"] += t.margin;
-      acc_["accuracy"] += t.margin > 0;
-      acc_["reward_chosen"] += beta_ * (sums[2 * i] - ps[i]->ref_chosen);
-      acc_["reward_rejected"] += beta_ * (sums[2 * i + 1] - ps[i]->ref_rejected);
+    b.row_ids.clear();
+    for (int i = 0; i < batch_; ++i) {
+      const size_t k = order_.next();
+      b.row_ids.push_back(int64_t(k));
+      seqs.push_back(&pairs_[k].chosen), seqs.push_back(&pairs_[k].rejected);
+      prompts.push_back(pairs_[k].prompt), prompts.push_back(pairs_[k].prompt);
     }
-    b.weight = double(ps.size());  // the loss is a mean over pairs
-    n_ += int(ps.size());
+    fill_rows(seqs, prompts, pad_, b);
+    b.w.clear();
+    b.weight = double(batch_);  // the loss is a mean over pairs
+  }
+
+  // The mean loss of the micro-batch's pairs; the gradient of their summed loss times
+  // grad_scale (1 / pairs in the step) is added into the trained weights.
+  double forward_backward(model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
+    const int V = m.config().vocab_size, N = b.B * b.T;
+    double loss = 0;
+    auto head = [&](float* logits) {
+      std::vector<double> logp;
+      logprobs_of_logits(logits, b.y.data(), N, V, logp);
+      const auto sums = row_sums(logp, b.B, b.T);
+      std::vector<double> dlogp(size_t(N), 0.0);
+      for (size_t i = 0; i < b.row_ids.size(); ++i) {
+        const EncodedPair& p = pairs_[size_t(b.row_ids[i])];
+        PairTerm t = dpo_pair(sums[2 * i], sums[2 * i + 1], p.ref_chosen, p.ref_rejected, beta_, ipo_);
+        // Every token of a response has its sum's derivative.
+        for (int c = 0; c < b.T; ++c) {
+          dlogp[2 * i * size_t(b.T) + size_t(c)] = grad_scale * t.dchosen;
+          dlogp[(2 * i + 1) * size_t(b.T) + size_t(c)] = grad_scale * t.drejected;
+        }
+        loss += t.loss;
+        acc_["loss"] += t.loss;
+        acc_["margin"] += t.margin;
+        acc_["accuracy"] += t.margin > 0;
+        acc_["reward_chosen"] += beta_ * (sums[2 * i] - p.ref_chosen);
+        acc_["reward_rejected"] += beta_ * (sums[2 * i + 1] - p.ref_rejected);
+      }
+      n_ += int(b.row_ids.size());
+      logits_grad_of_dlogp(logits, b.y.data(), dlogp, N, V);
+      return loss / double(b.row_ids.size());
+    };
+    return m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
   }
 
   json step_metrics() override {
@@ -125,7 +143,6 @@ class DpoSource : public train::BatchSource {
   void restore(const json& s) override { order_.restore(s); }
 
  private:
-  model::Transformer<float>& pol_;
   std::vector<EncodedPair> pairs_;
   int batch_;
   double beta_;
@@ -139,7 +156,7 @@ class DpoSource : public train::BatchSource {
 // Tokenizes the pairs (skipping, and counting, those longer than the context) and runs
 // the reference over them once: it never changes.
 std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, const tokenizer::Tokenizer& tok,
-                                      model::Transformer<float>& ref, bool quiet) {
+                                      const Reference& ref, tensor::Precision precision, bool quiet) {
   std::vector<EncodedPair> out;
   const int context = ref.config().context;
   size_t too_long = 0;
@@ -169,7 +186,7 @@ std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, cons
     train::Batch b;
     fill_rows({&out[i].chosen, &out[i].rejected}, {out[i].prompt, out[i].prompt}, int32_t(tok.eot()), b);
     std::vector<double> logp;
-    token_logprobs(ref, b.x.data(), b.y.data(), b.B, b.T, logp);
+    ref.logprobs(b.x.data(), b.y.data(), b.B, b.T, precision, logp);
     auto sums = row_sums(logp, b.B, b.T);
     out[i].ref_chosen = sums[0], out[i].ref_rejected = sums[1];
     bar.update(double(i + 1));
@@ -184,17 +201,23 @@ AlignResult dpo(const DpoOptions& opt) {
   if (!(opt.beta > 0)) throw Error("expected beta > 0", "--beta");
   auto prefs = read_preferences(opt.data);
   AlignModels models = load_align_models(opt.run);
-  auto pairs = encode_pairs(prefs, *models.policy.tok, *models.reference, opt.run.quiet);
+  // The reference at the precision the policy trains in, so that the margin starts at 0.
+  const auto precision = tensor::parse_precision(opt.run.train.dtype, "train.dtype");
+  auto pairs = encode_pairs(prefs, *models.policy.tok, models.ref(), precision, opt.run.quiet);
   const size_t n = pairs.size();
   if (!opt.run.quiet)
     fmt::print(stderr, "{} on {} ({:.2f}M parameters): {} pairs, {} steps of {}, beta {}\n", opt.ipo ? "IPO" : "DPO",
                opt.run.base, double(models.policy.model->num_params()) / 1e6, n, opt.run.train.max_steps,
                opt.run.train.batch_size * opt.run.train.grad_accum, opt.beta);
-  DpoSource source(*models.policy.model, std::move(pairs), opt.run.train.batch_size, opt.beta, opt.ipo,
-                   opt.run.train.seed, int32_t(models.policy.tok->eot()));
+  DpoSource source(std::move(pairs), opt.run.train.batch_size, opt.beta, opt.ipo, opt.run.train.seed,
+                   int32_t(models.policy.tok->eot()));
   json info = {{"pairs", n}, {"dpo", {{"beta", opt.beta}, {"loss", opt.ipo ? "ipo" : "sigmoid"}}}};
+  auto lo = align_loop_options(opt.run, models, opt.data, "dpo", info);
+  lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
+    return source.forward_backward(m, b, grad_scale);
+  };
   AlignResult res;
-  res.train = train::run_training(*models.policy.model, source, align_loop_options(opt.run, models, opt.data, "dpo", info));
+  res.train = train::run_training(*models.policy.model, source, lo);
   write_metric_curve(opt.run.out_dir, "accuracy", "accuracy.svg", "DPO: share of pairs the policy prefers rightly");
   evaluate_run(opt.run, res);
   return res;

@@ -50,11 +50,12 @@ struct Rollout {
 std::string request_prompt(const stories::InstructRecord& r) { return tokenizer::alpaca_prompt(r.instruction, r.input); }
 
 // The GRPO objective as a batch source for the training loop: each micro-batch is a
-// group-sampled rollout (reused for updates_per_batch steps), its weights the GRPO
-// loss's derivative by each token's log-probability (policy_loss.h).
+// group-sampled rollout (reused for updates_per_batch steps); forward_backward() takes the
+// policy's log-probabilities from the training forward itself and hands the backward pass
+// the GRPO loss's derivative by each of them (policy_loss.h).
 class GrpoSource : public train::BatchSource {
  public:
-  GrpoSource(model::Transformer<float>& policy, model::Transformer<float>& ref, const tokenizer::Tokenizer& tok,
+  GrpoSource(model::Transformer<float>& policy, const Reference& ref, const tokenizer::Tokenizer& tok,
              const std::vector<stories::InstructRecord>& records, const RewardFn& rewards, const GrpoSettings& s,
              int prompts_per_batch, int grad_accum, uint64_t seed, std::string samples_path)
       : pol_(policy), ref_(ref), tok_(tok), recs_(records), rewards_(rewards), s_(s), P_(prompts_per_batch),
@@ -62,22 +63,36 @@ class GrpoSource : public train::BatchSource {
 
   void next(train::Batch& b) override {
     Rollout& r = slots_[slot_];
-    std::vector<double> logp;
-    if (inner_ == 0) {
-      r = sample();
-      logp = r.logp_old;  // the policy that sampled is the policy now: ratio 1
-    } else {
-      token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, logp);
-    }
-    GrpoBatchTerms terms = grpo_batch(logp, r.logp_old, r.logp_ref, r.adv, r.y.data(), r.B, r.T, s_.clip_eps, s_.beta);
-    b.x = r.x, b.y = r.y, b.w = std::move(terms.weights);
+    if (inner_ == 0) r = sample();
+    b.x = r.x, b.y = r.y, b.w.clear();
     b.B = r.B, b.T = r.T;
     b.counted = std::count_if(r.y.begin(), r.y.end(), [](int32_t t) { return t >= 0; });
     b.weight = r.B;  // the loss is a mean over rows
+    b.row_ids.assign(size_t(r.B), int64_t(slot_));  // each row's rollout, for forward_backward
     // The figures of this step, summed over its micro-batches.
-    acc_loss_ += terms.loss, acc_kl_ += terms.kl, acc_clip_ += terms.clip_fraction, ++acc_n_;
+    ++acc_n_;
     for (const auto& [k, v] : r.metrics.items()) acc_metrics_[k] = acc_metrics_.value(k, 0.0) + v.get<double>();
     if (++slot_ == slots_.size()) slot_ = 0, inner_ = (inner_ + 1) % std::max(1, s_.updates_per_batch);
+  }
+
+  // The micro-batch's mean loss over its rows; the gradient of their summed loss times
+  // grad_scale (1 / rows in the step) is added into the trained weights. At a batch's
+  // first update the policy is the one that sampled (ratio 1, but for LoRA's dropout).
+  double forward_backward(model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
+    const Rollout& r = slots_.at(size_t(b.row_ids.at(0)));
+    const int V = m.config().vocab_size, N = b.B * b.T;
+    auto head = [&](float* logits) {
+      std::vector<double> logp;
+      logprobs_of_logits(logits, r.y.data(), N, V, logp);
+      GrpoBatchTerms t = grpo_batch(logp, r.logp_old, r.logp_ref, r.adv, r.y.data(), r.B, r.T, s_.clip_eps, s_.beta);
+      acc_loss_ += t.loss, acc_kl_ += t.kl, acc_clip_ += t.clip_fraction;
+      // The backward pass of weighted cross-entropy would take -weight per log p.
+      std::vector<double> dlogp(static_cast<size_t>(N));
+      for (int i = 0; i < N; ++i) dlogp[size_t(i)] = -double(t.weights[size_t(i)]) * grad_scale;
+      logits_grad_of_dlogp(logits, r.y.data(), dlogp, N, V);
+      return t.loss;
+    };
+    return m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
   }
 
   json step_metrics() override {
@@ -164,8 +179,7 @@ class GrpoSource : public train::BatchSource {
     token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, r.logp_old);
     // The reference runs at the policy's precision (bf16 or fp32, set by the loop), so that
     // KL is exactly zero while the two share weights, as at step 0.
-    ref_.set_precision(pol_.precision());
-    token_logprobs(ref_, r.x.data(), r.y.data(), r.B, r.T, r.logp_ref);
+    ref_.logprobs(r.x.data(), r.y.data(), r.B, r.T, pol_.precision(), r.logp_ref);
     r.metrics = summarize(rw, outs);
     if (s_.sample_every > 0 && (draws_ - 1) % uint64_t(s_.sample_every) == 0) log_samples(reqs, texts, rw, r.adv);
     return r;
@@ -204,7 +218,7 @@ class GrpoSource : public train::BatchSource {
   }
 
   model::Transformer<float>& pol_;
-  model::Transformer<float>& ref_;
+  const Reference ref_;
   const tokenizer::Tokenizer& tok_;
   const std::vector<stories::InstructRecord>& recs_;
   const RewardFn& rewards_;
@@ -244,9 +258,10 @@ RewardFn rule_rewards(const RewardModel& model) {
   };
 }
 
-train::TrainResult grpo_train(model::Transformer<float>& policy, model::Transformer<float>& reference,
+train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference& reference,
                               const tokenizer::Tokenizer& tok, const std::vector<stories::InstructRecord>& requests,
-                              const RewardFn& reward, const GrpoSettings& settings, const train::LoopOptions& lo) {
+                              const RewardFn& reward, const GrpoSettings& settings, const train::LoopOptions& options) {
+  train::LoopOptions lo = options;
   if (settings.group < 2) throw Error("a group needs at least 2 completions to compare", "--group");
   if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
@@ -261,6 +276,9 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, model::Transfor
                requests.size() - fit.size(), requests.size());
   GrpoSource source(policy, reference, tok, fit, reward, settings, lo.train.batch_size, lo.train.grad_accum,
                     lo.train.seed, (fs::path(lo.out_dir) / "samples.jsonl").string());
+  lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
+    return source.forward_backward(m, b, grad_scale);
+  };
   auto res = train::run_training(policy, source, lo);
   write_metric_curve(lo.out_dir, "reward", "reward.svg", "GRPO: mean reward of the sampled completions");
   return res;
@@ -284,7 +302,7 @@ AlignResult grpo(const GrpoOptions& opt) {
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;
-  res.train = grpo_train(*models.policy.model, *models.reference, *models.policy.tok, records, fn, g,
+  res.train = grpo_train(*models.policy.model, models.ref(), *models.policy.tok, records, fn, g,
                          align_loop_options(opt.run, models, opt.prompts, "grpo", info));
   evaluate_run(opt.run, res);
   return res;

@@ -54,9 +54,10 @@ using RewardFn = std::function<std::vector<Reward>(const std::vector<Completion>
 RewardFn rule_rewards(const RewardModel& model);
 
 // The algorithm itself, on models already loaded: policy trains (starting from, or
-// resumed into, its weights), reference stays as it is. lo.out_dir gets samples.jsonl and
+// resumed into, its weights; with lo.adapters, LoRA's adapters), reference stays as it is
+// (a model, or the policy with its adapters taken out). lo.out_dir gets samples.jsonl and
 // reward.svg beside the loop's files; lo.train.batch_size is requests a micro-batch.
-train::TrainResult grpo_train(model::Transformer<float>& policy, model::Transformer<float>& reference,
+train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference& reference,
                               const tokenizer::Tokenizer& tok, const std::vector<stories::InstructRecord>& requests,
                               const RewardFn& reward, const GrpoSettings& settings, const train::LoopOptions& lo);
 

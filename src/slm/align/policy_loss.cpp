@@ -6,11 +6,7 @@
 namespace slm::align {
 
 template <class T>
-void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32_t* targets, int B, int Tn,
-                    std::vector<double>& out) {
-  m.forward(inputs, B, Tn);
-  const int V = m.config().vocab_size, N = B * Tn;
-  const T* logits = m.logits();
+void logprobs_of_logits(const T* logits, const int32_t* targets, int N, int V, std::vector<double>& out) {
   out.assign(size_t(N), 0.0);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
@@ -23,10 +19,39 @@ void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32
   }
 }
 
-template void token_logprobs<float>(model::Transformer<float>&, const int32_t*, const int32_t*, int, int,
-                                    std::vector<double>&);
-template void token_logprobs<double>(model::Transformer<double>&, const int32_t*, const int32_t*, int, int,
-                                     std::vector<double>&);
+template <class T>
+void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32_t* targets, int B, int Tn,
+                    std::vector<double>& out) {
+  m.forward(inputs, B, Tn);
+  logprobs_of_logits(m.logits(), targets, B * Tn, m.config().vocab_size, out);
+}
+
+template <class T>
+void logits_grad_of_dlogp(T* logits, const int32_t* targets, const std::vector<double>& dlogp, int N, int V) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    T* z = logits + int64_t(n) * V;
+    if (targets[n] < 0 || dlogp[size_t(n)] == 0) {
+      std::fill(z, z + V, T(0));
+      continue;
+    }
+    const T mx = *std::max_element(z, z + V);
+    double sum = 0;
+    for (int j = 0; j < V; ++j) sum += std::exp(double(z[j] - mx));
+    // d log p(t) / d z_j = [j = t] - softmax_j
+    for (int j = 0; j < V; ++j) z[j] = T(-dlogp[size_t(n)] * std::exp(double(z[j] - mx)) / sum);
+    z[targets[n]] += T(dlogp[size_t(n)]);
+  }
+}
+
+#define SLM_POLICY_LOSS(T)                                                                                        \
+  template void token_logprobs<T>(model::Transformer<T>&, const int32_t*, const int32_t*, int, int,               \
+                                  std::vector<double>&);                                                          \
+  template void logprobs_of_logits<T>(const T*, const int32_t*, int, int, std::vector<double>&);                  \
+  template void logits_grad_of_dlogp<T>(T*, const int32_t*, const std::vector<double>&, int, int);
+SLM_POLICY_LOSS(float)
+SLM_POLICY_LOSS(double)
+#undef SLM_POLICY_LOSS
 
 TokenTerm grpo_token(double logp, double logp_old, double logp_ref, double adv, double eps, double beta) {
   TokenTerm t;

@@ -23,6 +23,16 @@ template <class T>
 void token_logprobs(model::Transformer<T>& m, const int32_t* inputs, const int32_t* targets, int B, int Tn,
                     std::vector<double>& out);
 
+// The same from logits already computed [N, V] (a training forward's).
+template <class T>
+void logprobs_of_logits(const T* logits, const int32_t* targets, int N, int V, std::vector<double>& out);
+
+// Overwrites logits [N, V] with d loss / d logits, given d loss / d log p(target) of each
+// row: dlogp[n] · (onehot(target) - softmax); rows whose target is -1 get zeros. What a
+// loss on sequence log-probabilities hands Transformer::forward_backward_logits.
+template <class T>
+void logits_grad_of_dlogp(T* logits, const int32_t* targets, const std::vector<double>& dlogp, int N, int V);
+
 struct TokenTerm {
   double loss = 0, dlogp = 0;  // the token's loss and d loss / d log p(token)
   double kl = 0;               // its KL estimate to the reference

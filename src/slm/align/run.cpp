@@ -5,8 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "slm/align/before_after.h"
+#include "slm/align/policy_loss.h"
 #include "slm/tokenizer/chat_template.h"
+#include "slm/train/sft.h"
 #include "slm/util/error.h"
 #include "slm/util/rng.h"
 
@@ -42,8 +47,32 @@ AlignModels load_align_models(const AlignRun& run) {
   if (!fs::is_directory(run.base) || !fs::exists(m.tokenizer_json))
     throw Error("expected a model folder with tokenizer.json", run.base);
   m.policy = model::load_model_and_tokenizer(run.base);
-  m.reference = model::load_model(run.base);
+  if (run.lora.rank <= 0) {
+    m.reference = model::load_model(run.base);
+    return m;
+  }
+  train::LoraConfig lc = run.lora;
+  lc.base = run.base;
+  m.lora = std::make_unique<train::LoraTrainable>(*m.policy.model, lc, run.train.seed);
+  if (!run.quiet) {
+    const auto mem = train::training_memory(*m.policy.model, m.lora.get());
+    fmt::print(stderr,
+               "LoRA r={} alpha={} dropout={} on {}: training {} of {} parameters; the reference is the base "
+               "without the adapters (no second copy of the weights: {:.1f} MB saved)\n",
+               lc.rank, lc.alpha, lc.dropout, fmt::join(lc.targets, ","), mem["trainable_params"].get<int64_t>(),
+               m.policy.model->num_params(), double(m.policy.model->num_params() * int64_t(sizeof(float))) / 1e6);
+  }
   return m;
+}
+
+void Reference::logprobs(const int32_t* inputs, const int32_t* targets, int B, int Tn, tensor::Precision precision,
+                         std::vector<double>& out) const {
+  const tensor::Precision keep = model_->precision();
+  model_->set_precision(precision);
+  if (lora_) lora_->unmerge();
+  token_logprobs(*model_, inputs, targets, B, Tn, out);
+  if (lora_) lora_->merge();
+  model_->set_precision(keep);
 }
 
 train::LoopOptions align_loop_options(const AlignRun& run, const AlignModels& models, const std::string& data,
@@ -62,6 +91,16 @@ train::LoopOptions align_loop_options(const AlignRun& run, const AlignModels& mo
   lo.quiet = run.quiet;
   lo.stop_after = run.stop_after;
   lo.add_files = [](const std::string& dir) { tokenizer::write_template_file(dir); };
+  if (models.lora) {
+    lo.adapters = models.lora.get();
+    lo.run_info["lora"] = models.lora->lora().config().to_peft_json();
+  }
+  // Weights, gradients and AdamW state; the full-weight run's reference is one more copy.
+  nlohmann::json mem = train::training_memory(*models.policy.model, models.lora.get());
+  const int64_t reference = models.lora ? 0 : models.policy.model->num_params() * int64_t(sizeof(float));
+  mem["reference"] = reference;
+  mem["total"] = mem["total"].get<int64_t>() + reference;
+  lo.run_info["memory_bytes"] = mem;
   return lo;
 }
 
@@ -69,7 +108,12 @@ void evaluate_run(const AlignRun& run, AlignResult& res) {
   if (res.train.model_dir.empty() || (run.eval.empty() && run.eval_stories <= 0)) return;
   BeforeAfterOptions bo;
   bo.records = run.eval, bo.limit = run.eval_limit, bo.stories = run.eval_stories, bo.quiet = run.quiet;
-  res.comparison = before_after(run.base, res.train.model_dir, (fs::path(run.out_dir) / "eval").string(), bo);
+  std::string tuned = res.train.model_dir;
+  if (run.lora.rank > 0) {  // the evaluation reads whole models: the adapter folded into the base
+    tuned = (fs::path(run.out_dir) / "merged").string();
+    train::merge_lora(run.base, res.train.model_dir, tuned);
+  }
+  res.comparison = before_after(run.base, tuned, (fs::path(run.out_dir) / "eval").string(), bo);
 }
 
 }  // namespace slm::align

@@ -36,7 +36,13 @@ template <class T>
 void Transformer<T>::linear_backward(T* dx, int w, const T* dy, const T* x, int in, int out) {
   const int N = B_ * T_;
   matmul_backward(dx, wgrad(w), dy, x, param(w), N, in, out, prec_);
-  if (on_linear_backward) on_linear_backward(w, x, dy, N);
+  if (on_linear_backward) on_linear_backward(w, x, dy, dx, N);
+}
+
+template <class T>
+void Transformer<T>::linear_forward(T* y, const T* x, int w, int N, int in, int out) {
+  matmul_forward(y, x, param(w), N, in, out, prec_);
+  if (on_linear_forward) on_linear_forward(w, x, y, N);
 }
 
 template <class T>
@@ -156,9 +162,9 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
     const auto& L = layout_.layers[size_t(l)];
     // Attention block: x_mid = x + Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn), xn = rmsnorm(x)
     rmsnorm_forward(A.xn1.data(), A.rstd1.data(), A.x_in.data(), param(L.attn_norm), N, C, cfg_.norm_eps);
-    matmul_forward(A.q.data(), A.xn1.data(), param(L.wq), N, C, C, prec_);
-    matmul_forward(A.k.data(), A.xn1.data(), param(L.wk), N, C, KV, prec_);
-    matmul_forward(A.v.data(), A.xn1.data(), param(L.wv), N, C, KV, prec_);
+    linear_forward(A.q.data(), A.xn1.data(), L.wq, N, C, C);
+    linear_forward(A.k.data(), A.xn1.data(), L.wk, N, C, KV);
+    linear_forward(A.v.data(), A.xn1.data(), L.wv, N, C, KV);
     rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta, past);
     rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta, past);
     T* att = A.att.data();
@@ -177,7 +183,7 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
       attention_forward_past(A.a.data(), att, A.q.data(), k_past_.data(), v_past_.data(), B, Tn, Tk, H, Hkv, d);
     }
     if (hook_) hook_->at(Site::attn_probs, l, att, B, Tn), hook_->at(Site::attn_heads, l, A.a.data(), B, Tn);
-    matmul_forward(A.x_mid.data(), A.a.data(), param(L.wo), N, C, C, prec_);
+    linear_forward(A.x_mid.data(), A.a.data(), L.wo, N, C, C);
     if (hook_) hook_->at(Site::attn_out, l, A.x_mid.data(), B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
@@ -186,10 +192,10 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
     if (cfg_.moe_layer(l)) {  // this layer's MLP is a mixture of experts
       aux_loss_ += moe_[size_t(l)].forward(out, A.xn2.data(), N, params_.data(), prec_);
     } else {
-      matmul_forward(A.g.data(), A.xn2.data(), param(L.w_gate), N, C, F, prec_);
-      matmul_forward(A.u.data(), A.xn2.data(), param(L.w_up), N, C, F, prec_);
+      linear_forward(A.g.data(), A.xn2.data(), L.w_gate, N, C, F);
+      linear_forward(A.u.data(), A.xn2.data(), L.w_up, N, C, F);
       swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
-      matmul_forward(out, A.h.data(), param(L.w_down), N, F, C, prec_);
+      linear_forward(out, A.h.data(), L.w_down, N, F, C);
     }
     if (hook_) hook_->at(Site::mlp_out, l, out, B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];

@@ -81,12 +81,16 @@ class Transformer {
 
   // Parameter-efficient fine-tuning (train/lora.h). A frozen tensor gets no gradient: its
   // weight-gradient GEMM is skipped (the gradient still flows through it to the input).
-  // When every tensor is frozen the gradient buffer is never allocated. on_linear_backward,
-  // when set, is called in backward for each linear layer of the blocks with the tensor,
-  // its input x [rows, in] and its output's gradient dy [rows, out].
+  // When every tensor is frozen the gradient buffer is never allocated. on_linear_forward,
+  // when set, is called in forward after each linear layer of the blocks (dense MLPs) with
+  // the tensor, its input x [rows, in] and its output y [rows, out], which it may add to
+  // (LoRA's dropout: the adapter's share on a dropped-out input). on_linear_backward, in
+  // backward, gets the input x, the output's gradient dy [rows, out] and the input's
+  // gradient dx [rows, in] (already dy·W), which it may add to.
   void set_frozen(int tensor, bool frozen) { frozen_[size_t(tensor)] = frozen; }
   bool frozen(int tensor) const { return frozen_[size_t(tensor)] != 0; }
-  std::function<void(int tensor, const T* x, const T* dy, int rows)> on_linear_backward;
+  std::function<void(int tensor, const T* x, T* y, int rows)> on_linear_forward;
+  std::function<void(int tensor, const T* x, const T* dy, T* dx, int rows)> on_linear_backward;
   // Called in backward as soon as layer l's gradients are final (layers come last to
   // first): data-parallel training starts that layer's all-reduce there, so it travels
   // while the layers below are still being worked on.
@@ -121,6 +125,8 @@ class Transformer {
   // The gradients, allocated on first use; a tensor's gradient, or null when it is frozen.
   T* grads_data();
   T* wgrad(int i) { return frozen(i) ? nullptr : grad(i); }
+  // A linear layer of a block: y = x·Wᵀ, then on_linear_forward.
+  void linear_forward(T* y, const T* x, int w, int N, int in, int out);
   // A linear layer's backward: dx += dy·W, dW (unless frozen), then on_linear_backward.
   void linear_backward(T* dx, int w, const T* dy, const T* x, int in, int out);
 

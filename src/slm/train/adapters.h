@@ -21,6 +21,9 @@ class Adapters {
   virtual void zero_grad() = 0;
   // After each optimizer step: the model's weights follow the updated adapters.
   virtual void update_model() = 0;
+  // Around each micro-batch's forward and backward in training (on) and after it (off):
+  // what acts in training only (LoRA's dropout). key: which micro-batch, for its random draws.
+  virtual void set_training(bool /*on*/, uint64_t /*key*/) {}
   // Writes the adapters' own files into a checkpoint or model folder; load() reads them
   // back (checking they fit the model) and updates the model.
   virtual void save(const std::string& dir) const = 0;

@@ -258,11 +258,16 @@ class TrainingRun {
         if (b.counted == 0) continue;
         if (tc_.deterministic) zero_grad();
         if (overlap && i == last) m_.on_layer_grads = start_layer_sum;
+        // Training-only randomness (LoRA's dropout) drawn from the step, micro-batch and
+        // rank, so a resumed run draws the same.
+        if (ad) ad->set_training(true, tc_.seed * 0x9E3779B97F4A7C15ull + ((uint64_t(step) << 24) | (uint64_t(i) << 12) |
+                                                                         uint64_t(dist::rank())));
         loss += (opt_.forward_backward ? opt_.forward_backward(m_, b, 1.0 / weight)
                                        : m_.forward_backward(b.x.data(), b.y.data(), b.B, b.T, 1.0 / weight, nullptr,
                                                              b.w.empty() ? nullptr : b.w.data())) *
                 b.weight / weight;
         m_.on_layer_grads = nullptr;
+        if (ad) ad->set_training(false, 0);
         if (tc_.deterministic)
           for (int64_t k = 0; k < P; ++k) acc_[size_t(k)] += grads[k];
       }
@@ -320,7 +325,8 @@ class TrainingRun {
     tokens_done_ += tokens;
     const double tok_s = double(tokens) / secs;
     const double mfu = tok_s * flops_tok_ / peak_;
-    json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu}};
+    json row = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm}, {"tokens_per_s", tok_s}, {"mfu", mfu},
+                {"step_s", secs}};
     if (world_ > 1) row["comm_share"] = (dist::collective_seconds() - comm0) / secs;  // waiting for the others
     row["rss_mb"] = double(resident_bytes()) / 1e6;  // this rank's memory (rank 0's, under mpirun)
     row.update(extra);

@@ -80,6 +80,8 @@ void LoraConfig::validate(const std::string& where) const {
   if (rank < 1) throw Error(fmt::format("the LoRA rank is {}: expected an integer of at least 1", rank), where + ".r");
   if (!std::isfinite(alpha) || alpha <= 0)
     throw Error(fmt::format("lora_alpha is {}: expected a number above 0", alpha), where + ".lora_alpha");
+  if (!(dropout >= 0 && dropout < 1))
+    throw Error(fmt::format("lora_dropout is {}: expected a probability in [0, 1)", dropout), where + ".lora_dropout");
   if (targets.empty()) throw Error("no LoRA target modules: expected some of " + accepted_targets(), where + ".target_modules");
   for (const auto& t : targets)
     if (std::none_of(kModules.begin(), kModules.end(), [&](const auto& m) { return m.second == t; }))
@@ -93,7 +95,7 @@ json LoraConfig::to_peft_json() const {
           {"base_model_name_or_path", base},
           {"r", rank},
           {"lora_alpha", alpha},
-          {"lora_dropout", 0.0},
+          {"lora_dropout", dropout},
           {"target_modules", targets},
           {"bias", "none"},
           {"fan_in_fan_out", false},
@@ -134,6 +136,12 @@ LoraConfig LoraConfig::from_peft_json(const json& j, const std::string& where) {
     c.rank = r.get<int>();
     if (!j.at("lora_alpha").is_number()) throw Error("lora_alpha is " + j["lora_alpha"].dump() + ": expected a number", where);
     c.alpha = j["lora_alpha"].get<double>();
+    if (j.contains("lora_dropout")) {
+      const json& p = j["lora_dropout"];
+      if (!p.is_number() || !(p.get<double>() >= 0 && p.get<double>() < 1))
+        throw Error("lora_dropout is " + p.dump() + ": expected a probability in [0, 1)", where);
+      c.dropout = p.get<double>();
+    }
     c.base = j.value("base_model_name_or_path", std::string());
     const json& t = j.at("target_modules");
     if (t.is_string()) throw Error("target_modules is a pattern: expected a list of module names", where);
@@ -210,8 +218,52 @@ void LoraAdapters<T>::attach(model::Transformer<T>& m) {
     const T* w = m.param(t.tensor);
     t.w0.assign(w, w + int64_t(t.in) * t.out);
   }
-  m.on_linear_backward = [this](int tensor, const T* x, const T* dy, int rows) { backward_hook(tensor, x, dy, rows); };
+  m.on_linear_forward = [this](int tensor, const T* x, T* y, int rows) { forward_hook(tensor, x, y, rows); };
+  m.on_linear_backward = [this](int tensor, const T* x, const T* dy, T* dx, int rows) {
+    backward_hook(tensor, x, dy, dx, rows);
+  };
   merge();
+}
+
+template <class T>
+void LoraAdapters<T>::unmerge() {
+  for (const auto& t : targets_) std::copy(t.w0.begin(), t.w0.end(), model_->param(t.tensor));
+}
+
+template <class T>
+void LoraAdapters<T>::set_training(bool on, uint64_t key) {
+  training_ = on;
+  key_ = key;
+}
+
+template <class T>
+void LoraAdapters<T>::dropout_delta(int k, const T* x, int rows) {
+  const Target& t = targets_[size_t(k)];
+  const size_t n = size_t(rows) * size_t(t.in);
+  const T keep = T(1 / (1 - cfg_.dropout));
+  xd_.resize(n);
+  const auto& m = masks_[size_t(k)];
+  for (size_t i = 0; i < n; ++i) xd_[i] = x[i] * (m[i] ? keep - T(1) : T(-1));
+}
+
+template <class T>
+void LoraAdapters<T>::forward_hook(int tensor, const T* x, T* y, int rows) {
+  const int k = by_tensor_[size_t(tensor)];
+  if (k < 0 || !dropout_active()) return;  // out of training the merged W is the whole layer
+  const Target& t = targets_[size_t(k)];
+  const int r = cfg_.rank;
+  // This forward's mask: kept with probability 1 - p, each target its own (as PEFT's
+  // separate Dropout modules), drawn from the micro-batch's key.
+  masks_.resize(targets_.size());
+  auto& m = masks_[size_t(k)];
+  m.resize(size_t(rows) * size_t(t.in));
+  Rng rng(key_ * 0x100000001B3ull + uint64_t(k) + 1);
+  for (auto& v : m) v = rng.uniform() >= cfg_.dropout;
+  // y += s · ((d(x) - x) · Aᵀ) · Bᵀ
+  dropout_delta(k, x, rows);
+  xa_.resize(size_t(rows) * r);
+  tensor::gemm(false, true, rows, r, t.in, T(1), xd_.data(), t.in, params_.data() + t.a, t.in, T(0), xa_.data(), r);
+  tensor::gemm(false, true, rows, t.out, r, T(cfg_.scale()), xa_.data(), r, params_.data() + t.b, r, T(1), y, t.out);
 }
 
 template <class T>
@@ -227,7 +279,7 @@ void LoraAdapters<T>::merge() {
 }
 
 template <class T>
-void LoraAdapters<T>::backward_hook(int tensor, const T* x, const T* dy, int rows) {
+void LoraAdapters<T>::backward_hook(int tensor, const T* x, const T* dy, T* dx, int rows) {
   const int k = by_tensor_[size_t(tensor)];
   if (k < 0) return;
   const Target& t = targets_[size_t(k)];
@@ -237,12 +289,27 @@ void LoraAdapters<T>::backward_hook(int tensor, const T* x, const T* dy, int row
   const T* B = params_.data() + t.b;
   xa_.resize(size_t(rows) * r);
   dyb_.resize(size_t(rows) * r);
+  const bool dropout = dropout_active();
+  if (dropout) {
+    if (masks_.size() != targets_.size() || masks_[size_t(k)].size() != size_t(rows) * size_t(t.in))
+      throw Error("LoRA dropout: a backward pass without its training forward", "lora");
+    dropout_delta(k, x, rows);
+    for (size_t i = 0; i < xd_.size(); ++i) xd_[i] += x[i];  // d(x): the adapter's input
+    x = xd_.data();
+  }
   // xa = x · Aᵀ [rows, r];  dB [out, r] += s · dyᵀ · xa
   tensor::gemm(false, true, rows, r, t.in, T(1), x, t.in, A, t.in, T(0), xa_.data(), r);
   tensor::gemm(true, false, t.out, r, rows, s, dy, t.out, xa_.data(), r, T(1), grads_.data() + t.b, r);
   // dyb = dy · B [rows, r];  dA [r, in] += s · dybᵀ · x
   tensor::gemm(false, false, rows, r, t.out, T(1), dy, t.out, B, r, T(0), dyb_.data(), r);
   tensor::gemm(true, false, r, t.in, rows, s, dyb_.data(), r, x, t.in, T(1), grads_.data() + t.a, t.in);
+  if (!dropout) return;  // dx = dy·W already holds the adapter's share
+  // dx += s · ((dy·B)·A) ⊙ (m/(1-p) - 1): the mask's change to the adapter's share in dy·W.
+  xd_.resize(size_t(rows) * size_t(t.in));
+  tensor::gemm(false, false, rows, t.in, r, T(1), dyb_.data(), r, A, t.in, T(0), xd_.data(), t.in);
+  const T keep = T(1 / (1 - cfg_.dropout));
+  const auto& m = masks_[size_t(k)];
+  for (size_t i = 0; i < xd_.size(); ++i) dx[i] += s * xd_[i] * (m[i] ? keep - T(1) : T(-1));
 }
 
 template <class T>
@@ -258,11 +325,12 @@ template <class T>
 void LoraAdapters<T>::load(const std::string& dir) {
   const LoraConfig have = read_lora_config(dir);
   const std::string cfg_path = (fs::path(dir) / "adapter_config.json").string();
-  if (have.rank != cfg_.rank || have.alpha != cfg_.alpha || have.targets != cfg_.targets)
-    throw Error(fmt::format("the adapter has r={} lora_alpha={} target_modules={}, this run's are r={} lora_alpha={} "
-                            "target_modules={}",
-                            have.rank, have.alpha, json(have.targets).dump(), cfg_.rank, cfg_.alpha,
-                            json(cfg_.targets).dump()),
+  if (have.rank != cfg_.rank || have.alpha != cfg_.alpha || have.targets != cfg_.targets ||
+      have.dropout != cfg_.dropout)
+    throw Error(fmt::format("the adapter has r={} lora_alpha={} target_modules={} lora_dropout={}, this run's are r={} "
+                            "lora_alpha={} target_modules={} lora_dropout={}",
+                            have.rank, have.alpha, json(have.targets).dump(), have.dropout, cfg_.rank, cfg_.alpha,
+                            json(cfg_.targets).dump(), cfg_.dropout),
                 cfg_path);
   const std::string path = (fs::path(dir) / "adapter_model.safetensors").string();
   auto loaded = model::read_safetensors(path);
@@ -280,7 +348,7 @@ void LoraAdapters<T>::load(const std::string& dir) {
 
 template <class T>
 LoraAdapters<T>::~LoraAdapters() {
-  if (model_) model_->on_linear_backward = nullptr;  // the hook points here
+  if (model_) model_->on_linear_forward = nullptr, model_->on_linear_backward = nullptr;  // the hooks point here
 }
 
 template class LoraAdapters<float>;

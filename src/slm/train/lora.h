@@ -15,6 +15,15 @@
 // so training starts from the base model exactly. Adapters are saved in Hugging Face
 // PEFT's layout: adapter_config.json and adapter_model.safetensors with tensors named
 // base_model.model.<module>.lora_A.weight [r, in] and .lora_B.weight [out, r].
+//
+// Dropout (PEFT's lora_dropout p) acts on the adapter branch's input only, in training:
+//
+//   y = x·W0ᵀ + s·(d(x)·Aᵀ)·Bᵀ,   d(x) = x ⊙ m / (1 - p),  m_ij ~ Bernoulli(1 - p).
+//
+// The forward pass still runs on the merged W and adds the difference the mask makes,
+// s·((d(x) - x)·Aᵀ)·Bᵀ; backward takes dB and dA from d(x) in place of x, and adds to the
+// input's gradient (dy·W) what the mask takes away, s·((dy·B)·A) ⊙ (m/(1-p) - 1). Out of
+// training (evaluation, sampling, merging) there is no dropout: the merged W is exact.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +41,7 @@ struct LoraConfig {
   double alpha = 16;
   // Hugging Face Llama module names: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj.
   std::vector<std::string> targets = {"q_proj", "v_proj"};
+  double dropout = 0;  // lora_dropout: in [0, 1), training only
   std::string base;  // recorded as base_model_name_or_path
 
   double scale() const { return alpha / rank; }
@@ -73,6 +83,12 @@ class LoraAdapters {
   void attach(model::Transformer<T>& m);
   // W = W0 + s·B·A for each target (after the adapters change).
   void merge();
+  // W = W0: the model computes the base alone (the reference of DPO and GRPO) until the
+  // next merge().
+  void unmerge();
+  // Dropout on (training) or off. On, each forward draws fresh masks, seeded by the key
+  // and the target (a micro-batch's forward and backward, reproducible on resume).
+  void set_training(bool on, uint64_t key = 0);
 
   const std::vector<model::TensorInfo>& tensors() const { return tensors_; }  // PEFT names
   const std::vector<Target>& targets() const { return targets_; }
@@ -88,13 +104,21 @@ class LoraAdapters {
   void load(const std::string& dir);
 
  private:
-  void backward_hook(int tensor, const T* x, const T* dy, int rows);
+  void forward_hook(int tensor, const T* x, T* y, int rows);
+  void backward_hook(int tensor, const T* x, const T* dy, T* dx, int rows);
+  // dx [rows, in] = x ⊙ (m/(1-p) - 1): what dropout changes of the adapter's input.
+  void dropout_delta(int k, const T* x, int rows);
+  bool dropout_active() const { return training_ && cfg_.dropout > 0; }
   LoraConfig cfg_;
   std::vector<Target> targets_;
   std::vector<int> by_tensor_;  // model tensor -> index in targets_, or -1
   std::vector<model::TensorInfo> tensors_;
   std::vector<T> params_, grads_;
   std::vector<T> xa_, dyb_;  // scratch: x·Aᵀ and dy·B [rows, r]
+  std::vector<T> xd_;        // scratch: d(x) or d(x) - x [rows, in]
+  bool training_ = false;
+  uint64_t key_ = 0;
+  std::vector<std::vector<uint8_t>> masks_;  // the last training forward's mask of each target [rows, in]
   model::Transformer<T>* model_ = nullptr;
 };
 
@@ -108,6 +132,7 @@ class LoraTrainable : public Adapters {
   float* grads() override { return lora_.grads(); }
   void zero_grad() override { lora_.zero_grad(); }
   void update_model() override { lora_.merge(); }
+  void set_training(bool on, uint64_t key) override { lora_.set_training(on, key); }
   void save(const std::string& dir) const override { lora_.save(dir); }
   void load(const std::string& dir) override;
   LoraAdapters<float>& lora() { return lora_; }
