@@ -1,5 +1,6 @@
 // The hand-written inference kernels against the plain double-precision product: the
-// fp32 matrix-vector slice (AVX-512 and its tail), the int8 VNNI dot products, the
+// fp32 matrix-vector slice (16, then 4 rows at a time, and its tails), the int8 VNNI dot
+// products (8 rows and 2 blocks at a time, odd and partial blocks), the
 // sliced GEMM and q8's dequantise-and-GEMM, each on shapes with tails (rows not a
 // multiple of 4, columns not of 16 or 32), accumulating and not, inside a parallel region.
 #include <gtest/gtest.h>
@@ -49,7 +50,7 @@ double max_err(const std::vector<float>& got, const std::vector<double>& want) {
 TEST(Kernels, MatvecSlicesMatchThePlainProduct) {
   Rng rng(1);
   for (int in : {1, 15, 16, 17, 48, 288, 301})
-    for (int out : {1, 3, 4, 7, 33}) {
+    for (int out : {1, 3, 4, 7, 33, 37, 70}) {  // thread shares of 16 rows and tails of 4 and 1
       for (int n : {1, 2, 3}) {
         auto x = random_vec(size_t(n) * in, rng), w = random_vec(size_t(out) * in, rng);
         auto y0 = random_vec(size_t(n) * out, rng);
@@ -88,15 +89,21 @@ TEST(Kernels, SlicedGemmMatchesThePlainProduct) {
 // the int8 activations with their scales (computed here from the blocks themselves).
 TEST(Kernels, Q8DotProductsAreExactInt8Arithmetic) {
   Rng rng(3);
-  for (int cols : {32, 40, 64, 288, 770})
-    for (int rows : {1, 4, 6, 9}) {
+  // Blocks a row: 1, 2 (partial), 2, 9 (odd), 17 (a group of 16 and one), 25 (partial last),
+  // 64; rows: tails of the 8-row kernel, and two threads' shares (multiples of 16).
+  for (int cols : {32, 40, 64, 288, 544, 770, 2048})
+    for (int rows : {1, 4, 6, 9, 17, 40}) {
       const int n = 2;
       auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
       auto q = tensor::quantize_q8(w.data(), rows, cols);
       tensor::Q8Rows xq;
       tensor::q8_quantize_rows(xq, x.data(), n, cols);
       std::vector<float> y(size_t(n) * rows, 1.f);
-      tensor::q8_matvec_rows(y.data(), xq, q, 0, rows, true);
+#pragma omp parallel num_threads(2)
+      {
+        auto [o0, o1] = tensor::thread_share(rows, 16);
+        tensor::q8_matvec_rows(y.data(), xq, q, o0, o1, true);
+      }
       for (int i = 0; i < n; ++i)
         for (int o = 0; o < rows; ++o) {
           double want = 1;
