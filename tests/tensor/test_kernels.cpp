@@ -118,24 +118,48 @@ TEST(Kernels, Q8DotProductsAreExactInt8Arithmetic) {
     }
 }
 
+// A prompt's q8 product: in fp32, the float product with the dequantised weights; in bf16
+// (where the processor has it), the product of the bf16 roundings of the dequantised
+// weights and of x, summed in fp32, and within bf16's precision of the fp32 product.
 TEST(Kernels, Q8GemmRowsIsTheProductWithTheDequantisedWeights) {
   Rng rng(4);
-  const int n = 7, rows = 50, cols = 96;
-  auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
-  auto q = tensor::quantize_q8(w.data(), rows, cols);
-  std::vector<float> deq(size_t(rows) * cols);
-  tensor::q8_dequantize_rows(deq.data(), q, 0, rows);
-  for (int o = 0; o < rows; ++o)
-    for (int c = 0; c < cols; ++c)
-      ASSERT_EQ(deq[size_t(o) * cols + c], q.scale[size_t(o) * q.blocks + c / 32] * q.q[size_t(o) * q.blocks * 32 + c]);
-  std::vector<float> y(size_t(n) * rows), zero(y.size(), 0.f);
+  for (auto [rows, cols] : {std::pair{50, 96}, std::pair{300, 100}, std::pair{37, 2048}}) {
+    const int n = 7;
+    auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
+    auto q = tensor::quantize_q8(w.data(), rows, cols);
+    std::vector<float> deq(size_t(rows) * cols);
+    tensor::q8_dequantize_rows(deq.data(), q, 0, rows);
+    for (int o = 0; o < rows; ++o)
+      for (int c = 0; c < cols; ++c)
+        ASSERT_EQ(deq[size_t(o) * cols + c], q.scale[size_t(o) * q.blocks + c / 32] * q.q[size_t(o) * q.blocks * 32 + c]);
+    auto rounded = [](const std::vector<float>& v) {  // bf16's value of each element, as float
+      std::vector<uint16_t> b(v.size());
+      tensor::to_bf16(b.data(), v.data(), int64_t(v.size()));
+      std::vector<float> r(v.size());
+      for (size_t i = 0; i < v.size(); ++i) r[i] = tensor::bf16_to_float(b[i]);
+      return r;
+    };
+    const auto y0 = random_vec(size_t(n) * rows, rng);
+    const auto fp32 = reference(x, deq, y0, n, cols, rows);
+    for (bool bf16 : {false, true}) {
+      if (bf16 && !tensor::cpu_has_bf16()) continue;
+      std::vector<float> y = y0;
 #pragma omp parallel num_threads(2)
-  {
-    std::vector<float> scratch;
-    auto [o0, o1] = tensor::thread_share(rows, 16);
-    tensor::q8_gemm_rows(y.data(), x.data(), n, q, o0, o1, scratch, false);
+      {
+        tensor::Q8GemmScratch scratch;
+        scratch.bf16 = bf16;
+        auto [o0, o1] = tensor::thread_share(rows, 16);
+        tensor::q8_gemm_rows(y.data(), x.data(), n, q, o0, o1, scratch, /*accumulate=*/true);
+      }
+      const auto want = bf16 ? reference(rounded(x), rounded(deq), y0, n, cols, rows) : fp32;
+      EXPECT_LT(max_err(y, want), 1e-5 * cols) << rows << " x " << cols << " bf16 " << bf16;
+      // Each product's two roundings: ≤ 2⁻⁸ of |w|·|x| (≤ 1 here), summed over cols at random signs.
+      if (bf16) {
+        EXPECT_GT(max_err(y, fp32), 1e-6) << "the operands were not rounded to bf16";
+        EXPECT_LT(max_err(y, fp32), 4.0 / 256 * std::sqrt(double(cols))) << rows << " x " << cols;
+      }
+    }
   }
-  EXPECT_LT(max_err(y, reference(x, deq, zero, n, cols, rows)), 1e-5 * cols);
 }
 
 TEST(Kernels, ThreadSharesCoverEverythingOnce) {

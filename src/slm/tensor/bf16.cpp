@@ -89,4 +89,9 @@ void gemm_bf16(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
   }
 }
 
+void gemm_bf16_nt(int M, int N, int K, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C,
+                  int ldc) {
+  check(dnnl_gemm_bf16bf16f32('N', 'T', M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc));
+}
+
 }  // namespace slm::tensor

@@ -28,4 +28,9 @@ float bf16_to_float(uint16_t b);
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc);
 
+// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C for operands already in bf16 (row-major, leading
+// dimensions lda, ldb, ldc): q8 prompts dequantise their weights straight into bf16.
+void gemm_bf16_nt(int M, int N, int K, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C,
+                  int ldc);
+
 }  // namespace slm::tensor
