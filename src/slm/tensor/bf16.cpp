@@ -39,11 +39,7 @@ const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" :
 void to_bf16(uint16_t* out, const float* in, int64_t n) {
   // Threads only for large copies: below that, waking a team costs more than the copy.
 #pragma omp parallel for simd schedule(static) if (n >= (int64_t(1) << 18))
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &in[i], 4);
-    out[i] = uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // round to nearest, ties to even
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(in[i]);
 }
 
 float bf16_to_float(uint16_t b) {

@@ -6,6 +6,7 @@
 // "master" copy); only the copies a product reads are bf16, made per call.
 // The products are oneDNN's (libdnnl), whose kernels use vdpbf16ps / AMX tiles.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace slm::tensor {
@@ -21,6 +22,11 @@ const char* precision_name(Precision p);
 
 // out[i] = in[i] rounded to the nearest bf16 (ties to even), as raw bits.
 void to_bf16(uint16_t* out, const float* in, int64_t n);
+inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // round to nearest, ties to even
+}
 float bf16_to_float(uint16_t b);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major as gemm(), with A and B rounded to bf16

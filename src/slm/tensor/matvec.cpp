@@ -20,8 +20,8 @@ inline float dot(const float* w, const float* x, int in) {
 #if defined(__AVX512F__)
 // R consecutive rows of W (from w0) against the rows of x: R independent sums in flight,
 // each 16 floats of x loaded once for all R rows. More rows in flight keep more of the
-// memory's requests outstanding: at the 110M shape, one thread, bench/bench_matvec
-// measured 4 rows at 26–28 GB/s, 8 at 26–30, 16 at 27–31 (the plain read: 27–32).
+// memory's requests outstanding: at the 110M shape, one thread (variants of the kernel in
+// bench/bench_matvec's loop) 4 rows streamed 26–28 GB/s, 8 26–30, 16 27–31 (the read: 27–32).
 // Software prefetch measured slower here (the hardware's stream prefetcher keeps up).
 template <int R>
 void rows_kernel(float* y, const float* x, const float* w0, int n, int in, int out, bool accumulate) {

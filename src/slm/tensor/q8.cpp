@@ -81,7 +81,7 @@ namespace {
 // -128·Σx instead of zero (one vpdpbusd of x a step, shared by the R rows), so the
 // integer sums are exact. Each block's sum is scaled by its two scales in float: the
 // product of both scales is formed for 16 blocks at once, then spread over each block's
-// eight lanes by one permute. Measured at the 110M shape, one thread (bench/bench_matvec):
+// eight lanes by one permute. At the 110M shape, one thread (variants in bench/bench_matvec's loop):
 // this with 8 rows and a prefetch 8 KB ahead of each row streamed 18–20 GB/s where the
 // 256-bit kernel before it (sign trick, a broadcast scale a block, 4 rows) streamed 12–13;
 // 4 rows 15, 16 rows 17–19; prefetching 0.5–4 KB ahead gained less.
@@ -208,29 +208,20 @@ void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1
 
 namespace {
 
-// Rows [r0, r1) of W as bf16 (scale · q rounded to nearest even), [r1 - r0, cols].
-void dequantize_rows_bf16(uint16_t* out, const Q8Matrix& w, int r0, int r1) {
+// Rows [r0, r1) of W as bf16 (scale · q rounded to nearest even), [r1 - r0, cols]: a row
+// at a time through float (the row stays in L1 between the two passes). Not to_bf16: it
+// opens a parallel region per call, too dear a row at a time.
+void dequantize_rows_bf16(uint16_t* out, const Q8Matrix& w, int r0, int r1, std::vector<float>& row) {
+  row.resize(size_t(w.cols));
   for (int r = r0; r < r1; ++r) {
-    const int8_t* q = w.q.data() + size_t(r) * w.blocks * kQ8Block;
-    const float* s = w.scale.data() + size_t(r) * w.blocks;
+    q8_dequantize_rows(row.data(), w, r, r + 1);
     uint16_t* o = out + size_t(r - r0) * w.cols;
-    for (int b = 0; b < w.blocks; ++b) {
-      const int len = std::min(kQ8Block, w.cols - b * kQ8Block);
+    int c = 0;
 #if defined(__AVX512BF16__)
-      if (len == kQ8Block) {  // 32 values: two vcvtneps2bf16
-        const __m512 sv = _mm512_set1_ps(s[b]);
-        for (int h = 0; h < kQ8Block; h += 16) {
-          const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + b * kQ8Block + h));
-          const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q16)), sv);
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + b * kQ8Block + h), __m256i(_mm512_cvtneps_pbh(v)));
-        }
-        continue;
-      }
+    for (; c + 16 <= w.cols; c += 16)  // vcvtneps2bf16: round to nearest even
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + c), __m256i(_mm512_cvtneps_pbh(_mm512_loadu_ps(&row[size_t(c)]))));
 #endif
-      float v[kQ8Block];
-      for (int j = 0; j < len; ++j) v[j] = s[b] * float(q[b * kQ8Block + j]);
-      to_bf16(o + b * kQ8Block, v, len);
-    }
+    for (; c < w.cols; ++c) o[c] = float_to_bf16(row[size_t(c)]);
   }
 }
 
@@ -248,7 +239,7 @@ void q8_gemm_rows(float* y, const float* x, int n, const Q8Matrix& w, int o0, in
     scratch.w16.resize(size_t(slice) * w.cols);
     for (int r = o0; r < o1; r += slice) {
       const int len = std::min(slice, o1 - r);
-      dequantize_rows_bf16(scratch.w16.data(), w, r, r + len);
+      dequantize_rows_bf16(scratch.w16.data(), w, r, r + len, scratch.w32);
       gemm_bf16_nt(n, len, w.cols, scratch.x16.data(), w.cols, scratch.w16.data(), w.cols, beta, y + r, w.rows);
     }
     return;

@@ -49,7 +49,7 @@ void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1
 // A thread's buffers for q8_gemm_rows, kept between calls (a prompt runs many products).
 struct Q8GemmScratch {
   bool bf16 = cpu_has_bf16();        // the product in bf16 (else fp32)
-  std::vector<float> w32;            // a dequantised slice of W, fp32
+  std::vector<float> w32;            // a dequantised slice of W, fp32 (bf16: one row)
   std::vector<uint16_t> w16, x16;    // the same in bf16, and x in bf16
 };
 
