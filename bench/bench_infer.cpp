@@ -4,8 +4,8 @@
 // read bandwidth). bench/infer_bench.sh runs it beside llama.cpp on the same weights.
 // Usage:
 //   bench_infer save CONFIG_JSON VOCAB DIR    random weights (seed 1) + a byte-pair vocabulary, as a model folder
-//   bench_infer bandwidth THREADS             the read bandwidth (GB/s) of summing 512 MB, and the
-//                                             sgemm peak (GFLOP/s, best 1024³) at THREADS
+//   bench_infer bandwidth THREADS             the read bandwidth (GB/s: bench/read_bandwidth.h), and
+//                                             the sgemm peak (GFLOP/s, best 1024³) at THREADS
 //   bench_infer run DIR fp32|q8 THREADS PROMPT DECODE [BANDWIDTH_GBS [GEMM_GFLOPS]]
 #include <omp.h>
 #include <sys/resource.h>
@@ -25,6 +25,7 @@
 #include "slm/tensor/blas_setup.h"
 #include "slm/tensor/gemm.h"
 #include "slm/util/atomic_file.h"
+#include "read_bandwidth.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -68,19 +69,8 @@ static int save(const char* config, int vocab, const std::string& dir) {
 }
 
 static int bandwidth(int threads) {
-  const size_t n = (size_t(512) << 20) / sizeof(float);
-  std::vector<float> a(n, 1.f);
-  double best = 0, sink = 0;
+  const double read_gbs = bench::read_bandwidth_gbs(threads, now_s);
   omp_set_num_threads(threads);
-  for (int r = 0; r < 5; ++r) {
-    const double t0 = now_s();
-    float s = 0;
-#pragma omp parallel for simd reduction(+ : s) schedule(static)
-    for (size_t i = 0; i < n; ++i) s += a[i];
-    best = std::max(best, double(n) * sizeof(float) / (now_s() - t0));
-    sink += s;
-  }
-  a = {};
   // The GEMM peak at this thread count: the best of a few 1024³ sgemms.
   double peak = 0;
   const int g = 1024;
@@ -90,7 +80,7 @@ static int bandwidth(int threads) {
     slm::tensor::gemm(false, false, g, g, g, 1.f, ga.data(), g, gb.data(), g, 0.f, gc.data(), g);
     peak = std::max(peak, 2.0 * g * g * g / (now_s() - t0));
   }
-  std::printf("RESULT read_gbs=%.2f gemm_gflops=%.1f (%d threads, %.0f)\n", best / 1e9, peak / 1e9, threads, sink * 0);
+  std::printf("RESULT read_gbs=%.2f gemm_gflops=%.1f (%d threads)\n", read_gbs, peak / 1e9, threads);
   return 0;
 }
 

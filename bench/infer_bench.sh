@@ -6,7 +6,10 @@
 # bench/llama_cpp_bench.mjs) each time a PROMPT-token prompt and DECODE greedy tokens at
 # 1 and 2 threads, interleaved, REPS times; the best of each is kept. Prints tokens/s,
 # the ratio slm / llama.cpp, peak resident memory (llama.cpp's includes Node's ~50 MB),
-# and for slm's decoding the share of the measured read bandwidth it uses.
+# and for slm's decoding the share of the measured read bandwidth it uses (weight bytes a
+# token reads × tokens/s ÷ bench_infer bandwidth's STREAM-like read, bench/read_bandwidth.h;
+# q8 decoding does more arithmetic a byte, so its share is lower by nature), and for the
+# prompt the share of the fp32 sgemm peak (q8 prompts multiply in bf16: over 100% is possible).
 # Reference (not installable here), llama2.c run.c -Ofast -fopenmp -march=native on this
 # machine class, decode tokens/s at 1 / 2 threads: 15M 443 / 730; 110M 66 / 73.
 # Usage: bench/infer_bench.sh [SHAPES] (default "stories15m stories110m"); env PROMPT, DECODE, REPS,
@@ -41,7 +44,7 @@ for shape in $SHAPES; do
   echo
   echo "== $shape"
   printf '%-6s %-3s | %-22s %-22s %-7s | %-22s %-22s %-7s | %s\n' "" thr "slm prompt" "llama.cpp prompt" ratio \
-    "slm decode" "llama.cpp decode" ratio "slm: prompt share of GEMM peak, decode share of bandwidth"
+    "slm decode" "llama.cpp decode" ratio "slm: prompt share of sgemm peak, decode share of read bandwidth"
   for dtype in fp32 q8; do
     gguf="$T/$shape-f32.gguf"; [ $dtype = q8 ] && gguf="$T/$shape-q8_0.gguf"
     for th in 1 2; do

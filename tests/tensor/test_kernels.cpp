@@ -1,5 +1,6 @@
 // The hand-written inference kernels against the plain double-precision product: the
-// fp32 matrix-vector slice (AVX-512 and its tail), the int8 VNNI dot products, the
+// fp32 matrix-vector slice (16, then 4 rows at a time, and its tails), the int8 VNNI dot
+// products (8 rows and 2 blocks at a time, odd and partial blocks), the
 // sliced GEMM and q8's dequantise-and-GEMM, each on shapes with tails (rows not a
 // multiple of 4, columns not of 16 or 32), accumulating and not, inside a parallel region.
 #include <gtest/gtest.h>
@@ -49,7 +50,7 @@ double max_err(const std::vector<float>& got, const std::vector<double>& want) {
 TEST(Kernels, MatvecSlicesMatchThePlainProduct) {
   Rng rng(1);
   for (int in : {1, 15, 16, 17, 48, 288, 301})
-    for (int out : {1, 3, 4, 7, 33}) {
+    for (int out : {1, 3, 4, 7, 33, 37, 70}) {  // thread shares of 16 rows and tails of 4 and 1
       for (int n : {1, 2, 3}) {
         auto x = random_vec(size_t(n) * in, rng), w = random_vec(size_t(out) * in, rng);
         auto y0 = random_vec(size_t(n) * out, rng);
@@ -88,15 +89,21 @@ TEST(Kernels, SlicedGemmMatchesThePlainProduct) {
 // the int8 activations with their scales (computed here from the blocks themselves).
 TEST(Kernels, Q8DotProductsAreExactInt8Arithmetic) {
   Rng rng(3);
-  for (int cols : {32, 40, 64, 288, 770})
-    for (int rows : {1, 4, 6, 9}) {
+  // Blocks a row: 1, 2 (partial), 2, 9 (odd), 17 (a group of 16 and one), 25 (partial last),
+  // 64; rows: tails of the 8-row kernel, and two threads' shares (multiples of 16).
+  for (int cols : {32, 40, 64, 288, 544, 770, 2048})
+    for (int rows : {1, 4, 6, 9, 17, 40}) {
       const int n = 2;
       auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
       auto q = tensor::quantize_q8(w.data(), rows, cols);
       tensor::Q8Rows xq;
       tensor::q8_quantize_rows(xq, x.data(), n, cols);
       std::vector<float> y(size_t(n) * rows, 1.f);
-      tensor::q8_matvec_rows(y.data(), xq, q, 0, rows, true);
+#pragma omp parallel num_threads(2)
+      {
+        auto [o0, o1] = tensor::thread_share(rows, 16);
+        tensor::q8_matvec_rows(y.data(), xq, q, o0, o1, true);
+      }
       for (int i = 0; i < n; ++i)
         for (int o = 0; o < rows; ++o) {
           double want = 1;
@@ -111,24 +118,48 @@ TEST(Kernels, Q8DotProductsAreExactInt8Arithmetic) {
     }
 }
 
+// A prompt's q8 product: in fp32, the float product with the dequantised weights; in bf16
+// (where the processor has it), the product of the bf16 roundings of the dequantised
+// weights and of x, summed in fp32, and within bf16's precision of the fp32 product.
 TEST(Kernels, Q8GemmRowsIsTheProductWithTheDequantisedWeights) {
   Rng rng(4);
-  const int n = 7, rows = 50, cols = 96;
-  auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
-  auto q = tensor::quantize_q8(w.data(), rows, cols);
-  std::vector<float> deq(size_t(rows) * cols);
-  tensor::q8_dequantize_rows(deq.data(), q, 0, rows);
-  for (int o = 0; o < rows; ++o)
-    for (int c = 0; c < cols; ++c)
-      ASSERT_EQ(deq[size_t(o) * cols + c], q.scale[size_t(o) * q.blocks + c / 32] * q.q[size_t(o) * q.blocks * 32 + c]);
-  std::vector<float> y(size_t(n) * rows), zero(y.size(), 0.f);
+  for (auto [rows, cols] : {std::pair{50, 96}, std::pair{300, 100}, std::pair{37, 2048}}) {
+    const int n = 7;
+    auto w = random_vec(size_t(rows) * cols, rng), x = random_vec(size_t(n) * cols, rng);
+    auto q = tensor::quantize_q8(w.data(), rows, cols);
+    std::vector<float> deq(size_t(rows) * cols);
+    tensor::q8_dequantize_rows(deq.data(), q, 0, rows);
+    for (int o = 0; o < rows; ++o)
+      for (int c = 0; c < cols; ++c)
+        ASSERT_EQ(deq[size_t(o) * cols + c], q.scale[size_t(o) * q.blocks + c / 32] * q.q[size_t(o) * q.blocks * 32 + c]);
+    auto rounded = [](const std::vector<float>& v) {  // bf16's value of each element, as float
+      std::vector<uint16_t> b(v.size());
+      tensor::to_bf16(b.data(), v.data(), int64_t(v.size()));
+      std::vector<float> r(v.size());
+      for (size_t i = 0; i < v.size(); ++i) r[i] = tensor::bf16_to_float(b[i]);
+      return r;
+    };
+    const auto y0 = random_vec(size_t(n) * rows, rng);
+    const auto fp32 = reference(x, deq, y0, n, cols, rows);
+    for (bool bf16 : {false, true}) {
+      if (bf16 && !tensor::cpu_has_bf16()) continue;
+      std::vector<float> y = y0;
 #pragma omp parallel num_threads(2)
-  {
-    std::vector<float> scratch;
-    auto [o0, o1] = tensor::thread_share(rows, 16);
-    tensor::q8_gemm_rows(y.data(), x.data(), n, q, o0, o1, scratch, false);
+      {
+        tensor::Q8GemmScratch scratch;
+        scratch.bf16 = bf16;
+        auto [o0, o1] = tensor::thread_share(rows, 16);
+        tensor::q8_gemm_rows(y.data(), x.data(), n, q, o0, o1, scratch, /*accumulate=*/true);
+      }
+      const auto want = bf16 ? reference(rounded(x), rounded(deq), y0, n, cols, rows) : fp32;
+      EXPECT_LT(max_err(y, want), 1e-5 * cols) << rows << " x " << cols << " bf16 " << bf16;
+      // Each product's two roundings: ≤ 2⁻⁸ of |w|·|x| (≤ 1 here), summed over cols at random signs.
+      if (bf16) {
+        EXPECT_GT(max_err(y, fp32), 1e-6) << "the operands were not rounded to bf16";
+        EXPECT_LT(max_err(y, fp32), 4.0 / 256 * std::sqrt(double(cols))) << rows << " x " << cols;
+      }
+    }
   }
-  EXPECT_LT(max_err(y, reference(x, deq, zero, n, cols, rows)), 1e-5 * cols);
 }
 
 TEST(Kernels, ThreadSharesCoverEverythingOnce) {

@@ -74,7 +74,7 @@ class Engine {
   std::vector<float> x_, xn_, q_, k_, v_, a_, g_, u_, logits_;
   tensor::Q8Rows xq_, aq_, hq_;             // the quantised inputs of q8 decoding
   std::vector<float> scores_;               // attention scratch, [thread][context]
-  std::vector<std::vector<float>> deq_;     // q8 prompts: dequantised weight slices, one per thread
+  std::vector<tensor::Q8GemmScratch> deq_;  // q8 prompts: dequantised weight slices, one per thread
   std::vector<Row> rows_;
   // Mixture of experts: router logits [n, E]; the routed rows grouped by expert (expert e's
   // rows offset_[e] .. offset_[e+1]) with their token and gate; their inputs, hidden

@@ -39,11 +39,7 @@ const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" :
 void to_bf16(uint16_t* out, const float* in, int64_t n) {
   // Threads only for large copies: below that, waking a team costs more than the copy.
 #pragma omp parallel for simd schedule(static) if (n >= (int64_t(1) << 18))
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &in[i], 4);
-    out[i] = uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // round to nearest, ties to even
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(in[i]);
 }
 
 float bf16_to_float(uint16_t b) {
@@ -87,6 +83,11 @@ void gemm_bf16(bool ta, bool tb, int M, int N, int K, float alpha, const float* 
                                   r == 0 ? beta : 1.f, C, ldc));
     }
   }
+}
+
+void gemm_bf16_nt(int M, int N, int K, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C,
+                  int ldc) {
+  check(dnnl_gemm_bf16bf16f32('N', 'T', M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc));
 }
 
 }  // namespace slm::tensor

@@ -6,6 +6,7 @@
 // "master" copy); only the copies a product reads are bf16, made per call.
 // The products are oneDNN's (libdnnl), whose kernels use vdpbf16ps / AMX tiles.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace slm::tensor {
@@ -21,11 +22,21 @@ const char* precision_name(Precision p);
 
 // out[i] = in[i] rounded to the nearest bf16 (ties to even), as raw bits.
 void to_bf16(uint16_t* out, const float* in, int64_t n);
+inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // round to nearest, ties to even
+}
 float bf16_to_float(uint16_t b);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major as gemm(), with A and B rounded to bf16
 // and the sums in fp32. A and B are contiguous (lda, ldb: their row lengths).
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc);
+
+// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C for operands already in bf16 (row-major, leading
+// dimensions lda, ldb, ldc): q8 prompts dequantise their weights straight into bf16.
+void gemm_bf16_nt(int M, int N, int K, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C,
+                  int ldc);
 
 }  // namespace slm::tensor
