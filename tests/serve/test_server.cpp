@@ -173,14 +173,16 @@ TEST(Server, CompletionLogprobsSpellTheTextAndFollowOpenAIsFormat) {
 // keep-alive space and cancels the request's sequences instead of decoding them for no one.
 TEST(Server, ANonStreamingRequestIsCancelledWhenItsClientLeaves) {
   test::TempDir dir;
-  test::TinyModel t(/*context=*/4096, /*untied=*/true);  // every sequence runs to max_tokens
+  // Every sequence runs to max_tokens: 16 × 16,000 tokens, seconds of work even for a fast
+  // engine (at 16 × 4,000 a faster decoder once finished before the server noticed).
+  test::TinyModel t(/*context=*/16384, /*untied=*/true);
   serve::ServeOptions opt;
   opt.scheduler.slots = 1;  // the request's 16 choices decode one after another
   Running r(save_tiny(dir, t), opt);
   r.wait_ready();
   auto impatient = r.client();
   impatient.set_read_timeout(0, 300000);  // gives up after 0.3 s and closes the connection
-  auto res = impatient.Post("/v1/completions", R"({"prompt": "Once", "max_tokens": 4000, "n": 16, "temperature": 0})",
+  auto res = impatient.Post("/v1/completions", R"({"prompt": "Once", "max_tokens": 16000, "n": 16, "temperature": 0})",
                             "application/json");
   EXPECT_FALSE(res) << "the answer came in 0.3 s; the test needs a longer request";
   auto cli = r.client();
@@ -192,8 +194,8 @@ TEST(Server, ANonStreamingRequestIsCancelledWhenItsClientLeaves) {
   }
   const uint64_t cancelled = metric(cli, "slm_cancelled_total");
   EXPECT_GE(cancelled, 1u) << "the request's choices are cancelled";
-  EXPECT_LE(metric(cli, "slm_completion_tokens_total"), (16 - cancelled) * 4000 + 4000) << "cancelled ones stop";
-  EXPECT_LT(metric(cli, "slm_completion_tokens_total"), 15u * 4000) << "most of the work was never done";
+  EXPECT_LE(metric(cli, "slm_completion_tokens_total"), (16 - cancelled) * 16000 + 16000) << "cancelled ones stop";
+  EXPECT_LT(metric(cli, "slm_completion_tokens_total"), 15u * 16000) << "most of the work was never done";
   auto after = cli.Post("/v1/completions", R"({"prompt": "Once", "max_tokens": 3})", "application/json");
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200) << "the server goes on serving";

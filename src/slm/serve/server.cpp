@@ -155,9 +155,13 @@ struct Server::Impl {
         "application/json",
         [st, r, model, id](size_t, httplib::DataSink& sink) {
           bool all_done = true;
+          // Collect until a keep-alive is due: a choice that keeps producing must not keep
+          // this loop from writing one, or a client that left is never noticed.
+          const auto every = std::chrono::milliseconds(500);
           for (size_t i = 0; i < st->channels.size(); ++i) {
             Progress p;
-            while (!st->done[i] && st->channels[i]->take(p, std::chrono::milliseconds(50))) {
+            while (!st->done[i] && Clock::now() - st->last_write <= every &&
+                   st->channels[i]->take(p, std::chrono::milliseconds(50))) {
               Choice& c = st->out[i];
               c.text += p.text;
               for (auto& l : p.logprobs) c.logprobs.push_back(std::move(l));
@@ -172,7 +176,7 @@ struct Server::Impl {
             sink.done();
             return true;
           }
-          return keep_alive(sink, st->last_write, std::chrono::milliseconds(500), " ");
+          return keep_alive(sink, st->last_write, every, " ");
         },
         on_end(st->channels, endpoint));
   }
