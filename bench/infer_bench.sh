@@ -2,10 +2,12 @@
 # Inference speed, slm beside llama.cpp in the same run on the same weights: random
 # weights of llama2.c's stories15M and stories110M shapes (vocabulary 32000) saved as an
 # slm model folder, exported to GGUF (f32 and q8_0) with `slm export gguf`; slm's engine
-# (bench_infer, fp32 and q8) and llama.cpp (npm node-llama-cpp's prebuilt CPU binary,
-# bench/llama_cpp_bench.mjs) each time a PROMPT-token prompt and DECODE greedy tokens at
+# (bench_infer, fp32 and q8) and llama.cpp (npm node-llama-cpp's prebuilt CPU library,
+# driven by bench/llama_bench.c, built by bench/build_llama_bench.sh; LLAMA_DRIVER=node uses
+# the Node binding instead, bench/llama_cpp_bench.mjs, whose per-token trip through
+# JavaScript costs it most of its two-thread decode speed on 2 cores) each time a PROMPT-token prompt and DECODE greedy tokens at
 # 1 and 2 threads, interleaved, REPS times; the best of each is kept. Prints tokens/s,
-# the ratio slm / llama.cpp, peak resident memory (llama.cpp's includes Node's ~50 MB),
+# the ratio slm / llama.cpp, peak resident memory (with LLAMA_DRIVER=node, llama.cpp's includes Node's ~50 MB),
 # and for slm's decoding the share of the measured read bandwidth it uses (weight bytes a
 # token reads × tokens/s ÷ bench_infer bandwidth's STREAM-like read, bench/read_bandwidth.h;
 # q8 decoding does more arithmetic a byte, so its share is lower by nature), and for the
@@ -22,6 +24,13 @@ B=./build/bench/bench_infer SLM=./build/slm
 [ -x $B ] && [ -x $SLM ] || { echo "build first: cmake --build build --target slm bench_infer"; exit 1; }
 [ -d tests/js/node_modules/node-llama-cpp ] || { echo "npm packages missing: (cd tests/js && npm install --no-save)"; exit 1; }
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
+LLAMA_BINS=tests/js/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+if [ "${LLAMA_DRIVER:-c}" = node ]; then
+  llama_run() { node --no-warnings bench/llama_cpp_bench.mjs "$@"; }
+else
+  LLB=$(bench/build_llama_bench.sh)
+  llama_run() { $LLB $LLAMA_BINS "$@"; }
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
@@ -35,7 +44,7 @@ for th in 1 2; do
 done
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; read bandwidth ${BW[1]} / ${BW[2]} GB/s," \
   "sgemm ${GF[1]} / ${GF[2]} GFLOP/s (1 / 2 threads)"
-echo "prompt $PROMPT tokens, decode $DECODE tokens, best of $REPS interleaved runs; tokens/s (peak MB); clock: ${BENCH_CLOCK:-wall}"
+echo "prompt $PROMPT tokens, decode $DECODE tokens, best of $REPS interleaved runs; tokens/s (peak MB); clock: ${BENCH_CLOCK:-wall}; llama.cpp driver: ${LLAMA_DRIVER:-c}"
 for shape in $SHAPES; do
   cfg=configs/$shape.json; [ -f "$cfg" ] || cfg=bench/$shape.json
   $B save "$cfg" $VOCAB "$T/$shape" >/dev/null
@@ -54,7 +63,7 @@ for shape in $SHAPES; do
         sp+=("$(echo "$out" | field prompt_tps)") sd+=("$(echo "$out" | field decode_tps)")
         sm=$(best $sm "$(echo "$out" | field peak_mb)") share=$(best $share "$(echo "$out" | field bandwidth_share)")
         gshare=$(best $gshare "$(echo "$out" | field gemm_share)")
-        out=$(node --no-warnings bench/llama_cpp_bench.mjs "$gguf" $th $PROMPT $DECODE $VOCAB)
+        out=$(llama_run "$gguf" $th $PROMPT $DECODE $VOCAB)
         lp+=("$(echo "$out" | field prompt_tps)") ld+=("$(echo "$out" | field decode_tps)")
         lm=$(best $lm "$(echo "$out" | field peak_mb)")
       done

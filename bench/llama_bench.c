@@ -35,6 +35,11 @@ static void quiet(enum ggml_log_level level, const char* text, void* user) {
   if (level >= GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
+static bool no_dots(float progress, void* user) {  // llama.cpp prints loading dots otherwise
+  (void)progress, (void)user;
+  return true;
+}
+
 static int argmax(const float* x, int n) {
   int best = 0;
   for (int i = 1; i < n; ++i)
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
   llama_backend_init();
   struct llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
+  mp.progress_callback = no_dots;
   struct llama_model* model = llama_model_load_from_file(argv[2], mp);
   if (!model) {
     fprintf(stderr, "llama_bench: cannot load %s\n", argv[2]);
