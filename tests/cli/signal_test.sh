@@ -8,7 +8,7 @@ source "$(dirname "$0")/../lib/checks.sh"
 SLM=$1
 
 # wait_for_line FILE SECONDS: blocks until FILE has a complete first line (or gives up).
-wait_for_line() { timeout "$2" tail -F -n +1 "$1" 2>/dev/null | head -n 1 | grep -q .; }
+wait_for_line() { timeout "$2" tail -F -s 0.1 -n +1 "$1" 2>/dev/null | head -n 1 | grep -q .; }
 
 # One thread: the same arithmetic in every run, so a resumed run can match bit for bit.
 q=(--quiet --threads 1)
