@@ -4,6 +4,7 @@
 // checkpoint exactly as a run that was never stopped.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -71,14 +72,21 @@ TEST(AlignLora, GrpoTrainsTheAdaptersOnlyAndTheirMergeIsThePolicy) {
   auto lo = loop(dir, "toy", 80, 1e-1);
   lo.adapters = &lora;
   auto recs = requests();
-  auto res = grpo_train(policy, Reference(policy, lora.lora()), tok(), recs, target_reward(target), toy_settings(), lo);
+  // Groups of 32: the sharpened toy model starts by emitting the target about once in 200
+  // tokens, and a group without a single hit has no advantage to learn from; with groups
+  // of 8 whether the first hits came at all depended on float rounding (an ASan build's
+  // samples had none in 80 steps).
+  auto settings = toy_settings();
+  settings.group = 32;
+  auto res = grpo_train(policy, Reference(policy, lora.lora()), tok(), recs, target_reward(target), settings, lo);
   ASSERT_FALSE(res.model_dir.empty());
   auto rows = metrics(lo.out_dir);
   ASSERT_EQ(rows.size(), 80u);
   std::string curve;
   for (const auto& r : rows) curve += fmt::format(" {:.2f}", r["reward"].get<double>());
-  EXPECT_LT(mean_of(rows, "reward", 0, 10), 0.1);
+  EXPECT_LT(mean_of(rows, "reward", 0, 2), 0.1) << "the target starts rare";
   EXPECT_GT(mean_of(rows, "reward", 70, 80), 0.4) << "the reward by step:" << curve;
+  if (std::getenv("SLM_TEST_CURVE")) std::printf("reward by step:%s\n", curve.c_str());
   EXPECT_GT(rows[40]["kl"].get<double>(), 0.0) << "the reference is the base without the adapters";
 
   // The base is untouched: with the adapters taken out, every weight is the start's, bit for bit.
