@@ -4,7 +4,6 @@
 // checkpoint exactly as a run that was never stopped.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -86,7 +85,6 @@ TEST(AlignLora, GrpoTrainsTheAdaptersOnlyAndTheirMergeIsThePolicy) {
   for (const auto& r : rows) curve += fmt::format(" {:.2f}", r["reward"].get<double>());
   EXPECT_LT(mean_of(rows, "reward", 0, 2), 0.1) << "the target starts rare";
   EXPECT_GT(mean_of(rows, "reward", 70, 80), 0.4) << "the reward by step:" << curve;
-  if (std::getenv("SLM_TEST_CURVE")) std::printf("reward by step:%s\n", curve.c_str());
   EXPECT_GT(rows[40]["kl"].get<double>(), 0.0) << "the reference is the base without the adapters";
 
   // The base is untouched: with the adapters taken out, every weight is the start's, bit for bit.
