@@ -157,6 +157,12 @@ SweepResult run_sweep(const SweepOptions& opt) {
   const int vocab = data_vocab(opt.data_dir);
   auto grid = plan_grid(c, vocab);
   if (grid.empty()) throw Error("every point of the grid is under min_steps: raise the budgets", opt.config);
+  if (!opt.only.empty()) {  // one point, as a child of a parallel sweep (or by hand); checked before the
+                           // folder is made, so a wrong name leaves nothing behind
+    auto p = std::find_if(grid.begin(), grid.end(), [&](const GridPoint& q) { return q.name == opt.only; });
+    if (p == grid.end()) throw Error("no point named '" + opt.only + "' in the grid", opt.config);
+    grid = {*p};
+  }
   // The folder remembers its grid: a rerun with another sweep.json would mix two sweeps.
   const auto recorded = fs::path(opt.out_dir) / "sweep.json";
   if (fs::exists(recorded)) {
@@ -167,11 +173,6 @@ SweepResult run_sweep(const SweepOptions& opt) {
   } else {
     fs::create_directories(opt.out_dir);
     write_file_atomic(recorded.string(), c.source.dump(2) + "\n");
-  }
-  if (!opt.only.empty()) {  // one point, as a child of a parallel sweep (or by hand)
-    auto p = std::find_if(grid.begin(), grid.end(), [&](const GridPoint& q) { return q.name == opt.only; });
-    if (p == grid.end()) throw Error("no point named '" + opt.only + "' in the grid", opt.config);
-    grid = {*p};
   }
   if (opt.jobs > 1 && opt.only.empty()) return run_points_in_parallel(grid, opt);
   omp_set_num_threads(std::max(1, opt.threads));
