@@ -100,9 +100,9 @@ const float* Engine::run(const std::vector<Row>& rows, bool all_logits) {
   return logits_.data();
 }
 
-float* Engine::cache_row(std::vector<float>& cache, int seq, int layer, int pos) {
-  const size_t KV = size_t(cfg_.kv_dim());
-  return cache.data() + ((size_t(seq) * cfg_.n_layers + size_t(layer)) * size_t(cfg_.context) + size_t(pos)) * KV;
+float* Engine::cache_at(util::AlignedVector<float>& cache, int seq, int layer, int kv_head, int pos) {
+  const size_t head = (size_t(seq) * cfg_.n_layers + size_t(layer)) * size_t(cfg_.n_kv_heads) + size_t(kv_head);
+  return cache.data() + (head * size_t(cfg_.context) + size_t(pos)) * size_t(cfg_.head_dim());
 }
 
 Engine::Input Engine::input(const float* x, int n, int in, Q8Rows& q) {
@@ -125,13 +125,13 @@ void Engine::linear(float* y, const Input& x, int param, int out, bool accumulat
 }
 
 void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, float* s) {
-  const int KV = cfg_.kv_dim(), d = cfg_.head_dim(), kh = h / (cfg_.n_heads / cfg_.n_kv_heads);
+  const int d = cfg_.head_dim(), kh = h / (cfg_.n_heads / cfg_.n_kv_heads);
   const float scale = 1.f / std::sqrt(float(d));
-  const float* kc = cache_row(k_cache_, r.seq, layer, 0) + size_t(kh) * d;
-  const float* vc = cache_row(v_cache_, r.seq, layer, 0) + size_t(kh) * d;
+  const float* kc = cache_at(k_cache_, r.seq, layer, kh, 0);
+  const float* vc = cache_at(v_cache_, r.seq, layer, kh, 0);
   float mx = -INFINITY;
   for (int t = 0; t <= r.pos; ++t) {
-    const float* kt = kc + size_t(t) * KV;
+    const float* kt = kc + size_t(t) * d;
     float dot = 0;
 #pragma omp simd reduction(+ : dot)
     for (int j = 0; j < d; ++j) dot += q[j] * kt[j];
@@ -144,7 +144,7 @@ void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, 
   for (int j = 0; j < d; ++j) out[j] = 0;
   for (int t = 0; t <= r.pos; ++t) {
     const float w = s[t] * inv;
-    const float* vt = vc + size_t(t) * KV;
+    const float* vt = vc + size_t(t) * d;
 #pragma omp simd
     for (int j = 0; j < d; ++j) out[j] += w * vt[j];
   }
@@ -203,8 +203,10 @@ void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
       const Row& r = rows[size_t(i)];
       rotate(&q_[size_t(i) * C], H, r.pos);
       rotate(&k_[size_t(i) * KV], Hkv, r.pos);
-      std::memcpy(cache_row(k_cache_, r.seq, l, r.pos), &k_[size_t(i) * KV], sizeof(float) * KV);
-      std::memcpy(cache_row(v_cache_, r.seq, l, r.pos), &v_[size_t(i) * KV], sizeof(float) * KV);
+      for (int h = 0; h < Hkv; ++h) {
+        std::memcpy(cache_at(k_cache_, r.seq, l, h, r.pos), &k_[size_t(i) * KV + size_t(h) * d], sizeof(float) * d);
+        std::memcpy(cache_at(v_cache_, r.seq, l, h, r.pos), &v_[size_t(i) * KV + size_t(h) * d], sizeof(float) * d);
+      }
     }
     // Each row attends over its sequence's cached positions 0..pos (round-robin: later
     // rows of a prompt have more to read).

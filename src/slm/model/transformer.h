@@ -11,6 +11,7 @@
 #include "slm/model/moe.h"
 #include "slm/model/params.h"
 #include "slm/tensor/bf16.h"
+#include "slm/util/aligned.h"
 
 namespace slm::model {
 
@@ -134,7 +135,7 @@ class Transformer {
   ParamLayout layout_;
   tensor::Precision prec_ = tensor::Precision::fp32;
   ForwardHook<T>* hook_ = nullptr;
-  std::vector<T> params_, grads_;
+  util::AlignedVector<T> params_, grads_;  // cache-line aligned: the kernels stream them
   std::vector<uint8_t> frozen_;  // a flag a tensor
   int B_ = 0, T_ = 0;  // the shape of the last forward
   // Activations, per layer where the backward pass needs them.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "slm/tensor/bf16.h"
+#include "slm/util/aligned.h"
 
 namespace slm::tensor {
 
@@ -22,8 +23,8 @@ constexpr int kQ8Block = 32;
 struct Q8Matrix {
   int rows = 0, cols = 0;     // [out, in], as the float weights
   int blocks = 0;             // blocks a row: cols / 32 rounded up (the last may be partial)
-  std::vector<int8_t> q;      // rows × blocks × 32 (a partial block is padded with zeros)
-  std::vector<float> scale;   // rows × blocks
+  util::AlignedVector<int8_t> q;     // rows × blocks × 32 (a partial block is padded with zeros)
+  util::AlignedVector<float> scale;  // rows × blocks
   int64_t bytes() const { return int64_t(q.size()) + int64_t(scale.size()) * 4; }
 };
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "slm/model/params.h"
+#include "slm/util/aligned.h"
 
 namespace slm::train {
 
@@ -21,8 +22,8 @@ class AdamW {
   // are the whole flat vectors; only [lo, hi) is read and changed.
   void step(float* params, const float* grads, double lr, int64_t t);
   // The moments of [lo, hi): m()[i] belongs to parameter lo + i.
-  std::vector<float>& m() { return m_; }
-  std::vector<float>& v() { return v_; }
+  util::AlignedVector<float>& m() { return m_; }
+  util::AlignedVector<float>& v() { return v_; }
   int64_t lo() const { return lo_; }
   int64_t hi() const { return hi_; }
 
@@ -32,7 +33,7 @@ class AdamW {
     bool decay;
   };
   std::vector<Range> ranges_;
-  std::vector<float> m_, v_;
+  util::AlignedVector<float> m_, v_;
   int64_t lo_ = 0, hi_ = 0;
   double beta1_, beta2_, eps_, wd_;
 };
