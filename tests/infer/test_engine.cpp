@@ -145,3 +145,30 @@ TEST(TokenSampler, MinPAndRepetitionPenalty) {
   g.repetition_penalty = 1.5f;  // -0.5 * 1.5 = -0.75 < -0.6
   EXPECT_EQ(infer::sample_token(z.data(), 2, g, rng, {0}), 1u);
 }
+
+// Head sizes 32, 48, 64, 96 and 128 take the vectorised attention (engine.cpp's
+// attend_head), 24 the portable loop; positions 0..18 cover both of its tails (a count of
+// positions not a multiple of four, or of two). Each against the training forward pass.
+TEST(Engine, EveryHeadSizeMatchesTheFullForwardPass) {
+  for (int d : {24, 32, 48, 64, 96, 128}) {
+    model::ModelConfig c = config();
+    c.n_heads = 2, c.n_kv_heads = 1, c.dim = 2 * d, c.hidden_dim = 40, c.n_layers = 1;
+    model::Transformer<float> m(c);
+    m.init_weights(uint64_t(d));
+    for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 4;
+    std::vector<uint32_t> toks;
+    for (int i = 0; i < 19; ++i) toks.push_back(uint32_t((i * 11 + 5) % 37));
+    std::vector<int32_t> as_int(toks.begin(), toks.end());
+    m.forward(as_int.data(), 1, int(toks.size()));
+    std::vector<float> full(m.logits(), m.logits() + toks.size() * 37);
+    infer::Engine e(m);
+    const float* l = e.feed(toks.data(), 5);
+    for (size_t t = 5; t < toks.size(); ++t) {
+      l = e.feed(&toks[t], 1, int(t));
+      double scale = 1;
+      for (int j = 0; j < 37; ++j) scale = std::max(scale, double(std::abs(full[t * 37 + size_t(j)])));
+      for (int j = 0; j < 37; ++j)
+        ASSERT_NEAR(l[j], full[t * 37 + size_t(j)], 1e-5 * scale) << "head_dim " << d << ", position " << t;
+    }
+  }
+}

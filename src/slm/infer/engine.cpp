@@ -10,6 +10,7 @@
 #include "slm/tensor/gemm.h"
 #include "slm/tensor/matvec.h"
 #include "slm/tensor/parallel.h"
+#include "slm/tensor/simd.h"
 #include "slm/util/error.h"
 
 namespace slm::infer {
@@ -20,6 +21,49 @@ namespace {
 // Below this many rows a product is matrix-vector work (each weight read once, from
 // memory); from here on a GEMM reuses each weight across rows.
 constexpr int kGemmRows = kQ8GemmRows;
+
+#if defined(__AVX512F__)
+// One head's attention over n cached positions when head_dim is 16·C: the query and the
+// output stay in C registers each; four positions' dot products at a time, so four sums
+// are in flight rather than one chain of dependent additions; the weighted sum of values
+// keeps two sets of accumulators for the same reason. Scores go to s.
+template <int C>
+void attend_head(float* out, const float* q, const float* k, const float* v, int n, float scale, float* s) {
+  constexpr int d = 16 * C;
+  __m512 qv[C];
+  for (int j = 0; j < C; ++j) qv[j] = _mm512_loadu_ps(q + 16 * j);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) {
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int j = 0; j < C; ++j)
+      for (int p = 0; p < 4; ++p) a[p] = _mm512_fmadd_ps(qv[j], _mm512_load_ps(k + size_t(t + p) * d + 16 * j), a[p]);
+    for (int p = 0; p < 4; ++p) s[t + p] = hsum(a[p]) * scale;
+  }
+  for (; t < n; ++t) {
+    __m512 a = _mm512_setzero_ps();
+    for (int j = 0; j < C; ++j) a = _mm512_fmadd_ps(qv[j], _mm512_load_ps(k + size_t(t) * d + 16 * j), a);
+    s[t] = hsum(a) * scale;
+  }
+  const float mx = *std::max_element(s, s + n);
+  float sum = 0;
+  for (t = 0; t < n; ++t) sum += (s[t] = std::exp(s[t] - mx));
+  const float inv = 1.f / sum;
+  __m512 o0[C], o1[C];
+  for (int j = 0; j < C; ++j) o0[j] = o1[j] = _mm512_setzero_ps();
+  for (t = 0; t + 2 <= n; t += 2) {
+    const __m512 w0 = _mm512_set1_ps(s[t] * inv), w1 = _mm512_set1_ps(s[t + 1] * inv);
+    for (int j = 0; j < C; ++j) {
+      o0[j] = _mm512_fmadd_ps(w0, _mm512_load_ps(v + size_t(t) * d + 16 * j), o0[j]);
+      o1[j] = _mm512_fmadd_ps(w1, _mm512_load_ps(v + size_t(t + 1) * d + 16 * j), o1[j]);
+    }
+  }
+  if (t < n) {
+    const __m512 w0 = _mm512_set1_ps(s[t] * inv);
+    for (int j = 0; j < C; ++j) o0[j] = _mm512_fmadd_ps(w0, _mm512_load_ps(v + size_t(t) * d + 16 * j), o0[j]);
+  }
+  for (int j = 0; j < C; ++j) _mm512_storeu_ps(out + 16 * j, _mm512_add_ps(o0[j], o1[j]));
+}
+#endif
 
 // h = silu(g) * u in place of g, for rows [0, n) and columns [o0, o1) of width-`width` rows.
 void swiglu_columns(float* g, const float* u, int n, int width, int o0, int o1) {
@@ -129,6 +173,17 @@ void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, 
   const float scale = 1.f / std::sqrt(float(d));
   const float* kc = cache_at(k_cache_, r.seq, layer, kh, 0);
   const float* vc = cache_at(v_cache_, r.seq, layer, kh, 0);
+#if defined(__AVX512F__)
+  // The cache is 64-byte aligned and a head's rows are 16·C floats: aligned loads.
+  switch (d) {
+    case 32: return attend_head<2>(out, q, kc, vc, r.pos + 1, scale, s);
+    case 48: return attend_head<3>(out, q, kc, vc, r.pos + 1, scale, s);
+    case 64: return attend_head<4>(out, q, kc, vc, r.pos + 1, scale, s);
+    case 96: return attend_head<6>(out, q, kc, vc, r.pos + 1, scale, s);
+    case 128: return attend_head<8>(out, q, kc, vc, r.pos + 1, scale, s);
+    default: break;  // other head sizes take the portable loop below
+  }
+#endif
   float mx = -INFINITY;
   for (int t = 0; t <= r.pos; ++t) {
     const float* kt = kc + size_t(t) * d;
