@@ -6,11 +6,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "slm/infer/attention.h"
 #include "slm/model/quantized_files.h"
 #include "slm/tensor/gemm.h"
 #include "slm/tensor/matvec.h"
 #include "slm/tensor/parallel.h"
-#include "slm/tensor/simd.h"
 #include "slm/util/error.h"
 
 namespace slm::infer {
@@ -21,49 +21,6 @@ namespace {
 // Below this many rows a product is matrix-vector work (each weight read once, from
 // memory); from here on a GEMM reuses each weight across rows.
 constexpr int kGemmRows = kQ8GemmRows;
-
-#if defined(__AVX512F__)
-// One head's attention over n cached positions when head_dim is 16·C: the query and the
-// output stay in C registers each; four positions' dot products at a time, so four sums
-// are in flight rather than one chain of dependent additions; the weighted sum of values
-// keeps two sets of accumulators for the same reason. Scores go to s.
-template <int C>
-void attend_head(float* out, const float* q, const float* k, const float* v, int n, float scale, float* s) {
-  constexpr int d = 16 * C;
-  __m512 qv[C];
-  for (int j = 0; j < C; ++j) qv[j] = _mm512_loadu_ps(q + 16 * j);
-  int t = 0;
-  for (; t + 4 <= n; t += 4) {
-    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int j = 0; j < C; ++j)
-      for (int p = 0; p < 4; ++p) a[p] = _mm512_fmadd_ps(qv[j], _mm512_load_ps(k + size_t(t + p) * d + 16 * j), a[p]);
-    for (int p = 0; p < 4; ++p) s[t + p] = hsum(a[p]) * scale;
-  }
-  for (; t < n; ++t) {
-    __m512 a = _mm512_setzero_ps();
-    for (int j = 0; j < C; ++j) a = _mm512_fmadd_ps(qv[j], _mm512_load_ps(k + size_t(t) * d + 16 * j), a);
-    s[t] = hsum(a) * scale;
-  }
-  const float mx = *std::max_element(s, s + n);
-  float sum = 0;
-  for (t = 0; t < n; ++t) sum += (s[t] = std::exp(s[t] - mx));
-  const float inv = 1.f / sum;
-  __m512 o0[C], o1[C];
-  for (int j = 0; j < C; ++j) o0[j] = o1[j] = _mm512_setzero_ps();
-  for (t = 0; t + 2 <= n; t += 2) {
-    const __m512 w0 = _mm512_set1_ps(s[t] * inv), w1 = _mm512_set1_ps(s[t + 1] * inv);
-    for (int j = 0; j < C; ++j) {
-      o0[j] = _mm512_fmadd_ps(w0, _mm512_load_ps(v + size_t(t) * d + 16 * j), o0[j]);
-      o1[j] = _mm512_fmadd_ps(w1, _mm512_load_ps(v + size_t(t + 1) * d + 16 * j), o1[j]);
-    }
-  }
-  if (t < n) {
-    const __m512 w0 = _mm512_set1_ps(s[t] * inv);
-    for (int j = 0; j < C; ++j) o0[j] = _mm512_fmadd_ps(w0, _mm512_load_ps(v + size_t(t) * d + 16 * j), o0[j]);
-  }
-  for (int j = 0; j < C; ++j) _mm512_storeu_ps(out + 16 * j, _mm512_add_ps(o0[j], o1[j]));
-}
-#endif
 
 // h = silu(g) * u in place of g, for rows [0, n) and columns [o0, o1) of width-`width` rows.
 void swiglu_columns(float* g, const float* u, int n, int width, int o0, int o1) {
@@ -91,8 +48,8 @@ Engine::Engine(const model::Transformer<float>& m, int sequences, bool q8)
     }
   }
   const size_t per_seq = size_t(cfg_.n_layers) * cfg_.context * cfg_.kv_dim();
-  k_cache_.assign(per_seq * size_t(sequences), 0.f);
-  v_cache_.assign(per_seq * size_t(sequences), 0.f);
+  if (q8_) k_cache16_.assign(per_seq * size_t(sequences), 0), v_cache16_.assign(per_seq * size_t(sequences), 0);
+  else k_cache_.assign(per_seq * size_t(sequences), 0.f), v_cache_.assign(per_seq * size_t(sequences), 0.f);
   // Rotary angles for every position, once (the same values tensor::rope_forward computes).
   const int d = cfg_.head_dim(), half = d / 2;
   rope_cos_.resize(size_t(cfg_.context) * half);
@@ -144,9 +101,25 @@ const float* Engine::run(const std::vector<Row>& rows, bool all_logits) {
   return logits_.data();
 }
 
-float* Engine::cache_at(util::AlignedVector<float>& cache, int seq, int layer, int kv_head, int pos) {
+size_t Engine::cache_at(int seq, int layer, int kv_head, int pos) const {
   const size_t head = (size_t(seq) * cfg_.n_layers + size_t(layer)) * size_t(cfg_.n_kv_heads) + size_t(kv_head);
-  return cache.data() + (head * size_t(cfg_.context) + size_t(pos)) * size_t(cfg_.head_dim());
+  return (head * size_t(cfg_.context) + size_t(pos)) * size_t(cfg_.head_dim());
+}
+
+void Engine::cache_store(int i, const Row& r, int layer) {
+  const int d = cfg_.head_dim(), KV = cfg_.kv_dim();
+  const float* k = &k_[size_t(i) * KV];
+  const float* v = &v_[size_t(i) * KV];
+  for (int h = 0; h < cfg_.n_kv_heads; ++h, k += d, v += d) {
+    const size_t at = cache_at(r.seq, layer, h, r.pos);
+    if (q8_) {
+      to_bf16_row(&k_cache16_[at], k, d);
+      to_bf16_row(&v_cache16_[at], v, d);
+    } else {
+      std::memcpy(&k_cache_[at], k, sizeof(float) * d);
+      std::memcpy(&v_cache_[at], v, sizeof(float) * d);
+    }
+  }
 }
 
 Engine::Input Engine::input(const float* x, int n, int in, Q8Rows& q) {
@@ -171,38 +144,9 @@ void Engine::linear(float* y, const Input& x, int param, int out, bool accumulat
 void Engine::attend(float* out, const float* q, const Row& r, int layer, int h, float* s) {
   const int d = cfg_.head_dim(), kh = h / (cfg_.n_heads / cfg_.n_kv_heads);
   const float scale = 1.f / std::sqrt(float(d));
-  const float* kc = cache_at(k_cache_, r.seq, layer, kh, 0);
-  const float* vc = cache_at(v_cache_, r.seq, layer, kh, 0);
-#if defined(__AVX512F__)
-  // The cache is 64-byte aligned and a head's rows are 16·C floats: aligned loads.
-  switch (d) {
-    case 32: return attend_head<2>(out, q, kc, vc, r.pos + 1, scale, s);
-    case 48: return attend_head<3>(out, q, kc, vc, r.pos + 1, scale, s);
-    case 64: return attend_head<4>(out, q, kc, vc, r.pos + 1, scale, s);
-    case 96: return attend_head<6>(out, q, kc, vc, r.pos + 1, scale, s);
-    case 128: return attend_head<8>(out, q, kc, vc, r.pos + 1, scale, s);
-    default: break;  // other head sizes take the portable loop below
-  }
-#endif
-  float mx = -INFINITY;
-  for (int t = 0; t <= r.pos; ++t) {
-    const float* kt = kc + size_t(t) * d;
-    float dot = 0;
-#pragma omp simd reduction(+ : dot)
-    for (int j = 0; j < d; ++j) dot += q[j] * kt[j];
-    s[t] = dot * scale;
-    mx = std::max(mx, s[t]);
-  }
-  float sum = 0;
-  for (int t = 0; t <= r.pos; ++t) sum += (s[t] = std::exp(s[t] - mx));
-  const float inv = 1.f / sum;
-  for (int j = 0; j < d; ++j) out[j] = 0;
-  for (int t = 0; t <= r.pos; ++t) {
-    const float w = s[t] * inv;
-    const float* vt = vc + size_t(t) * d;
-#pragma omp simd
-    for (int j = 0; j < d; ++j) out[j] += w * vt[j];
-  }
+  const size_t at = cache_at(r.seq, layer, kh, 0);
+  if (q8_) return attend_head(out, q, &k_cache16_[at], &v_cache16_[at], r.pos + 1, d, scale, s);
+  attend_head(out, q, &k_cache_[at], &v_cache_[at], r.pos + 1, d, scale, s);
 }
 
 // Runs in every thread of feed's parallel region. Reads as llama2.c's forward(): for each
@@ -258,10 +202,7 @@ void Engine::forward(const std::vector<Row>& rows, bool all_logits) {
       const Row& r = rows[size_t(i)];
       rotate(&q_[size_t(i) * C], H, r.pos);
       rotate(&k_[size_t(i) * KV], Hkv, r.pos);
-      for (int h = 0; h < Hkv; ++h) {
-        std::memcpy(cache_at(k_cache_, r.seq, l, h, r.pos), &k_[size_t(i) * KV + size_t(h) * d], sizeof(float) * d);
-        std::memcpy(cache_at(v_cache_, r.seq, l, h, r.pos), &v_[size_t(i) * KV + size_t(h) * d], sizeof(float) * d);
-      }
+      cache_store(i, r, l);
     }
     // Each row attends over its sequence's cached positions 0..pos (round-robin: later
     // rows of a prompt have more to read).

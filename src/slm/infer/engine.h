@@ -22,7 +22,9 @@ class Engine {
   };
 
   // The engine reads the model's weights (it must outlive the engine). With q8, the
-  // matrices are quantised to int8 blocks (tensor/q8.h) once, here.
+  // matrices are quantised to int8 blocks (tensor/q8.h) once, here, and the KV cache holds
+  // bf16 (as llama.cpp's holds f16 by default): half the bytes attention reads, a rounding
+  // (2^-9 relative) far below the int8 weights' own; an fp32 engine keeps an fp32 cache.
   explicit Engine(const model::Transformer<float>& m, int sequences = 1, bool q8 = false);
   int context() const { return cfg_.context; }
   int sequences() const { return seqs_; }
@@ -56,8 +58,10 @@ class Engine {
   void linear(float* y, const Input& x, int param, int out, bool accumulate = false);
   // Attention of row i, query head h over its sequence's cache; s is scratch of context floats.
   void attend(float* out, const float* q, const Row& r, int layer, int h, float* s);
-  // The head_dim floats of one key/value head at one position of a sequence's cache.
-  float* cache_at(util::AlignedVector<float>& cache, int seq, int layer, int kv_head, int pos);
+  // Where one key/value head's head_dim values at one position of a sequence sit in a cache.
+  size_t cache_at(int seq, int layer, int kv_head, int pos) const;
+  // Stores row i's keys and values (k_, v_) at its position, in the cache's type.
+  void cache_store(int i, const Row& r, int layer);
   // A mixture-of-experts MLP (model/moe.h) for every row: the router in fp32, then each
   // expert's SwiGLU over the rows that chose it; adds into x_. Inference is dropless.
   void moe_mlp(int layer, const Input& xn);
@@ -73,7 +77,8 @@ class Engine {
   // [seq][layer][kv_head][position][head_dim]: a head's positions are one contiguous run,
   // so attention streams them (a [position][kv_dim] layout strides by kv_dim and costs
   // decoding at position 200 about an eighth of its time in cache misses).
-  util::AlignedVector<float> k_cache_, v_cache_;
+  util::AlignedVector<float> k_cache_, v_cache_;      // fp32 engines
+  util::AlignedVector<uint16_t> k_cache16_, v_cache16_;  // q8 engines: bf16
   std::vector<float> rope_cos_, rope_sin_;  // [position][head_dim / 2], computed once
   std::vector<float> x_, xn_, q_, k_, v_, a_, g_, u_, logits_;
   tensor::Q8Rows xq_, aq_, hq_;             // the quantised inputs of q8 decoding
