@@ -55,7 +55,8 @@ for shape in $SHAPES; do
   printf '%-6s %-3s | %-22s %-22s %-7s | %-22s %-22s %-7s | %s\n' "" thr "slm prompt" "llama.cpp prompt" ratio \
     "slm decode" "llama.cpp decode" ratio "slm: prompt share of sgemm peak, decode share of read bandwidth"
   for dtype in fp32 q8; do
-    gguf="$T/$shape-f32.gguf"; [ $dtype = q8 ] && gguf="$T/$shape-q8_0.gguf"
+    # The KV cache as slm's: fp32 beside fp32 weights; 16 bits beside q8 (slm bf16, llama.cpp f16).
+    gguf="$T/$shape-f32.gguf" kv=f32; [ $dtype = q8 ] && gguf="$T/$shape-q8_0.gguf" kv=f16
     for th in 1 2; do
       sp=() sd=() lp=() ld=() sm=0 lm=0 share=0 gshare=0
       for ((r = 0; r < REPS; ++r)); do
@@ -63,7 +64,7 @@ for shape in $SHAPES; do
         sp+=("$(echo "$out" | field prompt_tps)") sd+=("$(echo "$out" | field decode_tps)")
         sm=$(best $sm "$(echo "$out" | field peak_mb)") share=$(best $share "$(echo "$out" | field bandwidth_share)")
         gshare=$(best $gshare "$(echo "$out" | field gemm_share)")
-        out=$(llama_run "$gguf" $th $PROMPT $DECODE $VOCAB)
+        out=$(llama_run "$gguf" $th $PROMPT $DECODE $VOCAB $kv)
         lp+=("$(echo "$out" | field prompt_tps)") ld+=("$(echo "$out" | field decode_tps)")
         lm=$(best $lm "$(echo "$out" | field peak_mb)")
       done

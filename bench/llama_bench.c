@@ -10,8 +10,10 @@
 // with ggml's spinning worker for a core at each token, and decoding measured 4x slower
 // at two threads than at one. That is the binding, not llama.cpp's kernels.
 //
-// Usage: llama_bench BINS_DIR MODEL.gguf THREADS PROMPT DECODE VOCAB
+// Usage: llama_bench BINS_DIR MODEL.gguf THREADS PROMPT DECODE VOCAB [KV]
 //   BINS_DIR: the folder with libggml-cpu-*.so (the CPU variant is chosen at run time).
+//   KV: the KV cache's type, f32 (default: as slm's fp32 engine) or f16 (llama.cpp's own
+//   default; the same bytes as the bf16 cache of slm's q8 engine).
 //   BENCH_CLOCK=cpu times by process CPU time, as bench_infer.
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +50,13 @@ static int argmax(const float* x, int n) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    fprintf(stderr, "usage: llama_bench BINS_DIR MODEL.gguf THREADS PROMPT DECODE VOCAB\n");
+  if (argc != 7 && argc != 8) {
+    fprintf(stderr, "usage: llama_bench BINS_DIR MODEL.gguf THREADS PROMPT DECODE VOCAB [f32|f16]\n");
+    return 2;
+  }
+  const char* kv = argc == 8 ? argv[7] : "f32";
+  if (strcmp(kv, "f32") != 0 && strcmp(kv, "f16") != 0) {
+    fprintf(stderr, "llama_bench: KV cache type '%s': expected f32 or f16\n", kv);
     return 2;
   }
   const int threads = atoi(argv[3]), n_prompt = atoi(argv[4]), n_decode = atoi(argv[5]), vocab = atoi(argv[6]);
@@ -69,7 +76,7 @@ int main(int argc, char** argv) {
   cp.n_batch = cp.n_ubatch = (uint32_t)n_prompt;
   cp.n_seq_max = 1;
   cp.n_threads = cp.n_threads_batch = threads;
-  cp.type_k = cp.type_v = GGML_TYPE_F32;  // slm caches keys and values in fp32
+  cp.type_k = cp.type_v = strcmp(kv, "f16") == 0 ? GGML_TYPE_F16 : GGML_TYPE_F32;
   cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.no_perf = true;
   struct llama_context* ctx = llama_init_from_model(model, cp);

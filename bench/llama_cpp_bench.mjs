@@ -1,7 +1,7 @@
 // llama.cpp's side of bench/infer_bench.sh: npm node-llama-cpp's prebuilt CPU llama.cpp
 // loads a GGUF slm exported and times a prompt and greedy decoding, as bench_infer does
 // for slm (same token ids, best of three), then prints one RESULT line.
-// Usage: node llama_cpp_bench.mjs MODEL.gguf THREADS PROMPT DECODE VOCAB
+// Usage: node llama_cpp_bench.mjs MODEL.gguf THREADS PROMPT DECODE VOCAB [f32|f16] (KV cache, as llama_bench.c)
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -9,7 +9,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { getLlama, LlamaLogLevel } = await import(
   path.join(here, "../tests/js/node_modules/node-llama-cpp/dist/index.js"));
 
-const [gguf, threadsArg, promptArg, decodeArg, vocabArg] = process.argv.slice(2);
+const [gguf, threadsArg, promptArg, decodeArg, vocabArg, kvArg = "f32"] = process.argv.slice(2);
+const kvType = kvArg === "f16" ? "F16" : "F32";
 const threads = Number(threadsArg), nPrompt = Number(promptArg), nDecode = Number(decodeArg);
 // The prebuilt binary only: never build llama.cpp, never download anything.
 const llama = await getLlama({
@@ -20,8 +21,8 @@ const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
 const context = await model.createContext({
   contextSize: nPrompt + nDecode, sequences: 1, batchSize: nPrompt, threads: { ideal: threads, min: threads },
   flashAttention: false,
-  // slm caches keys and values in fp32; so does llama.cpp here (its default is f16).
-  experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+  // As slm: fp32 keys and values for fp32 models; for q8 ones 16-bit (slm bf16, llama.cpp f16).
+  experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
 });
 const seq = context.getSequence();
 const vocab = Number(vocabArg);
