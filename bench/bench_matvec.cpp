@@ -18,6 +18,7 @@
 #include "slm/tensor/gemm.h"
 #include "slm/tensor/matvec.h"
 #include "slm/tensor/q8.h"
+#include "slm/util/aligned.h"
 
 using namespace slm::tensor;
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
     shapes.push_back({hidden, dim}), shapes.push_back({hidden, dim}), shapes.push_back({dim, hidden});
   }
   shapes.push_back({vocab, dim});
-  std::vector<std::vector<float>> w32;
+  std::vector<slm::util::AlignedVector<float>> w32;  // 64-byte aligned, as the engine's weights
   std::vector<Q8Matrix> w8;
   double bytes32 = 0, bytes8 = 0;
   uint32_t seed = 1;
