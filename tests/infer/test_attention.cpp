@@ -57,12 +57,14 @@ TEST(Attention, EveryHeadSizeAndCacheTypeMatchesDoublePrecision) {
     }
 }
 
+// tensor::to_bf16_row, which fills the bf16 cache: its vector part (16 at a time, where the
+// CPU has AVX512_BF16) and its scalar tail round alike, to nearest with ties to even.
 TEST(Attention, Bf16RowsRoundToNearestEven) {
-  const float in[4] = {1.f, 1.f + 1.f / 256, 1.f + 3.f / 256, -2.5f};
-  uint16_t out[4];
-  infer::to_bf16_row(out, in, 4);
-  EXPECT_EQ(tensor::bf16_to_float(out[0]), 1.f);
-  EXPECT_EQ(tensor::bf16_to_float(out[1]), 1.f);  // halfway: to the even neighbour
-  EXPECT_EQ(tensor::bf16_to_float(out[2]), 1.f + 4.f / 256);
-  EXPECT_EQ(tensor::bf16_to_float(out[3]), -2.5f);
+  const float pattern[4] = {1.f, 1.f + 1.f / 256, 1.f + 3.f / 256, -2.5f};
+  const float expected[4] = {1.f, 1.f /* halfway: to the even neighbour */, 1.f + 4.f / 256, -2.5f};
+  float in[20];
+  uint16_t out[20];
+  for (int i = 0; i < 20; ++i) in[i] = pattern[i % 4];
+  tensor::to_bf16_row(out, in, 20);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(tensor::bf16_to_float(out[i]), expected[i % 4]) << "element " << i;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "infer/decode_error.h"
 #include "slm/infer/engine.h"
 
 using namespace slm;
@@ -30,27 +31,12 @@ model::ModelConfig moe_config(const std::string& router, int shared, int every) 
   return c;
 }
 
-// Largest |engine − forward| over the decoded positions, relative to each position's
-// largest logit.
+// The engine against the training forward pass (decode_error.h) on 20 tokens, a 7-token
+// prompt, the weights scaled by 10.
 double decode_error(const model::ModelConfig& c, bool q8) {
-  model::Transformer<float> m(c);
-  m.init_weights(11);
-  for (int64_t i = 0; i < m.num_params(); ++i) m.params()[i] *= 10;
   std::vector<uint32_t> toks;
   for (int i = 0; i < 20; ++i) toks.push_back(uint32_t((i * 7 + 3) % 37));
-  std::vector<int32_t> as_int(toks.begin(), toks.end());
-  m.forward(as_int.data(), 1, int(toks.size()));
-  std::vector<float> full(m.logits(), m.logits() + toks.size() * 37);
-  infer::Engine e(m, 1, q8);
-  double worst = 0;
-  auto compare = [&](const float* l, size_t t) {
-    double scale = 1;
-    for (int j = 0; j < 37; ++j) scale = std::max(scale, double(std::abs(full[t * 37 + size_t(j)])));
-    for (int j = 0; j < 37; ++j) worst = std::max(worst, std::abs(l[j] - full[t * 37 + size_t(j)]) / scale);
-  };
-  compare(e.feed(toks.data(), 7), 6);  // the prompt: many rows, grouped GEMMs
-  for (size_t t = 7; t < toks.size(); ++t) compare(e.feed(&toks[t], 1, int(t)), t);  // one token, k experts
-  return worst;
+  return test::decode_error(c, q8, toks, 7, 11, 10.f);
 }
 
 }  // namespace

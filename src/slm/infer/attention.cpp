@@ -111,8 +111,4 @@ void attend_head(float* out, const float* q, const uint16_t* k, const uint16_t* 
   attend(out, q, k, v, n, d, scale, s);
 }
 
-void to_bf16_row(uint16_t* out, const float* in, int n) {
-  for (int i = 0; i < n; ++i) out[i] = tensor::float_to_bf16(in[i]);
-}
-
 }  // namespace slm::infer

@@ -11,7 +11,4 @@ void attend_head(float* out, const float* q, const float* k, const float* v, int
 void attend_head(float* out, const float* q, const uint16_t* k, const uint16_t* v, int n, int d, float scale,
                  float* s);
 
-// out[0..n) = in rounded to bf16 (to nearest, ties to even).
-void to_bf16_row(uint16_t* out, const float* in, int n);
-
 }  // namespace slm::infer

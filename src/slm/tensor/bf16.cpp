@@ -2,6 +2,10 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -40,6 +44,15 @@ void to_bf16(uint16_t* out, const float* in, int64_t n) {
   // Threads only for large copies: below that, waking a team costs more than the copy.
 #pragma omp parallel for simd schedule(static) if (n >= (int64_t(1) << 18))
   for (int64_t i = 0; i < n; ++i) out[i] = float_to_bf16(in[i]);
+}
+
+void to_bf16_row(uint16_t* out, const float* in, int n) {
+  int c = 0;
+#if defined(__AVX512BF16__)
+  for (; c + 16 <= n; c += 16)  // vcvtneps2bf16: round to nearest even
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c), __m256i(_mm512_cvtneps_pbh(_mm512_loadu_ps(in + c))));
+#endif
+  for (; c < n; ++c) out[c] = float_to_bf16(in[c]);
 }
 
 float bf16_to_float(uint16_t b) {

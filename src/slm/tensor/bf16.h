@@ -22,6 +22,9 @@ const char* precision_name(Precision p);
 
 // out[i] = in[i] rounded to the nearest bf16 (ties to even), as raw bits.
 void to_bf16(uint16_t* out, const float* in, int64_t n);
+// The same for one row, on the calling thread only (to_bf16 opens a parallel region, too
+// dear a row at a time and not wanted inside one): vcvtneps2bf16 where the CPU has it.
+void to_bf16_row(uint16_t* out, const float* in, int n);
 inline uint16_t float_to_bf16(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);

@@ -209,19 +209,12 @@ void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1
 namespace {
 
 // Rows [r0, r1) of W as bf16 (scale · q rounded to nearest even), [r1 - r0, cols]: a row
-// at a time through float (the row stays in L1 between the two passes). Not to_bf16: it
-// opens a parallel region per call, too dear a row at a time.
+// at a time through float (the row stays in L1 between the two passes).
 void dequantize_rows_bf16(uint16_t* out, const Q8Matrix& w, int r0, int r1, std::vector<float>& row) {
   row.resize(size_t(w.cols));
   for (int r = r0; r < r1; ++r) {
     q8_dequantize_rows(row.data(), w, r, r + 1);
-    uint16_t* o = out + size_t(r - r0) * w.cols;
-    int c = 0;
-#if defined(__AVX512BF16__)
-    for (; c + 16 <= w.cols; c += 16)  // vcvtneps2bf16: round to nearest even
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + c), __m256i(_mm512_cvtneps_pbh(_mm512_loadu_ps(&row[size_t(c)]))));
-#endif
-    for (; c < w.cols; ++c) o[c] = float_to_bf16(row[size_t(c)]);
+    to_bf16_row(out + size_t(r - r0) * w.cols, row.data(), w.cols);
   }
 }
 
