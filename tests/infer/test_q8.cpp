@@ -12,6 +12,7 @@
 #include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
 #include "slm/model/quantized_files.h"
+#include "slm/tensor/half.h"
 #include "slm/tensor/q8.h"
 #include "slm/train/pretrain.h"
 #include "slm/util/error.h"
@@ -26,16 +27,20 @@ TEST(Q8, RoundTripErrorIsWithinHalfAStep) {
   for (auto& x : w) x = float(rng.uniform() * 2 - 1);
   auto q = tensor::quantize_q8(w.data(), 4, 64);
   for (size_t i = 0; i < w.size(); ++i) {
-    EXPECT_NEAR(q.scale[i / 32] * q.q[i], w[i], q.scale[i / 32] * 0.5 + 1e-7);
+    const int r = int(i / 64), c = int(i % 64);
+    // Half a step, plus the fp16 scale's rounding (≤ 2⁻¹¹ of it) times up to 127 steps.
+    EXPECT_NEAR(q.scale(r, c / 32) * q.quant(r, c), w[i], q.scale(r, c / 32) * (0.5 + 127.0 / 2048) + 1e-7);
   }
   std::vector<float> x(64), y(4), ref(4, 0.f);
   for (auto& v : x) v = float(rng.uniform());
   tensor::q8_matmul(y.data(), x.data(), q, 1);
   for (int o = 0; o < 4; ++o)
-    for (int j = 0; j < 64; ++j) ref[size_t(o)] += q.scale[size_t(o * 2 + j / 32)] * q.q[size_t(o * 64 + j)] * x[size_t(j)];
+    for (int j = 0; j < 64; ++j) ref[size_t(o)] += q.scale(o, j / 32) * q.quant(o, j) * x[size_t(j)];
   // The activations are quantised to int8 blocks too: about 0.5% error a product.
   for (int o = 0; o < 4; ++o) EXPECT_NEAR(y[size_t(o)], ref[size_t(o)], 0.01 * std::abs(ref[size_t(o)]) + 1e-3);
-  EXPECT_EQ(q.bytes(), 4 * 64 + 8 * 4);
+  // One group of 8 rows (4 of them padding): a 64-byte line of fp16 scales (8 rows × 2
+  // blocks), then the quants, 8 rows × 64.
+  EXPECT_EQ(q.bytes(), 64 + 8 * 64);
   // A row length that is no multiple of 32: the last block is partial.
   std::vector<float> w2(3 * 40);
   for (auto& v : w2) v = float(rng.uniform() - 0.5);
@@ -184,6 +189,35 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
+// The blocks are GGUF's Q8_0, byte for byte: the scale max|w| / 127 rounded to fp16, the
+// quants rounded half away from zero against the unrounded scale (ggml's
+// quantize_row_q8_0_ref); q8_unpack returns them row-major, as the quantised files store them.
+TEST(Q8, BlocksAreGgufQ8_0) {
+  Rng rng(9);
+  const int rows = 11, cols = 70;  // a partial last block, and a partial group of 8 rows
+  std::vector<float> w(size_t(rows) * cols);
+  for (auto& v : w) v = float(rng.uniform() * 2 - 1) * 0.05f;
+  const auto q = tensor::quantize_q8(w.data(), rows, cols);
+  std::vector<int8_t> quants;
+  std::vector<float> scales;
+  tensor::q8_unpack(q, quants, scales);
+  ASSERT_EQ(quants.size(), size_t(rows) * 3 * 32);
+  for (int r = 0; r < rows; ++r)
+    for (int b = 0; b < 3; ++b) {
+      float amax = 0;
+      for (int c = b * 32; c < std::min(cols, b * 32 + 32); ++c) amax = std::max(amax, std::abs(w[size_t(r * cols + c)]));
+      const float d = amax / 127.f;
+      ASSERT_EQ(q.scale(r, b), tensor::f16_to_f32(tensor::f32_to_f16(d))) << r << " " << b;
+      ASSERT_EQ(scales[size_t(r * 3 + b)], q.scale(r, b));
+      for (int j = 0; j < 32; ++j) {
+        const int c = b * 32 + j;
+        const int want = c < cols ? int(std::lround(w[size_t(r * cols + c)] / d)) : 0;
+        ASSERT_EQ(q.quant(r, c), want) << r << " " << c;
+        ASSERT_EQ(quants[size_t(r * 96 + c)], want);
+      }
+    }
+}
+
 // Several rows (2, 3: int8 products; 4, 7: dequantise + GEMM) against the float product with
 // the dequantised weights, and different from the product with the original weights.
 TEST(Q8, MultiRowProductsUseTheInt8Weights) {
@@ -194,7 +228,7 @@ TEST(Q8, MultiRowProductsUseTheInt8Weights) {
   auto q = tensor::quantize_q8(w.data(), rows, cols);
   std::vector<float> deq(w.size());
   for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) deq[size_t(r * cols + c)] = q.scale[size_t(r * q.blocks + c / 32)] * q.q[size_t(r * q.blocks * 32 + c)];
+    for (int c = 0; c < cols; ++c) deq[size_t(r * cols + c)] = q.scale(r, c / 32) * q.quant(r, c);
   for (int n : {1, 2, 3, 4, 7}) {
     std::vector<float> x(size_t(n) * cols), y(size_t(n) * rows);
     for (auto& v : x) v = float(rng.uniform() * 2 - 1);
@@ -244,7 +278,7 @@ void expect_rounding_leaves_q8_unchanged(bool tied, std::vector<float> (*logits)
     auto q = tensor::quantize_q8(m.params() + t.offset, int(t.shape[0]), int(t.shape[1]));
     for (int64_t r = 0; r < t.shape[0]; ++r)
       for (int64_t c = 0; c < t.shape[1] && may_change_row(L, tied, i, r); ++c)
-        m.params()[t.offset + r * t.shape[1] + c] = q.scale[size_t(r * q.blocks + c / 32)] * q.q[size_t(r * q.blocks * 32 + c)];
+        m.params()[t.offset + r * t.shape[1] + c] = q.scale(int(r), int(c / 32)) * q.quant(int(r), int(c));
     const double moved32 = max_diff(base32, logits(m, false)), moved8 = max_diff(base8, logits(m, true));
     EXPECT_GT(moved32, 1e-5 * scale) << t.name << ": its int8 rounding should move fp32's logits";
     EXPECT_LT(moved8, 0.01 * moved32) << t.name << " was not quantised (tied: " << tied << ")";

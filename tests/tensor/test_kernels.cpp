@@ -110,8 +110,8 @@ TEST(Kernels, Q8DotProductsAreExactInt8Arithmetic) {
           for (int b = 0; b < q.blocks; ++b) {
             int64_t dot = 0;
             for (int j = 0; j < 32; ++j)
-              dot += int64_t(q.q[(size_t(o) * q.blocks + b) * 32 + j]) * xq.q[(size_t(i) * q.blocks + b) * 32 + j];
-            want += double(dot) * q.scale[size_t(o) * q.blocks + b] * xq.scale[size_t(i) * q.blocks + b];
+              dot += int64_t(q.quant(o, b * 32 + j)) * xq.q[(size_t(i) * q.blocks + b) * 32 + j];
+            want += double(dot) * q.scale(o, b) * xq.scale[size_t(i) * q.blocks + b];
           }
           EXPECT_NEAR(y[size_t(i) * rows + o], want, 1e-5 * (1 + std::abs(want))) << cols << " " << rows;
         }
@@ -131,7 +131,7 @@ TEST(Kernels, Q8GemmRowsIsTheProductWithTheDequantisedWeights) {
     tensor::q8_dequantize_rows(deq.data(), q, 0, rows);
     for (int o = 0; o < rows; ++o)
       for (int c = 0; c < cols; ++c)
-        ASSERT_EQ(deq[size_t(o) * cols + c], q.scale[size_t(o) * q.blocks + c / 32] * q.q[size_t(o) * q.blocks * 32 + c]);
+        ASSERT_EQ(deq[size_t(o) * cols + c], q.scale(o, c / 32) * q.quant(o, c));
     auto rounded = [](const std::vector<float>& v) {  // bf16's value of each element, as float
       std::vector<uint16_t> b(v.size());
       tensor::to_bf16(b.data(), v.data(), int64_t(v.size()));

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/model/transformer.h"
+#include "slm/tensor/half.h"
 #include "slm/util/mmap.h"
 
 namespace slm::model {
@@ -27,8 +28,8 @@ enum GgmlType : uint32_t { kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ8_0 = 8 };
 constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
 constexpr int kQ8Block = 32;                   // Q8_0: an f16 scale and 32 int8 a block (34 bytes)
 
-uint16_t f32_to_f16(float f);  // round to nearest even
-float f16_to_f32(uint16_t h);
+using tensor::f16_to_f32;  // IEEE half precision (tensor/half.h): GGUF's F16 and Q8_0 scales
+using tensor::f32_to_f16;
 
 struct GgufTensorInfo {
   std::string name;

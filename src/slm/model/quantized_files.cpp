@@ -77,7 +77,8 @@ void write_blobs(const std::string& path, const std::vector<Blob>& blobs) {
 }
 
 void save_q8_weights(const std::string& path, const Transformer<float>& m) {
-  std::vector<tensor::Q8Matrix> q8;  // kept alive until written
+  struct RowMajor { std::vector<int8_t> q; std::vector<float> scale; };
+  std::vector<RowMajor> q8;  // kept alive until written
   q8.reserve(m.layout().tensors.size());
   std::vector<Blob> blobs;
   for (const auto& t : m.layout().tensors) {
@@ -86,9 +87,11 @@ void save_q8_weights(const std::string& path, const Transformer<float>& m) {
       blobs.push_back({t.name, "F32", t.shape, w, size_t(t.size) * 4});
       continue;
     }
-    const auto& q = q8.emplace_back(tensor::quantize_q8(w, int(t.shape[0]), int(t.shape[1])));
-    blobs.push_back({t.name + ".q8", "I8", {q.rows, int64_t(q.blocks) * tensor::kQ8Block}, q.q.data(), q.q.size()});
-    blobs.push_back({t.name + ".scale", "F32", {q.rows, q.blocks}, q.scale.data(), q.scale.size() * 4});
+    const tensor::Q8Matrix m8 = tensor::quantize_q8(w, int(t.shape[0]), int(t.shape[1]));
+    auto& q = q8.emplace_back();
+    tensor::q8_unpack(m8, q.q, q.scale);  // the scales are fp16 values (Q8_0's), stored as F32
+    blobs.push_back({t.name + ".q8", "I8", {m8.rows, int64_t(m8.blocks) * tensor::kQ8Block}, q.q.data(), q.q.size()});
+    blobs.push_back({t.name + ".scale", "F32", {m8.rows, m8.blocks}, q.scale.data(), q.scale.size() * 4});
   }
   write_blobs(path, blobs);
 }

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
 #include "slm/tensor/gemm.h"
+#include "slm/tensor/half.h"
 #include "slm/tensor/parallel.h"
 #include "slm/tensor/simd.h"
 
@@ -32,16 +34,62 @@ void quantize_block(const float* src, int len, int8_t* q, float& scale) {
 }
 }  // namespace
 
+namespace {
+constexpr size_t kPairBytes = size_t(kQ8GroupRows) * 64;  // two blocks of 8 rows
+constexpr size_t kFullSpanBytes = size_t(kQ8GroupRows) * kQ8SpanBlocks * 2 + kQ8SpanBlocks / 2 * kPairBytes;
+
+// An fp16 scale's value: one instruction where the processor converts fp16 (F16C).
+inline float half_value(uint16_t h) {
+#if defined(__F16C__)
+  return _cvtsh_ss(h);
+#else
+  return f16_to_f32(h);
+#endif
+}
+
+// The scale area of a span of n blocks: 8 rows of n fp16, rounded up to a cache line so
+// that the quants after it start on one.
+size_t scale_bytes(int n) { return (size_t(kQ8GroupRows) * size_t(n) * 2 + 63) / 64 * 64; }
+}  // namespace
+
+int Q8Matrix::span_blocks(int s) const { return std::min(kQ8SpanBlocks, padded_blocks - s * kQ8SpanBlocks); }
+
+size_t Q8Matrix::span_at(int g, int s) const { return size_t(g) * group_bytes + size_t(s) * kFullSpanBytes; }
+
+// Where (row, block)'s 32 quants are, and its scale.
+static size_t quant_at(const Q8Matrix& m, int row, int block) {
+  const int s = block / kQ8SpanBlocks, j = block % kQ8SpanBlocks, lane = row % kQ8GroupRows;
+  return m.span_at(row / kQ8GroupRows, s) + scale_bytes(m.span_blocks(s)) + size_t(j / 2) * kPairBytes +
+         size_t(lane) * 64 + size_t(j % 2) * kQ8Block;
+}
+static size_t scale_at(const Q8Matrix& m, int row, int block) {
+  const int s = block / kQ8SpanBlocks;
+  return m.span_at(row / kQ8GroupRows, s) +
+         (size_t(row % kQ8GroupRows) * size_t(m.span_blocks(s)) + size_t(block % kQ8SpanBlocks)) * 2;
+}
+
+int8_t Q8Matrix::quant(int row, int col) const { return data[quant_at(*this, row, col / kQ8Block) + col % kQ8Block]; }
+
+float Q8Matrix::scale(int row, int block) const {
+  uint16_t h;
+  std::memcpy(&h, &data[scale_at(*this, row, block)], 2);
+  return half_value(h);
+}
+
 Q8Matrix quantize_q8(const float* w, int rows, int cols) {
   Q8Matrix m;
   m.rows = rows, m.cols = cols, m.blocks = (cols + kQ8Block - 1) / kQ8Block;
-  m.q.assign(size_t(rows) * m.blocks * kQ8Block, 0);
-  m.scale.resize(size_t(rows) * m.blocks);
+  m.padded_blocks = (m.blocks + 1) / 2 * 2;
+  const int spans = (m.padded_blocks + kQ8SpanBlocks - 1) / kQ8SpanBlocks;
+  for (int s = 0; s < spans; ++s) m.group_bytes += scale_bytes(m.span_blocks(s)) + size_t(m.span_blocks(s)) / 2 * kPairBytes;
+  m.data.assign(m.group_bytes * size_t(m.groups()), 0);  // padding rows and blocks stay zero
   for (int r = 0; r < rows; ++r)
     for (int b = 0; b < m.blocks; ++b) {
-      const size_t blk = size_t(r) * m.blocks + size_t(b);
+      float scale;
       quantize_block<true>(w + size_t(r) * cols + size_t(b) * kQ8Block, std::min(kQ8Block, cols - b * kQ8Block),
-                           &m.q[blk * kQ8Block], m.scale[blk]);
+                           &m.data[quant_at(m, r, b)], scale);
+      const uint16_t h = f32_to_f16(scale);  // the quants are of the fp32 scale, as ggml's
+      std::memcpy(&m.data[scale_at(m, r, b)], &h, 2);
     }
   return m;
 }
@@ -50,14 +98,33 @@ void q8_dequantize_row(float* out, const Q8Matrix& w, int row) { q8_dequantize_r
 
 void q8_dequantize_rows(float* out, const Q8Matrix& w, int r0, int r1) {
   for (int r = r0; r < r1; ++r) {
-    const int8_t* q = w.q.data() + size_t(r) * w.blocks * kQ8Block;
-    const float* s = w.scale.data() + size_t(r) * w.blocks;
     float* o = out + size_t(r - r0) * w.cols;
-    for (int b = 0; b < w.blocks; ++b) {
-      const int len = std::min(kQ8Block, w.cols - b * kQ8Block);
-      for (int j = 0; j < len; ++j) o[b * kQ8Block + j] = s[b] * float(q[b * kQ8Block + j]);  // vectorised (-O3)
+    const int8_t* group = w.data.data() + size_t(r / kQ8GroupRows) * w.group_bytes;
+    const int lane = r % kQ8GroupRows;
+    for (int s = 0, b0 = 0; b0 < w.blocks; ++s, b0 += kQ8SpanBlocks) {
+      const int8_t* d = group + w.span_at(0, s);
+      const int n = std::min(w.span_blocks(s), w.blocks - b0);
+      const auto* h = reinterpret_cast<const uint16_t*>(d) + lane * w.span_blocks(s);
+      const int8_t* q = d + scale_bytes(w.span_blocks(s)) + lane * 64;
+      for (int j = 0; j < n; ++j) {
+        const float scale = half_value(h[j]);
+        const int8_t* qb = q + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+        const int len = std::min(kQ8Block, w.cols - (b0 + j) * kQ8Block);
+        for (int k = 0; k < len; ++k) o[(b0 + j) * kQ8Block + k] = scale * float(qb[k]);  // vectorised (-O3)
+      }
     }
   }
+}
+
+void q8_unpack(const Q8Matrix& w, std::vector<int8_t>& q, std::vector<float>& scale) {
+  q.assign(size_t(w.rows) * w.blocks * kQ8Block, 0);
+  scale.assign(size_t(w.rows) * w.blocks, 0.f);
+  for (int r = 0; r < w.rows; ++r)
+    for (int b = 0; b < w.blocks; ++b) {
+      const size_t blk = size_t(r) * w.blocks + size_t(b);
+      std::memcpy(&q[blk * kQ8Block], &w.data[quant_at(w, r, b)], kQ8Block);
+      scale[blk] = w.scale(r, b);
+    }
 }
 
 void q8_quantize_rows(Q8Rows& out, const float* x, int n, int cols) {
@@ -74,52 +141,52 @@ void q8_quantize_rows(Q8Rows& out, const float* x, int n, int cols) {
 
 namespace {
 
+// One group of 8 rows of W against one row of x: y8[r] = Σ_c W[8g + r, c] · x[c].
+// `x` holds x's int8 blocks and `sx` their scales (x has `xblocks` blocks; W's rows may
+// have one more, a zero padding block).
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-// R consecutive rows of W against one row of x, two blocks (64 bytes) a 512-bit step.
+// Two blocks (64 bytes) of each of the 8 rows a step, read in the order they lie.
 // vpdpbusd multiplies unsigned by signed bytes: the weights are made unsigned by adding
 // 128 (flipping their top bit), which adds 128·Σx to each sum; each sum starts from
-// -128·Σx instead of zero (one vpdpbusd of x a step, shared by the R rows), so the
-// integer sums are exact. Each block's sum is scaled by its two scales in float: the
-// product of both scales is formed for 16 blocks at once, then spread over each block's
-// eight lanes by one permute. At the 110M shape, one thread (variants in bench/bench_matvec's loop):
-// this with 8 rows and a prefetch 8 KB ahead of each row streamed 18–20 GB/s where the
-// 256-bit kernel before it (sign trick, a broadcast scale a block, 4 rows) streamed 12–13;
-// 4 rows 15, 16 rows 17–19; prefetching 0.5–4 KB ahead gained less.
-constexpr int kPrefetchBytes = 8192;
+// -128·Σx instead of zero (one vpdpbusd of x a step, shared by the 8 rows), so the integer
+// sums are exact. Each block's sum is scaled by its two scales in float: the product of
+// both scales is formed for a span's 16 blocks at once, then spread over each block's
+// eight lanes by one permute. At the 110M shape, one thread (bench/bench_matvec): the
+// row-major layout with 8 rows in flight streamed 18–20 GB/s; this layout 23, and with a
+// prefetch 1 KB ahead 29–31 (4 KB ahead: 27–29).
+constexpr int kPrefetchBytes = 1024;
 
-template <int R>
-void rows_kernel(float* y, const int8_t* q, const float* s, const int8_t* qx, const float* sx, int blocks) {
-  const size_t row_q = size_t(blocks) * kQ8Block;
+void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_t* x, const float* sx, int xblocks) {
   const __m512i flip = _mm512_set1_epi8(char(0x80));
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (int g = 0; g < blocks; g += 16) {
-    const int nb = std::min(16, blocks - g);
-    const __mmask16 in_group = __mmask16((1u << nb) - 1);
-    const __m512 xs = _mm512_maskz_loadu_ps(in_group, sx + g);
-    __m512 scale[R];  // scale[r][j] = w's scale × x's scale of block g + j, zero past the row
-    for (int r = 0; r < R; ++r) scale[r] = _mm512_mul_ps(_mm512_maskz_loadu_ps(in_group, s + size_t(r) * blocks + g), xs);
-    __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);  // blocks j, j+1 of the group
-    for (int j = 0; j < nb; j += 2) {
-      const size_t at = size_t(g + j) * kQ8Block;
-      // An odd last block reads 32 bytes (the rest zero: their products are zero).
-      const __mmask64 bytes = j + 1 < nb ? ~__mmask64(0) : __mmask64(0xffffffffu);
-      const __m512i xv = _mm512_maskz_loadu_epi8(bytes, qx + at);
+  __m512 acc[kQ8GroupRows];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
+    const int8_t* d = group + w.span_at(0, s);
+    const int n = w.span_blocks(s);
+    const __m512 xs = _mm512_maskz_loadu_ps(__mmask16((1u << std::min(n, xblocks - b0)) - 1), sx + b0);
+    __m512 scale[kQ8GroupRows];  // scale[r][j] = W's scale × x's scale of block b0 + j
+    for (int r = 0; r < kQ8GroupRows; ++r)
+      scale[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(__mmask16((1u << n) - 1), d + r * n * 2)), xs);
+    d += scale_bytes(n);
+    __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);  // blocks j, j+1 of the span
+    for (int j = 0; j < n; j += 2, d += kPairBytes) {
+      // x's odd last block reads 32 bytes (the rest zero: W's padding block is zero too).
+      const __mmask64 bytes = b0 + j + 1 < xblocks ? ~__mmask64(0) : __mmask64(0xffffffffu);
+      const __m512i xv = _mm512_maskz_loadu_epi8(bytes, x + size_t(b0 + j) * kQ8Block);
       const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, xv));
-      for (int r = 0; r < R; ++r) {
-        const int8_t* wr = q + size_t(r) * row_q + at;
-        _mm_prefetch(reinterpret_cast<const char*>(wr) + kPrefetchBytes, _MM_HINT_T0);
-        const __m512i wv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(bytes, wr), flip);
+      for (int r = 0; r < kQ8GroupRows; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(d) + r * 64 + kPrefetchBytes, _MM_HINT_T0);
+        const __m512i wv = _mm512_xor_si512(_mm512_load_si512(d + r * 64), flip);
         const __m512i dot = _mm512_dpbusd_epi32(start, wv, xv);
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, scale[r]), acc[r]);
       }
       pick = _mm512_add_epi32(pick, _mm512_set1_epi32(2));
     }
   }
-  for (int r = 0; r < R; ++r) y[r] = hsum(acc[r]);
+  for (int r = 0; r < kQ8GroupRows; ++r) y8[r] = hsum(acc[r]);
 }
-#elif defined(__AVX2__)
-// Four sums of eight int8 × int8 products each (the 32 products of a block, in the eight
+#elif defined(__AVX2__) && defined(__F16C__)
+// Eight sums of four int8 × int8 products each (the 32 products of a block, in the eight
 // 32-bit lanes). The instructions multiply unsigned by signed bytes, so the sign of w
 // moves onto x: |w| · (sign(w) · x).
 inline __m256i block_dot(__m256i w, __m256i x) {
@@ -140,70 +207,65 @@ inline float hsum(__m256 v) {
 
 inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// Rows o..o+3 of W against one row of x: each block's integer sums, scaled by both
-// scales, gather in eight float lanes a row; the lanes are added up once at the end.
-inline void four_rows(float* y, const int8_t* q, const float* s, const int8_t* qx, const float* sx, int blocks,
-                      size_t row_q) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (int b = 0; b < blocks; ++b) {
-    const __m256i xv = load32(qx + b * kQ8Block);
-    const float xs = sx[b];
-    const size_t at = size_t(b) * kQ8Block;
-    a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + at), xv)), _mm256_set1_ps(s[b] * xs), a0);
-    a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + row_q + at), xv)),
-                         _mm256_set1_ps(s[blocks + b] * xs), a1);
-    a2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + 2 * row_q + at), xv)),
-                         _mm256_set1_ps(s[2 * blocks + b] * xs), a2);
-    a3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + 3 * row_q + at), xv)),
-                         _mm256_set1_ps(s[3 * blocks + b] * xs), a3);
+// Each block's integer sums, scaled by both scales, gather in eight float lanes a row;
+// the lanes are added up once at the end.
+void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_t* x, const float* sx, int xblocks) {
+  __m256 acc[kQ8GroupRows];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
+    const int8_t* d = group + w.span_at(0, s);
+    const int n = std::min(w.span_blocks(s), xblocks - b0);  // x's blocks: W's padding block is zero
+    float scale[kQ8GroupRows][kQ8SpanBlocks];
+    for (int r = 0; r < kQ8GroupRows; ++r)
+      for (int j = 0; j < n; ++j) scale[r][j] = half_value(reinterpret_cast<const uint16_t*>(d)[r * w.span_blocks(s) + j]) * sx[b0 + j];
+    d += scale_bytes(w.span_blocks(s));
+    for (int j = 0; j < n; ++j) {
+      const __m256i xv = load32(x + size_t(b0 + j) * kQ8Block);
+      const int8_t* q = d + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+      for (int r = 0; r < kQ8GroupRows; ++r)
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + r * 64), xv)), _mm256_set1_ps(scale[r][j]), acc[r]);
+    }
   }
-  y[0] = hsum(a0), y[1] = hsum(a1), y[2] = hsum(a2), y[3] = hsum(a3);
+  for (int r = 0; r < kQ8GroupRows; ++r) y8[r] = hsum(acc[r]);
+}
+#else
+// Plain C++, block by block.
+void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_t* x, const float* sx, int xblocks) {
+  float acc[kQ8GroupRows] = {};
+  for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
+    const int8_t* d = group + w.span_at(0, s);
+    const int span = w.span_blocks(s), n = std::min(span, xblocks - b0);
+    uint16_t h[kQ8GroupRows * kQ8SpanBlocks];
+    std::memcpy(h, d, size_t(kQ8GroupRows) * span * 2);
+    d += scale_bytes(span);
+    for (int j = 0; j < n; ++j) {
+      const int8_t* xb = x + size_t(b0 + j) * kQ8Block;
+      const int8_t* q = d + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+      for (int r = 0; r < kQ8GroupRows; ++r) {
+        int dot = 0;
+        for (int k = 0; k < kQ8Block; ++k) dot += int(q[r * 64 + k]) * int(xb[k]);
+        acc[r] += float(dot) * (half_value(h[r * span + j]) * sx[b0 + j]);
+      }
+    }
+  }
+  for (int r = 0; r < kQ8GroupRows; ++r) y8[r] = acc[r];
 }
 #endif
-
-// One row of W against one row of x, block by block in plain C++.
-inline float one_row(const int8_t* q, const float* s, const int8_t* qx, const float* sx, int blocks) {
-  float acc = 0;
-  for (int b = 0; b < blocks; ++b) {
-    int dot = 0;
-    for (int j = 0; j < kQ8Block; ++j) dot += int(q[b * kQ8Block + j]) * int(qx[b * kQ8Block + j]);
-    acc += float(dot) * (s[b] * sx[b]);
-  }
-  return acc;
-}
 
 }  // namespace
 
 void q8_matvec_rows(float* y, const Q8Rows& x, const Q8Matrix& w, int o0, int o1, bool accumulate) {
-  const size_t row_q = size_t(w.blocks) * kQ8Block;
-  auto put = [&](float* dst, float v) { *dst = accumulate ? *dst + v : v; };
-  int o = o0;
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-  auto rows = [&](auto kernel, int R) {
-    for (; o + R <= o1; o += R)
-      for (int i = 0; i < x.n; ++i) {  // the R rows stay in cache for the next x
-        float r[8];
-        kernel(r, w.q.data() + size_t(o) * row_q, w.scale.data() + size_t(o) * w.blocks, x.q.data() + size_t(i) * row_q,
-               x.scale.data() + size_t(i) * w.blocks, w.blocks);
-        for (int k = 0; k < R; ++k) put(y + size_t(i) * w.rows + o + k, r[k]);
+  const size_t row_q = size_t(x.blocks) * kQ8Block;
+  for (int g = o0 / kQ8GroupRows; g * kQ8GroupRows < o1; ++g)
+    for (int i = 0; i < x.n; ++i) {  // the group stays in cache for the next x
+      float r[kQ8GroupRows];
+      group_kernel(r, w.data.data() + size_t(g) * w.group_bytes, w, x.q.data() + size_t(i) * row_q,
+                   x.scale.data() + size_t(i) * x.blocks, x.blocks);
+      for (int k = std::max(0, o0 - g * kQ8GroupRows); k < kQ8GroupRows && g * kQ8GroupRows + k < o1; ++k) {
+        float& dst = y[size_t(i) * w.rows + size_t(g * kQ8GroupRows + k)];
+        dst = accumulate ? dst + r[k] : r[k];
       }
-  };
-  rows(rows_kernel<8>, 8);
-  rows(rows_kernel<1>, 1);
-#elif defined(__AVX2__)
-  for (; o + 4 <= o1; o += 4)
-    for (int i = 0; i < x.n; ++i) {  // the four rows stay in cache for the next x
-      float r[4];
-      four_rows(r, w.q.data() + size_t(o) * row_q, w.scale.data() + size_t(o) * w.blocks,
-                x.q.data() + size_t(i) * row_q, x.scale.data() + size_t(i) * w.blocks, w.blocks, row_q);
-      for (int k = 0; k < 4; ++k) put(y + size_t(i) * w.rows + o + k, r[k]);
     }
-#endif
-  for (; o < o1; ++o)
-    for (int i = 0; i < x.n; ++i)
-      put(y + size_t(i) * w.rows + o,
-          one_row(w.q.data() + size_t(o) * row_q, w.scale.data() + size_t(o) * w.blocks,
-                  x.q.data() + size_t(i) * row_q, x.scale.data() + size_t(i) * w.blocks, w.blocks));
 }
 
 namespace {
