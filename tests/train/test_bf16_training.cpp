@@ -92,3 +92,34 @@ TEST(Bf16Training, DtypeIsCheckedWhereItIsRead) {
     EXPECT_THROW(tensor::parse_precision("bf16", "x"), Error);
   }
 }
+
+// bf16 training keeps the inputs of the layers' products (the normed x, attention's output,
+// swiglu's output) as bf16, which the products round them to anyway: it needs less
+// memory than fp32, and activation_bytes (what `slm pretrain` prints) is what is held.
+TEST(Bf16Training, KeepsProductInputsInBf16AndNeedsLessMemoryThanFp32) {
+  if (!tensor::cpu_has_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this processor";
+  model::ModelConfig c;
+  c.vocab_size = kVocab, c.dim = 64, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.hidden_dim = 160, c.context = 32;
+  const int B = 4, T = 32;
+  Rng data(5);
+  std::vector<int32_t> x, y;
+  batch(data, B, T, kVocab, x, y);
+  int64_t held[2] = {};
+  for (auto p : {tensor::Precision::fp32, tensor::Precision::bf16}) {
+    model::Transformer<float> m(c);
+    m.init_weights(3);
+    m.set_precision(p);
+    m.zero_grad();
+    m.forward_backward(x.data(), y.data(), B, T, 1.0 / (B * T));
+    held[int(p == tensor::Precision::bf16)] = m.buffer_bytes();
+    EXPECT_EQ(m.buffer_bytes(), model::Transformer<float>::activation_bytes(c, B, T, p)) << tensor::precision_name(p);
+  }
+  EXPECT_LT(held[1], held[0]);
+  // Switching precision remakes the buffers for it.
+  model::Transformer<float> m(c);
+  m.init_weights(3);
+  m.forward_backward(x.data(), y.data(), B, T, 1.0 / (B * T));
+  m.set_precision(tensor::Precision::bf16);
+  m.forward_backward(x.data(), y.data(), B, T, 1.0 / (B * T));
+  EXPECT_EQ(m.buffer_bytes(), held[1]);
+}

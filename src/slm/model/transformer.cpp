@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "slm/tensor/ops.h"
 #include "slm/util/error.h"
@@ -46,6 +47,22 @@ void Transformer<T>::linear_forward(T* y, const T* x, int w, int N, int in, int 
 }
 
 template <class T>
+void Transformer<T>::keep(std::vector<uint16_t>& half, size_t n) {
+  if constexpr (std::is_same_v<T, float>)
+    if (bf16_acts_) tensor::to_bf16(half.data(), stash_.data(), int64_t(n));
+}
+
+template <class T>
+const T* Transformer<T>::product_input_again(const std::vector<T>& own, const std::vector<uint16_t>& half, size_t n) {
+  if constexpr (std::is_same_v<T, float>)
+    if (bf16_acts_) {
+      tensor::from_bf16(stash_.data(), half.data(), int64_t(n));
+      return stash_.data();
+    }
+  return own.data();
+}
+
+template <class T>
 void Transformer<T>::add_expert_load() {
   for (int l = 0; l < cfg_.n_layers; ++l)
     if (cfg_.moe_layer(l))
@@ -83,11 +100,27 @@ void Transformer<T>::init_weights(uint64_t seed) {
 }
 
 template <class T>
-int64_t Transformer<T>::activation_bytes(const ModelConfig& c, int B, int Tn) {
+int64_t Transformer<T>::activation_bytes(const ModelConfig& c, int B, int Tn, tensor::Precision p) {
   const int64_t N = int64_t(B) * Tn, C = c.dim, KV = c.kv_dim(), F = c.hidden_dim;
-  int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + int64_t(B) * c.n_heads * Tn * Tn + 3 * N * F;
-  int64_t scratch = 4 * N * C + 2 * N * KV + int64_t(B) * c.n_heads * Tn * Tn + 3 * N * F;
-  return int64_t(sizeof(T)) * (c.n_layers * per_layer + 2 * N * C + N + N * c.vocab_size + scratch);
+  // x_in, q, x_mid; k, v; the norms' 1/rms; attention's probabilities; swiglu's g and u.
+  const int64_t per_layer = 3 * N * C + 2 * N * KV + 2 * N + int64_t(B) * c.n_heads * Tn * Tn + 2 * N * F;
+  const int64_t product_inputs = 3 * N * C + N * F;  // xn1, a, xn2, h
+  const int64_t scratch = 4 * N * C + 2 * N * KV + int64_t(B) * c.n_heads * Tn * Tn + 3 * N * F;
+  const int64_t rest = 2 * N * C + N + N * c.vocab_size;  // the last layer's output, its norm, the logits
+  const bool bf16 = std::is_same_v<T, float> && p == tensor::Precision::bf16;
+  const int64_t kept = bf16 ? 2 * c.n_layers * product_inputs + int64_t(sizeof(T)) * N * std::max(C, F)  // + stash_
+                            : int64_t(sizeof(T)) * c.n_layers * product_inputs;
+  return int64_t(sizeof(T)) * (c.n_layers * per_layer + scratch + rest) + kept;
+}
+
+template <class T>
+int64_t Transformer<T>::buffer_bytes() const {
+  auto bytes = [](const auto&... v) { return (int64_t(v.size() * sizeof(v[0])) + ...); };
+  int64_t total = bytes(x_out_, xnf_, rstdf_, logits_, dx_, dxn_, dq_, dk_, dv_, da_, datt_, dg_, du_, dh_, stash_);
+  for (const auto& a : acts_)
+    total += bytes(a.x_in, a.xn1, a.rstd1, a.q, a.k, a.v, a.att, a.a, a.x_mid, a.xn2, a.rstd2, a.g, a.u, a.h,
+                   a.xn1_16, a.a_16, a.xn2_16, a.h_16);
+  return total;
 }
 
 template <class T>
@@ -102,13 +135,18 @@ void Transformer<T>::ensure_buffers(int B, int Tn) {
   B_ = B, T_ = Tn;
   const size_t N = size_t(B) * Tn, C = size_t(cfg_.dim), KV = size_t(cfg_.kv_dim()), F = size_t(cfg_.hidden_dim);
   const size_t att = size_t(B) * cfg_.n_heads * Tn * Tn;
+  bf16_acts_ = std::is_same_v<T, float> && prec_ == tensor::Precision::bf16;
+  const size_t own = bf16_acts_ ? 0 : 1, half = bf16_acts_ ? 1 : 0;  // which copy the product inputs use
   acts_.resize(size_t(cfg_.n_layers));
   for (auto& a : acts_) {
-    a.x_in.resize(N * C), a.xn1.resize(N * C), a.rstd1.resize(N);
-    a.q.resize(N * C), a.k.resize(N * KV), a.v.resize(N * KV), a.att.resize(att), a.a.resize(N * C);
-    a.x_mid.resize(N * C), a.xn2.resize(N * C), a.rstd2.resize(N);
-    a.g.resize(N * F), a.u.resize(N * F), a.h.resize(N * F);
+    a.x_in.resize(N * C), a.xn1.resize(own * N * C), a.rstd1.resize(N);
+    a.q.resize(N * C), a.k.resize(N * KV), a.v.resize(N * KV), a.att.resize(att), a.a.resize(own * N * C);
+    a.x_mid.resize(N * C), a.xn2.resize(own * N * C), a.rstd2.resize(N);
+    a.g.resize(N * F), a.u.resize(N * F), a.h.resize(own * N * F);
+    a.xn1_16.resize(half * N * C), a.a_16.resize(half * N * C), a.xn2_16.resize(half * N * C), a.h_16.resize(half * N * F);
+    if (bf16_acts_) a.xn1.shrink_to_fit(), a.a.shrink_to_fit(), a.xn2.shrink_to_fit(), a.h.shrink_to_fit();
   }
+  stash_.resize(half * N * std::max(C, F));
   x_out_.resize(N * C), xnf_.resize(N * C), rstdf_.resize(N), logits_.resize(N * size_t(cfg_.vocab_size));
   dx_.resize(N * C), dxn_.resize(N * C), dq_.resize(N * C), dk_.resize(N * KV), dv_.resize(N * KV);
   da_.resize(N * C), datt_.resize(att), dg_.resize(N * F), du_.resize(N * F), dh_.resize(N * F);
@@ -161,15 +199,19 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
     auto& A = acts_[size_t(l)];
     const auto& L = layout_.layers[size_t(l)];
     // Attention block: x_mid = x + Wo · attention(rope(Wq·xn), rope(Wk·xn), Wv·xn), xn = rmsnorm(x)
-    rmsnorm_forward(A.xn1.data(), A.rstd1.data(), A.x_in.data(), param(L.attn_norm), N, C, cfg_.norm_eps);
-    linear_forward(A.q.data(), A.xn1.data(), L.wq, N, C, C);
-    linear_forward(A.k.data(), A.xn1.data(), L.wk, N, C, KV);
-    linear_forward(A.v.data(), A.xn1.data(), L.wv, N, C, KV);
+    const size_t NC = size_t(N) * C, NF = size_t(N) * F;
+    T* xn1 = product_input(A.xn1);
+    rmsnorm_forward(xn1, A.rstd1.data(), A.x_in.data(), param(L.attn_norm), N, C, cfg_.norm_eps);
+    linear_forward(A.q.data(), xn1, L.wq, N, C, C);
+    linear_forward(A.k.data(), xn1, L.wk, N, C, KV);
+    linear_forward(A.v.data(), xn1, L.wv, N, C, KV);
+    keep(A.xn1_16, NC);
     rope_forward(A.q.data(), B, Tn, H, d, cfg_.rope_theta, past);
     rope_forward(A.k.data(), B, Tn, Hkv, d, cfg_.rope_theta, past);
     T* att = A.att.data();
+    T* a = product_input(A.a);
     if (past == 0) {
-      attention_forward(A.a.data(), att, A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
+      attention_forward(a, att, A.q.data(), A.k.data(), A.v.data(), B, Tn, H, Hkv, d);
     } else {  // each window's keys and values: the earlier positions', then its own
       k_past_.resize(size_t(B) * Tk * KV), v_past_.resize(k_past_.size()), att_past_.resize(size_t(B) * H * Tn * Tk);
       for (int b = 0; b < B; ++b) {
@@ -180,22 +222,28 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
         std::copy_n(A.v.data() + b * own, own, v_past_.data() + at + before);
       }
       att = att_past_.data();
-      attention_forward_past(A.a.data(), att, A.q.data(), k_past_.data(), v_past_.data(), B, Tn, Tk, H, Hkv, d);
+      attention_forward_past(a, att, A.q.data(), k_past_.data(), v_past_.data(), B, Tn, Tk, H, Hkv, d);
     }
-    if (hook_) hook_->at(Site::attn_probs, l, att, B, Tn), hook_->at(Site::attn_heads, l, A.a.data(), B, Tn);
-    linear_forward(A.x_mid.data(), A.a.data(), L.wo, N, C, C);
+    if (hook_) hook_->at(Site::attn_probs, l, att, B, Tn), hook_->at(Site::attn_heads, l, a, B, Tn);
+    linear_forward(A.x_mid.data(), a, L.wo, N, C, C);
+    keep(A.a_16, NC);
     if (hook_) hook_->at(Site::attn_out, l, A.x_mid.data(), B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) A.x_mid[i] += A.x_in[i];
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
-    rmsnorm_forward(A.xn2.data(), A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
+    T* xn2 = product_input(A.xn2);
+    rmsnorm_forward(xn2, A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
     T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
     if (cfg_.moe_layer(l)) {  // this layer's MLP is a mixture of experts
-      aux_loss_ += moe_[size_t(l)].forward(out, A.xn2.data(), N, params_.data(), prec_);
+      aux_loss_ += moe_[size_t(l)].forward(out, xn2, N, params_.data(), prec_);
+      keep(A.xn2_16, NC);
     } else {
-      linear_forward(A.g.data(), A.xn2.data(), L.w_gate, N, C, F);
-      linear_forward(A.u.data(), A.xn2.data(), L.w_up, N, C, F);
-      swiglu_forward(A.h.data(), A.g.data(), A.u.data(), int64_t(N) * F);
-      linear_forward(out, A.h.data(), L.w_down, N, F, C);
+      linear_forward(A.g.data(), xn2, L.w_gate, N, C, F);
+      linear_forward(A.u.data(), xn2, L.w_up, N, C, F);
+      keep(A.xn2_16, NC);
+      T* h = product_input(A.h);
+      swiglu_forward(h, A.g.data(), A.u.data(), int64_t(NF));
+      linear_forward(out, h, L.w_down, N, F, C);
+      keep(A.h_16, NF);
     }
     if (hook_) hook_->at(Site::mlp_out, l, out, B, Tn);
     for (size_t i = 0; i < size_t(N) * C; ++i) out[i] += A.x_mid[i];
@@ -305,27 +353,30 @@ void Transformer<T>::backward(const int32_t* inputs, const std::vector<int32_t>&
     // x_out = x_mid + down(h): dx_ flows on to x_mid unchanged, and into the MLP.
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
     if (cfg_.moe_layer(l)) {
-      moe_[size_t(l)].backward(dxn_.data(), dx_.data(), A.xn2.data(), params_.data(), grads_data(), aux_scale_, prec_);
+      const T* xn2 = product_input_again(A.xn2, A.xn2_16, NC);
+      moe_[size_t(l)].backward(dxn_.data(), dx_.data(), xn2, params_.data(), grads_data(), aux_scale_, prec_);
     } else {
       std::fill(dh_.begin(), dh_.begin() + long(size_t(N) * F), T(0));
-      linear_backward(dh_.data(), L.w_down, dx_.data(), A.h.data(), F, C);
+      linear_backward(dh_.data(), L.w_down, dx_.data(), product_input_again(A.h, A.h_16, size_t(N) * F), F, C);
       swiglu_backward(dg_.data(), du_.data(), dh_.data(), A.g.data(), A.u.data(), int64_t(N) * F);
-      linear_backward(dxn_.data(), L.w_gate, dg_.data(), A.xn2.data(), C, F);
-      linear_backward(dxn_.data(), L.w_up, du_.data(), A.xn2.data(), C, F);
+      const T* xn2 = product_input_again(A.xn2, A.xn2_16, NC);
+      linear_backward(dxn_.data(), L.w_gate, dg_.data(), xn2, C, F);
+      linear_backward(dxn_.data(), L.w_up, du_.data(), xn2, C, F);
     }
     rmsnorm_backward(dx_.data(), wgrad(L.mlp_norm), dxn_.data(), A.x_mid.data(), param(L.mlp_norm), A.rstd2.data(),
                      N, C);
     // x_mid = x_in + o(attention): dx_ flows on to x_in, and into attention.
     std::fill(da_.begin(), da_.begin() + long(NC), T(0));
-    linear_backward(da_.data(), L.wo, dx_.data(), A.a.data(), C, C);
+    linear_backward(da_.data(), L.wo, dx_.data(), product_input_again(A.a, A.a_16, NC), C, C);
     attention_backward(dq_.data(), dk_.data(), dv_.data(), datt_.data(), da_.data(), A.q.data(), A.k.data(),
                        A.v.data(), A.att.data(), B, Tn, H, Hkv, d);
     rope_backward(dq_.data(), B, Tn, H, d, cfg_.rope_theta);
     rope_backward(dk_.data(), B, Tn, Hkv, d, cfg_.rope_theta);
     std::fill(dxn_.begin(), dxn_.begin() + long(NC), T(0));
-    linear_backward(dxn_.data(), L.wq, dq_.data(), A.xn1.data(), C, C);
-    linear_backward(dxn_.data(), L.wk, dk_.data(), A.xn1.data(), C, KV);
-    linear_backward(dxn_.data(), L.wv, dv_.data(), A.xn1.data(), C, KV);
+    const T* xn1 = product_input_again(A.xn1, A.xn1_16, NC);
+    linear_backward(dxn_.data(), L.wq, dq_.data(), xn1, C, C);
+    linear_backward(dxn_.data(), L.wk, dk_.data(), xn1, C, KV);
+    linear_backward(dxn_.data(), L.wv, dv_.data(), xn1, C, KV);
     rmsnorm_backward(dx_.data(), wgrad(L.attn_norm), dxn_.data(), A.x_in.data(), param(L.attn_norm), A.rstd1.data(),
                      N, C);
     if (on_layer_grads) on_layer_grads(l);

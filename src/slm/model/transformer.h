@@ -43,7 +43,7 @@ class Transformer {
   void zero_grad();
   // The precision of the linear layers' products (tensor/bf16.h): fp32 (the default), or
   // bf16 with fp32 sums, for float models. The weights and gradients stay in T.
-  void set_precision(tensor::Precision p) { prec_ = p; }
+  void set_precision(tensor::Precision p) { prec_ = p, B_ = T_ = 0; }  // buffers are remade for it
   tensor::Precision precision() const { return prec_; }
 
   const ModelConfig& config() const { return cfg_; }
@@ -106,8 +106,12 @@ class Transformer {
   std::vector<std::vector<int64_t>> take_expert_load();
   const MoeLayer<T>& moe_layer(int l) const { return moe_[size_t(l)]; }
 
-  // Bytes of activations a batch of B x T keeps for the backward pass.
-  static int64_t activation_bytes(const ModelConfig& c, int B, int Tn);
+  // Bytes of activations a batch of B x T keeps for the backward pass (with its scratch),
+  // at the products' precision: bf16 keeps the layers' product inputs in bf16.
+  static int64_t activation_bytes(const ModelConfig& c, int B, int Tn,
+                                  tensor::Precision p = tensor::Precision::fp32);
+  // The bytes those buffers hold now (after a forward pass): what activation_bytes predicts.
+  int64_t buffer_bytes() const;
 
  private:
   void ensure_buffers(int B, int Tn);
@@ -141,8 +145,20 @@ class Transformer {
   // Activations, per layer where the backward pass needs them.
   struct LayerActs {
     std::vector<T> x_in, xn1, rstd1, q, k, v, att, a, x_mid, xn2, rstd2, g, u, h;
+    // With bf16 products: xn1, a, xn2 and h, which only products read again (for their
+    // weights' gradients), are kept as the bf16 the products round them to, half the
+    // memory; the T vectors above stay empty and they are computed in stash_.
+    std::vector<uint16_t> xn1_16, a_16, xn2_16, h_16;
   };
   std::vector<LayerActs> acts_;
+  bool bf16_acts_ = false;  // the layers' product inputs are kept in bf16 (set by ensure_buffers)
+  std::vector<T> stash_;    // bf16_acts_: where a product input is computed, or widened again
+  // Where a product input is computed: its own buffer, or stash_ when kept in bf16.
+  T* product_input(std::vector<T>& own) { return bf16_acts_ ? stash_.data() : own.data(); }
+  // After its products: stash_ rounded into the layer's bf16 copy (when kept in bf16).
+  void keep(std::vector<uint16_t>& half, size_t n);
+  // For the backward pass: the input again, own or widened from bf16 into stash_.
+  const T* product_input_again(const std::vector<T>& own, const std::vector<uint16_t>& half, size_t n);
   std::vector<MoeLayer<T>> moe_;  // one a layer; used where cfg_.moe_layer(l)
   double aux_loss_ = 0, aux_scale_ = 0;
   std::vector<std::vector<int64_t>> expert_load_;

@@ -62,6 +62,14 @@ float bf16_to_float(uint16_t b) {
   return f;
 }
 
+void from_bf16(float* out, const uint16_t* in, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= (int64_t(1) << 18))
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t u = uint32_t(in[i]) << 16;
+    std::memcpy(&out[i], &u, 4);
+  }
+}
+
 namespace {
 // bf16 copies of the operands live as long as the thread (products run one at a time).
 // A large A (the logits' gradient, tokens × vocabulary) is converted a slice of its stored

@@ -31,6 +31,8 @@ inline uint16_t float_to_bf16(float f) {
   return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // round to nearest, ties to even
 }
 float bf16_to_float(uint16_t b);
+// out[i] = in[i] widened to float (exact); threads for large copies, as to_bf16.
+void from_bf16(float* out, const uint16_t* in, int64_t n);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major as gemm(), with A and B rounded to bf16
 // and the sums in fp32. A and B are contiguous (lda, ldb: their row lengths).

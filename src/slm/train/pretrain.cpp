@@ -140,7 +140,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
 
   // What a person sees first: the size of the model and of its memory.
   const int64_t P = m.num_params();
-  const int64_t act = model::Transformer<float>::activation_bytes(mc, B, T);
+  const int64_t act = model::Transformer<float>::activation_bytes(mc, B, T, tensor::parse_precision(tc.dtype, "train.dtype"));
   if (!opt.quiet && dist::is_root()) {
     fmt::print(stderr, "model: {:.2f}M parameters (dim {}, {} layers, {} heads, {} kv heads, hidden {}, context {}, vocab {})\n",
                double(P) / 1e6, mc.dim, mc.n_layers, mc.n_heads, mc.n_kv_heads, mc.hidden_dim, mc.context, mc.vocab_size);
