@@ -232,14 +232,13 @@ void Transformer<T>::forward_layers(int l0, int B, int Tn, const Resume* r) {
     // MLP block: x_out = x_mid + Wdown · (silu(Wgate·xn) * (Wup·xn)), xn = rmsnorm(x_mid)
     T* xn2 = product_input(A.xn2);
     rmsnorm_forward(xn2, A.rstd2.data(), A.x_mid.data(), param(L.mlp_norm), N, C, cfg_.norm_eps);
+    keep(A.xn2_16, NC);  // a copy: xn2 stays in stash_ for the products below
     T* out = l + 1 < cfg_.n_layers ? acts_[size_t(l) + 1].x_in.data() : x_out_.data();
     if (cfg_.moe_layer(l)) {  // this layer's MLP is a mixture of experts
       aux_loss_ += moe_[size_t(l)].forward(out, xn2, N, params_.data(), prec_);
-      keep(A.xn2_16, NC);
     } else {
       linear_forward(A.g.data(), xn2, L.w_gate, N, C, F);
       linear_forward(A.u.data(), xn2, L.w_up, N, C, F);
-      keep(A.xn2_16, NC);
       T* h = product_input(A.h);
       swiglu_forward(h, A.g.data(), A.u.data(), int64_t(NF));
       linear_forward(out, h, L.w_down, N, F, C);

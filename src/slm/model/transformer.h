@@ -155,7 +155,7 @@ class Transformer {
   std::vector<T> stash_;    // bf16_acts_: where a product input is computed, or widened again
   // Where a product input is computed: its own buffer, or stash_ when kept in bf16.
   T* product_input(std::vector<T>& own) { return bf16_acts_ ? stash_.data() : own.data(); }
-  // After its products: stash_ rounded into the layer's bf16 copy (when kept in bf16).
+  // stash_ rounded into the layer's bf16 copy (when kept in bf16); stash_ is unchanged.
   void keep(std::vector<uint16_t>& half, size_t n);
   // For the backward pass: the input again, own or widened from bf16 into stash_.
   const T* product_input_again(const std::vector<T>& own, const std::vector<uint16_t>& half, size_t n);

@@ -50,21 +50,27 @@ inline float half_value(uint16_t h) {
 // The scale area of a span of n blocks: 8 rows of n fp16, rounded up to a cache line so
 // that the quants after it start on one.
 size_t scale_bytes(int n) { return (size_t(kQ8GroupRows) * size_t(n) * 2 + 63) / 64 * 64; }
+
+// Where block j of the group's row `lane` starts within a span of n blocks: past the
+// scale area, in block pair j / 2, the row's 64 bytes, the pair's first or second half.
+size_t block_in_span(int n, int lane, int j) {
+  return scale_bytes(n) + size_t(j / 2) * kPairBytes + size_t(lane) * 64 + size_t(j % 2) * kQ8Block;
+}
 }  // namespace
 
 int Q8Matrix::span_blocks(int s) const { return std::min(kQ8SpanBlocks, padded_blocks - s * kQ8SpanBlocks); }
 
-size_t Q8Matrix::span_at(int g, int s) const { return size_t(g) * group_bytes + size_t(s) * kFullSpanBytes; }
+size_t Q8Matrix::span_offset(int s) const { return size_t(s) * kFullSpanBytes; }
 
 // Where (row, block)'s 32 quants are, and its scale.
 static size_t quant_at(const Q8Matrix& m, int row, int block) {
-  const int s = block / kQ8SpanBlocks, j = block % kQ8SpanBlocks, lane = row % kQ8GroupRows;
-  return m.span_at(row / kQ8GroupRows, s) + scale_bytes(m.span_blocks(s)) + size_t(j / 2) * kPairBytes +
-         size_t(lane) * 64 + size_t(j % 2) * kQ8Block;
+  const int s = block / kQ8SpanBlocks;
+  return size_t(row / kQ8GroupRows) * m.group_bytes + m.span_offset(s) +
+         block_in_span(m.span_blocks(s), row % kQ8GroupRows, block % kQ8SpanBlocks);
 }
 static size_t scale_at(const Q8Matrix& m, int row, int block) {
   const int s = block / kQ8SpanBlocks;
-  return m.span_at(row / kQ8GroupRows, s) +
+  return size_t(row / kQ8GroupRows) * m.group_bytes + m.span_offset(s) +
          (size_t(row % kQ8GroupRows) * size_t(m.span_blocks(s)) + size_t(block % kQ8SpanBlocks)) * 2;
 }
 
@@ -102,13 +108,12 @@ void q8_dequantize_rows(float* out, const Q8Matrix& w, int r0, int r1) {
     const int8_t* group = w.data.data() + size_t(r / kQ8GroupRows) * w.group_bytes;
     const int lane = r % kQ8GroupRows;
     for (int s = 0, b0 = 0; b0 < w.blocks; ++s, b0 += kQ8SpanBlocks) {
-      const int8_t* d = group + w.span_at(0, s);
+      const int8_t* d = group + w.span_offset(s);
       const int n = std::min(w.span_blocks(s), w.blocks - b0);
       const auto* h = reinterpret_cast<const uint16_t*>(d) + lane * w.span_blocks(s);
-      const int8_t* q = d + scale_bytes(w.span_blocks(s)) + lane * 64;
       for (int j = 0; j < n; ++j) {
         const float scale = half_value(h[j]);
-        const int8_t* qb = q + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+        const int8_t* qb = d + block_in_span(w.span_blocks(s), lane, j);
         const int len = std::min(kQ8Block, w.cols - (b0 + j) * kQ8Block);
         for (int k = 0; k < len; ++k) o[(b0 + j) * kQ8Block + k] = scale * float(qb[k]);  // vectorised (-O3)
       }
@@ -161,7 +166,7 @@ void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_
   __m512 acc[kQ8GroupRows];
   for (auto& a : acc) a = _mm512_setzero_ps();
   for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
-    const int8_t* d = group + w.span_at(0, s);
+    const int8_t* d = group + w.span_offset(s);
     const int n = w.span_blocks(s);
     const __m512 xs = _mm512_maskz_loadu_ps(__mmask16((1u << std::min(n, xblocks - b0)) - 1), sx + b0);
     __m512 scale[kQ8GroupRows];  // scale[r][j] = W's scale × x's scale of block b0 + j
@@ -213,15 +218,14 @@ void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_
   __m256 acc[kQ8GroupRows];
   for (auto& a : acc) a = _mm256_setzero_ps();
   for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
-    const int8_t* d = group + w.span_at(0, s);
-    const int n = std::min(w.span_blocks(s), xblocks - b0);  // x's blocks: W's padding block is zero
+    const int8_t* d = group + w.span_offset(s);
+    const int span = w.span_blocks(s), n = std::min(span, xblocks - b0);  // x's blocks: W's padding block is zero
     float scale[kQ8GroupRows][kQ8SpanBlocks];
     for (int r = 0; r < kQ8GroupRows; ++r)
-      for (int j = 0; j < n; ++j) scale[r][j] = half_value(reinterpret_cast<const uint16_t*>(d)[r * w.span_blocks(s) + j]) * sx[b0 + j];
-    d += scale_bytes(w.span_blocks(s));
+      for (int j = 0; j < n; ++j) scale[r][j] = half_value(reinterpret_cast<const uint16_t*>(d)[r * span + j]) * sx[b0 + j];
     for (int j = 0; j < n; ++j) {
       const __m256i xv = load32(x + size_t(b0 + j) * kQ8Block);
-      const int8_t* q = d + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+      const int8_t* q = d + block_in_span(span, 0, j);
       for (int r = 0; r < kQ8GroupRows; ++r)
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(load32(q + r * 64), xv)), _mm256_set1_ps(scale[r][j]), acc[r]);
     }
@@ -233,14 +237,13 @@ void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_
 void group_kernel(float* y8, const int8_t* group, const Q8Matrix& w, const int8_t* x, const float* sx, int xblocks) {
   float acc[kQ8GroupRows] = {};
   for (int s = 0, b0 = 0; b0 < w.padded_blocks; ++s, b0 += kQ8SpanBlocks) {
-    const int8_t* d = group + w.span_at(0, s);
+    const int8_t* d = group + w.span_offset(s);
     const int span = w.span_blocks(s), n = std::min(span, xblocks - b0);
     uint16_t h[kQ8GroupRows * kQ8SpanBlocks];
     std::memcpy(h, d, size_t(kQ8GroupRows) * span * 2);
-    d += scale_bytes(span);
     for (int j = 0; j < n; ++j) {
       const int8_t* xb = x + size_t(b0 + j) * kQ8Block;
-      const int8_t* q = d + size_t(j / 2) * kPairBytes + size_t(j % 2) * kQ8Block;
+      const int8_t* q = d + block_in_span(span, 0, j);
       for (int r = 0; r < kQ8GroupRows; ++r) {
         int dot = 0;
         for (int k = 0; k < kQ8Block; ++k) dot += int(q[r * 64 + k]) * int(xb[k]);

@@ -39,8 +39,8 @@ struct Q8Matrix {
 
   int64_t bytes() const { return int64_t(data.size()); }
   int groups() const { return (rows + kQ8GroupRows - 1) / kQ8GroupRows; }
-  // Where span s of group g starts, its block count, and the size of its scale area.
-  size_t span_at(int g, int s) const;
+  // Where span s starts within a group, and its block count.
+  size_t span_offset(int s) const;
   int span_blocks(int s) const;
   // One weight's int8 value and one block's scale (tests, files: not a fast path).
   int8_t quant(int row, int col) const;
