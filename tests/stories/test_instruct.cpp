@@ -140,6 +140,9 @@ TEST(SftRecords, ReadsAlpacaArraysJsonlAndChats) {
   EXPECT_TRUE(a[0].segments[1].response);
   EXPECT_EQ(a[1].segments[0].text, alpaca_prompt("Say hi."));
   EXPECT_EQ(a[1].where, dir / "a.json" + "[1]");
+  EXPECT_TRUE(a[0].words.empty());
+  test::spit(dir / "w.jsonl", R"({"instruction": "Use ball.", "output": "A ball.", "words": ["ball", "red"]})" "\n");
+  EXPECT_EQ(read_sft_file(dir / "w.jsonl")[0].words, (std::vector<std::string>{"ball", "red"}));
 
   test::spit(dir / "c.jsonl",
              R"({"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"},)"
@@ -173,6 +176,7 @@ TEST(SftRecords, BadRecordsAreNamed) {
   };
   expect_error("m.jsonl", "{\"instruction\": \"x\", \"output\": \"y\"}\n{\"instruction\": \"x\"}\n", "m.jsonl:2", "output");
   expect_error("n.json", R"([{"output": "y"}])", "n.json[0]", "instruction");
+  expect_error("w.jsonl", "{\"instruction\": \"x\", \"output\": \"y\", \"words\": [\"a\", 3]}\n", "w.jsonl:1", "'words'");
   expect_error("u.jsonl", R"({"messages": [{"role": "user", "content": "Hi"}]})", "u.jsonl:1", "no assistant reply");
   expect_error("o.jsonl", R"({"messages": [{"role": "assistant", "content": "Hi"}]})", "u", "should be a 'user' turn");
   expect_error("b.jsonl", "{not json\n", "b.jsonl:1", "malformed JSON");

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -76,6 +77,47 @@ TEST(Sft, MasksThePromptAndTrainsOnTheResponseAndEndOfText) {
     for (int t = 0; t < b.T; ++t) sum += b.w[size_t(r * b.T + t)];
     EXPECT_NEAR(sum, 1.0, 1e-6);
   }
+}
+
+TEST(Sft, WordsWeightMarksTheTokensOfTheRequiredWordsInAnyFormAndWeighsThem) {
+  // "jump" used as "jumped", "ball" twice (once capitalised), "happy" not at all; the
+  // prompt names them too but is never marked.
+  data::Conversation c = data::alpaca_conversation("Use the words ball, jump and happy.", "",
+                                                   "Ball games are fun. Tom jumped over the ball.");
+  c.words = {"ball", "jump", "happy"};
+  SftEncodeStats st;
+  auto plain = encode_conversations({c}, tok(), 512, false, st);
+  EXPECT_TRUE(plain[0].key.empty());  // not asked for: nothing marked
+  auto ex = encode_conversations({c}, tok(), 512, false, st, /*mark_words=*/true);
+  ASSERT_EQ(ex[0].key.size(), ex[0].tokens.size());
+  std::string marked;
+  for (size_t i = 0; i < ex[0].tokens.size(); ++i) {
+    if (!ex[0].key[i]) continue;
+    EXPECT_TRUE(ex[0].trained[i]) << i;  // only response tokens
+    tok().decode_append(uint32_t(ex[0].tokens[i]), marked);
+  }
+  // Whole tokens of the three uses, whatever the tokenizer cut them into (a space before
+  // a word may be in its first token).
+  for (const char* w : {"Ball", "jumped", "ball"}) EXPECT_NE(marked.find(w), std::string::npos) << marked;
+  for (const char* w : {"games", "fun", "Tom", "over", "happy"}) EXPECT_EQ(marked.find(w), std::string::npos) << marked;
+  EXPECT_EQ(st.key_tokens, std::count(ex[0].key.begin(), ex[0].key.end(), 1));
+
+  // In a batch, a key target weighs key_weight times another; per example, the rest of
+  // the response still weighs 1 / its length.
+  Batch b;
+  fill_sft_batch(ex, {0}, int32_t(tok().eot()), b, true, 10.0);
+  const double n = double(ex[0].counted());
+  double sum = 0;
+  for (int t = 0; t < b.T; ++t) {
+    const bool trained = b.y[size_t(t)] >= 0, key = ex[0].key[size_t(t) + 1];
+    EXPECT_NEAR(b.w[size_t(t)], trained ? (key ? 10.0 : 1.0) / n : 0.0, 1e-7) << t;
+    sum += b.w[size_t(t)];
+  }
+  EXPECT_NEAR(b.weight, sum, 1e-5);
+  EXPECT_NEAR(b.weight, (n + 9.0 * double(st.key_tokens)) / n, 1e-5);
+  // Token loss (not per example): weights 1 and 10.
+  fill_sft_batch(ex, {0}, int32_t(tok().eot()), b, false, 10.0);
+  EXPECT_NEAR(b.weight, n + 9.0 * double(st.key_tokens), 1e-4);
 }
 
 TEST(Sft, RecordsLongerThanTheContextAreSkippedOrTruncatedAndCounted) {

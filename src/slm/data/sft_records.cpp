@@ -76,6 +76,13 @@ Conversation record_conversation(const json& j, const std::string& where) {
     c = alpaca_conversation(string_field(j, "instruction", true, where), string_field(j, "input", false, where),
                             string_field(j, "output", true, where));
     if (c.segments[1].text.empty()) throw Error("empty 'output': nothing to train on", where);
+    if (j.contains("words") && !j["words"].is_null()) {  // slm data instruct's required words
+      if (!j["words"].is_array()) throw Error("field 'words' must be an array of strings", where);
+      for (const auto& w : j["words"]) {
+        if (!w.is_string()) throw Error("field 'words' must be an array of strings", where);
+        c.words.push_back(w.get<std::string>());
+      }
+    }
   }
   c.where = where;
   return c;

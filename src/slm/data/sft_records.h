@@ -17,6 +17,7 @@ struct Segment {
 struct Conversation {
   std::vector<Segment> segments;  // ends with a response; the end-of-text token follows it
   std::string where;              // "file:line" or "file[index]", for messages about it
+  std::vector<std::string> words; // an Alpaca record's "words" (a writing request's required words), if any
 };
 
 // Reads every record of a .json (array) or .jsonl/.ndjson file. Throws slm::Error naming

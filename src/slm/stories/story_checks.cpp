@@ -23,20 +23,23 @@ bool has_any(std::string_view text, std::initializer_list<const char*> markers) 
 
 }  // namespace
 
-bool contains_word(std::string_view text, std::string_view word) {
-  if (word.empty()) return false;
+std::vector<std::pair<size_t, size_t>> word_spans(std::string_view text, std::string_view word) {
+  std::vector<std::pair<size_t, size_t>> out;
+  if (word.empty()) return out;
   std::string t = lower(text), w = lower(word);
   for (size_t p = t.find(w); p != std::string::npos; p = t.find(w, p + 1)) {
     bool start = p == 0 || !word_char(t[p - 1]);
     size_t e = p + w.size();
     // "dog's" uses "dog": a possessive ends the word too.
     bool end = e == t.size() || !word_char(t[e]) || (t[e] == '\'' && (e + 1 == t.size() || t[e + 1] == 's'));
-    if (start && end) return true;
+    if (start && end) out.emplace_back(p, e);
   }
-  return false;
+  return out;
 }
 
-bool uses_required_word(std::string_view text, std::string_view word, const Vocabulary& vocab) {
+bool contains_word(std::string_view text, std::string_view word) { return !word_spans(text, word).empty(); }
+
+std::vector<std::string> required_word_forms(std::string_view word, const Vocabulary& vocab) {
   std::string w = lower(word);
   std::vector<std::string> forms = {w, w + "s", w + "es", w + "ed", w + "d", w + "ing"};
   if (!w.empty() && w.back() == 'e') forms.push_back(w.substr(0, w.size() - 1) + "ing");
@@ -44,7 +47,22 @@ bool uses_required_word(std::string_view text, std::string_view word, const Voca
   if (!w.empty()) forms.push_back(w + w.back() + "ing"), forms.push_back(w + w.back() + "ed");
   for (const auto& v : vocab.verbs)
     if (v.base == w) forms.push_back(v.past);
+  return forms;
+}
+
+bool uses_required_word(std::string_view text, std::string_view word, const Vocabulary& vocab) {
+  auto forms = required_word_forms(word, vocab);
   return std::any_of(forms.begin(), forms.end(), [&](const std::string& f) { return contains_word(text, f); });
+}
+
+std::vector<std::pair<size_t, size_t>> required_word_spans(std::string_view text, std::string_view word,
+                                                           const Vocabulary& vocab) {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (const auto& f : required_word_forms(word, vocab))
+    for (auto s : word_spans(text, f)) out.push_back(s);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::vector<std::string> paragraphs_of(std::string_view text) {

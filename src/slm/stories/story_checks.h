@@ -15,10 +15,16 @@ namespace slm::stories {
 
 // Case-insensitive whole-word (or whole-phrase) search.
 bool contains_word(std::string_view text, std::string_view word);
+// Where it does: the byte ranges [begin, end) of its whole-word occurrences.
+std::vector<std::pair<size_t, size_t>> word_spans(std::string_view text, std::string_view word);
 
 // The word itself or a regular inflection of it (-s, -es, -ed, -d, -ing, a dropped e or
 // a doubled consonant before -ing/-ed), or the past form the vocabulary gives a verb.
 bool uses_required_word(std::string_view text, std::string_view word, const Vocabulary& vocab);
+std::vector<std::string> required_word_forms(std::string_view word, const Vocabulary& vocab);
+// The byte ranges of every use of the word in any of those forms, in order.
+std::vector<std::pair<size_t, size_t>> required_word_spans(std::string_view text, std::string_view word,
+                                                           const Vocabulary& vocab);
 
 // The visible marks of a feature, as the grammar writes them (quoted speech, a sad
 // ending, a moral at the end, a surprise, an early hint, a quarrel).

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "slm/stories/story_checks.h"
 #include "slm/tokenizer/chat_template.h"
 #include "slm/model/model_files.h"
 #include "slm/util/atomic_file.h"
@@ -23,6 +24,37 @@ namespace slm::train {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+// Which of a segment's tokens spell a required word: the bytes each token decodes to are
+// laid end to end, and a token is key when its bytes overlap a use of a word (so " tumbled"
+// and both halves of " type"+"writer" are). Prompts have none. A segment whose tokens do
+// not decode to its exact text (a tokenizer that normalises) is left unmarked.
+std::vector<uint8_t> key_tokens(const data::Segment& s, const std::vector<uint32_t>& ids,
+                                const std::vector<std::string>& words, const tokenizer::Tokenizer& tok) {
+  std::vector<uint8_t> key(ids.size(), 0);
+  if (!s.response) return key;
+  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (const auto& w : words)
+    for (auto sp : stories::required_word_spans(s.text, w, vocab)) spans.push_back(sp);
+  if (spans.empty()) return key;
+  std::vector<size_t> begin(ids.size() + 1, 0);
+  std::string bytes;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    begin[i] = bytes.size();
+    tok.decode_append(ids[i], bytes);
+  }
+  begin[ids.size()] = bytes.size();
+  if (bytes != s.text) return key;
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (auto [b, e] : spans)
+      if (begin[i] < e && b < begin[i + 1]) key[i] = 1;
+  return key;
+}
+
+}  // namespace
+
 int64_t SftExample::counted() const {
   int64_t n = 0;
   for (size_t i = 1; i < trained.size(); ++i) n += trained[i];
@@ -31,23 +63,30 @@ int64_t SftExample::counted() const {
 
 std::vector<SftExample> encode_conversations(const std::vector<data::Conversation>& convs,
                                              const tokenizer::Tokenizer& tok, int context, bool truncate,
-                                             SftEncodeStats& stats) {
+                                             SftEncodeStats& stats, bool mark_words) {
   std::vector<SftExample> out;
   std::vector<uint32_t> ids;
   const size_t max_len = size_t(context) + 1;  // inputs are tokens[0..n-2], targets tokens[1..n-1]
   for (const auto& c : convs) {
     SftExample e;
+    const bool marking = mark_words && !c.words.empty();
     for (const auto& s : c.segments) {
       ids.clear();
       tok.encode(s.text, ids, /*specials=*/false);  // "<|endoftext|>" typed by a user is text
       for (uint32_t id : ids) e.tokens.push_back(int32_t(id)), e.trained.push_back(s.response);
+      if (marking) {
+        auto key = key_tokens(s, ids, c.words, tok);
+        e.key.insert(e.key.end(), key.begin(), key.end());
+      }
     }
     e.tokens.push_back(int32_t(tok.eot()));
     e.trained.push_back(1);
+    if (marking) e.key.push_back(0);
     if (e.tokens.size() > max_len) {
       if (stats.first_too_long.empty()) stats.first_too_long = c.where;
       e.tokens.resize(max_len);
       e.trained.resize(max_len);
+      if (marking) e.key.resize(max_len);
       if (!truncate || e.counted() == 0) {
         ++stats.too_long;
         continue;
@@ -56,6 +95,7 @@ std::vector<SftExample> encode_conversations(const std::vector<data::Conversatio
     }
     const int64_t resp = e.counted();
     stats.response_tokens += resp;
+    for (uint8_t k : e.key) stats.key_tokens += k;
     stats.prompt_tokens += int64_t(e.tokens.size()) - resp;
     out.push_back(std::move(e));
   }
@@ -64,20 +104,22 @@ std::vector<SftExample> encode_conversations(const std::vector<data::Conversatio
 }
 
 void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b,
-                    bool per_example) {
+                    bool per_example, double key_weight) {
   size_t longest = 2;
+  // Weights a target are needed for either: 1/length an example, or a key token's weight.
+  const bool weighted = per_example || key_weight != 1.0;
   for (size_t r : rows) longest = std::max(longest, ex[r].tokens.size());
   b.B = int(rows.size());
   b.T = int(longest - 1);
   b.x.assign(size_t(b.B) * b.T, pad);
   b.y.assign(size_t(b.B) * b.T, -1);
-  b.w.assign(per_example ? size_t(b.B) * b.T : 0, 0.f);
+  b.w.assign(weighted ? size_t(b.B) * b.T : 0, 0.f);
   b.counted = 0;
   b.weight = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const SftExample& e = ex[rows[i]];
     const int64_t n = e.counted();
-    const float w = n ? float(1.0 / double(n)) : 0.f;
+    const double w = per_example ? (n ? 1.0 / double(n) : 0.0) : 1.0;
     int32_t* x = b.x.data() + i * size_t(b.T);
     int32_t* y = b.y.data() + i * size_t(b.T);
     for (size_t t = 0; t + 1 < e.tokens.size(); ++t) {
@@ -85,15 +127,17 @@ void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>
       if (!e.trained[t + 1]) continue;
       y[t] = e.tokens[t + 1];
       ++b.counted;
-      if (per_example) b.w[i * size_t(b.T) + t] = w, b.weight += w;
+      if (!weighted) continue;
+      const double wt = !e.key.empty() && e.key[t + 1] ? w * key_weight : w;
+      b.w[i * size_t(b.T) + t] = float(wt), b.weight += wt;
     }
   }
-  if (!per_example) b.weight = double(b.counted);
+  if (!weighted) b.weight = double(b.counted);
 }
 
 SftBatches::SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token,
-                       bool per_example)
-    : ex_(examples), batch_(batch), seed_(seed), pad_(pad_token), per_example_(per_example) {
+                       bool per_example, double key_weight)
+    : ex_(examples), batch_(batch), seed_(seed), pad_(pad_token), per_example_(per_example), key_weight_(key_weight) {
   if (ex_.empty()) throw Error("no examples to fine-tune on", "data");
   if (batch_ < 1) throw Error("the batch size must be at least 1", "train.batch_size");
   plan_epoch();
@@ -144,7 +188,7 @@ void SftBatches::next(Batch& b) {
   }
   const uint64_t slot = uint64_t(rank_) * uint64_t(accum_) + uint64_t(micro_);
   micro_ = (micro_ + 1) % accum_;
-  fill_sft_batch(ex_, order_[step_start_ + slot], pad_, b, per_example_);
+  fill_sft_batch(ex_, order_[step_start_ + slot], pad_, b, per_example_, key_weight_);
 }
 
 json SftBatches::state() const { return {{"epoch", epoch_}, {"position", position_}}; }
@@ -232,7 +276,9 @@ TrainResult finetune(const FinetuneOptions& opt) {
     convs = std::move(train);
   }
   SftEncodeStats st, vst;
-  auto examples = encode_conversations(convs, tok, mc.context, opt.truncate, st);
+  if (opt.words_weight <= 0) throw Error("must be positive (1: the required words weigh as any token)", "--words-weight");
+  const bool mark = opt.words_weight != 1.0;
+  auto examples = encode_conversations(convs, tok, mc.context, opt.truncate, st, mark);
   auto val = encode_conversations(val_convs, tok, mc.context, opt.truncate, vst);
   report_encoding(st, "train", mc.context, opt.truncate, opt.quiet);
   if (!val_convs.empty()) report_encoding(vst, "validation", mc.context, opt.truncate, opt.quiet);
@@ -240,7 +286,12 @@ TrainResult finetune(const FinetuneOptions& opt) {
 
   TrainConfig tc = opt.train;
   const int32_t pad = int32_t(tok.eot());
-  SftBatches batches(examples, tc.batch_size, tc.seed, pad, opt.per_example_loss);
+  if (mark && !opt.quiet)
+    fmt::print(stderr, "--words-weight {}: {} response tokens spell a required word ({:.2f}% of them)\n",
+               opt.words_weight, st.key_tokens, 100.0 * double(st.key_tokens) / double(std::max<int64_t>(1, st.response_tokens)));
+  if (mark && st.key_tokens == 0)
+    throw Error("--words-weight: no record has required words (\"words\") used in its output", opt.data);
+  SftBatches batches(examples, tc.batch_size, tc.seed, pad, opt.per_example_loss, opt.words_weight);
   const int world = dist::world_size();
   keep_global_batch(tc, opt.resume, world, opt.quiet);
   batches.set_world(dist::rank(), world, tc.grad_accum);
@@ -282,6 +333,7 @@ TrainResult finetune(const FinetuneOptions& opt) {
   lo.label = "finetune";
   lo.run_info = {{"base", opt.base}, {"objective", "sft"}, {"template", "alpaca"}, {"examples", st.examples},
                  {"loss", opt.per_example_loss ? "mean over examples" : "mean over response tokens"}};
+  if (mark) lo.run_info["words_weight"] = opt.words_weight, lo.run_info["key_tokens"] = st.key_tokens;
   lo.run_info["memory_bytes"] = memory;
   if (lora) lo.run_info["lora"] = lora->lora().config().to_peft_json();
   if (opt.run_info.is_object()) lo.run_info.update(opt.run_info);

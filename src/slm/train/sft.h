@@ -18,20 +18,24 @@ namespace slm::train {
 struct SftExample {
   std::vector<int32_t> tokens;
   std::vector<uint8_t> trained;  // trained[i]: token i is a response token, predicted and counted
+  std::vector<uint8_t> key;      // key[i]: token i spells one of the record's required words (empty: none)
   int64_t counted() const;
 };
 
 struct SftEncodeStats {
   int64_t examples = 0, too_long = 0, truncated = 0, prompt_tokens = 0, response_tokens = 0;
+  int64_t key_tokens = 0;  // response tokens that spell a required word (mark_words)
   std::string first_too_long;  // where the first over-long record is, for the message
 };
 
 // Tokenizes conversations (each segment on its own, as generation will see the prompt),
 // appending end-of-text after the last response. Longer than context + 1 tokens: cut to
 // fit when truncate is set and a response token is left, otherwise skipped; both counted.
+// mark_words: SftExample::key marks the response tokens that spell the record's required
+// words (Conversation::words, in any inflection: stories::required_word_spans).
 std::vector<SftExample> encode_conversations(const std::vector<data::Conversation>& convs,
                                              const tokenizer::Tokenizer& tok, int context, bool truncate,
-                                             SftEncodeStats& stats);
+                                             SftEncodeStats& stats, bool mark_words = false);
 
 // Batches of examples, shuffled each epoch (seeded) and grouped by length so padding is
 // small; resumable from (epoch, position).
@@ -39,7 +43,9 @@ class SftBatches : public BatchSource {
  public:
   // per_example: every example's response weighs the same (its tokens 1/length each);
   // otherwise every response token does (Alpaca's loss).
-  SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token, bool per_example);
+  // key_weight: the loss on SftExample::key tokens counts that many times (1: as any other).
+  SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token, bool per_example,
+             double key_weight = 1.0);
   void next(Batch& b) override;
   nlohmann::json state() const override;
   void restore(const nlohmann::json& s) override;
@@ -57,6 +63,7 @@ class SftBatches : public BatchSource {
   uint64_t seed_;
   int32_t pad_;
   bool per_example_;
+  double key_weight_;
   uint64_t epoch_ = 0, position_ = 0;  // position: batches of the epoch taken by the whole world
   int rank_ = 0, world_ = 1, accum_ = 1, micro_ = 0;
   uint64_t step_start_ = 0;
@@ -65,7 +72,7 @@ class SftBatches : public BatchSource {
 
 // Fills a batch with the given examples (padding to the longest).
 void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>& rows, int32_t pad, Batch& b,
-                    bool per_example = false);
+                    bool per_example = false, double key_weight = 1.0);
 
 // The mean loss over the response tokens of all examples.
 double sft_loss(model::Transformer<float>& m, const std::vector<SftExample>& ex, int batch, int32_t pad);
@@ -81,6 +88,10 @@ struct FinetuneOptions {
   double epochs = 0;     // > 0: max_steps from the number of examples
   bool truncate = false;
   bool per_example_loss = true;  // false: Alpaca's mean over all response tokens
+  // > 1: the loss on the tokens of a writing request's required words (the records'
+  // "words") counts this many times: the signal to copy them from the prompt, otherwise
+  // about 1% of a story's tokens. 1: off (Alpaca's loss).
+  double words_weight = 1.0;
   int threads = 1;
   bool quiet = false;
   int64_t stop_after = -1;
