@@ -65,7 +65,9 @@ echo "== 7. Instruction-tune ($FT_STEPS steps; loss on the responses only), then
 ft_resume=()
 [ -d "$RUN/finetune/checkpoints" ] && [ ! -d "$RUN/finetune/model" ] && ft_resume=(--resume "$RUN/finetune")
 [ -d "$RUN/finetune/model" ] && rm -rf "$RUN/finetune"
-$SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "$RUN/finetune" \
+# --words-weight 10: the loss on the required words' tokens counts 10x in their response
+# (docs/alignment.md, "Making the copy count").
+$SLM finetune --base "$RUN/pretrain/model" --data "$RUN/sft/train.jsonl" --out "$RUN/finetune" --words-weight 10 \
   --max-steps "$FT_STEPS" --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 "${ft_resume[@]}"
 
 echo

@@ -117,6 +117,7 @@ void add_distill_commands(CLI::App& app) {
                   "token shards from slm data pack (made with the teacher's tokenizer), or instruction records "
                   "(.json/.jsonl) to fine-tune --init on")
       ->check(CLI::ExistingPath);
+  add_sft_loss_options(cmd, a->o.per_example_loss, a->o.words_weight);  // instruction records only
   cmd->add_option("--init", a->o.init, "start the student from this model folder (instead of --student's fresh weights)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->o.out_dir, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg");

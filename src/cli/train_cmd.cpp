@@ -49,14 +49,7 @@ void add_finetune(CLI::App& app) {
   add_step_options(cmd, a->max_steps, a->o.stop_after);
   cmd->add_option("--epochs", a->o.epochs, "train this many passes over the data (sets max_steps)")
       ->check(in_range(0, 1e6, Ends::open_low));
-  cmd->add_option_function<std::string>(
-         "--loss", [a](const std::string& v) { a->o.per_example_loss = v == "example"; },
-         "example: each example's response weighs the same (default); token: every response token does (Alpaca)")
-      ->check(CLI::IsMember({"example", "token"}));
-  cmd->add_option("--words-weight", a->o.words_weight,
-                  "count the loss on the tokens of a record's required words (its \"words\") this many times")
-      ->capture_default_str()
-      ->check(in_range(0, 1e4, Ends::open_low));
+  add_sft_loss_options(cmd, a->o.per_example_loss, a->o.words_weight);
   cmd->add_flag("--truncate", a->o.truncate, "cut records longer than the context (default: skip them, counted)");
   cmd->add_option("--resume", a->o.resume, "continue from a checkpoint folder, or a run folder's latest checkpoint");
   add_lora_options(cmd, a->lora);

@@ -80,4 +80,15 @@ train::LoraConfig LoraFlags::to_config() const {
   return c;
 }
 
+void add_sft_loss_options(CLI::App* cmd, bool& per_example_loss, double& words_weight) {
+  cmd->add_option_function<std::string>(
+         "--loss", [&per_example_loss](const std::string& v) { per_example_loss = v == "example"; },
+         "example: each example's response weighs the same (default); token: every response token does (Alpaca)")
+      ->check(CLI::IsMember({"example", "token"}));
+  cmd->add_option("--words-weight", words_weight,
+                  "count the loss on the tokens of a record's required words (its \"words\") this many times")
+      ->capture_default_str()
+      ->check(in_range(0, 1e4, Ends::open_low));
+}
+
 }  // namespace slm::cli

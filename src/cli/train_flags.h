@@ -42,4 +42,8 @@ struct LoraFlags {
 };
 void add_lora_options(CLI::App* cmd, LoraFlags& f);
 
+// --loss example|token and --words-weight W: how instruction records' response tokens
+// weigh (finetune, and distill on records; train::FinetuneOptions has the meaning).
+void add_sft_loss_options(CLI::App* cmd, bool& per_example_loss, double& words_weight);
+
 }  // namespace slm::cli

@@ -120,6 +120,43 @@ TEST(KdLoss, ForwardKlMatchesFormulaAndFiniteDifferences) {
     for (double tau : {1.0, 2.5}) check({a, tau, Divergence::forward}, false, 1);
 }
 
+TEST(KdLoss, WeightedRowsGiveTheWeightedMeanAndItsGradient) {
+  // Row weights as train::Batch::w carries them (per-example SFT, --words-weight): the
+  // loss is Σ w·loss / Σ w over the counted rows, and with grad_scale 1 / Σ w the
+  // gradient is that of the weighted mean (finite differences of the weighted reference).
+  const std::vector<float> w = {0.5f, 9.f, 2.f, 1.f, 3.f};  // row 1 is not counted (target -1)
+  const double total = 0.5 + 2 + 1 + 3;
+  for (bool sparse : {false, true})
+    for (double a : {0.0, 0.6}) {
+      const KdOptions o{a, 1.5, Divergence::forward};
+      Case c(4);
+      const TeacherLogits t = sparse ? c.topk() : c.dense();
+      auto weighted = [&](const std::vector<double>& z) {
+        double sum = 0;
+        for (int n = 0; n < c.N; ++n) {
+          if (c.y[size_t(n)] < 0) continue;
+          Case one = c;  // the reference on row n alone
+          for (int m = 0; m < c.N; ++m)
+            if (m != n) one.y[size_t(m)] = -1;
+          sum += double(w[size_t(n)]) * reference_loss(one, z, sparse, o);
+        }
+        return sum / total;
+      };
+      const double ref = weighted(c.z);
+      EXPECT_NEAR(kd_loss<double>(c.z.data(), c.y.data(), t, c.N, c.V, o, w.data()).loss, ref, 1e-10);
+      std::vector<double> g = c.z;
+      kd_forward_backward<double>(g.data(), c.y.data(), t, c.N, c.V, o, 1.0 / total, w.data());
+      double worst = 0;
+      const double h = 1e-5;
+      for (size_t i = 0; i < c.z.size(); ++i) {
+        std::vector<double> zp = c.z, zm = c.z;
+        zp[i] += h, zm[i] -= h;
+        worst = std::max(worst, std::abs((weighted(zp) - weighted(zm)) / (2 * h) - g[i]));
+      }
+      EXPECT_LT(worst, 1e-7) << "alpha " << a << " sparse " << sparse;
+    }
+}
+
 TEST(KdLoss, ReverseKlMatchesFormulaAndFiniteDifferences) {
   for (double a : {0.0, 0.5})
     for (double tau : {1.0, 0.7, 3.0}) check({a, tau, Divergence::reverse}, false, 2);

@@ -102,19 +102,19 @@ TEST(Sft, WordsWeightMarksTheTokensOfTheRequiredWordsInAnyFormAndWeighsThem) {
   for (const char* w : {"games", "fun", "Tom", "over", "happy"}) EXPECT_EQ(marked.find(w), std::string::npos) << marked;
   EXPECT_EQ(st.key_tokens, std::count(ex[0].key.begin(), ex[0].key.end(), 1));
 
-  // In a batch, a key target weighs key_weight times another; per example, the rest of
-  // the response still weighs 1 / its length.
+  // In a batch, a key target weighs key_weight times another of its response, and per
+  // example the response still weighs 1 in all.
   Batch b;
   fill_sft_batch(ex, {0}, int32_t(tok().eot()), b, true, 10.0);
-  const double n = double(ex[0].counted());
+  const double n = double(ex[0].counted()), total = n + 9.0 * double(st.key_tokens);
   double sum = 0;
   for (int t = 0; t < b.T; ++t) {
     const bool trained = b.y[size_t(t)] >= 0, key = ex[0].key[size_t(t) + 1];
-    EXPECT_NEAR(b.w[size_t(t)], trained ? (key ? 10.0 : 1.0) / n : 0.0, 1e-7) << t;
+    EXPECT_NEAR(b.w[size_t(t)], trained ? (key ? 10.0 : 1.0) / total : 0.0, 1e-7) << t;
     sum += b.w[size_t(t)];
   }
   EXPECT_NEAR(b.weight, sum, 1e-5);
-  EXPECT_NEAR(b.weight, (n + 9.0 * double(st.key_tokens)) / n, 1e-5);
+  EXPECT_NEAR(b.weight, 1.0, 1e-5);
   // Token loss (not per example): weights 1 and 10.
   fill_sft_batch(ex, {0}, int32_t(tok().eot()), b, false, 10.0);
   EXPECT_NEAR(b.weight, n + 9.0 * double(st.key_tokens), 1e-4);

@@ -121,7 +121,7 @@ void check_teacher(const TeacherLogits& t, int N, int V) {
 
 template <class T>
 KdLoss kd_sweep(const T* z, T* grad, const int32_t* targets, const TeacherLogits& t, int N, int V,
-                const KdOptions& o, double grad_scale) {
+                const KdOptions& o, double grad_scale, const float* weights) {
   check_kd_options(o, t.dense == nullptr);
   check_teacher(t, N, V);
   std::vector<double> ce(size_t(N), 0.0), kl(size_t(N), 0.0);
@@ -136,19 +136,23 @@ KdLoss kd_sweep(const T* z, T* grad, const int32_t* targets, const TeacherLogits
         continue;
       }
       if (targets[n] >= V) continue;  // refused below, outside the parallel loop
-      kd_row(z + int64_t(n) * V, targets[n], t, n, V, o, g, grad_scale, sc, ce[size_t(n)], kl[size_t(n)]);
+      const double w = weights ? double(weights[n]) : 1.0;
+      kd_row(z + int64_t(n) * V, targets[n], t, n, V, o, g, grad_scale * w, sc, ce[size_t(n)], kl[size_t(n)]);
     }
   }
   KdLoss r;
+  double total = 0;
   for (int n = 0; n < N; ++n) {
     if (targets[n] < 0) continue;
     if (targets[n] >= V)
       throw Error(fmt::format("target {} is outside the vocabulary of {}", targets[n], V), fmt::format("row {}", n));
-    r.ce += ce[size_t(n)];
-    r.kl += kl[size_t(n)];
+    const double w = weights ? double(weights[n]) : 1.0;
+    r.ce += w * ce[size_t(n)];
+    r.kl += w * kl[size_t(n)];
+    total += w;
     ++r.counted;
   }
-  if (r.counted) r.ce /= double(r.counted), r.kl /= double(r.counted);
+  if (total > 0) r.ce /= total, r.kl /= total;
   r.loss = o.alpha * r.ce + (1 - o.alpha) * o.temperature * o.temperature * r.kl;
   return r;
 }
@@ -157,21 +161,23 @@ KdLoss kd_sweep(const T* z, T* grad, const int32_t* targets, const TeacherLogits
 
 template <class T>
 KdLoss kd_forward_backward(T* logits, const int32_t* targets, const TeacherLogits& teacher, int N, int V,
-                           const KdOptions& o, double grad_scale) {
-  return kd_sweep<T>(logits, logits, targets, teacher, N, V, o, grad_scale);
+                           const KdOptions& o, double grad_scale, const float* weights) {
+  return kd_sweep<T>(logits, logits, targets, teacher, N, V, o, grad_scale, weights);
 }
 
 template <class T>
 KdLoss kd_loss(const T* logits, const int32_t* targets, const TeacherLogits& teacher, int N, int V,
-               const KdOptions& o) {
-  return kd_sweep<T>(logits, nullptr, targets, teacher, N, V, o, 0.0);
+               const KdOptions& o, const float* weights) {
+  return kd_sweep<T>(logits, nullptr, targets, teacher, N, V, o, 0.0, weights);
 }
 
 template KdLoss kd_forward_backward<float>(float*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&,
-                                           double);
+                                           double, const float*);
 template KdLoss kd_forward_backward<double>(double*, const int32_t*, const TeacherLogits&, int, int,
-                                            const KdOptions&, double);
-template KdLoss kd_loss<float>(const float*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&);
-template KdLoss kd_loss<double>(const double*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&);
+                                            const KdOptions&, double, const float*);
+template KdLoss kd_loss<float>(const float*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&,
+                               const float*);
+template KdLoss kd_loss<double>(const double*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&,
+                                const float*);
 
 }  // namespace slm::distill

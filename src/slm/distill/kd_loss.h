@@ -37,22 +37,25 @@ struct TeacherLogits {
   int k = 0;
 };
 
-// The mean over the counted rows (target != -1) of the loss and of its two parts.
+// The mean over the counted rows (target != -1) of the loss and of its two parts; with
+// weights (one a row, as train::Batch::w), the weighted mean.
 struct KdLoss {
   double loss = 0, ce = 0, kl = 0;
   int64_t counted = 0;
 };
 
 // Loss, and the logits overwritten with dloss/dlogits · grad_scale (rows with target -1
-// get 0), in one sweep as the fused cross-entropy does. Throws slm::Error for options out
-// of range or reverse KL with a top-k teacher.
+// get 0), in one sweep as the fused cross-entropy does; with weights, row n's gradient is
+// also multiplied by weights[n] (the gradient of Σ w·loss, as the model's weighted
+// cross-entropy). Throws slm::Error for options out of range or reverse KL with a top-k
+// teacher.
 template <class T>
 KdLoss kd_forward_backward(T* logits, const int32_t* targets, const TeacherLogits& teacher, int N, int V,
-                           const KdOptions& o, double grad_scale);
+                           const KdOptions& o, double grad_scale, const float* weights = nullptr);
 // The loss alone.
 template <class T>
 KdLoss kd_loss(const T* logits, const int32_t* targets, const TeacherLogits& teacher, int N, int V,
-               const KdOptions& o);
+               const KdOptions& o, const float* weights = nullptr);
 
 // Checks α in [0, 1], τ > 0 and the divergence against the teacher's form.
 void check_kd_options(const KdOptions& o, bool topk_teacher);

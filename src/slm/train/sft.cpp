@@ -118,8 +118,12 @@ void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>
   b.weight = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const SftExample& e = ex[rows[i]];
-    const int64_t n = e.counted();
-    const double w = per_example ? (n ? 1.0 / double(n) : 0.0) : 1.0;
+    // Per example, the response's targets sum to 1 whatever key_weight is: the required
+    // words take a larger share of their own example, not of the batch.
+    double n = 0;
+    for (size_t t = 1; t < e.tokens.size(); ++t)
+      if (e.trained[t]) n += !e.key.empty() && e.key[t] ? key_weight : 1.0;
+    const double w = per_example ? (n > 0 ? 1.0 / n : 0.0) : 1.0;
     int32_t* x = b.x.data() + i * size_t(b.T);
     int32_t* y = b.y.data() + i * size_t(b.T);
     for (size_t t = 0; t + 1 < e.tokens.size(); ++t) {

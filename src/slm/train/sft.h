@@ -43,7 +43,8 @@ class SftBatches : public BatchSource {
  public:
   // per_example: every example's response weighs the same (its tokens 1/length each);
   // otherwise every response token does (Alpaca's loss).
-  // key_weight: the loss on SftExample::key tokens counts that many times (1: as any other).
+  // key_weight: the loss on SftExample::key tokens counts that many times another token of
+  // the same response (1: as any other); per example, a response still weighs 1 in all.
   SftBatches(const std::vector<SftExample>& examples, int batch, uint64_t seed, int32_t pad_token, bool per_example,
              double key_weight = 1.0);
   void next(Batch& b) override;
@@ -89,8 +90,9 @@ struct FinetuneOptions {
   bool truncate = false;
   bool per_example_loss = true;  // false: Alpaca's mean over all response tokens
   // > 1: the loss on the tokens of a writing request's required words (the records'
-  // "words") counts this many times: the signal to copy them from the prompt, otherwise
-  // about 1% of a story's tokens. 1: off (Alpaca's loss).
+  // "words") counts this many times another token of its response (each example still
+  // weighs the same): the signal to copy them from the prompt, otherwise about 4% of a
+  // story's tokens. 1: off.
   double words_weight = 1.0;
   int threads = 1;
   bool quiet = false;
