@@ -79,3 +79,17 @@ TEST(InstructEval, ACollapsedModelIsSeenForWhatItIs) {
   EXPECT_DOUBLE_EQ(ev.open_contains, 0.5);
   EXPECT_DOUBLE_EQ(ev.same_answer, 0.5);
 }
+
+TEST(InstructEval, RequiredWordsAreSplitByWhetherTheRequestQuotesThem) {
+  InstructEval ev;
+  ev.samples.push_back({{"instruction", "Use the words ball, jump and sad."}, {"words_used", 1.0}});
+  ev.samples.push_back({{"instruction", "Use the words cat, run and red."}, {"words_used", 0.0}});
+  ev.samples.push_back({{"instruction", "Include \"ball\", \"jump\" and \"sad\"."}, {"words_used", 1.0 / 3}});
+  collapse_checks(ev);
+  EXPECT_DOUBLE_EQ(ev.words_unquoted, 0.5);
+  EXPECT_DOUBLE_EQ(ev.words_quoted, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(ev.to_json()["required_words_quoted"].get<double>(), 1.0 / 3);
+  InstructEval none;  // no writing request: neither figure
+  collapse_checks(none);
+  EXPECT_TRUE(none.to_json()["required_words_unquoted"].is_null());
+}

@@ -92,6 +92,8 @@ json InstructEval::to_json() const {
   put("rouge_l", rouge);
   put("question_open_contains_answer", open_contains);
   put("question_same_answer_share", same_answer);
+  put("required_words_quoted", words_quoted);
+  put("required_words_unquoted", words_unquoted);
   if (same_answer >= 0) j["question_common_answer"] = common_answer;
   return j;
 }
@@ -99,7 +101,13 @@ json InstructEval::to_json() const {
 void collapse_checks(InstructEval& ev) {
   std::map<std::string, int> answers;
   int questions = 0, open = 0, open_right = 0;
+  double words[2] = {}, requests[2] = {};  // [quoted]
   for (const auto& s : ev.samples) {
+    if (s.contains("words_used") && s.contains("instruction")) {
+      const bool quoted = s["instruction"].get<std::string>().find('"') != std::string::npos;
+      words[quoted] += s["words_used"].get<double>();
+      ++requests[quoted];
+    }
     if (!s.contains("contains")) continue;  // not a question
     ++questions;
     ++answers[normalize_answer(s["output"].get<std::string>())];
@@ -108,6 +116,8 @@ void collapse_checks(InstructEval& ev) {
     open_right += s["contains"].get<bool>();
   }
   if (open) ev.open_contains = double(open_right) / open;
+  if (requests[0]) ev.words_unquoted = words[0] / requests[0];
+  if (requests[1]) ev.words_quoted = words[1] / requests[1];
   if (!questions) return;
   const auto top = std::max_element(answers.begin(), answers.end(),
                                     [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -240,6 +250,8 @@ std::string instruct_table(const std::vector<std::pair<std::string, const Instru
   row("  not yes/no: contains the answer", [](const InstructEval& e) { return e.open_contains; }, pct);
   row("  share given the commonest answer", [](const InstructEval& e) { return e.same_answer; }, pct);
   row("writing: required words used", [](const InstructEval& e) { return e.words; }, pct);
+  row("  words not in quotes", [](const InstructEval& e) { return e.words_unquoted; }, pct);
+  row("  words in quotes", [](const InstructEval& e) { return e.words_quoted; }, pct);
   row("writing: features shown", [](const InstructEval& e) { return e.features; }, pct);
   row("summaries, endings: ROUGE-L", [](const InstructEval& e) { return e.rouge; }, num);
   // Per task, the figure its kind is scored by.

@@ -42,6 +42,10 @@ struct InstructEval {
   // outputs that equal (normalised) the single most common one, common_answer that output.
   double open_contains = -1, same_answer = -1;
   std::string common_answer;
+  // Required words used, split by whether the request puts them in quotes: a byte-level
+  // BPE gives `"ball` and ` ball` different tokens, so a quoted word cannot be copied
+  // token for token (docs/alignment.md). -1: no such request.
+  double words_quoted = -1, words_unquoted = -1;
   std::vector<nlohmann::json> samples; // every record with its output and scores
   nlohmann::json to_json() const;
 };
@@ -56,7 +60,8 @@ std::string task_kind(const stories::InstructRecord& r);
 // Scores one output against its record into ts (adds to the sums; divide by n after).
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
 
-// Sets ev's open_contains, same_answer and common_answer from its scored samples.
+// Sets ev's open_contains, same_answer, common_answer, words_quoted and words_unquoted
+// from its scored samples.
 void collapse_checks(InstructEval& ev);
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
