@@ -132,8 +132,8 @@ void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>
       y[t] = e.tokens[t + 1];
       ++b.counted;
       if (!weighted) continue;
-      const double wt = !e.key.empty() && e.key[t + 1] ? w * key_weight : w;
-      b.w[i * size_t(b.T) + t] = float(wt), b.weight += wt;
+      const float wt = float(!e.key.empty() && e.key[t + 1] ? w * key_weight : w);
+      b.w[i * size_t(b.T) + t] = wt, b.weight += wt;  // the sum of the weights the loss uses
     }
   }
   if (!weighted) b.weight = double(b.counted);
