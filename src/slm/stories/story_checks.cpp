@@ -23,21 +23,38 @@ bool has_any(std::string_view text, std::initializer_list<const char*> markers) 
 
 }  // namespace
 
-std::vector<std::pair<size_t, size_t>> word_spans(std::string_view text, std::string_view word) {
-  std::vector<std::pair<size_t, size_t>> out;
-  if (word.empty()) return out;
-  std::string t = lower(text), w = lower(word);
+namespace {
+
+// Calls f(begin, end) for each whole-word use of w in t, both already lower case, until f
+// returns false. Lower-casing is left to the callers, so that a text searched for many
+// forms is lowered once and a yes/no search stops at the first use.
+template <class F>
+void scan_word(const std::string& t, const std::string& w, F f) {
+  if (w.empty()) return;
   for (size_t p = t.find(w); p != std::string::npos; p = t.find(w, p + 1)) {
     bool start = p == 0 || !word_char(t[p - 1]);
     size_t e = p + w.size();
     // "dog's" uses "dog": a possessive ends the word too.
     bool end = e == t.size() || !word_char(t[e]) || (t[e] == '\'' && (e + 1 == t.size() || t[e + 1] == 's'));
-    if (start && end) out.emplace_back(p, e);
+    if (start && end && !f(p, e)) return;
   }
+}
+
+bool has_word(const std::string& t, const std::string& w) {
+  bool found = false;
+  scan_word(t, w, [&](size_t, size_t) { return !(found = true); });
+  return found;
+}
+
+}  // namespace
+
+std::vector<std::pair<size_t, size_t>> word_spans(std::string_view text, std::string_view word) {
+  std::vector<std::pair<size_t, size_t>> out;
+  scan_word(lower(text), lower(word), [&](size_t b, size_t e) { return out.emplace_back(b, e), true; });
   return out;
 }
 
-bool contains_word(std::string_view text, std::string_view word) { return !word_spans(text, word).empty(); }
+bool contains_word(std::string_view text, std::string_view word) { return has_word(lower(text), lower(word)); }
 
 std::vector<std::string> required_word_forms(std::string_view word, const Vocabulary& vocab) {
   std::string w = lower(word);
@@ -51,15 +68,17 @@ std::vector<std::string> required_word_forms(std::string_view word, const Vocabu
 }
 
 bool uses_required_word(std::string_view text, std::string_view word, const Vocabulary& vocab) {
+  const std::string t = lower(text);
   auto forms = required_word_forms(word, vocab);
-  return std::any_of(forms.begin(), forms.end(), [&](const std::string& f) { return contains_word(text, f); });
+  return std::any_of(forms.begin(), forms.end(), [&](const std::string& f) { return has_word(t, lower(f)); });
 }
 
 std::vector<std::pair<size_t, size_t>> required_word_spans(std::string_view text, std::string_view word,
                                                            const Vocabulary& vocab) {
+  const std::string t = lower(text);
   std::vector<std::pair<size_t, size_t>> out;
   for (const auto& f : required_word_forms(word, vocab))
-    for (auto s : word_spans(text, f)) out.push_back(s);
+    scan_word(t, lower(f), [&](size_t b, size_t e) { return out.emplace_back(b, e), true; });
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -62,16 +62,18 @@ int Q8Matrix::span_blocks(int s) const { return std::min(kQ8SpanBlocks, padded_b
 
 size_t Q8Matrix::span_offset(int s) const { return size_t(s) * kFullSpanBytes; }
 
-// Where (row, block)'s 32 quants are, and its scale.
+// Where the span holding (row, block) starts in data; then where its 32 quants are, and
+// its scale.
+static size_t span_start(const Q8Matrix& m, int row, int block) {
+  return size_t(row / kQ8GroupRows) * m.group_bytes + m.span_offset(block / kQ8SpanBlocks);
+}
 static size_t quant_at(const Q8Matrix& m, int row, int block) {
-  const int s = block / kQ8SpanBlocks;
-  return size_t(row / kQ8GroupRows) * m.group_bytes + m.span_offset(s) +
-         block_in_span(m.span_blocks(s), row % kQ8GroupRows, block % kQ8SpanBlocks);
+  return span_start(m, row, block) +
+         block_in_span(m.span_blocks(block / kQ8SpanBlocks), row % kQ8GroupRows, block % kQ8SpanBlocks);
 }
 static size_t scale_at(const Q8Matrix& m, int row, int block) {
-  const int s = block / kQ8SpanBlocks;
-  return size_t(row / kQ8GroupRows) * m.group_bytes + m.span_offset(s) +
-         (size_t(row % kQ8GroupRows) * size_t(m.span_blocks(s)) + size_t(block % kQ8SpanBlocks)) * 2;
+  return span_start(m, row, block) +
+         (size_t(row % kQ8GroupRows) * size_t(m.span_blocks(block / kQ8SpanBlocks)) + size_t(block % kQ8SpanBlocks)) * 2;
 }
 
 int8_t Q8Matrix::quant(int row, int col) const { return data[quant_at(*this, row, col / kQ8Block) + col % kQ8Block]; }

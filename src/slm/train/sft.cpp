@@ -118,11 +118,13 @@ void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>
   b.weight = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const SftExample& e = ex[rows[i]];
+    // Token t's weight before normalising: key_weight for a required word's token.
+    auto token_weight = [&](size_t t) { return !e.key.empty() && e.key[t] ? key_weight : 1.0; };
     // Per example, the response's targets sum to 1 whatever key_weight is: the required
     // words take a larger share of their own example, not of the batch.
     double n = 0;
     for (size_t t = 1; t < e.tokens.size(); ++t)
-      if (e.trained[t]) n += !e.key.empty() && e.key[t] ? key_weight : 1.0;
+      if (e.trained[t]) n += token_weight(t);
     const double w = per_example ? (n > 0 ? 1.0 / n : 0.0) : 1.0;
     int32_t* x = b.x.data() + i * size_t(b.T);
     int32_t* y = b.y.data() + i * size_t(b.T);
@@ -132,7 +134,7 @@ void fill_sft_batch(const std::vector<SftExample>& ex, const std::vector<size_t>
       y[t] = e.tokens[t + 1];
       ++b.counted;
       if (!weighted) continue;
-      const float wt = float(!e.key.empty() && e.key[t + 1] ? w * key_weight : w);
+      const float wt = float(w * token_weight(t + 1));
       b.w[i * size_t(b.T) + t] = wt, b.weight += wt;  // the sum of the weights the loss uses
     }
   }
