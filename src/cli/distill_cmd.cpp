@@ -158,7 +158,10 @@ void add_distill_commands(CLI::App& app) {
       throw CLI::ValidationError("--student", "give one of --student (a fresh student of that shape) and --init (a model folder)");
     // With --init the model is --init's; the train section comes from the preset its data
     // calls for (fine-tuning's for records, pre-training's for shards), then --set.
-    if (!a->o.init.empty()) a->student = std::filesystem::is_regular_file(a->o.data_dir) ? "sft" : "tiny";
+    const bool records = std::filesystem::is_regular_file(a->o.data_dir);
+    if (!records && cmd->count("--loss"))
+      throw CLI::ValidationError("--loss", "weighs the responses of instruction records, not token shards");
+    if (!a->o.init.empty()) a->student = records ? "sft" : "tiny";
     auto cfg = train::load_run_config(a->student, overrides(a->sets, a->max_steps, cmd, a->common.seed), kPresetDirs);
     a->o.student = cfg.model.value_or(model::ModelConfig{});
     a->o.train = cfg.train;
