@@ -59,6 +59,10 @@ const assert = require('node:assert/strict');
   }
   await page.screenshot({ path: `${shots}/arena.png`, fullPage: true });
   await page.setViewportSize({ width: 375, height: 700 });
+  // Measure once the page has laid out at the new width: on a loaded machine the first
+  // evaluate was seen to run before it (overflow 672px, the desktop width's).
+  await page.waitForFunction(() => window.innerWidth === 375 && document.documentElement.clientWidth <= 375);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `fits a phone's width (overflow ${overflow}px)`);
   await page.screenshot({ path: `${shots}/phone.png`, fullPage: true });
