@@ -14,7 +14,8 @@
 # on that pre-trained model one by one. The figures are in docs/alignment.md. Every stage resumes where it stopped (run the script again).
 # Everything goes to runs/recipe-cpu/. Usage: scripts/recipe-cpu.sh
 # env: RECIPE_RUN, RECIPE_SIZE_MB, RECIPE_PRE_STEPS, RECIPE_FT_STEPS, RECIPE_GRPO_STEPS,
-#      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_SFT_STORIES, RECIPE_THREADS
+#      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_SFT_STORIES, RECIPE_THREADS,
+#      RECIPE_QUOTE_WORDS (share of pre-training headers that quote their words)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLM=./build/slm
@@ -25,6 +26,7 @@ PRE_STEPS=${RECIPE_PRE_STEPS:-12000}
 FT_STEPS=${RECIPE_FT_STEPS:-1200}
 GRPO_STEPS=${RECIPE_GRPO_STEPS:-100}
 EVAL_LIMIT=${RECIPE_EVAL_LIMIT:-120}
+QUOTE_WORDS=${RECIPE_QUOTE_WORDS:-0.5}
 threads=(--threads "${RECIPE_THREADS:-0}")
 mkdir -p "$RUN"
 start=$(date +%s)
@@ -35,7 +37,10 @@ stage() { echo; echo "== $1 ($(($(date +%s) - start)) s so far)"; }
 resume_flag() { [ -d "$1/checkpoints" ] && [ ! -d "$1/model" ] && echo "--resume $1" || true; }
 
 stage "1-4. ${SIZE_MB} MB of stories, a 4096-token BPE tokenizer, token shards"
-[ -f "$RUN/stories.txt" ] || $SLM data stories --size "$SIZE_MB" --seed 7 --instruct --out "$RUN/stories.txt" "${threads[@]}"
+# --quote-words: half the headers quote their words, as half the writing requests do
+# (a quoted word is spelled with other tokens; docs/alignment.md, "Quoted words").
+[ -f "$RUN/stories.txt" ] || $SLM data stories --size "$SIZE_MB" --seed 7 --instruct --quote-words "$QUOTE_WORDS" \
+  --out "$RUN/stories.txt" "${threads[@]}"
 [ -d "$RUN/data" ] || $SLM data import "$RUN/stories.txt" --val-fraction 0.01 --out "$RUN/data"
 [ -f "$RUN/tokenizer.json" ] || $SLM tokenizer train "$RUN/data/train.jsonl" --vocab-size 4096 --out "$RUN/tokenizer.json"
 [ -d "$RUN/shards" ] || $SLM data pack "$RUN/data" --tokenizer "$RUN/tokenizer.json" --out "$RUN/shards"

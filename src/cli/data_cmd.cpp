@@ -25,6 +25,7 @@ void add_stories(CLI::App* data) {
     uint64_t count = 0;
     double size_mb = 0;
     bool instruct = false;
+    double quote_words = 0;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = data->add_subcommand("stories", "Generate a TinyStories-style corpus from the built-in child vocabulary");
@@ -35,6 +36,11 @@ void add_stories(CLI::App* data) {
                    ->check(in_range(0, 1e9, Ends::open_low));
   count->excludes(size);
   cmd->add_flag("--instruct", a->instruct, "write .txt in TinyStories-Instruct's form (Features:, Words:, Summary:, ...)");
+  auto* quote = cmd->add_option("--quote-words", a->quote_words,
+                                "with --instruct: the share of headers that quote their words "
+                                "(Words: \"sled\", \"hop\"), so a model learns quoted request words too")
+                   ->check(in_range(0, 1));
+  quote->needs(cmd->get_option("--instruct"));
   cmd->add_option("--vocab", a->vocab, "a folder with your own vocabulary files (see docs/data.md)")
       ->check(CLI::ExistingDirectory);
   add_common(cmd, a->common);
@@ -42,7 +48,8 @@ void add_stories(CLI::App* data) {
       "Examples:\n"
       "  slm data stories --count 1000 --out stories.txt\n"
       "  slm data stories --size 100 --seed 7 --out stories.jsonl\n"
-      "  slm data stories --count 50 --instruct --out instruct.txt");
+      "  slm data stories --count 50 --instruct --out instruct.txt\n"
+      "  slm data stories --size 80 --instruct --quote-words 0.5 --out instruct.txt");
   cmd->callback([a, cmd] {
     if (a->count == 0 && a->size_mb <= 0) throw CLI::RequiredError("--count or --size");
     stories::StoryGenerator gen = a->vocab.empty() ? stories::StoryGenerator()
@@ -56,6 +63,7 @@ void add_stories(CLI::App* data) {
     o.size_mb = a->size_mb;
     o.threads = a->common.resolved_threads();
     o.quiet = a->common.quiet;
+    o.quote_words = a->quote_words;
     auto st = stories::write_story_corpus(gen, o);
     if (!a->common.quiet)
       fmt::print(stderr, "wrote {} stories, {} to {} ({:.1f} MB/min)\n", st.stories, human_bytes(double(st.bytes)),

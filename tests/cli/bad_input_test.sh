@@ -46,6 +46,8 @@ refuse 2 "--seed" - -- "${gen[@]}" --seed -1
 refuse 2 "--temperature" - -- "$SLM" chat --model "$M" --temperature inf
 refuse 2 "--count" "$O.txt" -- "$SLM" data stories --count -1 --out "$O.txt"
 refuse 2 "--size" "$O.txt" -- "$SLM" data stories --size 0 --out "$O.txt"
+refuse 2 "--quote-words" "$O.txt" -- "$SLM" data stories --count 3 --instruct --quote-words 1.5 --out "$O.txt"
+refuse 2 "requires --instruct" "$O.txt" -- "$SLM" data stories --count 3 --quote-words 0.5 --out "$O.txt"
 refuse 2 "--val-fraction" "$O" -- "$SLM" data import "$TMP/s.txt" --val-fraction 1 --out "$O"
 refuse 2 "--batch" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --batch 0
 refuse 2 "--context" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --context -8

@@ -58,6 +58,11 @@ const assert = require('node:assert/strict');
     await page.waitForFunction(() => document.getElementById('arena-status').textContent.startsWith('Saved'));
   }
   await page.screenshot({ path: `${shots}/arena.png`, fullPage: true });
+  // A sampled story can hold a long run without spaces (a clean-clone run once overflowed
+  // the phone's width by 106px, and passed again on rerun): put one in each story box.
+  await page.evaluate(() => {
+    for (const id of ['story', 'story-a', 'story-b']) document.getElementById(id).textContent += ' ' + 'ha'.repeat(120);
+  });
   await page.setViewportSize({ width: 375, height: 700 });
   // Measure once the page has laid out at the new width: on a loaded machine the first
   // evaluate was seen to run before it (overflow 672px, the desktop width's).

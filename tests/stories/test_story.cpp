@@ -396,6 +396,30 @@ TEST(StoryCorpus, InstructFormHasTheTinyStoriesInstructFields) {
     EXPECT_NE(out.find(f), std::string::npos) << f;
 }
 
+TEST(StoryCorpus, InstructHeadersQuoteTheirWordsForTheAskedShareOfStories) {
+  Story s = gen().generate(1, 0);
+  std::string plain, quoted;
+  format_story(s, StoryFormat::Instruct, plain);
+  format_story(s, StoryFormat::Instruct, quoted, true);
+  EXPECT_NE(plain.find("\nWords: " + s.words[0] + ", " + s.words[1] + ", " + s.words[2] + "\n"), std::string::npos);
+  EXPECT_NE(quoted.find("\nWords: \"" + s.words[0] + "\", \"" + s.words[1] + "\", \"" + s.words[2] + "\"\n"),
+            std::string::npos)
+      << quoted;
+  // The share: about `fraction` of the stories, none at 0, all at 1, and the same choice
+  // for a story whatever else is asked (it is a function of seed and index).
+  int n = 4000, half = 0;
+  for (int i = 0; i < n; ++i) {
+    half += quotes_words(7, uint64_t(i), 0.5);
+    EXPECT_FALSE(quotes_words(7, uint64_t(i), 0));
+    EXPECT_TRUE(quotes_words(7, uint64_t(i), 1));
+    EXPECT_EQ(quotes_words(7, uint64_t(i), 0.5), quotes_words(7, uint64_t(i), 0.5));
+  }
+  EXPECT_NEAR(double(half) / n, 0.5, 0.03);
+  int other_seed = 0;
+  for (int i = 0; i < n; ++i) other_seed += quotes_words(7, uint64_t(i), 0.5) != quotes_words(8, uint64_t(i), 0.5);
+  EXPECT_GT(other_seed, n / 4) << "another seed quotes other stories";
+}
+
 namespace {
 
 // The distinct texts of `n` expansions of section [a].

@@ -8,6 +8,7 @@
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/progress.h"
+#include "slm/util/rng.h"
 #include "slm/util/text.h"
 
 namespace slm::stories {
@@ -17,7 +18,13 @@ StoryFormat story_format_for(const std::string& path) {
   return ends(".jsonl") ? StoryFormat::Jsonl : StoryFormat::Text;
 }
 
-void format_story(const Story& s, StoryFormat f, std::string& out) {
+bool quotes_words(uint64_t seed, uint64_t index, double fraction) {
+  if (fraction <= 0) return false;
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (index + 0x51ED270B27A3C8F1ull);
+  return double(splitmix64(x) >> 11) * 0x1.0p-53 < fraction;
+}
+
+void format_story(const Story& s, StoryFormat f, std::string& out, bool quote_words) {
   const auto& p = s.plan;
   switch (f) {
     case StoryFormat::Text:
@@ -27,7 +34,11 @@ void format_story(const Story& s, StoryFormat f, std::string& out) {
     case StoryFormat::Instruct: {
       out += "Features: ";
       for (size_t i = 0; i < p.features.size(); ++i) out += std::string(i ? ", " : "") + feature_name(p.features[i]);
-      out += "\nWords: " + s.words[0] + ", " + s.words[1] + ", " + s.words[2];
+      out += "\nWords: ";
+      for (size_t i = 0; i < s.words.size(); ++i) {
+        out += i ? ", " : "";
+        out += quote_words ? '"' + s.words[i] + '"' : s.words[i];
+      }
       out += "\nSummary: " + s.summary;
       out += "\nRandom sentence: " + s.sentence;
       out += "\nStory: \n\n" + s.text + "\n<|endoftext|>\n";
@@ -78,7 +89,8 @@ StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpus
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
     for (int64_t i = 0; i < int64_t(n); ++i) {
       texts[i].clear();
-      format_story(gen.generate(opt.seed, first + uint64_t(i)), opt.format, texts[i]);
+      const uint64_t index = first + uint64_t(i);
+      format_story(gen.generate(opt.seed, index), opt.format, texts[i], quotes_words(opt.seed, index, opt.quote_words));
     }
     for (uint64_t i = 0; i < n && !done; ++i) {
       file.write(texts[i]);

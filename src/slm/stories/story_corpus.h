@@ -17,7 +17,13 @@ enum class StoryFormat {
 StoryFormat story_format_for(const std::string& path);
 
 // One story in the given form, with its separator, ready to append to a file.
-void format_story(const Story& s, StoryFormat f, std::string& out);
+// quote_words: an Instruct header writes its words in quotes (Words: "ice cream", "sled"),
+// as many writing requests do.
+void format_story(const Story& s, StoryFormat f, std::string& out, bool quote_words = false);
+
+// Whether story `index` of a corpus quotes its header words, for a share `fraction` of
+// the stories: a hash of (seed, index), so the choice never depends on threads or blocks.
+bool quotes_words(uint64_t seed, uint64_t index, double fraction);
 
 struct StoryCorpusOptions {
   std::string out;
@@ -27,6 +33,10 @@ struct StoryCorpusOptions {
   double size_mb = 0;        // stop at the first story that brings the file to this size
   int threads = 1;
   bool quiet = false;
+  // Instruct only: the share of headers that quote their words. A byte-level BPE spells
+  // `"sled` with other tokens than ` sled`; a model that never saw a quoted word in a
+  // header does not learn that a quoted request word is the same word (docs/alignment.md).
+  double quote_words = 0;
 };
 
 struct StoryCorpusStats {
