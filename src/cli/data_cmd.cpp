@@ -25,7 +25,7 @@ void add_stories(CLI::App* data) {
     uint64_t count = 0;
     double size_mb = 0;
     bool instruct = false;
-    double quote_words = 0;
+    double quote_words = 0, requests = 0;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = data->add_subcommand("stories", "Generate a TinyStories-style corpus from the built-in child vocabulary");
@@ -41,6 +41,11 @@ void add_stories(CLI::App* data) {
                                 "(Words: \"sled\", \"hop\"), so a model learns quoted request words too")
                    ->check(in_range(0, 1));
   quote->needs(cmd->get_option("--instruct"));
+  cmd->add_option("--requests", a->requests,
+                  "with --instruct: the share of stories written as an Alpaca writing request (the form slm finetune "
+                  "trains on) and the story, instead of the header")
+      ->check(in_range(0, 1))
+      ->needs(cmd->get_option("--instruct"));
   cmd->add_option("--vocab", a->vocab, "a folder with your own vocabulary files (see docs/data.md)")
       ->check(CLI::ExistingDirectory);
   add_common(cmd, a->common);
@@ -64,6 +69,7 @@ void add_stories(CLI::App* data) {
     o.threads = a->common.resolved_threads();
     o.quiet = a->common.quiet;
     o.quote_words = a->quote_words;
+    o.requests = a->requests;
     auto st = stories::write_story_corpus(gen, o);
     if (!a->common.quiet)
       fmt::print(stderr, "wrote {} stories, {} to {} ({:.1f} MB/min)\n", st.stories, human_bytes(double(st.bytes)),

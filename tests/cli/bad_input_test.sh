@@ -48,6 +48,8 @@ refuse 2 "--count" "$O.txt" -- "$SLM" data stories --count -1 --out "$O.txt"
 refuse 2 "--size" "$O.txt" -- "$SLM" data stories --size 0 --out "$O.txt"
 refuse 2 "--quote-words" "$O.txt" -- "$SLM" data stories --count 3 --instruct --quote-words 1.5 --out "$O.txt"
 refuse 2 "requires --instruct" "$O.txt" -- "$SLM" data stories --count 3 --quote-words 0.5 --out "$O.txt"
+refuse 2 "--requests" "$O.txt" -- "$SLM" data stories --count 3 --instruct --requests -0.1 --out "$O.txt"
+refuse 2 "requires --instruct" "$O.txt" -- "$SLM" data stories --count 3 --requests 0.5 --out "$O.txt"
 refuse 2 "--val-fraction" "$O" -- "$SLM" data import "$TMP/s.txt" --val-fraction 1 --out "$O"
 refuse 2 "--batch" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --batch 0
 refuse 2 "--context" - -- "$SLM" data sample "$TMP/shards/train_000000.bin" --context -8

@@ -420,6 +420,57 @@ TEST(StoryCorpus, InstructHeadersQuoteTheirWordsForTheAskedShareOfStories) {
   EXPECT_GT(other_seed, n / 4) << "another seed quotes other stories";
 }
 
+TEST(StoryCorpus, RequestsAreAlpacaWritingRequestsForTheirOwnStory) {
+  // Instruction pre-training: a share of the stories come as the request slm finetune
+  // trains on, then the story; the request names the story's own words.
+  int requests = 0, with_features = 0;
+  for (uint64_t i = 0; i < 200; ++i) {
+    if (!writes_request(7, i, 0.5)) continue;
+    ++requests;
+    Story s = gen().generate(7, i);
+    InstructRecord r = writing_request(gen(), s, 7, i);
+    EXPECT_EQ(r.output, s.text);
+    EXPECT_EQ(r.words, s.words);
+    EXPECT_TRUE(r.task == "write_words" || r.task == "write_features") << r.task;
+    with_features += r.task == "write_features";
+    for (const auto& w : s.words) EXPECT_NE(r.instruction.find(w), std::string::npos) << w << " in " << r.instruction;
+    std::string out;
+    format_request(r, out);
+    EXPECT_EQ(out.rfind("Below is an instruction", 0), 0u);
+    EXPECT_NE(out.find("### Instruction:\n" + r.instruction + "\n\n### Response:" + s.text + "\n<|endoftext|>\n"),
+              std::string::npos);
+    EXPECT_EQ(out.find("Words:"), std::string::npos) << "a request, not the header";
+  }
+  EXPECT_NEAR(requests, 100, 25);
+  EXPECT_GT(with_features, 10);
+  EXPECT_LT(with_features, requests);
+  for (uint64_t i = 0; i < 200; ++i) {
+    EXPECT_FALSE(writes_request(7, i, 0));
+    EXPECT_TRUE(writes_request(7, i, 1));
+  }
+}
+
+TEST(StoryCorpus, RequestShareHoldsInAWrittenCorpusWhateverTheThreads) {
+  test::TempDir dir;
+  StoryCorpusOptions o;
+  o.format = StoryFormat::Instruct;
+  o.count = 300;
+  o.requests = 0.3;
+  o.quiet = true;
+  o.out = dir / "one.txt";
+  write_story_corpus(gen(), o);
+  o.threads = 2;
+  o.out = dir / "two.txt";
+  write_story_corpus(gen(), o);
+  auto text = test::slurp(dir / "one.txt");
+  EXPECT_EQ(text, test::slurp(dir / "two.txt"));
+  size_t req = 0, headers = 0;
+  for (size_t at = 0; (at = text.find("### Instruction:", at)) != std::string::npos; ++at) ++req;
+  for (size_t at = 0; (at = text.find("\nWords: ", at)) != std::string::npos; ++at) ++headers;
+  EXPECT_EQ(req + headers, 300u);
+  EXPECT_NEAR(double(req) / 300, 0.3, 0.08);
+}
+
 namespace {
 
 // The distinct texts of `n` expansions of section [a].

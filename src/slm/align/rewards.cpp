@@ -141,7 +141,7 @@ json RewardConfig::to_json() const {
 }
 
 struct RewardModel::Impl {
-  stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  const stories::Vocabulary& vocab = stories::Vocabulary::shared();
   eval::ChildVocabulary child{vocab};
   eval::SpellChecker spell;
   explicit Impl(const std::string& dir) : spell(dir) {}

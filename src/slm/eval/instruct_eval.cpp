@@ -35,7 +35,7 @@ std::string task_kind(const stories::InstructRecord& r) {
 }
 
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, json& sample) {
-  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  const stories::Vocabulary& vocab = stories::Vocabulary::shared();
   const std::string kind = task_kind(r);
   ts.kind = kind;
   ++ts.n;

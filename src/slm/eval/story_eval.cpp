@@ -166,7 +166,7 @@ StoryEval score_stories(const std::vector<StoryPrompt>& prompts, const std::vect
   if (stories.empty()) throw Error("no stories: nothing to evaluate", "eval stories");
   if (!prompts.empty() && prompts.size() != stories.size())
     throw Error(fmt::format("{} prompts for {} stories", prompts.size(), stories.size()), "eval stories");
-  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  const stories::Vocabulary& vocab = stories::Vocabulary::shared();
   static const ChildVocabulary child(vocab);
   SpellChecker spell;
   StoryEval ev;

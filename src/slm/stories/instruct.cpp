@@ -81,7 +81,10 @@ std::string changed_ending(const std::string& before, const std::string& after) 
 class TaskMaker {
  public:
   TaskMaker(const StoryGenerator& gen, uint64_t seed, uint64_t index)
-      : gen_(gen), seed_(seed), index_(index), story_(gen.generate(seed, index)), p_(story_.plan),
+      : TaskMaker(gen, seed, index, gen.generate(seed, index)) {}
+  // For a story already generated from (seed, index).
+  TaskMaker(const StoryGenerator& gen, uint64_t seed, uint64_t index, Story story)
+      : gen_(gen), seed_(seed), index_(index), story_(std::move(story)), p_(story_.plan),
         paras_(paragraphs_of(story_.text)) {}
 
   // Fills r for the task, or returns false when the task does not apply to this story.
@@ -280,6 +283,15 @@ class TaskMaker {
 };
 
 }  // namespace
+
+InstructRecord writing_request(const StoryGenerator& gen, const Story& story, uint64_t seed, uint64_t index) {
+  Rng rng(hash64("request", seed ^ (index * 0x9E3779B97F4A7C15ull)));
+  TaskMaker maker(gen, seed, index, story);
+  InstructRecord r;
+  // write_features where the story has features, in the instruct set's proportion (2:3).
+  if (!(rng.chance(0.4) && maker.make("write_features", rng, r))) maker.make("write_words", rng, r);
+  return r;
+}
 
 InstructSet make_instruct_set(const StoryGenerator& gen, const InstructOptions& opt) {
   if (opt.stories <= 0) throw Error("the number of stories must be positive", "--stories");

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <vector>
 
+#include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/progress.h"
@@ -18,10 +19,28 @@ StoryFormat story_format_for(const std::string& path) {
   return ends(".jsonl") ? StoryFormat::Jsonl : StoryFormat::Text;
 }
 
+namespace {
+
+// A uniform draw in [0, 1) from (seed, index, salt): the same whatever the threads.
+double draw(uint64_t seed, uint64_t index, uint64_t salt) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (index + salt);
+  return double(splitmix64(x) >> 11) * 0x1.0p-53;
+}
+
+}  // namespace
+
 bool quotes_words(uint64_t seed, uint64_t index, double fraction) {
-  if (fraction <= 0) return false;
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (index + 0x51ED270B27A3C8F1ull);
-  return double(splitmix64(x) >> 11) * 0x1.0p-53 < fraction;
+  return fraction > 0 && draw(seed, index, 0x51ED270B27A3C8F1ull) < fraction;
+}
+
+bool writes_request(uint64_t seed, uint64_t index, double fraction) {
+  return fraction > 0 && draw(seed, index, 0x2545F4914F6CDD1Dull) < fraction;
+}
+
+void format_request(const InstructRecord& r, std::string& out) {
+  out += tokenizer::alpaca_prompt(r.instruction, r.input);
+  out += r.output;
+  out += "\n<|endoftext|>\n";
 }
 
 void format_story(const Story& s, StoryFormat f, std::string& out, bool quote_words) {
@@ -90,7 +109,11 @@ StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpus
     for (int64_t i = 0; i < int64_t(n); ++i) {
       texts[i].clear();
       const uint64_t index = first + uint64_t(i);
-      format_story(gen.generate(opt.seed, index), opt.format, texts[i], quotes_words(opt.seed, index, opt.quote_words));
+      Story s = gen.generate(opt.seed, index);
+      if (opt.format == StoryFormat::Instruct && writes_request(opt.seed, index, opt.requests))
+        format_request(writing_request(gen, s, opt.seed, index), texts[i]);
+      else
+        format_story(s, opt.format, texts[i], quotes_words(opt.seed, index, opt.quote_words));
     }
     for (uint64_t i = 0; i < n && !done; ++i) {
       file.write(texts[i]);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "slm/stories/instruct.h"
 #include "slm/stories/story.h"
 
 namespace slm::stories {
@@ -21,9 +22,15 @@ StoryFormat story_format_for(const std::string& path);
 // as many writing requests do.
 void format_story(const Story& s, StoryFormat f, std::string& out, bool quote_words = false);
 
+// A writing request in Alpaca's prompt template, then its story and the separator: the
+// form `slm finetune` trains on, for a pre-training corpus (--requests).
+void format_request(const InstructRecord& r, std::string& out);
+
 // Whether story `index` of a corpus quotes its header words, for a share `fraction` of
 // the stories: a hash of (seed, index), so the choice never depends on threads or blocks.
 bool quotes_words(uint64_t seed, uint64_t index, double fraction);
+// The same for the share of stories written as writing requests (an independent draw).
+bool writes_request(uint64_t seed, uint64_t index, double fraction);
 
 struct StoryCorpusOptions {
   std::string out;
@@ -37,6 +44,11 @@ struct StoryCorpusOptions {
   // `"sled` with other tokens than ` sled`; a model that never saw a quoted word in a
   // header does not learn that a quoted request word is the same word (docs/alignment.md).
   double quote_words = 0;
+  // Instruct only: the share of stories written as an Alpaca writing request and its
+  // story instead of the header (instruction pre-training). The pre-trained model uses
+  // ~80% of a header's words but a fine-tuned one only ~12% of a request's: the request
+  // form is otherwise seen only in the fine-tuning's few thousand examples.
+  double requests = 0;
 };
 
 struct StoryCorpusStats {

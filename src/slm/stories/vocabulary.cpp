@@ -82,6 +82,11 @@ Vocabulary Vocabulary::builtin() {
   return load([](const std::string& f) { return std::string(assets::get("vocab/" + f)); });
 }
 
+const Vocabulary& Vocabulary::shared() {
+  static const Vocabulary v = builtin();  // C++11: initialised once, even across threads
+  return v;
+}
+
 Vocabulary Vocabulary::from_dir(const std::string& dir) {
   return load([&](const std::string& f) { return read_file((std::filesystem::path(dir) / f).string()); });
 }

@@ -45,8 +45,11 @@ struct Vocabulary {
   std::vector<int> thing_adjectives, being_adjectives;    // indices into adjectives
   std::vector<FirstName> names;
 
-  // The built-in vocabulary.
+  // The built-in vocabulary (a fresh copy, parsed from the embedded files).
   static Vocabulary builtin();
+  // The built-in vocabulary, parsed once for the whole program (thread-safe): for the
+  // checks that only read it (required words in any form, child-vocabulary share).
+  static const Vocabulary& shared();
   // The same files from a folder (animals.txt, ..., verbs.txt, adjectives.txt, names.txt).
   static Vocabulary from_dir(const std::string& dir);
 

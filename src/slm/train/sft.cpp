@@ -34,7 +34,7 @@ std::vector<uint8_t> key_tokens(const data::Segment& s, const std::vector<uint32
                                 const std::vector<std::string>& words, const tokenizer::Tokenizer& tok) {
   std::vector<uint8_t> key(ids.size(), 0);
   if (!s.response) return key;
-  static const stories::Vocabulary vocab = stories::Vocabulary::builtin();
+  const stories::Vocabulary& vocab = stories::Vocabulary::shared();
   std::vector<std::pair<size_t, size_t>> spans;
   for (const auto& w : words)
     for (auto sp : stories::required_word_spans(s.text, w, vocab)) spans.push_back(sp);
