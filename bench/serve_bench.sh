@@ -86,6 +86,7 @@ JS
 }
 
 echo "slm serve, $MODEL, $THREADS threads, $MAX tokens a request, ${DUR}s a level (load average $(cut -d' ' -f1 /proc/loadavg))"
+: >"$T/slm.log"  # before the server: its 2> opens the file only once the child runs
 "$SLM" serve --model "bench=$MODEL" --port 0 --threads "$THREADS" --parallel 64 --queue 256 2>"$T/slm.log" &
 PIDS+=($!)
 wait_port "$T/slm.log" slm
@@ -95,6 +96,7 @@ kill "${PIDS[-1]}"
 if [ "$ANCHOR" = 1 ] && [[ "$MODEL" == *.gguf ]]; then
   if [ -d tests/js/node_modules/@node-llama-cpp/linux-x64 ]; then
     echo "llama.cpp (node-llama-cpp, bench/llama_serve.mjs), the same GGUF, $THREADS threads, 64 sequences"
+    : >"$T/llama.log"
     NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node bench/llama_serve.mjs "$MODEL" 64 "$THREADS" >"$T/llama.log" 2>&1 &
     PIDS+=($!)
     wait_port "$T/llama.log" llama

@@ -65,6 +65,7 @@ expect 2 "alpha out of range" -- "$SLM" distill --teacher "$T/teacher/model" "${
 # --- sequence-level: a local teacher, then the same teacher behind slm serve
 expect 0 "distill generate, local teacher" -- "$SLM" distill generate --teacher "$T/teacher/model" --count 4 --max-tokens 40 --out "$T/gen_local.jsonl" "${q[@]}"
 [ "$(wc -l <"$T/gen_local.jsonl")" -eq 4 ] && ok || bad "local teacher: expected 4 stories"
+: >"$T/serve.log"  # before the server: its 2> opens the file only once the child runs
 "$SLM" serve --model "teacher=$T/teacher/model" --port 0 --threads 1 2>"$T/serve.log" &
 PIDS+=($!)
 PORT=

@@ -28,6 +28,9 @@ q=(--quiet --threads 1)  # tiny models: a second thread gains little, and on a b
 # Starts slm serve on a free port and waits until its models are loaded; sets PORT and PID.
 start() {
   local log="$T/serve_$RANDOM.log"
+  # Made here: the server's 2> opens it only once the background child runs, and a sed
+  # that came first failed the script under set -e (seen once in a loaded ASan run).
+  : >"$log"
   "$SLM" serve --port 0 --threads 1 "$@" 2>"$log" &
   PID=$!
   PIDS+=($PID)
