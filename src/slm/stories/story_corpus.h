@@ -42,12 +42,15 @@ struct StoryCorpusOptions {
   bool quiet = false;
   // Instruct only: the share of headers that quote their words. A byte-level BPE spells
   // `"sled` with other tokens than ` sled`; a model that never saw a quoted word in a
-  // header does not learn that a quoted request word is the same word (docs/alignment.md).
+  // header does not learn that a quoted request word is the same word. Measured at 0.5:
+  // the pre-trained model learned quoted header words, the tuned one still not quoted
+  // request words (docs/alignment.md, session 9).
   double quote_words = 0;
   // Instruct only: the share of stories written as an Alpaca writing request and its
   // story instead of the header (instruction pre-training). The pre-trained model uses
   // ~80% of a header's words but a fine-tuned one only ~12% of a request's: the request
-  // form is otherwise seen only in the fine-tuning's few thousand examples.
+  // form is otherwise seen only in the fine-tuning's few thousand examples. Measured at
+  // 0.5 on the CPU recipe it did worse, not better (docs/alignment.md, session 9).
   double requests = 0;
 };
 
