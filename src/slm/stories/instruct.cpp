@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -284,9 +285,9 @@ class TaskMaker {
 
 }  // namespace
 
-InstructRecord writing_request(const StoryGenerator& gen, const Story& story, uint64_t seed, uint64_t index) {
+InstructRecord writing_request(const StoryGenerator& gen, Story story, uint64_t seed, uint64_t index) {
   Rng rng(hash64("request", seed ^ (index * 0x9E3779B97F4A7C15ull)));
-  TaskMaker maker(gen, seed, index, story);
+  TaskMaker maker(gen, seed, index, std::move(story));
   InstructRecord r;
   // write_features where the story has features, in the instruct set's proportion (2:3).
   if (!(rng.chance(0.4) && maker.make("write_features", rng, r))) maker.make("write_words", rng, r);

@@ -53,7 +53,7 @@ InstructSet make_instruct_set(const StoryGenerator& gen, const InstructOptions& 
 // write_features when the story has features and the draw (a hash of seed and index)
 // says so; its output is the story. `slm data stories --requests` puts these in a
 // pre-training corpus.
-InstructRecord writing_request(const StoryGenerator& gen, const Story& story, uint64_t seed, uint64_t index);
+InstructRecord writing_request(const StoryGenerator& gen, Story story, uint64_t seed, uint64_t index);
 
 // Writes out_dir/train.jsonl and out_dir/heldout.jsonl (the folder appears whole or not
 // at all). Returns the records per task: (train, held out).

@@ -3,13 +3,14 @@
 #include <omp.h>
 
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/progress.h"
-#include "slm/util/rng.h"
+#include "slm/util/hash.h"
 #include "slm/util/text.h"
 
 namespace slm::stories {
@@ -19,22 +20,14 @@ StoryFormat story_format_for(const std::string& path) {
   return ends(".jsonl") ? StoryFormat::Jsonl : StoryFormat::Text;
 }
 
-namespace {
-
-// A uniform draw in [0, 1) from (seed, index, salt): the same whatever the threads.
-double draw(uint64_t seed, uint64_t index, uint64_t salt) {
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (index + salt);
-  return double(splitmix64(x) >> 11) * 0x1.0p-53;
-}
-
-}  // namespace
-
+// The project's hashed split (util/hash.h), each choice under its own salt, and neither
+// the salt slm data instruct draws its held-out stories with (seed * 31 + 7).
 bool quotes_words(uint64_t seed, uint64_t index, double fraction) {
-  return fraction > 0 && draw(seed, index, 0x51ED270B27A3C8F1ull) < fraction;
+  return held_out(std::to_string(index), fraction, seed * 31 + 1);
 }
 
 bool writes_request(uint64_t seed, uint64_t index, double fraction) {
-  return fraction > 0 && draw(seed, index, 0x2545F4914F6CDD1Dull) < fraction;
+  return held_out(std::to_string(index), fraction, seed * 31 + 2);
 }
 
 void format_request(const InstructRecord& r, std::string& out) {
@@ -111,7 +104,7 @@ StoryCorpusStats write_story_corpus(const StoryGenerator& gen, const StoryCorpus
       const uint64_t index = first + uint64_t(i);
       Story s = gen.generate(opt.seed, index);
       if (opt.format == StoryFormat::Instruct && writes_request(opt.seed, index, opt.requests))
-        format_request(writing_request(gen, s, opt.seed, index), texts[i]);
+        format_request(writing_request(gen, std::move(s), opt.seed, index), texts[i]);
       else
         format_story(s, opt.format, texts[i], quotes_words(opt.seed, index, opt.quote_words));
     }
