@@ -14,6 +14,7 @@
 # Usage: bench/serve_bench.sh [MODEL.gguf|DIR] (env: SECONDS_PER_LEVEL=20 MAX_TOKENS=64 THREADS=1 SLM=build/slm
 #        ANCHOR=1: also llama.cpp)
 set -euo pipefail
+source "$(dirname "$0")/../scripts/lib/wait_for_server.sh"
 cd "$(dirname "$0")/.."
 SLM=${SLM:-build/slm}
 DUR=${SECONDS_PER_LEVEL:-20}
@@ -36,14 +37,8 @@ if [ -z "$MODEL" ]; then
 fi
 
 # Waits for a server's line "listening on http://127.0.0.1:PORT" (and, for slm, "ready").
-wait_port() {
-  for _ in $(seq 3000); do  # up to 5 minutes: node-llama-cpp takes tens of seconds on a busy machine
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$1")
-    [ -n "$PORT" ] && { [ "$2" != slm ] || grep -q "slm serve: ready" "$1"; } && return 0
-    sleep 0.1
-  done
-  cat "$1"; exit 1
-}
+# Up to 5 minutes: node-llama-cpp takes tens of seconds on a busy machine.
+wait_port() { wait_for_server "$1" 3000 "$2" || { cat "$1"; exit 1; }; }
 
 # The clients: for each level, N clients send streaming requests back to back until the
 # time is up; prints a line per level and writes the tokens/s to $2.
@@ -89,7 +84,7 @@ echo "slm serve, $MODEL, $THREADS threads, $MAX tokens a request, ${DUR}s a leve
 : >"$T/slm.log"  # before the server: its 2> opens the file only once the child runs
 "$SLM" serve --model "bench=$MODEL" --port 0 --threads "$THREADS" --parallel 64 --queue 256 2>"$T/slm.log" &
 PIDS+=($!)
-wait_port "$T/slm.log" slm
+wait_port "$T/slm.log" "slm serve: ready"
 levels "http://127.0.0.1:$PORT" "$T/slm.rates" || { echo "the server's log:"; cat "$T/slm.log"; exit 1; }
 kill "${PIDS[-1]}"
 
@@ -99,7 +94,7 @@ if [ "$ANCHOR" = 1 ] && [[ "$MODEL" == *.gguf ]]; then
     : >"$T/llama.log"
     NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node bench/llama_serve.mjs "$MODEL" 64 "$THREADS" >"$T/llama.log" 2>&1 &
     PIDS+=($!)
-    wait_port "$T/llama.log" llama
+    wait_port "$T/llama.log" ""
     levels "http://127.0.0.1:$PORT" "$T/llama.rates" || { cat "$T/llama.log"; exit 1; }
     read -r s1 s8 s64 <"$T/slm.rates"
     read -r l1 l8 l64 <"$T/llama.rates"

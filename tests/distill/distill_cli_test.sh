@@ -7,6 +7,7 @@
 set -u
 SLM=$1
 SEEDS=$2
+source "$(dirname "$0")/../../scripts/lib/wait_for_server.sh"
 T=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
@@ -68,13 +69,7 @@ expect 0 "distill generate, local teacher" -- "$SLM" distill generate --teacher 
 : >"$T/serve.log"  # before the server: its 2> opens the file only once the child runs
 "$SLM" serve --model "teacher=$T/teacher/model" --port 0 --threads 1 2>"$T/serve.log" &
 PIDS+=($!)
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || die "slm serve did not start: $(cat "$T/serve.log")"
+wait_for_server "$T/serve.log" 300 "slm serve: ready" || die "slm serve did not start: $(cat "$T/serve.log")"
 URL="http://127.0.0.1:$PORT/v1"
 expect 0 "distill generate from slm serve" -- "$SLM" distill generate --teacher-url "$URL" --teacher-model teacher --count 5 --max-tokens 40 --concurrency 2 --cache "$T/cache.jsonl" --out "$T/gen.jsonl" "${q[@]}"
 n=$(wc -l <"$T/gen.jsonl")

@@ -10,6 +10,7 @@
 set -euo pipefail
 SLM=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../../scripts/lib/wait_for_server.sh"
 T=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
@@ -28,17 +29,11 @@ q=(--quiet --threads 1)  # tiny models: a second thread gains little, and on a b
 # Starts slm serve on a free port and waits until its models are loaded; sets PORT and PID.
 start() {
   local log="$T/serve_$RANDOM.log"
-  # Made here: the server's 2> opens it only once the background child runs, and a sed
-  # that came first failed the script under set -e (seen once in a loaded ASan run).
   : >"$log"
   "$SLM" serve --port 0 --threads 1 "$@" 2>"$log" &
   PID=$!
   PIDS+=($PID)
-  for _ in $(seq 300); do
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-    [ -n "$PORT" ] && grep -q "slm serve: ready" "$log" && return 0
-    sleep 0.1
-  done
+  wait_for_server "$log" 300 "slm serve: ready" && return 0
   echo "FAIL: slm serve did not start"; cat "$log"; exit 1
 }
 start --model "story=$T/pre/model" --model "tuned=$T/tuned/model" --api-key sekrit --parallel 16 --queue 64
