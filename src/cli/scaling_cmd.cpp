@@ -43,7 +43,7 @@ void add_sweep(CLI::App* parent) {
   cmd->add_option("--jobs", a->o.jobs, "points trained at once, each by its own process on threads / jobs cores")
       ->capture_default_str()
       ->check(in_range(1, 256));
-  cmd->add_option("--only", a->o.only, "train just this point of the grid (what each --jobs process is asked)");
+  cmd->add_option("--only", a->o.only, "train just this point of the grid, or every point of this size (what each --jobs process is asked)");
   add_common(cmd, a->common);
   cmd->footer(
       "Each point trains with warm-up and a cosine decay that ends at its own budget. A rerun\n"

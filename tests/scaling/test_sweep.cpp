@@ -160,7 +160,9 @@ TEST(SweepConfig, IsoFlopBudgetsSizeEachRun) {
     EXPECT_NEAR(6.0 * double(p.N) * p.tokens / 2e8, 1.0, 0.5);  // rounded up to whole steps of 256 tokens
     EXPECT_TRUE(p.abilities);                                   // one budget: each size's only run
   }
-  auto tc = point_train_config(c, 40);
+  GridPoint forty;
+  forty.steps = 40;
+  auto tc = point_train_config(c, forty);
   EXPECT_EQ(tc.max_steps, 40);  // the cosine ends at the run's own budget
   EXPECT_EQ(tc.warmup_steps, 2);
 }
@@ -282,6 +284,89 @@ TEST(Sweep, TwoJobsTrainTheSamePointsAsOne) {
   EXPECT_EQ(run_sweep(o).skipped, 6);
   o.only = "zzz";
   EXPECT_THROW(run_sweep(o), Error);
+}
+
+json wsd_sweep(std::vector<double> tokens) {
+  auto j = tiny_sweep();
+  j["tokens"] = tokens;
+  j["train"]["schedule"] = "wsd";
+  j["eval"] = {{"val_batches", 2}, {"items", 0}, {"pairs", 0}, {"induction_windows", 0}};  // the losses are the point
+  return j;
+}
+
+TEST(Sweep, WsdPlansOneRunPerSizeWithCheapDecaysOffIt) {
+  test::TempDir d;
+  auto c = SweepConfig::load(write_config(d, wsd_sweep({2048, 4096, 8192})));
+  auto grid = plan_grid(c, 300);  // 256 tokens a step: 8, 16 and 32 steps
+  ASSERT_EQ(grid.size(), 9u);
+  for (const auto& p : grid) {
+    EXPECT_EQ(p.warmup_steps, 1) << p.name;  // 5% of the size's shortest budget, for all three
+    if (p.steps == 32) {
+      EXPECT_TRUE(p.trunk.empty());
+      EXPECT_EQ(p.branch_step, 0);
+      EXPECT_TRUE(p.abilities);
+    } else {
+      EXPECT_EQ(p.trunk, p.size.name + "-8.19k");
+      EXPECT_EQ(p.trunk_steps, 32);
+      EXPECT_EQ(p.branch_step, p.steps == 8 ? 6 : 13);  // its decay: the last 20% (2 and 3 steps)
+    }
+  }
+  const auto cost = grid_cost(grid);
+  EXPECT_EQ(cost.separate_steps, 3 * 56);
+  EXPECT_EQ(cost.steps, 3 * (32 + 2 + 3));
+}
+
+// A budget that branches off the trunk is exactly the WSD run of that budget on its own:
+// the same warm-up, lr and batches up to its decay, then the same decay from the copied
+// checkpoint. Sweep A (three budgets) trains 4096 as a branch of 8192; sweep B (two) trains
+// it as its size's own run: the same losses, bit for bit. Interrupted inside the trunk, A
+// resumes; two jobs (a size each) train what one does.
+TEST(Sweep, WsdBranchesEqualTheirOwnRunsAndResume) {
+  test::TempDir d;
+  const std::string shards = test::make_story_shards(d, 120, 300);
+  SweepOptions o;
+  o.data_dir = shards;
+  o.quiet = true;
+  o.threads = 1;
+  o.config = write_config(d, wsd_sweep({2048, 4096, 8192}));
+  o.out_dir = d / "a";
+  o.stop_after = 3;  // the first trunk segment (to step 6) stops at step 3
+  auto r1 = run_sweep(o);
+  EXPECT_TRUE(r1.interrupted);
+  EXPECT_EQ(r1.trained, 0);
+  o.stop_after = -1;
+  auto r2 = run_sweep(o);
+  EXPECT_FALSE(r2.interrupted);
+  EXPECT_EQ(r2.trained, 9);
+  auto branch = json::parse(test::slurp(fs::path(o.out_dir) / "runs" / "a-4.1k" / "point.json"));
+  EXPECT_EQ(branch["branch"]["trunk"], "a-8.19k");
+  EXPECT_EQ(branch["branch"]["step"].get<int>(), 13);
+  EXPECT_EQ(branch["schedule"], "wsd");
+
+  test::TempDir d2;
+  o.config = write_config(d2, wsd_sweep({2048, 4096}));
+  o.out_dir = d / "b";
+  auto rb = run_sweep(o);
+  EXPECT_EQ(rb.trained, 6);
+  auto own = json::parse(test::slurp(fs::path(o.out_dir) / "runs" / "a-4.1k" / "point.json"));
+  EXPECT_FALSE(own.contains("branch"));  // here it is the size's longest run
+  for (const char* size : {"a", "b", "c"})
+    for (const char* budget : {"2.05k", "4.1k"}) {
+      const std::string name = std::string(size) + "-" + budget;
+      auto pa = json::parse(test::slurp(fs::path(d / "a") / "runs" / name / "point.json"));
+      auto pb = json::parse(test::slurp(fs::path(d / "b") / "runs" / name / "point.json"));
+      EXPECT_EQ(pa["val_loss"].get<double>(), pb["val_loss"].get<double>()) << name;
+    }
+
+  o.config = write_config(d, wsd_sweep({2048, 4096, 8192}));
+  o.out_dir = d / "two";
+  o.threads = 2, o.jobs = 2, o.exe = SLM_CLI;  // a size a process, one thread each
+  auto two = run_sweep(o);
+  EXPECT_FALSE(two.interrupted);
+  EXPECT_EQ(two.trained, 9);
+  auto a = loss_points(read_points(d / "a")), b = loss_points(read_points(d / "two"));
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].L, b[i].L) << "point " << i;
 }
 
 }  // namespace

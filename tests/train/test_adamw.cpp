@@ -8,6 +8,7 @@
 #include "slm/model/params.h"
 #include "slm/train/adamw.h"
 #include "slm/train/train_config.h"
+#include "slm/util/error.h"
 
 using namespace slm;
 using namespace slm::train;
@@ -126,6 +127,44 @@ TEST(LearningRate, WarmupThenCosineAtChosenSteps) {
   EXPECT_NEAR(learning_rate(c, 110), 1e-4, 1e-15);
   EXPECT_DOUBLE_EQ(learning_rate(c, 500), 1e-4);
   for (int64_t s = 11; s < 110; ++s) EXPECT_LT(learning_rate(c, s), learning_rate(c, s - 1)) << "decays at " << s;
+}
+
+// WSD: the same warm-up, lr held until the last decay_fraction of the steps, then
+// min + (1 - sqrt(progress)) · (lr - min). Until its decay a run is the same for every
+// max_steps, which is what lets a shorter budget branch off a longer run.
+TEST(LearningRate, WarmupStableDecayAtChosenSteps) {
+  TrainConfig c;
+  c.schedule = "wsd", c.decay_fraction = 0.2;
+  c.lr = 1e-3, c.min_lr = 1e-4, c.warmup_steps = 10, c.max_steps = 110;
+  EXPECT_EQ(decay_start(c), 88);  // 110 - round(22.0)
+  EXPECT_DOUBLE_EQ(learning_rate(c, 4), 5e-4);
+  for (int64_t s = 10; s < 88; ++s) EXPECT_DOUBLE_EQ(learning_rate(c, s), 1e-3) << "stable at " << s;
+  EXPECT_DOUBLE_EQ(learning_rate(c, 88), 1e-3);
+  // step 99: progress (99 - 88) / 22 = 1/2
+  EXPECT_NEAR(learning_rate(c, 99), 1e-4 + (1 - std::sqrt(0.5)) * 9e-4, 1e-15);
+  EXPECT_NEAR(learning_rate(c, 110), 1e-4, 1e-15);
+  for (int64_t s = 89; s < 110; ++s) EXPECT_LT(learning_rate(c, s), learning_rate(c, s - 1)) << "decays at " << s;
+  TrainConfig longer = c;
+  longer.max_steps = 400;  // decays from 320
+  for (int64_t s = 0; s < 88; ++s) EXPECT_EQ(learning_rate(c, s), learning_rate(longer, s)) << "shared prefix at " << s;
+  // A decay that would reach into the warm-up starts after it.
+  c.decay_fraction = 1.0;
+  EXPECT_EQ(decay_start(c), 10);
+  EXPECT_DOUBLE_EQ(learning_rate(c, 10), 1e-3);
+  c.schedule = "cosine";
+  EXPECT_EQ(decay_start(c), 10);
+}
+
+TEST(TrainConfigSchedule, UnknownScheduleAndFractionAreRefused) {
+  TrainConfig c;
+  c.schedule = "linear";
+  EXPECT_THROW(c.validate("t.json"), Error);
+  c.schedule = "wsd";
+  c.validate("t.json");
+  c.decay_fraction = 0;
+  EXPECT_THROW(c.validate("t.json"), Error);
+  c.decay_fraction = 1.5;
+  EXPECT_THROW(c.validate("t.json"), Error);
 }
 
 // The global L2 norm over all gradients; above max_norm every gradient is scaled by

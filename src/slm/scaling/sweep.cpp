@@ -61,17 +61,19 @@ json induction_json(model::Transformer<float>& m, const EvalSpec& e, int eot, ui
 
 }  // namespace
 
-train::TrainConfig point_train_config(const SweepConfig& c, int64_t steps) {
+train::TrainConfig point_train_config(const SweepConfig& c, const GridPoint& p) {
   train::TrainConfig tc = c.train;
-  tc.max_steps = steps;
-  tc.warmup_steps = std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(steps))));
-  tc.eval_every = steps;  // the one validation that matters is the end's; the sweep measures it
-  tc.checkpoint_every = std::max<int64_t>(1, steps / 4);
+  tc.max_steps = p.steps;
+  tc.warmup_steps = p.warmup_steps > 0 ? p.warmup_steps
+                                       : std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(p.steps))));
+  tc.eval_every = p.steps;  // the one validation that matters is the end's; the sweep measures it
+  tc.checkpoint_every = std::max<int64_t>(1, p.steps / 4);
   tc.keep_checkpoints = 5;  // the induction score along training reads them
   return tc;
 }
 
 std::vector<GridPoint> plan_grid(const SweepConfig& c, int vocab_size) {
+  const bool wsd = c.train.schedule == "wsd";
   std::vector<GridPoint> out;
   for (const auto& s : c.sizes) {
     SweepSize size = s;
@@ -90,30 +92,108 @@ std::vector<GridPoint> plan_grid(const SweepConfig& c, int vocab_size) {
       p.name = s.name + "-" + short_count(p.tokens);
       if (std::none_of(out.begin(), out.end(), [&](const GridPoint& q) { return q.name == p.name; })) out.push_back(p);
     }
-    if (out.size() > first)
-      std::max_element(out.begin() + long(first), out.end(),
-                       [](const GridPoint& a, const GridPoint& b) { return a.tokens < b.tokens; })
-          ->abilities = true;
+    if (out.size() == first) continue;
+    auto longest = std::max_element(out.begin() + long(first), out.end(),
+                                    [](const GridPoint& a, const GridPoint& b) { return a.tokens < b.tokens; });
+    longest->abilities = true;
+    if (!wsd) continue;
+    // WSD: one warm-up for the whole size (a share of its shortest budget), so that every
+    // budget's run is the trunk's until its own decay starts.
+    int64_t shortest = INT64_MAX;
+    for (auto q = out.begin() + long(first); q != out.end(); ++q) shortest = std::min(shortest, q->steps);
+    const int64_t warmup = std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(shortest))));
+    const GridPoint trunk = *longest;
+    for (auto q = out.begin() + long(first); q != out.end(); ++q) {
+      q->warmup_steps = warmup;
+      if (q->name == trunk.name) continue;
+      q->trunk = trunk.name, q->trunk_steps = trunk.steps;
+      q->branch_step = train::decay_start(point_train_config(c, *q));
+    }
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const GridPoint& a, const GridPoint& b) { return a.N * a.tokens < b.N * b.tokens; });
   return out;
 }
 
+GridCost grid_cost(const std::vector<GridPoint>& grid) {
+  GridCost g;
+  for (const auto& p : grid) g.separate_steps += p.steps, g.steps += p.steps - p.branch_step;
+  return g;
+}
+
+namespace {
+
+// Copies a checkpoint folder to dst through a temporary name, so dst is whole or absent.
+void copy_checkpoint(const fs::path& src, const fs::path& dst) {
+  const fs::path tmp = dst.string() + ".tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp.parent_path());
+  fs::copy(src, tmp, fs::copy_options::recursive);
+  fs::rename(tmp, dst);
+}
+
+// WSD: brings the size's trunk run to the step where p's decay starts (training it on from
+// its latest checkpoint, and stopping there as Ctrl-C would), then puts a copy of that
+// checkpoint, and the trunk's metrics so far, into p's folder for p's run to resume from.
+// Returns false when the trunk's run was interrupted before that step.
+bool branch_off_trunk(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir) {
+  const fs::path trunk_dir = fs::path(dir).parent_path() / p.trunk;
+  auto find_step = [&](int64_t step) -> std::string {
+    for (const auto& cp : train::list_checkpoints(trunk_dir.string()))
+      if (checkpoint_step(cp) == step) return cp;
+    return "";
+  };
+  auto cps = train::list_checkpoints(trunk_dir.string());
+  const int64_t at = cps.empty() ? 0 : checkpoint_step(cps.back());
+  if (at < p.branch_step) {
+    GridPoint t = p;
+    t.steps = p.trunk_steps;
+    train::PretrainOptions po;
+    po.model = p.size.model;
+    po.train = point_train_config(c, t);
+    po.data_dir = opt.data_dir;
+    po.out_dir = trunk_dir.string();
+    po.threads = opt.threads;
+    po.quiet = opt.quiet;
+    po.stop_after = p.branch_step - at;
+    if (opt.stop_after >= 0) po.stop_after = std::min(po.stop_after, opt.stop_after);
+    if (at > 0) po.resume = trunk_dir.string();
+    train::pretrain(po);
+  }
+  const std::string cp = find_step(p.branch_step);
+  if (cp.empty()) {
+    cps = train::list_checkpoints(trunk_dir.string());
+    if (!cps.empty() && checkpoint_step(cps.back()) > p.branch_step)
+      throw Error(fmt::format("{} branches off step {} of {}, which has gone past it without that checkpoint; "
+                              "delete {} (and its branches) to train the size again",
+                              p.name, p.branch_step, p.trunk, trunk_dir.string()),
+                  trunk_dir.string());
+    return false;  // interrupted before the branch step
+  }
+  copy_checkpoint(cp, fs::path(dir) / "checkpoints" / fs::path(cp).filename());
+  const fs::path metrics = trunk_dir / "metrics.jsonl";
+  if (fs::exists(metrics)) fs::copy_file(metrics, fs::path(dir) / "metrics.jsonl", fs::copy_options::overwrite_existing);
+  return true;
+}
+
+}  // namespace
+
 bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir, bool& resumed) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string model_dir = (fs::path(dir) / "model").string();
   resumed = false;
   if (!fs::exists(fs::path(model_dir) / "model.safetensors")) {
+    const bool had_checkpoint = !train::list_checkpoints(dir).empty();
+    if (!p.trunk.empty() && !had_checkpoint && !branch_off_trunk(p, c, opt, dir)) return false;
     train::PretrainOptions po;
     po.model = p.size.model;
-    po.train = point_train_config(c, p.steps);
+    po.train = point_train_config(c, p);
     po.data_dir = opt.data_dir;
     po.out_dir = dir;
     po.threads = opt.threads;
     po.quiet = opt.quiet;
     po.stop_after = opt.stop_after;
-    if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = true;
+    if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = had_checkpoint;
     auto r = train::pretrain(po);
     if (r.interrupted) return false;
   }
@@ -127,7 +207,8 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
   const int eot = int(lm.tok->eot());
   json pt = {{"name", p.name}, {"size", p.size.name}, {"N", p.N}, {"params", m.num_params()},
              {"D", p.tokens}, {"steps", p.steps}, {"C", 6.0 * double(p.N) * p.tokens}, {"val_loss", val_loss},
-             {"model", p.size.model.to_json()}};
+             {"model", p.size.model.to_json()}, {"schedule", c.train.schedule}};
+  if (!p.trunk.empty()) pt["branch"] = {{"trunk", p.trunk}, {"step", p.branch_step}};
   // The induction score along training: every kept checkpoint, then the final model.
   if (c.eval.induction_windows > 0) {
     json ind = json::array();
@@ -159,9 +240,11 @@ SweepResult run_sweep(const SweepOptions& opt) {
   if (grid.empty()) throw Error("every point of the grid is under min_steps: raise the budgets", opt.config);
   if (!opt.only.empty()) {  // one point, as a child of a parallel sweep (or by hand); checked before the
                            // folder is made, so a wrong name leaves nothing behind
-    auto p = std::find_if(grid.begin(), grid.end(), [&](const GridPoint& q) { return q.name == opt.only; });
-    if (p == grid.end()) throw Error("no point named '" + opt.only + "' in the grid", opt.config);
-    grid = {*p};
+    std::vector<GridPoint> only;
+    for (const auto& q : grid)
+      if (q.name == opt.only || q.size.name == opt.only) only.push_back(q);
+    if (only.empty()) throw Error("no point or size named '" + opt.only + "' in the grid", opt.config);
+    grid = only;
   }
   // The folder remembers its grid: a rerun with another sweep.json would mix two sweeps.
   const auto recorded = fs::path(opt.out_dir) / "sweep.json";
@@ -183,6 +266,12 @@ SweepResult run_sweep(const SweepOptions& opt) {
   if (!opt.quiet)
     fmt::print(stderr, "sweep: {} runs, {} sizes from {} to {} non-embedding parameters ({:.1f}x)\n", grid.size(),
                c.sizes.size(), smallest, largest, double(largest) / double(smallest));
+  if (!opt.quiet && c.train.schedule == "wsd") {
+    const auto cost = grid_cost(grid);
+    fmt::print(stderr, "sweep: WSD, shorter budgets branch off each size's longest run: {} steps in all, against {} "
+                       "for a run per point ({:.0f}%)\n",
+               cost.steps, cost.separate_steps, 100.0 * double(cost.steps) / double(cost.separate_steps));
+  }
   for (size_t i = 0; i < grid.size(); ++i) {
     const auto& p = grid[i];
     const std::string dir = (fs::path(opt.out_dir) / "runs" / p.name).string();

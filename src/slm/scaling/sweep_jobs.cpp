@@ -4,6 +4,7 @@
 // point trained here is exactly the point `--jobs 1` trains (same seeds, same losses).
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -39,35 +40,48 @@ std::vector<std::string> child_args(const SweepOptions& opt, const std::string& 
 SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const SweepOptions& opt) {
   SweepResult res;
   res.total = int(grid.size());
-  std::vector<const GridPoint*> pending;
+  // What one child trains: a point; with WSD a size, whose points share the trunk's run and
+  // must be trained in order (shortest first), by one process.
+  struct Unit {
+    std::string name;
+    std::vector<const GridPoint*> points;
+  };
+  const bool by_size = std::any_of(grid.begin(), grid.end(), [](const GridPoint& p) { return !p.trunk.empty(); });
+  std::vector<Unit> pending;
   for (const auto& p : grid) {
     const auto point = fs::path(opt.out_dir) / "runs" / p.name / "point.json";
-    if (fs::exists(point)) ++res.skipped, res.points.push_back(json::parse(read_file(point.string())));
-    else pending.push_back(&p);
+    if (fs::exists(point)) {
+      ++res.skipped, res.points.push_back(json::parse(read_file(point.string())));
+      continue;
+    }
+    const std::string unit = by_size ? p.size.name : p.name;
+    auto u = std::find_if(pending.begin(), pending.end(), [&](const Unit& x) { return x.name == unit; });
+    if (u == pending.end()) pending.push_back({unit, {&p}});
+    else u->points.push_back(&p);
   }
   const std::string exe = opt.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : opt.exe;
   const int threads = std::max(1, opt.threads / opt.jobs);
   const auto logs = fs::path(opt.out_dir) / "logs";
   fs::create_directories(logs);
   if (!opt.quiet)
-    fmt::print(stderr, "sweep: {} points to train, {} at once on {} thread{} each; output in {}/\n", pending.size(),
-               opt.jobs, threads, threads > 1 ? "s" : "", logs.string());
+    fmt::print(stderr, "sweep: {} {} to train, {} at once on {} thread{} each; output in {}/\n", pending.size(),
+               by_size ? "sizes" : "points", opt.jobs, threads, threads > 1 ? "s" : "", logs.string());
   // Ctrl-C (which the terminal sends to the children as well) stops new launches; this
   // process keeps waiting for the children to save their checkpoints.
   train::StopSignal stop;
-  Progress bar("sweep", double(pending.size()), "points", opt.quiet);
-  std::map<pid_t, const GridPoint*> running;
+  Progress bar("sweep", double(res.total - res.skipped), "points", opt.quiet);
+  std::map<pid_t, const Unit*> running;
   std::string failure;
   size_t next = 0;
   while (next < pending.size() || !running.empty()) {
     while (!train::StopSignal::received() && failure.empty() && next < pending.size() && int(running.size()) < opt.jobs) {
-      const GridPoint* p = pending[next++];
-      const std::string dir = (fs::path(opt.out_dir) / "runs" / p->name).string();
-      res.resumed += !train::list_checkpoints(dir).empty();
+      const Unit* u = &pending[next++];
+      for (const GridPoint* p : u->points)
+        res.resumed += !train::list_checkpoints((fs::path(opt.out_dir) / "runs" / p->name).string()).empty();
       int err = 0;
-      const pid_t pid = spawn_child(child_args(opt, exe, p->name, threads), (logs / (p->name + ".log")).string(), err);
+      const pid_t pid = spawn_child(child_args(opt, exe, u->name, threads), (logs / (u->name + ".log")).string(), err);
       if (pid < 0) throw Error(std::string("could not start a sweep process: ") + std::strerror(err), exe);
-      running[pid] = p;
+      running[pid] = u;
     }
     if (running.empty()) break;
     int status = 0;
@@ -78,17 +92,19 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
     }
     auto it = running.find(pid);
     if (it == running.end()) continue;
-    const GridPoint* p = it->second;
+    const Unit* u = it->second;
     running.erase(it);
-    const auto point = fs::path(opt.out_dir) / "runs" / p->name / "point.json";
-    if (child_exit_code(status) == 0 && fs::exists(point)) {
-      ++res.trained;
-      res.points.push_back(json::parse(read_file(point.string())));
-    } else if (opt.stop_after < 0 && !train::StopSignal::received() && failure.empty()) {
-      failure = fmt::format("point {} failed (exit status {}); see {}", p->name, child_exit_code(status),
-                            (logs / (p->name + ".log")).string());
-    } else {
-      res.interrupted = true;
+    int done = 0;
+    for (const GridPoint* p : u->points) {
+      const auto point = fs::path(opt.out_dir) / "runs" / p->name / "point.json";
+      if (fs::exists(point)) ++done, ++res.trained, res.points.push_back(json::parse(read_file(point.string())));
+    }
+    if (child_exit_code(status) != 0 || done < int(u->points.size())) {
+      if (opt.stop_after < 0 && !train::StopSignal::received() && failure.empty())
+        failure = fmt::format("{} failed (exit status {}); see {}", u->name, child_exit_code(status),
+                              (logs / (u->name + ".log")).string());
+      else
+        res.interrupted = true;
     }
     bar.update(double(res.trained));
   }

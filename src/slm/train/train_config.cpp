@@ -1,5 +1,6 @@
 #include "slm/train/train_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,8 @@ void TrainConfig::validate(const std::string& origin) const {
   need(log_every >= 1, "log_every", "must be at least 1");
   need(zero == 0 || zero == 1, "zero", "must be 0 (off) or 1 (shard the AdamW state over the ranks)");
   need(dist_timeout > 0, "dist_timeout", "must be positive (seconds)");
+  need(schedule == "cosine" || schedule == "wsd", "schedule", "must be \"cosine\" or \"wsd\"");
+  need(decay_fraction > 0 && decay_fraction <= 1, "decay_fraction", "must be in (0, 1]");
   tensor::parse_precision(dtype, origin + ": train.dtype");
 }
 
@@ -50,6 +53,8 @@ void for_each_field(C& c, F&& f) {
   f("lr", c.lr);
   f("min_lr", c.min_lr);
   f("warmup_steps", c.warmup_steps);
+  f("schedule", c.schedule);
+  f("decay_fraction", c.decay_fraction);
   f("weight_decay", c.weight_decay);
   f("beta1", c.beta1);
   f("beta2", c.beta2);
@@ -123,10 +128,19 @@ json TrainConfig::to_json() const {
   return j;
 }
 
+int64_t decay_start(const TrainConfig& c) {
+  if (c.schedule != "wsd") return std::min(c.warmup_steps, c.max_steps);
+  const int64_t decay = std::max<int64_t>(1, int64_t(std::llround(c.decay_fraction * double(c.max_steps))));
+  return std::clamp(c.max_steps - decay, std::min(c.warmup_steps, c.max_steps), c.max_steps);
+}
+
 double learning_rate(const TrainConfig& c, int64_t step) {
   if (step < c.warmup_steps) return c.lr * double(step + 1) / double(c.warmup_steps);
   if (step >= c.max_steps) return c.min_lr;
-  double progress = double(step - c.warmup_steps) / double(std::max<int64_t>(1, c.max_steps - c.warmup_steps));
+  const int64_t start = decay_start(c);
+  if (step < start) return c.lr;  // WSD's stable phase
+  const double progress = double(step - start) / double(std::max<int64_t>(1, c.max_steps - start));
+  if (c.schedule == "wsd") return c.min_lr + (1.0 - std::sqrt(progress)) * (c.lr - c.min_lr);
   return c.min_lr + 0.5 * (1.0 + std::cos(M_PI * progress)) * (c.lr - c.min_lr);
 }
 

@@ -14,7 +14,14 @@ struct TrainConfig {
   int grad_accum = 1;          // micro-batches per step
   int64_t max_steps = 1000;
   double lr = 1e-3, min_lr = 1e-4;
-  int64_t warmup_steps = 100;  // linear warm-up, then cosine decay to min_lr at max_steps
+  int64_t warmup_steps = 100;  // linear warm-up to lr, then the schedule's decay to min_lr at max_steps
+  // "cosine": decay from the end of the warm-up to max_steps. "wsd" (warmup-stable-decay,
+  // Hu et al. 2024, MiniCPM; Hägele et al. 2024): lr held until the last decay_fraction of
+  // the steps, then down to min_lr as 1 - sqrt(progress). Until its decay a WSD run is the
+  // same for every max_steps, so one run's checkpoint gives shorter budgets a cheap decay
+  // (slm scaling sweep's "schedule": "wsd"; a longer run resumed from before the decay).
+  std::string schedule = "cosine";
+  double decay_fraction = 0.2;
   double weight_decay = 0.1;
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double grad_clip = 1.0;      // clip the global gradient norm to this (0: off)
@@ -47,7 +54,11 @@ struct TrainConfig {
   nlohmann::json to_json() const;
 };
 
-// The learning rate at a step: linear warm-up to lr, then cosine decay to min_lr.
+// The learning rate at a step: linear warm-up to lr, then the schedule's decay to min_lr.
 double learning_rate(const TrainConfig& c, int64_t step);
+
+// The first step of a WSD run's decay: max_steps less decay_fraction of it (at least one
+// step), never inside the warm-up. Cosine runs decay from the end of the warm-up.
+int64_t decay_start(const TrainConfig& c);
 
 }  // namespace slm::train
