@@ -403,6 +403,12 @@ std::string write_scaling_report(const std::string& dir) {
       "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;font-size:13px}"
       "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}svg{display:block;margin:1em 0}"
       "</style></head><body><h1>Scaling laws and emergent abilities</h1>\n";
+  if (!points.empty() && points[0].contains("schedule")) {
+    const std::string schedule = points[0]["schedule"].get<std::string>();
+    html += fmt::format("<p>{} runs; learning-rate schedule: {}{}.</p>\n", points.size(), html_esc(schedule),
+                        schedule == "wsd" ? " (each size's shorter budgets branch off its longest run where their decay starts)"
+                                          : " (each run's own, ending at its budget)");
+  }
   if (have_joint)
     html += "<h2>Fitted laws</h2><pre>" + html_esc(fit_summary(fit)) + "</pre>\n";
   if (holdout.contains("observed"))

@@ -257,6 +257,12 @@ SweepResult run_sweep(const SweepOptions& opt) {
     fs::create_directories(opt.out_dir);
     write_file_atomic(recorded.string(), c.source.dump(2) + "\n");
   }
+  if (!opt.quiet && c.train.schedule == "wsd") {
+    const auto cost = grid_cost(grid);
+    fmt::print(stderr, "sweep: WSD, shorter budgets branch off each size's longest run: {} steps in all, against {} "
+                       "for a run per point ({:.0f}%)\n",
+               cost.steps, cost.separate_steps, 100.0 * double(cost.steps) / double(cost.separate_steps));
+  }
   if (opt.jobs > 1 && opt.only.empty()) return run_points_in_parallel(grid, opt);
   omp_set_num_threads(std::max(1, opt.threads));
   SweepResult res;
@@ -266,12 +272,6 @@ SweepResult run_sweep(const SweepOptions& opt) {
   if (!opt.quiet)
     fmt::print(stderr, "sweep: {} runs, {} sizes from {} to {} non-embedding parameters ({:.1f}x)\n", grid.size(),
                c.sizes.size(), smallest, largest, double(largest) / double(smallest));
-  if (!opt.quiet && c.train.schedule == "wsd") {
-    const auto cost = grid_cost(grid);
-    fmt::print(stderr, "sweep: WSD, shorter budgets branch off each size's longest run: {} steps in all, against {} "
-                       "for a run per point ({:.0f}%)\n",
-               cost.steps, cost.separate_steps, 100.0 * double(cost.steps) / double(cost.separate_steps));
-  }
   for (size_t i = 0; i < grid.size(); ++i) {
     const auto& p = grid[i];
     const std::string dir = (fs::path(opt.out_dir) / "runs" / p.name).string();
