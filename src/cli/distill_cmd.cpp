@@ -118,6 +118,8 @@ void add_distill_commands(CLI::App& app) {
                   "(.json/.jsonl) to fine-tune --init on")
       ->check(CLI::ExistingPath);
   add_sft_loss_options(cmd, a->o.per_example_loss, a->o.words_weight);  // instruction records only
+  cmd->add_flag("--truncate", a->o.truncate,
+                "instruction records: cut those longer than the context (default: skip them, counted, as slm finetune)");
   cmd->add_option("--init", a->o.init, "start the student from this model folder (instead of --student's fresh weights)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->o.out_dir, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg");

@@ -153,7 +153,7 @@ train::TrainResult distill_instructions(const DistillOptions& o, model::LoadedMo
   fo.out_dir = o.out_dir;
   fo.resume = o.resume;
   fo.train = o.train;
-  fo.truncate = true;
+  fo.truncate = o.truncate;  // as slm finetune: a distilled and a fine-tuned student see the same records
   // Each example's response weighs the same in both parts of the loss, as slm finetune's
   // default: with every token weighing the same, the stories drowned the short answers and
   // a distilled student gave one answer to 72% of the questions (docs/distillation.md).

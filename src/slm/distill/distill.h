@@ -28,9 +28,11 @@ struct DistillOptions {
   std::string data_dir;
   std::string out_dir, resume;
   KdOptions kd;
-  // Instruction records only, as slm finetune's --loss and --words-weight.
+  // Instruction records only, as slm finetune's --loss, --words-weight and --truncate
+  // (records longer than the context are skipped, counted, unless truncate).
   bool per_example_loss = true;
   double words_weight = 1.0;
+  bool truncate = false;
   int cache_topk = 0;          // > 0: train from the teacher's top-k cached on disk
   std::string cache_dir;       // where the cache is (made when absent): default out_dir/teacher_topk
   int threads = 1;
