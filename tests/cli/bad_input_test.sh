@@ -228,7 +228,7 @@ echo "$sw, \"min_steps\": 1}" >"$TMP/sweep_ok.json"
 refuse 1 "unknown field 'sweep.sizs'; did you mean 'sweep.sizes'?" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_key.json" --data "$TMP/shards" --out "$O"
 refuse 1 "'eval.ks' must hold shot counts in [0, 64]" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_ks.json" --data "$TMP/shards" --out "$O"
 refuse 1 "exactly one of 'tokens'" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_both.json" --data "$TMP/shards" --out "$O"
-refuse 1 "no point named 'nosuch'" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_ok.json" --data "$TMP/shards" --out "$O" --only nosuch
+refuse 1 "no point or size named 'nosuch'" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_ok.json" --data "$TMP/shards" --out "$O" --only nosuch
 refuse 2 "--jobs" "$O" -- "$SLM" scaling sweep --config "$TMP/sweep_ok.json" --data "$TMP/shards" --out "$O" --jobs 0
 refuse 2 "--pairs" - -- "$SLM" scaling abilities --model "$M" --pairs -1
 refuse 2 "--bootstrap" - -- "$SLM" scaling fit "$TMP" --bootstrap -1
