@@ -163,6 +163,8 @@ void add_distill_commands(CLI::App& app) {
     const bool records = std::filesystem::is_regular_file(a->o.data_dir);
     if (!records && cmd->count("--loss"))
       throw CLI::ValidationError("--loss", "weighs the responses of instruction records, not token shards");
+    if (!records && a->o.truncate)
+      throw CLI::ValidationError("--truncate", "cuts instruction records longer than the context, not token shards");
     if (!a->o.init.empty()) a->student = records ? "sft" : "tiny";
     auto cfg = train::load_run_config(a->student, overrides(a->sets, a->max_steps, cmd, a->common.seed), kPresetDirs);
     a->o.student = cfg.model.value_or(model::ModelConfig{});

@@ -46,10 +46,12 @@ void add_sweep(CLI::App* parent) {
   cmd->add_option("--only", a->o.only, "train just this point of the grid, or every point of this size (what each --jobs process is asked)");
   add_common(cmd, a->common);
   cmd->footer(
-      "Each point trains with warm-up and a cosine decay that ends at its own budget. A rerun\n"
-      "skips finished points (runs/NAME/point.json), resumes an interrupted one from its last\n"
-      "checkpoint, and refuses a folder made with another sweep.json. With --jobs N, N points\n"
-      "train at once (OUT/logs/POINT.log holds each one's output).\n\n"
+      "Each point trains with warm-up and a cosine decay that ends at its own budget; with\n"
+      "\"train\": {\"schedule\": \"wsd\"} each size trains its longest budget once and the shorter\n"
+      "ones branch off it where their own decay starts. A rerun skips finished points\n"
+      "(runs/NAME/point.json), resumes an interrupted one from its last checkpoint, and refuses a\n"
+      "folder made with another sweep.json. With --jobs N, N points (WSD: sizes) train at once\n"
+      "(OUT/logs/NAME.log holds each one's output).\n\n"
       "Example:\n"
       "  slm scaling sweep --config configs/scaling/small.json --data runs/q/shards --out runs/scaling --threads 2\n"
       "  slm scaling fit runs/scaling          (then open runs/scaling/report.html)\n"

@@ -218,6 +218,7 @@ refuse 1 "no record has required words" "$O" -- "$SLM" finetune --base "$M256" -
 refuse 2 "--words-weight" "$O" -- "$SLM" finetune --base "$M256" --data "$TMP/sft.jsonl" --words-weight 0 --out "$O"
 refuse 1 "--words-weight" "$O" -- "$SLM" distill --teacher "$M256" --student tiny --data "$TMP/shards" --words-weight 5 --out "$O"
 refuse 2 "--loss" "$O" -- "$SLM" distill --teacher "$M256" --student tiny --data "$TMP/shards" --loss token --out "$O"
+refuse 2 "--truncate" "$O" -- "$SLM" distill --teacher "$M256" --student tiny --data "$TMP/shards" --truncate --out "$O"
 # Nothing half-written anywhere: no temporary files or folders beside the outputs.
 # --- slm scaling: a bad sweep.json names the key; bad flags name the flag; nothing is made
 sw='{"sizes": [{"dim": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}, {"dim": 48, "n_layers": 1, "n_heads": 2, "n_kv_heads": 2, "hidden_dim": 64}], "tokens": [4096]'

@@ -12,6 +12,7 @@
 #include "slm/scaling/emergence.h"
 #include "slm/scaling/induction.h"
 #include "slm/scaling/sweep.h"
+#include "slm/train/train_checkpoint.h"
 #include "slm/util/error.h"
 #include "test_util.h"
 #include "tiny_model.h"
@@ -301,8 +302,9 @@ TEST(Sweep, WsdPlansOneRunPerSizeWithCheapDecaysOffIt) {
   ASSERT_EQ(grid.size(), 9u);
   for (const auto& p : grid) {
     EXPECT_EQ(p.warmup_steps, 1) << p.name;  // 5% of the size's shortest budget, for all three
+    EXPECT_EQ(p.branches.size(), 2u);
     if (p.steps == 32) {
-      EXPECT_TRUE(p.trunk.empty());
+      EXPECT_EQ(p.trunk, p.name);
       EXPECT_EQ(p.branch_step, 0);
       EXPECT_TRUE(p.abilities);
     } else {
@@ -358,7 +360,22 @@ TEST(Sweep, WsdBranchesEqualTheirOwnRunsAndResume) {
       EXPECT_EQ(pa["val_loss"].get<double>(), pb["val_loss"].get<double>()) << name;
     }
 
+  // Any order: the trunk trained first (--only) leaves its branches their checkpoints on the way.
   o.config = write_config(d, wsd_sweep({2048, 4096, 8192}));
+  o.out_dir = d / "trunk_first";
+  o.only = "a-8.19k";
+  EXPECT_EQ(run_sweep(o).trained, 1);
+  EXPECT_FALSE(train::list_checkpoints((fs::path(o.out_dir) / "runs" / "a-2.05k").string()).empty());
+  o.only = "b-4.1k";  // a longer branch before a shorter one
+  EXPECT_EQ(run_sweep(o).trained, 1);
+  o.only.clear();
+  EXPECT_EQ(run_sweep(o).trained, 7);
+  for (const char* name : {"a-2.05k", "a-4.1k", "a-8.19k", "b-2.05k", "b-4.1k"}) {
+    auto pa = json::parse(test::slurp(fs::path(d / "a") / "runs" / name / "point.json"));
+    auto pt = json::parse(test::slurp(fs::path(o.out_dir) / "runs" / name / "point.json"));
+    EXPECT_EQ(pa["val_loss"].get<double>(), pt["val_loss"].get<double>()) << name;
+  }
+
   o.out_dir = d / "two";
   o.threads = 2, o.jobs = 2, o.exe = SLM_CLI;  // a size a process, one thread each
   auto two = run_sweep(o);

@@ -15,6 +15,7 @@
 #include "slm/scaling/emergence.h"
 #include "slm/scaling/induction.h"
 #include "slm/train/pretrain.h"
+#include "slm/train/stop_signal.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -103,12 +104,16 @@ std::vector<GridPoint> plan_grid(const SweepConfig& c, int vocab_size) {
     for (auto q = out.begin() + long(first); q != out.end(); ++q) shortest = std::min(shortest, q->steps);
     const int64_t warmup = std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(shortest))));
     const GridPoint trunk = *longest;
+    std::vector<std::pair<std::string, int64_t>> branches;
     for (auto q = out.begin() + long(first); q != out.end(); ++q) {
       q->warmup_steps = warmup;
-      if (q->name == trunk.name) continue;
       q->trunk = trunk.name, q->trunk_steps = trunk.steps;
+      if (q->name == trunk.name) continue;
       q->branch_step = train::decay_start(point_train_config(c, *q));
+      branches.emplace_back(q->name, q->branch_step);
     }
+    std::sort(branches.begin(), branches.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (auto q = out.begin() + long(first); q != out.end(); ++q) q->branches = branches;
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const GridPoint& a, const GridPoint& b) { return a.N * a.tokens < b.N * b.tokens; });
@@ -123,8 +128,8 @@ GridCost grid_cost(const std::vector<GridPoint>& grid) {
 
 namespace {
 
-// Copies a checkpoint folder to dst through a temporary name, so dst is whole or absent.
-void copy_checkpoint(const fs::path& src, const fs::path& dst) {
+// Copies a file or folder to dst through a temporary name, so dst is whole or absent.
+void copy_whole(const fs::path& src, const fs::path& dst) {
   const fs::path tmp = dst.string() + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp.parent_path());
@@ -132,47 +137,59 @@ void copy_checkpoint(const fs::path& src, const fs::path& dst) {
   fs::rename(tmp, dst);
 }
 
-// WSD: brings the size's trunk run to the step where p's decay starts (training it on from
-// its latest checkpoint, and stopping there as Ctrl-C would), then puts a copy of that
-// checkpoint, and the trunk's metrics so far, into p's folder for p's run to resume from.
-// Returns false when the trunk's run was interrupted before that step.
-bool branch_off_trunk(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir) {
-  const fs::path trunk_dir = fs::path(dir).parent_path() / p.trunk;
-  auto find_step = [&](int64_t step) -> std::string {
-    for (const auto& cp : train::list_checkpoints(trunk_dir.string()))
-      if (checkpoint_step(cp) == step) return cp;
-    return "";
+// WSD: trains the size's trunk run on (from its latest checkpoint) to step `upto`, stopping
+// at each branch step on the way whose point has not started (no point.json, no checkpoint)
+// to put a copy of the checkpoint there, and of the trunk's metrics so far, into that
+// point's folder; the point's own run resumes from it. `budget` is what is left of
+// --stop-after (< 0: none), counted down by the steps trained here. Returns false when the
+// trunk stopped short of `upto` (Ctrl-C or --stop-after).
+bool advance_trunk(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const fs::path& runs,
+                   int64_t upto, int64_t& budget) {
+  const fs::path trunk_dir = runs / p.trunk;
+  auto latest = [&] {
+    auto cps = train::list_checkpoints(trunk_dir.string());
+    return cps.empty() ? int64_t(0) : checkpoint_step(cps.back());
   };
-  auto cps = train::list_checkpoints(trunk_dir.string());
-  const int64_t at = cps.empty() ? 0 : checkpoint_step(cps.back());
-  if (at < p.branch_step) {
-    GridPoint t = p;
-    t.steps = p.trunk_steps;
-    train::PretrainOptions po;
-    po.model = p.size.model;
-    po.train = point_train_config(c, t);
-    po.data_dir = opt.data_dir;
-    po.out_dir = trunk_dir.string();
-    po.threads = opt.threads;
-    po.quiet = opt.quiet;
-    po.stop_after = p.branch_step - at;
-    if (opt.stop_after >= 0) po.stop_after = std::min(po.stop_after, opt.stop_after);
-    if (at > 0) po.resume = trunk_dir.string();
-    train::pretrain(po);
-  }
-  const std::string cp = find_step(p.branch_step);
-  if (cp.empty()) {
-    cps = train::list_checkpoints(trunk_dir.string());
-    if (!cps.empty() && checkpoint_step(cps.back()) > p.branch_step)
-      throw Error(fmt::format("{} branches off step {} of {}, which has gone past it without that checkpoint; "
-                              "delete {} (and its branches) to train the size again",
-                              p.name, p.branch_step, p.trunk, trunk_dir.string()),
+  for (const auto& [name, step] : p.branches) {
+    if (step > upto) break;
+    const fs::path branch = runs / name;
+    if (fs::exists(branch / "point.json") || !train::list_checkpoints(branch.string()).empty()) continue;
+    int64_t at = latest();
+    if (at < step) {
+      if (budget == 0) return false;
+      GridPoint t = p;
+      t.steps = p.trunk_steps;
+      train::PretrainOptions po;
+      po.model = p.size.model;
+      po.train = point_train_config(c, t);
+      po.data_dir = opt.data_dir;
+      po.out_dir = trunk_dir.string();
+      po.threads = opt.threads;
+      po.quiet = opt.quiet;
+      po.stop_after = budget >= 0 ? std::min(step - at, budget) : step - at;
+      po.stop_quietly = true;  // a planned stop, not an interruption to report
+      if (at > 0) po.resume = trunk_dir.string();
+      train::pretrain(po);
+      const int64_t now = latest();
+      if (budget >= 0) budget = std::max<int64_t>(0, budget - (now - at));
+      at = now;
+      if (train::StopSignal::received() || at < step) return false;
+    }
+    std::string cp;
+    for (const auto& x : train::list_checkpoints(trunk_dir.string()))
+      if (checkpoint_step(x) == step) cp = x;
+    if (cp.empty())
+      throw Error(fmt::format("{} branches off step {} of {}, which has gone past it without keeping that "
+                              "checkpoint; delete {} to train it again (its branches stay valid: the trunk "
+                              "retrains the same)",
+                              name, step, p.trunk, trunk_dir.string()),
                   trunk_dir.string());
-    return false;  // interrupted before the branch step
+    if (!opt.quiet) fmt::print(stderr, "{}: branches off {} at step {}\n", name, p.trunk, step);
+    // The metrics first: the checkpoint's arrival is what marks the branch as started.
+    const fs::path metrics = trunk_dir / "metrics.jsonl";
+    if (fs::exists(metrics)) copy_whole(metrics, branch / "metrics.jsonl");
+    copy_whole(cp, branch / "checkpoints" / fs::path(cp).filename());
   }
-  copy_checkpoint(cp, fs::path(dir) / "checkpoints" / fs::path(cp).filename());
-  const fs::path metrics = trunk_dir / "metrics.jsonl";
-  if (fs::exists(metrics)) fs::copy_file(metrics, fs::path(dir) / "metrics.jsonl", fs::copy_options::overwrite_existing);
   return true;
 }
 
@@ -184,7 +201,16 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
   resumed = false;
   if (!fs::exists(fs::path(model_dir) / "model.safetensors")) {
     const bool had_checkpoint = !train::list_checkpoints(dir).empty();
-    if (!p.trunk.empty() && !had_checkpoint && !branch_off_trunk(p, c, opt, dir)) return false;
+    int64_t budget = opt.stop_after;
+    if (!p.trunk.empty()) {
+      // WSD: a branch needs the trunk at its own branch step; the trunk first passes every
+      // branch step, leaving each unstarted branch its checkpoint.
+      const bool trunk = p.name == p.trunk;
+      const int64_t upto = trunk ? (p.branches.empty() ? 0 : p.branches.back().second) : p.branch_step;
+      if (!advance_trunk(p, c, opt, fs::path(dir).parent_path(), upto, budget)) return false;
+      if (!trunk && train::list_checkpoints(dir).empty()) return false;
+      if (budget == 0) return false;
+    }
     train::PretrainOptions po;
     po.model = p.size.model;
     po.train = point_train_config(c, p);
@@ -192,7 +218,7 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
     po.out_dir = dir;
     po.threads = opt.threads;
     po.quiet = opt.quiet;
-    po.stop_after = opt.stop_after;
+    po.stop_after = budget;
     if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = had_checkpoint;
     auto r = train::pretrain(po);
     if (r.interrupted) return false;
@@ -208,7 +234,7 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
   json pt = {{"name", p.name}, {"size", p.size.name}, {"N", p.N}, {"params", m.num_params()},
              {"D", p.tokens}, {"steps", p.steps}, {"C", 6.0 * double(p.N) * p.tokens}, {"val_loss", val_loss},
              {"model", p.size.model.to_json()}, {"schedule", c.train.schedule}};
-  if (!p.trunk.empty()) pt["branch"] = {{"trunk", p.trunk}, {"step", p.branch_step}};
+  if (!p.trunk.empty() && p.name != p.trunk) pt["branch"] = {{"trunk", p.trunk}, {"step", p.branch_step}};
   // The induction score along training: every kept checkpoint, then the final model.
   if (c.eval.induction_windows > 0) {
     json ind = json::array();

@@ -33,6 +33,10 @@ struct GridPoint {
   std::string trunk;          // WSD: the size's longest point, whose run this one branches off ("": none)
   int64_t trunk_steps = 0;    // WSD: that run's steps
   int64_t branch_step = 0;    // WSD: the trunk's step this run starts from (the start of its own decay)
+  // WSD: every point of the size that branches off the trunk, (name, branch step) by step.
+  // Whichever of the size's runs trains the trunk past one of those steps first copies the
+  // checkpoint there into that point's folder, so the points may be trained in any order.
+  std::vector<std::pair<std::string, int64_t>> branches;
 };
 
 // The grid's points in training order (small and short first), with the vocabulary of the

@@ -60,7 +60,8 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
     else u->points.push_back(&p);
   }
   const std::string exe = opt.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : opt.exe;
-  const int threads = std::max(1, opt.threads / opt.jobs);
+  // With fewer units than jobs (WSD sizes) each child gets the cores the others leave.
+  const int threads = std::max(1, opt.threads / std::max(1, std::min(opt.jobs, int(pending.size()))));
   const auto logs = fs::path(opt.out_dir) / "logs";
   fs::create_directories(logs);
   if (!opt.quiet)

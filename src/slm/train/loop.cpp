@@ -386,8 +386,8 @@ class TrainingRun {
     res_.interrupted = true;
     res_.steps = step;
     res_.checkpoint = last_checkpoint_;
-    // Said even when quiet: where the work went is never noise.
-    if (root_)
+    // Said even when quiet: where the work went is never noise (unless the caller planned the stop).
+    if (root_ && (StopSignal::received() || !opt_.stop_quietly))
       fmt::print(stderr, "stopped at step {}{}; checkpoint saved: {}\nresume with: --resume {}\n", step,
                StopSignal::received() ? " (signal)" : "", last_checkpoint_, opt_.out_dir);
     return res_;

@@ -51,6 +51,7 @@ struct LoopOptions {
   nlohmann::json run_info;     // more fields for run.json
   bool quiet = false;
   int64_t stop_after = -1;     // stop as if interrupted after this many steps (tests, time limits)
+  bool stop_quietly = false;   // a planned stop_after: no "stopped ..., resume with" line (a signal still says it)
   // The validation loss of the model as it is now, or empty for none.
   std::function<double(model::Transformer<float>&)> validate;
   // One micro-batch's forward and backward for an objective whose loss is not next-token

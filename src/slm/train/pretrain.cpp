@@ -166,6 +166,7 @@ PretrainResult pretrain(const PretrainOptions& opt) {
   lo.data_desc = opt.data_dir;
   lo.quiet = opt.quiet;
   lo.stop_after = opt.stop_after;
+  lo.stop_quietly = opt.stop_quietly;
   if (!val_shards.owned.empty())
     lo.validate = [&](model::Transformer<float>& mm) { return shard_loss(mm, val_shards, B, T, tc.eval_batches); };
   return run_training(m, batches, lo);

@@ -46,6 +46,7 @@ struct PretrainOptions {
   int threads = 1;
   bool quiet = false;
   int64_t stop_after = -1;  // stop as if interrupted after this many steps (tests, time limits)
+  bool stop_quietly = false;  // that stop is planned (the scaling sweep's WSD trunk): no "stopped ..." line
 };
 
 using PretrainResult = TrainResult;
