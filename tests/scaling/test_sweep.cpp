@@ -340,6 +340,7 @@ TEST(Sweep, WsdBranchesEqualTheirOwnRunsAndResume) {
   auto r2 = run_sweep(o);
   EXPECT_FALSE(r2.interrupted);
   EXPECT_EQ(r2.trained, 9);
+  EXPECT_EQ(r2.resumed, 1);  // the trunk stopped at step 3; the branches' copied checkpoints are no resume
   auto branch = json::parse(test::slurp(fs::path(o.out_dir) / "runs" / "a-4.1k" / "point.json"));
   EXPECT_EQ(branch["branch"]["trunk"], "a-8.19k");
   EXPECT_EQ(branch["branch"]["step"].get<int>(), 13);
@@ -369,7 +370,9 @@ TEST(Sweep, WsdBranchesEqualTheirOwnRunsAndResume) {
   o.only = "b-4.1k";  // a longer branch before a shorter one
   EXPECT_EQ(run_sweep(o).trained, 1);
   o.only.clear();
-  EXPECT_EQ(run_sweep(o).trained, 7);
+  auto rest = run_sweep(o);
+  EXPECT_EQ(rest.trained, 7);
+  EXPECT_EQ(rest.resumed, 0);
   for (const char* name : {"a-2.05k", "a-4.1k", "a-8.19k", "b-2.05k", "b-4.1k"}) {
     auto pa = json::parse(test::slurp(fs::path(d / "a") / "runs" / name / "point.json"));
     auto pt = json::parse(test::slurp(fs::path(o.out_dir) / "runs" / name / "point.json"));

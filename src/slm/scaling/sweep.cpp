@@ -195,12 +195,24 @@ bool advance_trunk(const GridPoint& p, const SweepConfig& c, const SweepOptions&
 
 }  // namespace
 
+bool resumes_interrupted_run(const GridPoint& p, const std::string& dir) {
+  const auto cps = train::list_checkpoints(dir);
+  if (cps.empty()) return false;
+  const int64_t step = checkpoint_step(cps.back());
+  return std::none_of(p.branches.begin(), p.branches.end(), [&](const auto& b) { return b.second == step; });
+}
+
 bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir, bool& resumed) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string model_dir = (fs::path(dir) / "model").string();
   resumed = false;
   if (!fs::exists(fs::path(model_dir) / "model.safetensors")) {
-    const bool had_checkpoint = !train::list_checkpoints(dir).empty();
+    // A resume: this run's own, or a trunk stopped part-way that this branch's run goes on with.
+    const std::string trunk_dir = (fs::path(dir).parent_path() / p.trunk).string();
+    const bool interrupted_before =
+        resumes_interrupted_run(p, dir) ||
+        (!p.trunk.empty() && p.name != p.trunk && train::list_checkpoints(dir).empty() &&
+         resumes_interrupted_run(p, trunk_dir) && checkpoint_step(train::list_checkpoints(trunk_dir).back()) < p.branch_step);
     int64_t budget = opt.stop_after;
     if (!p.trunk.empty()) {
       // WSD: a branch needs the trunk at its own branch step; the trunk first passes every
@@ -219,7 +231,7 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
     po.threads = opt.threads;
     po.quiet = opt.quiet;
     po.stop_after = budget;
-    if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = had_checkpoint;
+    if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = interrupted_before;
     auto r = train::pretrain(po);
     if (r.interrupted) return false;
   }

@@ -86,6 +86,10 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
 bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt, const std::string& dir,
                bool& resumed);
 
+// Whether dir holds p's run stopped part-way (Ctrl-C, --stop-after): a latest checkpoint
+// that is not one a WSD trunk leaves its branches (those mark a planned start, not a resume).
+bool resumes_interrupted_run(const GridPoint& p, const std::string& dir);
+
 // The point.json files under OUT/runs/ (finished points), sorted by N then D.
 std::vector<nlohmann::json> read_points(const std::string& out_dir);
 

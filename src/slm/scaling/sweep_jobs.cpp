@@ -78,7 +78,7 @@ SweepResult run_points_in_parallel(const std::vector<GridPoint>& grid, const Swe
     while (!train::StopSignal::received() && failure.empty() && next < pending.size() && int(running.size()) < opt.jobs) {
       const Unit* u = &pending[next++];
       for (const GridPoint* p : u->points)
-        res.resumed += !train::list_checkpoints((fs::path(opt.out_dir) / "runs" / p->name).string()).empty();
+        res.resumed += resumes_interrupted_run(*p, (fs::path(opt.out_dir) / "runs" / p->name).string());
       int err = 0;
       const pid_t pid = spawn_child(child_args(opt, exe, u->name, threads), (logs / (u->name + ".log")).string(), err);
       if (pid < 0) throw Error(std::string("could not start a sweep process: ") + std::strerror(err), exe);
