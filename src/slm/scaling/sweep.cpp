@@ -128,6 +128,20 @@ GridCost grid_cost(const std::vector<GridPoint>& grid) {
 
 namespace {
 
+// The training run of point p in dir: the same for a point's own run and for a WSD trunk
+// advanced on a branch's behalf (p with the trunk's steps), so a branch is the run it stands for.
+train::PretrainOptions point_run(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt,
+                                 const std::string& dir) {
+  train::PretrainOptions po;
+  po.model = p.size.model;
+  po.train = point_train_config(c, p);
+  po.data_dir = opt.data_dir;
+  po.out_dir = dir;
+  po.threads = opt.threads;
+  po.quiet = opt.quiet;
+  return po;
+}
+
 // Copies a file or folder to dst through a temporary name, so dst is whole or absent.
 void copy_whole(const fs::path& src, const fs::path& dst) {
   const fs::path tmp = dst.string() + ".tmp";
@@ -159,13 +173,7 @@ bool advance_trunk(const GridPoint& p, const SweepConfig& c, const SweepOptions&
       if (budget == 0) return false;
       GridPoint t = p;
       t.steps = p.trunk_steps;
-      train::PretrainOptions po;
-      po.model = p.size.model;
-      po.train = point_train_config(c, t);
-      po.data_dir = opt.data_dir;
-      po.out_dir = trunk_dir.string();
-      po.threads = opt.threads;
-      po.quiet = opt.quiet;
+      train::PretrainOptions po = point_run(t, c, opt, trunk_dir.string());
       po.stop_after = budget >= 0 ? std::min(step - at, budget) : step - at;
       po.stop_quietly = true;  // a planned stop, not an interruption to report
       if (at > 0) po.resume = trunk_dir.string();
@@ -223,13 +231,7 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
       if (!trunk && train::list_checkpoints(dir).empty()) return false;
       if (budget == 0) return false;
     }
-    train::PretrainOptions po;
-    po.model = p.size.model;
-    po.train = point_train_config(c, p);
-    po.data_dir = opt.data_dir;
-    po.out_dir = dir;
-    po.threads = opt.threads;
-    po.quiet = opt.quiet;
+    train::PretrainOptions po = point_run(p, c, opt, dir);
     po.stop_after = budget;
     if (!train::list_checkpoints(dir).empty()) po.resume = dir, resumed = interrupted_before;
     auto r = train::pretrain(po);
