@@ -80,6 +80,10 @@ void add_fit(CLI::App* parent) {
       ->capture_default_str()
       ->check(in_range(0, 100000));
   cmd->add_option("--level", a->o.level, "the intervals' confidence level")->capture_default_str()->check(in_range(0.5, 0.999));
+  cmd->add_option("--min-steps", a->o.min_steps, "leave runs of fewer optimizer steps out of every fit (their loss is "
+                                                  "mostly optimisation transient); fit.json names them")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxCount));
   add_common(cmd, a->common);
   cmd->callback([a] {
     a->o.seed = a->common.seed;
@@ -94,14 +98,24 @@ void add_holdout(CLI::App* parent) {
                                                 "its loss with the law's prediction");
   cmd->add_option("dir", a->o.out_dir, "a folder from slm scaling sweep, already fitted")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--data", a->o.data_dir, "the sweep's shards")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--config", a->o.config, "a sweep.json naming another held-out model (default: the folder's own); "
+                                            "its grid must be the folder's")
+      ->check(CLI::ExistingFile);
   add_common(cmd, a->common);
+  cmd->footer(
+      "The prediction is read from fit.json, so fit first. Each held-out model keeps its result in\n"
+      "DIR/holdout/NAME/result.json; the report lists them all. Example, a second test of one fit:\n"
+      "  slm scaling holdout runs/scaling-wsd --data runs/q/shards --config configs/scaling/law_wsd_d224.json");
   cmd->callback([a] {
     a->take_common();
     auto h = scaling::run_holdout(a->o);
     if (h.is_null()) throw Error("the held-out run was interrupted; run the same command to resume", a->o.out_dir);
-    fmt::print("{} (N = {}, D = {:.3g}): predicted loss {:.4f}, observed {:.4f}, error {:+.2f}%\n",
+    fmt::print("{} (N = {}, D = {:.3g}): joint law predicted loss {:.4f}, observed {:.4f}, error {:+.2f}%\n",
                h["name"].get<std::string>(), h["N"].get<int64_t>(), h["D"].get<double>(), h["predicted"].get<double>(),
                h["observed"].get<double>(), 100 * h["relative_error"].get<double>());
+    if (h.contains("predicted_n_only"))
+      fmt::print("L(N) at this budget predicted {:.4f}, error {:+.2f}%\n", h["predicted_n_only"].get<double>(),
+                 100 * h["n_only_relative_error"].get<double>());
   });
 }
 

@@ -3,6 +3,7 @@
 // (interrupted, resumed without retraining finished points, fitted, reported).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -253,6 +254,67 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
     }
   EXPECT_EQ(grammar, 1);  // replaced, not added twice
   EXPECT_NE(test::slurp(fs::path(o.out_dir) / "report.html").find("Zero-shot grammar"), std::string::npos);
+  // A second held-out model tests the same fit: another config that changes only "holdout".
+  EXPECT_TRUE(h.contains("predicted_n_only"));  // its budget is the one L(N) was fitted at
+  auto second = tiny_sweep();
+  second["holdout"]["size"] = {{"name", "big2"}, {"dim", 48}, {"n_layers", 3}, {"hidden_dim", 96}};
+  second["description"] = "a second held-out model";
+  test::TempDir d3;
+  o.config = write_config(d3, second);
+  auto h2 = run_holdout(o);
+  ASSERT_TRUE(h2.is_object());
+  EXPECT_EQ(h2["name"], "big2");
+  EXPECT_GT(h2["N"].get<int64_t>(), h["N"].get<int64_t>());
+  const auto all = read_holdouts(o.out_dir);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["name"], "big");  // sorted by N; the first one's result is kept
+  EXPECT_EQ(all[0]["observed"], h["observed"]);
+  const std::string html2 = test::slurp(fs::path(o.out_dir) / "report.html");
+  EXPECT_NE(html2.find("big2 (N = "), std::string::npos);
+  EXPECT_NE(html2.find("big (N = "), std::string::npos);
+  // One that changes the grid is refused before anything is trained.
+  second["holdout"]["size"]["name"] = "big3";
+  second["tokens"] = {1024};
+  o.config = write_config(d3, second);
+  EXPECT_THROW(run_holdout(o), Error);
+  EXPECT_FALSE(fs::exists(fs::path(o.out_dir) / "holdout" / "big3"));
+}
+
+// Runs shorter than --min-steps are left out of every fit: points far off the law (as
+// optimisation transients are) no longer pull it, and fit.json names them.
+TEST(ScalingFit, MinStepsLeavesShortRunsOutOfTheFit) {
+  test::TempDir d;
+  const double E = 1.5, A = 40, alpha = 0.4, B = 900, beta = 0.5;
+  int k = 0;
+  for (double N : {1e4, 3e4, 1e5, 3e5, 1e6})
+    for (double D : {2e5, 4e5, 8e5, 1.6e6}) {
+      const int64_t steps = int64_t(D / 512);
+      double L = E + A / std::pow(N, alpha) + B / std::pow(D, beta);
+      if (steps < 500) L *= 1.0 + 0.08 * std::sin(double(++k));  // transient: off the law, either way
+      const std::string name = "n" + std::to_string(int64_t(N)) + "-d" + std::to_string(int64_t(D));
+      fs::create_directories(d.path() / "runs" / name);
+      test::spit((d.path() / "runs" / name / "point.json").string(),
+                 json({{"name", name}, {"N", N}, {"D", D}, {"steps", steps}, {"val_loss", L}}).dump());
+    }
+  AnalysisOptions ao;
+  ao.dir = d.path().string();
+  ao.bootstrap = 0;
+  ao.min_steps = 500;
+  auto fit = analyze_sweep(ao);
+  EXPECT_EQ(fit["points"].get<int>(), 15);
+  EXPECT_EQ(fit["left_out"].size(), 5u);
+  EXPECT_EQ(fit["min_steps"].get<int64_t>(), 500);
+  EXPECT_NEAR(fit["joint"]["alpha"].get<double>(), alpha, 0.02);
+  EXPECT_NEAR(fit["joint"]["beta"].get<double>(), beta, 0.02);
+  EXPECT_NE(fit_summary(fit).find("left out (under 500 optimizer steps): n10000-d200000"), std::string::npos);
+  EXPECT_NE(test::slurp(d / "report.html").find("(left out of the fit)"), std::string::npos);
+  ao.min_steps = 0;  // every point: the transients pull the law off
+  auto all = analyze_sweep(ao);
+  EXPECT_EQ(all["points"].get<int>(), 20);
+  EXPECT_GT(std::abs(all["joint"]["alpha"].get<double>() - alpha) + std::abs(all["joint"]["beta"].get<double>() - beta),
+            0.02);
+  ao.min_steps = 1 << 20;
+  EXPECT_THROW(analyze_sweep(ao), Error);
 }
 
 TEST(Sweep, TwoJobsTrainTheSamePointsAsOne) {

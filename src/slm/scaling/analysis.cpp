@@ -145,12 +145,24 @@ std::vector<LossPoint> envelope_by_tokens(const std::vector<LossPoint>& pts) {
 json analyze_sweep(const AnalysisOptions& opt) {
   auto points = read_points(opt.dir);
   if (points.empty()) throw Error("no finished sweep points (runs/*/point.json): run slm scaling sweep first", opt.dir);
-  auto pts = loss_points(points);
+  json left_out = json::array();
+  std::vector<json> fitted;
+  for (const auto& p : points) {
+    if (p.value("steps", int64_t(0)) < opt.min_steps)
+      left_out.push_back(p["name"]);
+    else
+      fitted.push_back(p);
+  }
+  if (fitted.empty())
+    throw Error(fmt::format("every run has fewer than --min-steps {} optimizer steps: nothing left to fit", opt.min_steps), opt.dir);
+  auto pts = loss_points(fitted);
   FitOptions fo;
   json fit;
   fit["points"] = pts.size();
   fit["level"] = opt.level;
   fit["bootstrap"] = opt.bootstrap;
+  fit["min_steps"] = opt.min_steps;
+  fit["left_out"] = left_out;
   fit["joint"] = fit_with_ci(pts, LawForm::joint, opt, fo);
   auto nb = per_size_best(pts), db = envelope_by_tokens(pts);
   if (nb.size() >= 3) fit["n_only"] = fit_with_ci(nb, LawForm::n_only, opt, fo);
@@ -176,6 +188,11 @@ json analyze_sweep(const AnalysisOptions& opt) {
 std::string fit_summary(const json& fit) {
   std::string s = fmt::format("{} runs; {:.0f}% bootstrap intervals from {} resamples\n", fit["points"].get<int>(),
                               100 * fit["level"].get<double>(), fit["bootstrap"].get<int>());
+  if (fit.contains("left_out") && !fit["left_out"].empty()) {
+    std::string names;
+    for (const auto& n : fit["left_out"]) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+    s += fmt::format("left out (under {} optimizer steps): {}\n", fit["min_steps"].get<int64_t>(), names);
+  }
   const auto& j = fit["joint"];
   s += fmt::format("L(N, D) = E + A/N^alpha + B/D^beta:\n  E = {}\n  A = {}, alpha = {}\n  B = {}, beta = {}\n",
                    with_ci(j, "E"), with_ci(j, "A"), with_ci(j, "alpha"), with_ci(j, "B"), with_ci(j, "beta"));
@@ -196,13 +213,41 @@ std::string fit_summary(const json& fit) {
   return s;
 }
 
+namespace {
+
+// A config without the fields a second held-out test may change.
+json grid_part(json j) {
+  j.erase("holdout");
+  j.erase("description");
+  return j;
+}
+
+// The L(N) law's prediction for a held-out model at budget D: only when every point that
+// law was fitted to (each size's largest budget) has that budget, otherwise null.
+json n_only_prediction(const json& fit, const std::vector<json>& points, double N, double D) {
+  if (!fit.contains("n_only")) return nullptr;
+  std::vector<json> fitted;
+  for (const auto& p : points)
+    if (p.value("steps", int64_t(0)) >= fit.value("min_steps", int64_t(0))) fitted.push_back(p);
+  for (const auto& q : per_size_best(loss_points(fitted)))
+    if (std::abs(q.D - D) > 1e-6 * D) return nullptr;
+  return fit_from_json(fit["n_only"]).predict(N, D);
+}
+
+}  // namespace
+
 json run_holdout(const SweepOptions& opt_in) {
   SweepOptions opt = opt_in;
   const auto fit_path = fs::path(opt.out_dir) / "fit.json";
   if (!fs::exists(fit_path)) throw Error("no fit.json: run slm scaling fit first (the prediction must come before the run)", opt.out_dir);
-  if (opt.config.empty()) opt.config = (fs::path(opt.out_dir) / "sweep.json").string();
+  const auto recorded = fs::path(opt.out_dir) / "sweep.json";
+  if (opt.config.empty()) opt.config = recorded.string();
   SweepConfig c = SweepConfig::load(opt.config);
   if (!c.has_holdout) throw Error("the sweep config has no 'holdout' section (a larger size and its tokens)", opt.config);
+  if (fs::exists(recorded) && grid_part(json::parse(read_file(recorded.string()))) != grid_part(c.source))
+    throw Error("this config's grid differs from the sweep folder's (" + recorded.string() +
+                    "); a held-out test may change only 'holdout' and 'description'",
+                opt.config);
   json meta = json::parse(read_file((fs::path(opt.data_dir) / "meta.json").string()), nullptr, false);
   if (!meta.is_object() || !meta.contains("vocab_size")) throw Error("no meta.json with vocab_size", opt.data_dir);
   GridPoint p;
@@ -216,10 +261,14 @@ json run_holdout(const SweepOptions& opt_in) {
   p.name = p.size.name;
   p.abilities = true;
   const json fit = json::parse(read_file(fit_path.string()));
-  const LawFit joint = fit_from_json(fit["joint"]);
-  const double predicted = joint.predict(double(p.N), p.tokens);
+  const auto points = read_points(opt.out_dir);
+  const double predicted = fit_from_json(fit["joint"]).predict(double(p.N), p.tokens);
+  const json predicted_n = n_only_prediction(fit, points, double(p.N), p.tokens);
   int64_t largest = 0;
-  for (const auto& q : read_points(opt.out_dir)) largest = std::max(largest, q["N"].get<int64_t>());
+  for (const auto& q : points) largest = std::max(largest, q["N"].get<int64_t>());
+  if (!opt.quiet)  // said before the run, so the log shows the prediction came first
+    fmt::print(stderr, "held-out {} (N = {}, D = {:.4g}): the joint law predicts {:.4f}{}\n", p.name, p.N, p.tokens, predicted,
+               predicted_n.is_null() ? "" : fmt::format(", L(N) at this budget {:.4f}", predicted_n.get<double>()));
   const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
   bool resumed = false;
   if (!run_point(p, c, opt, dir, resumed)) return nullptr;
@@ -227,28 +276,47 @@ json run_holdout(const SweepOptions& opt_in) {
   const double observed = pt["val_loss"].get<double>();
   json h = {{"name", p.name}, {"N", p.N}, {"D", p.tokens}, {"largest_fitted_N", largest}, {"predicted", predicted},
             {"observed", observed}, {"relative_error", (observed - predicted) / observed},
-            {"within_2_percent", std::abs(observed - predicted) / observed <= 0.02}};
+            {"within_2_percent", std::abs(observed - predicted) / observed <= 0.02},
+            {"fit_min_steps", fit.value("min_steps", int64_t(0))}};
+  if (!predicted_n.is_null()) {
+    const double pn = predicted_n.get<double>();
+    h["predicted_n_only"] = pn;
+    h["n_only_relative_error"] = (observed - pn) / observed;
+  }
+  write_file_atomic((fs::path(dir) / "result.json").string(), h.dump(2) + "\n");
   write_file_atomic((fs::path(opt.out_dir) / "holdout.json").string(), h.dump(2) + "\n");
   write_scaling_report(opt.out_dir);
   return h;
 }
 
+std::vector<json> read_holdouts(const std::string& dir) {
+  std::vector<json> out;
+  const auto root = fs::path(dir) / "holdout";
+  if (fs::is_directory(root))
+    for (const auto& e : fs::directory_iterator(root))
+      if (fs::exists(e.path() / "result.json")) out.push_back(json::parse(read_file((e.path() / "result.json").string())));
+  if (out.empty() && fs::exists(fs::path(dir) / "holdout.json"))  // a folder from before result.json
+    out.push_back(json::parse(read_file((fs::path(dir) / "holdout.json").string())));
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["N"].get<double>() < b["N"].get<double>(); });
+  return out;
+}
+
 std::string write_scaling_report(const std::string& dir) {
   auto points = read_points(dir);
   auto pts = loss_points(points);
-  json fit = json::object(), holdout = json::object();
+  json fit = json::object();
   if (fs::exists(fs::path(dir) / "fit.json")) fit = json::parse(read_file((fs::path(dir) / "fit.json").string()));
-  if (fs::exists(fs::path(dir) / "holdout.json")) holdout = json::parse(read_file((fs::path(dir) / "holdout.json").string()));
-  json holdout_point;
-  if (holdout.contains("name")) {
-    const auto f = fs::path(dir) / "holdout" / holdout["name"].get<std::string>() / "point.json";
-    if (fs::exists(f)) holdout_point = json::parse(read_file(f.string()));
+  const auto holdouts = read_holdouts(dir);
+  std::vector<json> holdout_points;  // their point.json (abilities)
+  for (const auto& h : holdouts) {
+    const auto f = fs::path(dir) / "holdout" / h["name"].get<std::string>() / "point.json";
+    if (fs::exists(f)) holdout_points.push_back(json::parse(read_file(f.string())));
   }
   std::vector<std::pair<std::string, std::string>> charts;  // (file name, svg)
   const auto Ns = distinct(pts, &LossPoint::N), Ds = distinct(pts, &LossPoint::D);
   double nlo = Ns.empty() ? 1 : Ns.front(), nhi = Ns.empty() ? 10 : Ns.back(), dlo = Ds.empty() ? 1 : Ds.front(),
          dhi = Ds.empty() ? 10 : Ds.back();
-  if (holdout.contains("N")) nhi = std::max(nhi, holdout["N"].get<double>()), dhi = std::max(dhi, holdout["D"].get<double>());
+  for (const auto& h : holdouts) nhi = std::max(nhi, h["N"].get<double>()), dhi = std::max(dhi, h["D"].get<double>());
   const bool have_joint = fit.contains("joint");
   const LawFit joint = have_joint ? fit_from_json(fit["joint"]) : LawFit{};
   // Loss against N: a series per budget D (few distinct budgets) and the law at each D.
@@ -269,9 +337,14 @@ std::string write_scaling_report(const std::string& dir) {
       s.push_back(ps);
     }
     if (fit.contains("n_only")) s.push_back(law_curve(fit_from_json(fit["n_only"]), nlo, nhi, true, 1, "L(N) fit", 7));
-    if (holdout.contains("observed")) {
-      s.push_back({"held-out: observed", 3, {{holdout["N"].get<double>(), holdout["observed"].get<double>()}}, false, true, false});
-      s.push_back({"held-out: predicted", 7, {{holdout["N"].get<double>(), holdout["predicted"].get<double>()}}, false, true, false});
+    if (!holdouts.empty()) {
+      PlotSeries seen{"held-out: observed", 3, {}, false, true, false}, said{"held-out: predicted", 7, {}, false, true, false};
+      for (const auto& h : holdouts) {
+        seen.points.push_back({h["N"].get<double>(), h["observed"].get<double>()});
+        said.points.push_back({h["N"].get<double>(), h["predicted"].get<double>()});
+      }
+      s.push_back(seen);
+      s.push_back(said);
     }
     charts.push_back({"loss_vs_params", svg_plot({"validation loss against model size", "non-embedding parameters N",
                                                   "validation loss", true, true}, s)});
@@ -320,7 +393,8 @@ std::string write_scaling_report(const std::string& dir) {
   std::vector<json> ab_points;
   for (const auto& p : points)
     if (p.contains("abilities")) ab_points.push_back(p);
-  if (!holdout_point.is_null() && holdout_point.contains("abilities")) ab_points.push_back(holdout_point);
+  for (const auto& h : holdout_points)
+    if (h.contains("abilities")) ab_points.push_back(h);
   std::sort(ab_points.begin(), ab_points.end(), [](const json& a, const json& b) { return a["N"].get<double>() < b["N"].get<double>(); });
   std::vector<std::string> tasks;
   std::vector<int> ks;
@@ -411,18 +485,26 @@ std::string write_scaling_report(const std::string& dir) {
   }
   if (have_joint)
     html += "<h2>Fitted laws</h2><pre>" + html_esc(fit_summary(fit)) + "</pre>\n";
-  if (holdout.contains("observed"))
-    html += fmt::format("<h2>Held-out larger model</h2><p>{} (N = {}, D = {:.3g}; the largest fitted N was {}): predicted "
-                        "loss {:.4f}, observed {:.4f}, error {:+.2f}% ({} 2%).</p>\n",
-                        html_esc(holdout["name"].get<std::string>()), holdout["N"].get<int64_t>(), holdout["D"].get<double>(),
-                        holdout["largest_fitted_N"].get<int64_t>(), holdout["predicted"].get<double>(),
-                        holdout["observed"].get<double>(), 100 * holdout["relative_error"].get<double>(),
-                        holdout["within_2_percent"].get<bool>() ? "within" : "outside");
+  if (!holdouts.empty()) html += "<h2>Held-out larger models</h2>\n";
+  for (const auto& h : holdouts) {
+    html += fmt::format("<p>{} (N = {}, D = {:.3g}; the largest fitted N was {}): the joint law predicted loss {:.4f}, "
+                        "observed {:.4f}, error {:+.2f}% ({} 2%)",
+                        html_esc(h["name"].get<std::string>()), h["N"].get<int64_t>(), h["D"].get<double>(),
+                        h["largest_fitted_N"].get<int64_t>(), h["predicted"].get<double>(), h["observed"].get<double>(),
+                        100 * h["relative_error"].get<double>(), h["within_2_percent"].get<bool>() ? "within" : "outside");
+    if (h.contains("predicted_n_only"))
+      html += fmt::format("; L(N) at this budget predicted {:.4f}, error {:+.2f}%", h["predicted_n_only"].get<double>(),
+                          100 * h["n_only_relative_error"].get<double>());
+    html += ".</p>\n";
+  }
   html += "<h2>Runs</h2><table><tr><th>run</th><th>N</th><th>D</th><th>C = 6ND</th><th>val loss</th><th>law</th><th>induction</th></tr>\n";
+  const json left_out = fit.value("left_out", json::array());
   for (const auto& p : points) {
     const double N = p["N"].get<double>(), D = p["D"].get<double>();
-    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td><td>{:.3g}</td><td>{:.4f}</td><td>{}</td><td>{}</td></tr>\n",
-                        html_esc(p["name"].get<std::string>()), int64_t(N), D, 6 * N * D, p["val_loss"].get<double>(),
+    const bool out = std::find(left_out.begin(), left_out.end(), p["name"]) != left_out.end();
+    html += fmt::format("<tr><td>{}{}</td><td>{}</td><td>{:.3g}</td><td>{:.3g}</td><td>{:.4f}</td><td>{}</td><td>{}</td></tr>\n",
+                        html_esc(p["name"].get<std::string>()), out ? " (left out of the fit)" : "", int64_t(N), D, 6 * N * D,
+                        p["val_loss"].get<double>(),
                         have_joint ? fmt::format("{:.4f}", joint.predict(N, D)) : "",
                         p.contains("induction") ? fmt::format("{:.3f}", p["induction"].back()["score"].get<double>()) : "");
   }

@@ -24,6 +24,9 @@ struct AnalysisOptions {
   int bootstrap = 200;
   double level = 0.95;
   uint64_t seed = 1;
+  // Runs of fewer optimizer steps are left out of every fit (fit.json names them): their
+  // loss is still mostly optimisation transient, which a law of N and D cannot describe.
+  int64_t min_steps = 0;
 };
 
 // The points as the fit reads them.
@@ -38,10 +41,18 @@ nlohmann::json analyze_sweep(const AnalysisOptions& opt);
 // A readable summary of fit.json (what `slm scaling fit` prints).
 std::string fit_summary(const nlohmann::json& fit);
 
-// Trains the held-out model of the sweep's config (DIR/sweep.json) into DIR/holdout/NAME,
-// compares its loss with fit.json's joint law, writes DIR/holdout.json and the report again.
-// Returns holdout.json's content, or null when the run was interrupted.
+// Trains the held-out model of the sweep's config (opt.config, default DIR/sweep.json) into
+// DIR/holdout/NAME, compares its loss with fit.json's joint law (and with the L(N) law when
+// the held-out budget is the one L(N) was fitted at), writes DIR/holdout/NAME/result.json,
+// DIR/holdout.json (the latest) and the report again. Another config may name another
+// held-out model (a second test of the same fit) but must have the folder's grid: every
+// field but "holdout" and "description" equal to DIR/sweep.json's.
+// Returns the result, or null when the run was interrupted.
 nlohmann::json run_holdout(const SweepOptions& opt);
+
+// Every held-out result of DIR (holdout/*/result.json; an older folder's single
+// holdout.json), sorted by N.
+std::vector<nlohmann::json> read_holdouts(const std::string& dir);
 
 // Measures the zero-shot minimal pairs (minimal_pairs.h, `pairs` of each task) on every
 // model of the sweep that has its abilities measured (each size's largest budget, and the
