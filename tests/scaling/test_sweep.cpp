@@ -272,6 +272,10 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   const std::string html2 = test::slurp(fs::path(o.out_dir) / "report.html");
   EXPECT_NE(html2.find("big2 (N = "), std::string::npos);
   EXPECT_NE(html2.find("big (N = "), std::string::npos);
+  // The same name with another size is refused: its folder holds the first one's model.
+  second["holdout"]["size"]["dim"] = 64;
+  o.config = write_config(d3, second);
+  EXPECT_THROW(run_holdout(o), Error);
   // One that changes the grid is refused before anything is trained.
   second["holdout"]["size"]["name"] = "big3";
   second["tokens"] = {1024};

@@ -270,6 +270,13 @@ json run_holdout(const SweepOptions& opt_in) {
     fmt::print(stderr, "held-out {} (N = {}, D = {:.4g}): the joint law predicts {:.4f}{}\n", p.name, p.N, p.tokens, predicted,
                predicted_n.is_null() ? "" : fmt::format(", L(N) at this budget {:.4f}", predicted_n.get<double>()));
   const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
+  const auto earlier = fs::path(dir) / "point.json";  // a finished run is measured again, not retrained
+  if (fs::exists(earlier)) {
+    const json e = json::parse(read_file(earlier.string()));
+    if (e.value("D", 0.0) != p.tokens || e.value("model", json()) != p.size.model.to_json())
+      throw Error("holds a held-out run of another size or budget under this name; give the new held-out model another name",
+                  dir);
+  }
   bool resumed = false;
   if (!run_point(p, c, opt, dir, resumed)) return nullptr;
   json pt = json::parse(read_file((fs::path(dir) / "point.json").string()));
