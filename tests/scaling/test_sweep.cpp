@@ -455,5 +455,63 @@ TEST(Sweep, WsdBranchesEqualTheirOwnRunsAndResume) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].L, b[i].L) << "point " << i;
 }
 
+// "lrs": every size trains at each learning rate, as its own variant (min_lr keeps its ratio).
+TEST(SweepConfig, LearningRatesExpandEachSize) {
+  auto j = tiny_sweep();
+  j["lrs"] = {1e-3, 4e-3};
+  j["sizes"][2]["lr"] = 2e-3;  // its own rate: not expanded
+  test::TempDir d;
+  auto c = SweepConfig::load(write_config(d, j));
+  ASSERT_EQ(c.sizes.size(), 5u);
+  EXPECT_EQ(c.sizes[0].name, "a-lr0.001");
+  EXPECT_EQ(c.sizes[1].name, "a-lr0.004");
+  EXPECT_EQ(c.sizes[0].family, "a");
+  EXPECT_EQ(c.sizes[4].name, "c");
+  auto grid = plan_grid(c, 64);
+  for (const auto& p : grid) {
+    auto tc = point_train_config(c, p);
+    const double want = p.size.name == "c" ? 2e-3 : p.size.name.find("lr0.001") != std::string::npos ? 1e-3 : 4e-3;
+    EXPECT_DOUBLE_EQ(tc.lr, want) << p.name;
+    EXPECT_NEAR(tc.min_lr / tc.lr, 3e-4 / 3e-3, 1e-12) << p.name;
+  }
+  j["lrs"] = {1e-3, 1e-3};
+  expect_refused(j, "repeats");
+  j["lrs"] = {2.0};
+  expect_refused(j, "(0, 1]");
+  j = tiny_sweep();
+  j["sizes"][0]["lr"] = -1;
+  expect_refused(j, "sizes[0].lr");
+}
+
+// The fit takes the best learning rate at each (N, D), and the rule for the best rate
+// recovers a known power law in N from three rates a size.
+TEST(ScalingFit, BestLearningRatePerSizeAndItsRule) {
+  std::vector<json> pts;
+  for (double N : {1e4, 1e5, 1e6}) {
+    const double best = 0.01 * std::pow(N, -0.25);
+    for (double D : {1e5, 1e6})
+      for (double lr : {best / 2.5, best * 1.2, best * 3.0}) {
+        const double x = std::log(lr / best);
+        pts.push_back({{"name", "n"}, {"N", N}, {"D", D}, {"lr", lr}, {"val_loss", 2.0 + 10 / std::pow(N, 0.3) + 0.1 * x * x}});
+      }
+  }
+  auto lp = loss_points(pts);
+  ASSERT_EQ(lp.size(), 6u);  // one a (N, D)
+  for (const auto& p : lp) {
+    const double x = std::log(1.2);
+    EXPECT_NEAR(p.L, 2.0 + 10 / std::pow(p.N, 0.3) + 0.1 * x * x, 1e-12);  // the best rate tried
+  }
+  auto rule = fit_lr_rule(pts);
+  ASSERT_FALSE(rule.is_null());
+  EXPECT_NEAR(rule["b"].get<double>(), -0.25, 1e-6);
+  EXPECT_NEAR(lr_from_rule(rule, 1e7), 0.01 * std::pow(1e7, -0.25), 1e-9);
+  for (const auto& z : rule["sizes"]) EXPECT_FALSE(z["at_edge"].get<bool>());
+  // One rate a size: no rule.
+  std::vector<json> one;
+  for (const auto& p : pts)
+    if (p["lr"].get<double>() == 0.01 * std::pow(p["N"].get<double>(), -0.25) * 1.2) one.push_back(p);
+  EXPECT_TRUE(fit_lr_rule(one).is_null());
+}
+
 }  // namespace
 }  // namespace slm::scaling

@@ -119,10 +119,60 @@ std::string minimal_pairs_summary(const std::vector<json>& ab_points, double nlo
 }  // namespace
 
 std::vector<LossPoint> loss_points(const std::vector<json>& points) {
+  // With several learning rates (sweep.json's "lrs") a size and budget has several runs; the
+  // law is about the best of them, a tuned run, as Kaplan's and Hoffmann's are.
+  std::map<std::pair<double, double>, double> best;
+  for (const auto& p : points) {
+    const auto key = std::make_pair(p["N"].get<double>(), p["D"].get<double>());
+    const double L = p["val_loss"].get<double>();
+    if (!best.count(key) || L < best[key]) best[key] = L;
+  }
   std::vector<LossPoint> out;
-  for (const auto& p : points) out.push_back({p["N"].get<double>(), p["D"].get<double>(), p["val_loss"].get<double>()});
+  for (const auto& [nd, L] : best) out.push_back({nd.first, nd.second, L});
   return out;
 }
+
+json fit_lr_rule(const std::vector<json>& points) {
+  std::map<double, std::vector<const json*>> by_n;  // each size's runs at its largest budget
+  for (const auto& p : points) {
+    auto& v = by_n[p["N"].get<double>()];
+    if (!v.empty() && p["D"].get<double>() > (*v.front())["D"].get<double>()) v.clear();
+    if (v.empty() || p["D"].get<double>() == (*v.front())["D"].get<double>()) v.push_back(&p);
+  }
+  json sizes = json::array();
+  for (auto& [N, runs] : by_n) {
+    std::vector<std::pair<double, double>> lr_loss;  // (log lr, loss)
+    for (const json* p : runs)
+      if (p->contains("lr")) lr_loss.push_back({std::log((*p)["lr"].get<double>()), (*p)["val_loss"].get<double>()});
+    std::sort(lr_loss.begin(), lr_loss.end());
+    if (lr_loss.size() < 2) continue;
+    size_t i = 0;
+    for (size_t k = 1; k < lr_loss.size(); ++k)
+      if (lr_loss[k].second < lr_loss[i].second) i = k;
+    double x = lr_loss[i].first;
+    const bool edge = i == 0 || i + 1 == lr_loss.size();
+    if (!edge) {  // the vertex of the parabola through the best and its neighbours, in log lr
+      const auto [x0, y0] = lr_loss[i - 1];
+      const auto [x1, y1] = lr_loss[i];
+      const auto [x2, y2] = lr_loss[i + 1];
+      const double d1 = (y1 - y0) / (x1 - x0), d2 = (y2 - y1) / (x2 - x1), c = (d2 - d1) / (x2 - x0);
+      if (c > 0) x = std::clamp(0.5 * (x0 + x1) - d1 / (2 * c), x0, x2);
+    }
+    sizes.push_back({{"N", N}, {"lr", std::exp(x)}, {"tried", lr_loss.size()}, {"at_edge", edge},
+                     {"D", (*runs.front())["D"].get<double>()}});
+  }
+  if (sizes.size() < 2) return nullptr;
+  // log lr* = a + b log N, least squares over the sizes.
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, n = double(sizes.size());
+  for (const auto& z : sizes) {
+    const double x = std::log(z["N"].get<double>()), y = std::log(z["lr"].get<double>());
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
+  return {{"a", a}, {"b", b}, {"sizes", sizes}};
+}
+
+double lr_from_rule(const json& rule, double N) { return std::exp(rule["a"].get<double>() + rule["b"].get<double>() * std::log(N)); }
 
 std::vector<LossPoint> per_size_best(const std::vector<LossPoint>& pts) {
   std::map<double, LossPoint> best;
@@ -180,6 +230,7 @@ json analyze_sweep(const AnalysisOptions& opt) {
     opt_j.push_back({{"C", C}, {"N", a.N}, {"D", a.D}, {"L", a.L}, {"tokens_per_param", a.N > 0 ? a.D / a.N : 0}});
   }
   fit["compute_optimal"] = opt_j;
+  if (json rule = fit_lr_rule(fitted); !rule.is_null()) fit["lr_rule"] = rule;
   write_file_atomic((fs::path(opt.dir) / "fit.json").string(), fit.dump(2) + "\n");
   write_scaling_report(opt.dir);
   return fit;
@@ -210,6 +261,14 @@ std::string fit_summary(const json& fit) {
     s += fmt::format("  C = {:.3g} FLOPs: N = {:.3g}, D = {:.3g} ({:.1f} tokens a parameter), predicted loss {:.4f}\n",
                      a["C"].get<double>(), a["N"].get<double>(), a["D"].get<double>(), a["tokens_per_param"].get<double>(),
                      a["L"].get<double>());
+  if (fit.contains("lr_rule")) {
+    const auto& r = fit["lr_rule"];
+    s += fmt::format("best learning rate (each size's largest budget): lr* = {:.3g} N^{:.3f}\n", std::exp(r["a"].get<double>()),
+                     r["b"].get<double>());
+    for (const auto& z : r["sizes"])
+      s += fmt::format("  N = {:.3g}: {:.3g}{}\n", z["N"].get<double>(), z["lr"].get<double>(),
+                       z["at_edge"].get<bool>() ? " (at the edge of the rates tried)" : "");
+  }
   return s;
 }
 
@@ -255,26 +314,31 @@ json run_holdout(const SweepOptions& opt_in) {
   p.size.model.vocab_size = meta["vocab_size"].get<int>();
   p.size.model.validate(opt.config + ": holdout.size");
   p.N = non_embedding_params(p.size.model);
+  const json fit = json::parse(read_file(fit_path.string()));
+  // Its learning rate: its own "lr", else the sweep's rule for the best one at its N, else the train section's.
+  if (!(p.size.lr > 0) && fit.contains("lr_rule")) p.size.lr = lr_from_rule(fit["lr_rule"], double(p.N));
   const int64_t tps = int64_t(c.train.batch_size) * c.train.grad_accum * p.size.model.context;
   p.steps = std::max<int64_t>(1, int64_t(std::ceil(c.holdout_tokens / double(tps))));
   p.tokens = double(p.steps * tps);
   p.name = p.size.name;
   p.abilities = true;
-  const json fit = json::parse(read_file(fit_path.string()));
   const auto points = read_points(opt.out_dir);
   const double predicted = fit_from_json(fit["joint"]).predict(double(p.N), p.tokens);
   const json predicted_n = n_only_prediction(fit, points, double(p.N), p.tokens);
   int64_t largest = 0;
   for (const auto& q : points) largest = std::max(largest, q["N"].get<int64_t>());
   if (!opt.quiet)  // said before the run, so the log shows the prediction came first
-    fmt::print(stderr, "held-out {} (N = {}, D = {:.4g}): the joint law predicts {:.4f}{}\n", p.name, p.N, p.tokens, predicted,
+    fmt::print(stderr, "held-out {} (N = {}, D = {:.4g}, lr {:.3g}): the joint law predicts {:.4f}{}\n", p.name, p.N, p.tokens,
+               point_train_config(c, p).lr, predicted,
                predicted_n.is_null() ? "" : fmt::format(", L(N) at this budget {:.4f}", predicted_n.get<double>()));
   const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
   const auto earlier = fs::path(dir) / "point.json";  // a finished run is measured again, not retrained
   if (fs::exists(earlier)) {
     const json e = json::parse(read_file(earlier.string()));
-    if (e.value("D", 0.0) != p.tokens || e.value("model", json()) != p.size.model.to_json())
-      throw Error("holds a held-out run of another size or budget under this name; give the new held-out model another name",
+    const double lr = point_train_config(c, p).lr;
+    if (e.value("D", 0.0) != p.tokens || e.value("model", json()) != p.size.model.to_json() || e.value("lr", c.train.lr) != lr)
+      throw Error("holds a held-out run of another size, budget or learning rate under this name; give the new held-out "
+                  "model another name",
                   dir);
   }
   bool resumed = false;
@@ -284,7 +348,7 @@ json run_holdout(const SweepOptions& opt_in) {
   json h = {{"name", p.name}, {"N", p.N}, {"D", p.tokens}, {"largest_fitted_N", largest}, {"predicted", predicted},
             {"observed", observed}, {"relative_error", (observed - predicted) / observed},
             {"within_2_percent", std::abs(observed - predicted) / observed <= 0.02},
-            {"fit_min_steps", fit.value("min_steps", int64_t(0))}};
+            {"fit_min_steps", fit.value("min_steps", int64_t(0))}, {"lr", point_train_config(c, p).lr}};
   if (!predicted_n.is_null()) {
     const double pn = predicted_n.get<double>();
     h["predicted_n_only"] = pn;
@@ -373,6 +437,21 @@ std::string write_scaling_report(const std::string& dir) {
     if (fit.contains("d_only")) s.push_back(law_curve(fit_from_json(fit["d_only"]), dlo, dhi, false, 1, "L(D) fit", 7));
     charts.push_back({"loss_vs_tokens", svg_plot({"validation loss against training tokens", "training tokens D",
                                                   "validation loss", true, true}, s)});
+  }
+  // Learning rates: each size's loss against its peak rate at its largest budget.
+  if (fit.contains("lr_rule")) {
+    std::vector<PlotSeries> s;
+    int i = 0;
+    for (const auto& z : fit["lr_rule"]["sizes"]) {
+      PlotSeries ps{fmt::format("N = {:.3g}", z["N"].get<double>()), i++, {}, true, true, false};
+      for (const auto& p : points)
+        if (p.contains("lr") && p["N"].get<double>() == z["N"].get<double>() && p["D"].get<double>() == z["D"].get<double>())
+          ps.points.push_back({p["lr"].get<double>(), p["val_loss"].get<double>()});
+      std::sort(ps.points.begin(), ps.points.end(), [](const auto& a, const auto& b) { return a.x < b.x; });
+      s.push_back(ps);
+    }
+    charts.push_back({"loss_vs_lr", svg_plot({"validation loss against peak learning rate (each size's largest budget)",
+                                              "peak learning rate", "validation loss", true, false}, s)});
   }
   // IsoFLOP curves: the joint law along N at fixed compute, with the optimum marked.
   if (have_joint && fit.contains("compute_optimal")) {

@@ -29,8 +29,18 @@ struct AnalysisOptions {
   int64_t min_steps = 0;
 };
 
-// The points as the fit reads them.
+// The points as the fit reads them: the best run at each (N, D) when there are several
+// learning rates.
 std::vector<LossPoint> loss_points(const std::vector<nlohmann::json>& points);
+// With several learning rates a size (sweep.json's "lrs"): the best one of each size at its
+// largest budget (the vertex of a parabola in log lr through the best rate tried and its
+// neighbours; the best rate itself when it is the lowest or highest tried), and the rule
+// log lr* = a + b log N fitted to them by least squares: {"a", "b", "sizes": [{N, lr,
+// at_edge, ...}]}, or null with fewer than two sizes tried at two rates. `slm scaling
+// holdout` trains a held-out model without its own "lr" at the rule's rate for its N.
+nlohmann::json fit_lr_rule(const std::vector<nlohmann::json>& points);
+double lr_from_rule(const nlohmann::json& rule, double N);
+
 // The best-trained point of each size (L(N)) and the envelope over sizes at each D (L(D)).
 std::vector<LossPoint> per_size_best(const std::vector<LossPoint>& pts);
 std::vector<LossPoint> envelope_by_tokens(const std::vector<LossPoint>& pts);

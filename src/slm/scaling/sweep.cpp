@@ -64,6 +64,7 @@ json induction_json(model::Transformer<float>& m, const EvalSpec& e, int eot, ui
 
 train::TrainConfig point_train_config(const SweepConfig& c, const GridPoint& p) {
   train::TrainConfig tc = c.train;
+  apply_size_lr(p.size, tc);
   tc.max_steps = p.steps;
   tc.warmup_steps = p.warmup_steps > 0 ? p.warmup_steps
                                        : std::max<int64_t>(1, int64_t(std::round(c.warmup_fraction * double(p.steps))));
@@ -247,7 +248,8 @@ bool run_point(const GridPoint& p, const SweepConfig& c, const SweepOptions& opt
   const int eot = int(lm.tok->eot());
   json pt = {{"name", p.name}, {"size", p.size.name}, {"N", p.N}, {"params", m.num_params()},
              {"D", p.tokens}, {"steps", p.steps}, {"C", 6.0 * double(p.N) * p.tokens}, {"val_loss", val_loss},
-             {"model", p.size.model.to_json()}, {"schedule", c.train.schedule}};
+             {"model", p.size.model.to_json()}, {"schedule", c.train.schedule},
+             {"lr", point_train_config(c, p).lr}, {"family", p.size.family.empty() ? p.size.name : p.size.family}};
   if (!p.trunk.empty() && p.name != p.trunk) pt["branch"] = {{"trunk", p.trunk}, {"step", p.branch_step}};
   // The induction score along training: every kept checkpoint, then the final model.
   if (c.eval.induction_windows > 0) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/field_names.h"
@@ -51,12 +53,17 @@ SweepSize read_size(const json& base, const json& s, const std::string& field, c
           v.get<std::string>().find_first_of("/\\ .") != std::string::npos)
         throw Error(fmt::format("'{}.name' must be a non-empty name without '/', '.' or spaces", field), origin);
       z.name = v.get<std::string>();
+    } else if (k == "lr") {
+      if (!v.is_number() || !(v.get<double>() > 0 && v.get<double>() <= 1))
+        throw Error(fmt::format("'{}.lr' must be a learning rate in (0, 1]; got {}", field, v.dump()), origin);
+      z.lr = v.get<double>();
     } else {
       m[k] = v;
     }
   }
   auto names = model::ModelConfig::field_names();
   names.push_back("name");
+  names.push_back("lr");
   for (const auto& [k, v] : s.items())
     if (std::find(names.begin(), names.end(), k) == names.end())
       throw Error(unknown_field_message(k, field, names), origin);
@@ -66,10 +73,35 @@ SweepSize read_size(const json& base, const json& s, const std::string& field, c
     throw Error(fmt::format("{}: {}", field, e.what()), origin);
   }
   if (z.name.empty()) z.name = fmt::format("d{}l{}", z.model.dim, z.model.n_layers);
+  z.family = z.name;
   return z;
 }
 
+// "lrs": each size without its own lr becomes one variant a learning rate, NAME-lrX.
+std::vector<SweepSize> expand_lrs(const std::vector<SweepSize>& sizes, const std::vector<double>& lrs) {
+  std::vector<SweepSize> out;
+  for (const auto& s : sizes) {
+    if (s.lr > 0) {
+      out.push_back(s);
+      continue;
+    }
+    for (double lr : lrs) {
+      SweepSize v = s;
+      v.lr = lr;
+      v.name = fmt::format("{}-lr{:g}", s.name, lr);
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+void apply_size_lr(const SweepSize& s, train::TrainConfig& tc) {
+  if (!(s.lr > 0)) return;
+  tc.min_lr = tc.lr > 0 ? tc.min_lr * s.lr / tc.lr : tc.min_lr;
+  tc.lr = s.lr;
+}
 
 int64_t non_embedding_params(const model::ModelConfig& c) {
   int64_t emb = int64_t(c.vocab_size) * c.dim * (c.tie_embeddings ? 1 : 2);
@@ -77,8 +109,8 @@ int64_t non_embedding_params(const model::ModelConfig& c) {
 }
 
 SweepConfig SweepConfig::from_json(const json& j, const std::string& origin) {
-  check_keys(j, "sweep", {"description", "model", "sizes", "tokens", "flops", "train", "warmup_fraction", "min_steps",
-                          "holdout", "eval"},
+  check_keys(j, "sweep", {"description", "model", "sizes", "tokens", "flops", "lrs", "train", "warmup_fraction",
+                          "min_steps", "holdout", "eval"},
              origin);
   SweepConfig c;
   c.path = origin;
@@ -98,6 +130,13 @@ SweepConfig SweepConfig::from_json(const json& j, const std::string& origin) {
   if (j.contains("tokens")) c.tokens = positive_list(j["tokens"], "tokens", origin);
   if (j.contains("flops")) c.flops = positive_list(j["flops"], "flops", origin);
   if (j.contains("train")) c.train = train::TrainConfig::from_json(j["train"], origin);
+  if (j.contains("lrs")) {
+    c.lrs = positive_list(j["lrs"], "lrs", origin);
+    for (double lr : c.lrs)
+      if (lr > 1) throw Error(fmt::format("'lrs' must hold learning rates in (0, 1]; got {}", lr), origin);
+    if (std::set<double>(c.lrs.begin(), c.lrs.end()).size() != c.lrs.size()) throw Error("'lrs' repeats a learning rate", origin);
+    c.sizes = expand_lrs(c.sizes, c.lrs);
+  }
   if (j.contains("warmup_fraction")) {
     c.warmup_fraction = get<double>(j, "warmup_fraction", "warmup_fraction", origin);
     if (!(c.warmup_fraction >= 0 && c.warmup_fraction < 1)) throw Error("'warmup_fraction' must be in [0, 1)", origin);
