@@ -113,6 +113,16 @@ json tiny_sweep() {
   })");
 }
 
+template <class F>
+void expect_error(F f, const std::string& needle) {
+  try {
+    f();
+    FAIL() << "expected an error about " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find(needle), std::string::npos) << e.message();
+  }
+}
+
 void expect_refused(const json& j, const std::string& needle) {
   test::TempDir d;
   try {
@@ -275,12 +285,12 @@ TEST(Sweep, RunsResumesWithoutRetrainingFitsAndReports) {
   // The same name with another size is refused: its folder holds the first one's model.
   second["holdout"]["size"]["dim"] = 64;
   o.config = write_config(d3, second);
-  EXPECT_THROW(run_holdout(o), Error);
+  expect_error([&] { run_holdout(o); }, "holds a held-out run with another model");
   // One that changes the grid is refused before anything is trained.
   second["holdout"]["size"]["name"] = "big3";
   second["tokens"] = {1024};
   o.config = write_config(d3, second);
-  EXPECT_THROW(run_holdout(o), Error);
+  expect_error([&] { run_holdout(o); }, "config's 'tokens' differ from the sweep folder's");
   EXPECT_FALSE(fs::exists(fs::path(o.out_dir) / "holdout" / "big3"));
 }
 
@@ -476,6 +486,7 @@ TEST(SweepConfig, LearningRatesExpandEachSize) {
   }
   j["lrs"] = {1e-3, 1e-3};
   expect_refused(j, "repeats");
+  j = tiny_sweep();
   j["lrs"] = {2.0};
   expect_refused(j, "(0, 1]");
   j = tiny_sweep();
@@ -492,7 +503,8 @@ TEST(ScalingFit, BestLearningRatePerSizeAndItsRule) {
     for (double D : {1e5, 1e6})
       for (double lr : {best / 2.5, best * 1.2, best * 3.0}) {
         const double x = std::log(lr / best);
-        pts.push_back({{"name", "n"}, {"N", N}, {"D", D}, {"lr", lr}, {"val_loss", 2.0 + 10 / std::pow(N, 0.3) + 0.1 * x * x}});
+        pts.push_back({{"name", "n"}, {"size", "s" + std::to_string(int(N))}, {"N", N}, {"D", D}, {"lr", lr},
+                       {"val_loss", 2.0 + 10 / std::pow(N, 0.3) + 0.1 * x * x}});
       }
   }
   auto lp = loss_points(pts);
@@ -506,6 +518,27 @@ TEST(ScalingFit, BestLearningRatePerSizeAndItsRule) {
   EXPECT_NEAR(rule["b"].get<double>(), -0.25, 1e-6);
   EXPECT_NEAR(lr_from_rule(rule, 1e7), 0.01 * std::pow(1e7, -0.25), 1e-9);
   for (const auto& z : rule["sizes"]) EXPECT_FALSE(z["at_edge"].get<bool>());
+  // Only each size's largest budget counts: another budget's best rate is elsewhere.
+  auto shifted = pts;
+  for (auto& p : shifted)
+    if (p["D"].get<double>() < 5e5) p["val_loss"] = p["val_loss"].get<double>() - 5 * std::log(p["lr"].get<double>());
+  EXPECT_NEAR(fit_lr_rule(shifted)["b"].get<double>(), -0.25, 1e-6);
+  // The best rate at the edge of those tried is said so.
+  std::vector<json> edge;
+  for (const auto& p : pts)
+    if (p["lr"].get<double>() < 0.01 * std::pow(p["N"].get<double>(), -0.25)) edge.push_back(p);
+  for (const auto& p : pts)
+    if (p["lr"].get<double>() > 2 * 0.01 * std::pow(p["N"].get<double>(), -0.25)) edge.push_back(p);
+  auto edge_rule = fit_lr_rule(edge);
+  for (const auto& z : edge_rule["sizes"]) EXPECT_TRUE(z["at_edge"].get<bool>());
+  EXPECT_FALSE(edge_rule.contains("a"));  // no size's best rate is bracketed: no rule
+  // A size at the edge is left out of the rule; the others still give it.
+  auto mixed = pts;
+  for (auto& p : mixed)
+    if (p["N"].get<double>() == 1e4) p["val_loss"] = 3.0 - p["lr"].get<double>();  // best at the highest rate
+  auto mixed_rule = fit_lr_rule(mixed);
+  EXPECT_EQ(mixed_rule["fitted_on"].get<int>(), 2);
+  EXPECT_NEAR(mixed_rule["b"].get<double>(), -0.25, 1e-6);
   // One rate a size: no rule.
   std::vector<json> one;
   for (const auto& p : pts)

@@ -1,6 +1,7 @@
 #include "slm/scaling/analysis.h"
 
 #include <algorithm>
+#include <tuple>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -121,14 +122,16 @@ std::string minimal_pairs_summary(const std::vector<json>& ab_points, double nlo
 std::vector<LossPoint> loss_points(const std::vector<json>& points) {
   // With several learning rates (sweep.json's "lrs") a size and budget has several runs; the
   // law is about the best of them, a tuned run, as Kaplan's and Hoffmann's are.
-  std::map<std::pair<double, double>, double> best;
+  std::map<std::pair<std::string, double>, LossPoint> best;  // (the size the run is a variant of, D)
   for (const auto& p : points) {
-    const auto key = std::make_pair(p["N"].get<double>(), p["D"].get<double>());
-    const double L = p["val_loss"].get<double>();
-    if (!best.count(key) || L < best[key]) best[key] = L;
+    const std::string family = p.value("family", p.value("size", p.value("name", std::string())));
+    const LossPoint q{p["N"].get<double>(), p["D"].get<double>(), p["val_loss"].get<double>()};
+    auto [it, fresh] = best.try_emplace({family, q.D}, q);
+    if (!fresh && q.L < it->second.L) it->second = q;
   }
   std::vector<LossPoint> out;
-  for (const auto& [nd, L] : best) out.push_back({nd.first, nd.second, L});
+  for (const auto& [key, q] : best) out.push_back(q);
+  std::sort(out.begin(), out.end(), [](const LossPoint& a, const LossPoint& b) { return std::tie(a.N, a.D) < std::tie(b.N, b.D); });
   return out;
 }
 
@@ -161,15 +164,20 @@ json fit_lr_rule(const std::vector<json>& points) {
     sizes.push_back({{"N", N}, {"lr", std::exp(x)}, {"tried", lr_loss.size()}, {"at_edge", edge},
                      {"D", (*runs.front())["D"].get<double>()}});
   }
-  if (sizes.size() < 2) return nullptr;
-  // log lr* = a + b log N, least squares over the sizes.
-  double sx = 0, sy = 0, sxx = 0, sxy = 0, n = double(sizes.size());
+  if (sizes.empty()) return nullptr;
+  // log lr* = a + b log N, least squares over the sizes whose best rate was bracketed: at the
+  // edge of the rates tried, the best is only known to lie at or beyond it.
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
   for (const auto& z : sizes) {
+    if (z["at_edge"].get<bool>()) continue;
     const double x = std::log(z["N"].get<double>()), y = std::log(z["lr"].get<double>());
-    sx += x, sy += y, sxx += x * x, sxy += x * y;
+    sx += x, sy += y, sxx += x * x, sxy += x * y, n += 1;
   }
+  json rule = {{"sizes", sizes}, {"fitted_on", int(n)}};
+  if (n < 2) return rule;  // no rule: fewer than two sizes with a measured best rate
   const double b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
-  return {{"a", a}, {"b", b}, {"sizes", sizes}};
+  rule["a"] = a, rule["b"] = b;
+  return rule;
 }
 
 double lr_from_rule(const json& rule, double N) { return std::exp(rule["a"].get<double>() + rule["b"].get<double>() * std::log(N)); }
@@ -198,6 +206,9 @@ json analyze_sweep(const AnalysisOptions& opt) {
   json left_out = json::array();
   std::vector<json> fitted;
   for (const auto& p : points) {
+    if (opt.min_steps > 0 && !p.contains("steps"))
+      throw Error("has no 'steps' field, so --min-steps cannot judge it (a point from an older slm; refit without --min-steps)",
+                  "runs/" + p["name"].get<std::string>() + "/point.json");
     if (p.value("steps", int64_t(0)) < opt.min_steps)
       left_out.push_back(p["name"]);
     else
@@ -209,6 +220,7 @@ json analyze_sweep(const AnalysisOptions& opt) {
   FitOptions fo;
   json fit;
   fit["points"] = pts.size();
+  fit["runs"] = fitted.size();
   fit["level"] = opt.level;
   fit["bootstrap"] = opt.bootstrap;
   fit["min_steps"] = opt.min_steps;
@@ -237,7 +249,11 @@ json analyze_sweep(const AnalysisOptions& opt) {
 }
 
 std::string fit_summary(const json& fit) {
-  std::string s = fmt::format("{} runs; {:.0f}% bootstrap intervals from {} resamples\n", fit["points"].get<int>(),
+  const int points = fit["points"].get<int>(), runs = fit.value("runs", points);
+  std::string s = fmt::format("{}; {:.0f}% bootstrap intervals from {} resamples\n",
+                              runs == points ? fmt::format("{} runs", runs)
+                                             : fmt::format("{} points, each the best learning rate of its size and budget "
+                                                           "({} runs)", points, runs),
                               100 * fit["level"].get<double>(), fit["bootstrap"].get<int>());
   if (fit.contains("left_out") && !fit["left_out"].empty()) {
     std::string names;
@@ -263,11 +279,14 @@ std::string fit_summary(const json& fit) {
                      a["L"].get<double>());
   if (fit.contains("lr_rule")) {
     const auto& r = fit["lr_rule"];
-    s += fmt::format("best learning rate (each size's largest budget): lr* = {:.3g} N^{:.3f}\n", std::exp(r["a"].get<double>()),
-                     r["b"].get<double>());
+    s += r.contains("a") ? fmt::format("best learning rate (each size's largest budget): lr* = {:.3g} N^{:.3f}, fitted to "
+                                       "the {} sizes whose best rate lies between two tried\n",
+                                       std::exp(r["a"].get<double>()), r["b"].get<double>(), r["fitted_on"].get<int>())
+                         : std::string("best learning rate (each size's largest budget): no rule, fewer than two sizes "
+                                       "have their best rate between two tried\n");
     for (const auto& z : r["sizes"])
       s += fmt::format("  N = {:.3g}: {:.3g}{}\n", z["N"].get<double>(), z["lr"].get<double>(),
-                       z["at_edge"].get<bool>() ? " (at the edge of the rates tried)" : "");
+                       z["at_edge"].get<bool>() ? " (the edge of the rates tried: left out of the rule)" : "");
   }
   return s;
 }
@@ -303,10 +322,18 @@ json run_holdout(const SweepOptions& opt_in) {
   if (opt.config.empty()) opt.config = recorded.string();
   SweepConfig c = SweepConfig::load(opt.config);
   if (!c.has_holdout) throw Error("the sweep config has no 'holdout' section (a larger size and its tokens)", opt.config);
-  if (fs::exists(recorded) && grid_part(json::parse(read_file(recorded.string()))) != grid_part(c.source))
-    throw Error("this config's grid differs from the sweep folder's (" + recorded.string() +
-                    "); a held-out test may change only 'holdout' and 'description'",
-                opt.config);
+  if (fs::exists(recorded)) {
+    const json was = grid_part(json::parse(read_file(recorded.string()))), now = grid_part(c.source);
+    std::string differ;
+    for (const auto& src : {was, now})
+      for (const auto& [k, v] : src.items())
+        if (was.value(k, json()) != now.value(k, json()) && differ.find("'" + k + "'") == std::string::npos)
+          differ += (differ.empty() ? "'" : ", '") + k + "'";
+    if (!differ.empty())
+      throw Error("this config's " + differ + " differ from the sweep folder's (" + recorded.string() +
+                      "); a held-out test may change only 'holdout' and 'description'",
+                  opt.config);
+  }
   json meta = json::parse(read_file((fs::path(opt.data_dir) / "meta.json").string()), nullptr, false);
   if (!meta.is_object() || !meta.contains("vocab_size")) throw Error("no meta.json with vocab_size", opt.data_dir);
   GridPoint p;
@@ -316,7 +343,16 @@ json run_holdout(const SweepOptions& opt_in) {
   p.N = non_embedding_params(p.size.model);
   const json fit = json::parse(read_file(fit_path.string()));
   // Its learning rate: its own "lr", else the sweep's rule for the best one at its N, else the train section's.
-  if (!(p.size.lr > 0) && fit.contains("lr_rule")) p.size.lr = lr_from_rule(fit["lr_rule"], double(p.N));
+  if (!(p.size.lr > 0) && fit.contains("lr_rule") && fit["lr_rule"].contains("a")) {
+    p.size.lr = lr_from_rule(fit["lr_rule"], double(p.N));
+    if (!(p.size.lr > 0 && p.size.lr <= 1))
+      throw Error(fmt::format("the rule gives the held-out model a learning rate of {:.3g}; give holdout.size an 'lr'", p.size.lr),
+                  fit_path.string());
+  } else if (!(p.size.lr > 0) && !c.lrs.empty()) {
+    throw Error("the sweep tries several learning rates but fit.json has no rule for the best one (it needs two sizes "
+                "whose best rate lies between two others tried); widen 'lrs' or give holdout.size an 'lr'",
+                fit_path.string());
+  }
   const int64_t tps = int64_t(c.train.batch_size) * c.train.grad_accum * p.size.model.context;
   p.steps = std::max<int64_t>(1, int64_t(std::ceil(c.holdout_tokens / double(tps))));
   p.tokens = double(p.steps * tps);
@@ -332,15 +368,26 @@ json run_holdout(const SweepOptions& opt_in) {
                point_train_config(c, p).lr, predicted,
                predicted_n.is_null() ? "" : fmt::format(", L(N) at this budget {:.4f}", predicted_n.get<double>()));
   const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
-  const auto earlier = fs::path(dir) / "point.json";  // a finished run is measured again, not retrained
-  if (fs::exists(earlier)) {
+  // The run this name stands for, recorded when it starts: a finished run is measured again and
+  // an interrupted one resumed, so neither may be another size, budget or learning rate.
+  const json intended = {{"D", p.tokens}, {"model", p.size.model.to_json()}, {"lr", point_train_config(c, p).lr}};
+  const auto record = fs::path(dir) / "intended.json", earlier = fs::path(dir) / "point.json";
+  json was;
+  if (fs::exists(record))
+    was = json::parse(read_file(record.string()));
+  else if (fs::exists(earlier)) {  // a folder from before intended.json
     const json e = json::parse(read_file(earlier.string()));
-    const double lr = point_train_config(c, p).lr;
-    if (e.value("D", 0.0) != p.tokens || e.value("model", json()) != p.size.model.to_json() || e.value("lr", c.train.lr) != lr)
-      throw Error("holds a held-out run of another size, budget or learning rate under this name; give the new held-out "
-                  "model another name",
-                  dir);
+    was = {{"D", e.value("D", 0.0)}, {"model", e.value("model", json())}, {"lr", e.value("lr", c.train.lr)}};
   }
+  if (!was.is_null())
+    for (const char* k : {"D", "model", "lr"})
+      if (was[k] != intended[k])
+        throw Error(fmt::format("holds a held-out run with another {} ({} there, {} now) under this name; give the new "
+                                "held-out model another name",
+                                k, was[k].dump(), intended[k].dump()),
+                    dir);
+  fs::create_directories(dir);
+  write_file_atomic(record.string(), intended.dump(2) + "\n");
   bool resumed = false;
   if (!run_point(p, c, opt, dir, resumed)) return nullptr;
   json pt = json::parse(read_file((fs::path(dir) / "point.json").string()));
@@ -366,8 +413,11 @@ std::vector<json> read_holdouts(const std::string& dir) {
   if (fs::is_directory(root))
     for (const auto& e : fs::directory_iterator(root))
       if (fs::exists(e.path() / "result.json")) out.push_back(json::parse(read_file((e.path() / "result.json").string())));
-  if (out.empty() && fs::exists(fs::path(dir) / "holdout.json"))  // a folder from before result.json
-    out.push_back(json::parse(read_file((fs::path(dir) / "holdout.json").string())));
+  if (fs::exists(fs::path(dir) / "holdout.json")) {  // the latest; in a folder from before result.json, the only record
+    json latest = json::parse(read_file((fs::path(dir) / "holdout.json").string()));
+    if (std::none_of(out.begin(), out.end(), [&](const json& h) { return h["name"] == latest["name"]; }))
+      out.push_back(latest);
+  }
   std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["N"].get<double>() < b["N"].get<double>(); });
   return out;
 }

@@ -34,10 +34,11 @@ struct AnalysisOptions {
 std::vector<LossPoint> loss_points(const std::vector<nlohmann::json>& points);
 // With several learning rates a size (sweep.json's "lrs"): the best one of each size at its
 // largest budget (the vertex of a parabola in log lr through the best rate tried and its
-// neighbours; the best rate itself when it is the lowest or highest tried), and the rule
-// log lr* = a + b log N fitted to them by least squares: {"a", "b", "sizes": [{N, lr,
-// at_edge, ...}]}, or null with fewer than two sizes tried at two rates. `slm scaling
-// holdout` trains a held-out model without its own "lr" at the rule's rate for its N.
+// neighbours; the best rate itself when it is the lowest or highest tried, "at_edge"), and
+// the rule log lr* = a + b log N fitted by least squares to the sizes not at an edge:
+// {"a", "b", "fitted_on", "sizes": [{N, lr, at_edge, ...}]} (no "a" and "b" with fewer than
+// two such sizes), or null when no size was tried at two rates. `slm scaling holdout`
+// trains a held-out model without its own "lr" at the rule's rate for its N.
 nlohmann::json fit_lr_rule(const std::vector<nlohmann::json>& points);
 double lr_from_rule(const nlohmann::json& rule, double N);
 

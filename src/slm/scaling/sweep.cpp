@@ -284,7 +284,7 @@ SweepResult run_sweep(const SweepOptions& opt) {
                            // folder is made, so a wrong name leaves nothing behind
     std::vector<GridPoint> only;
     for (const auto& q : grid)
-      if (q.name == opt.only || q.size.name == opt.only) only.push_back(q);
+      if (q.name == opt.only || q.size.name == opt.only || q.size.family == opt.only) only.push_back(q);
     if (only.empty()) throw Error("no point or size named '" + opt.only + "' in the grid", opt.config);
     grid = only;
   }

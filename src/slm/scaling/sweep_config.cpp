@@ -88,7 +88,7 @@ std::vector<SweepSize> expand_lrs(const std::vector<SweepSize>& sizes, const std
     for (double lr : lrs) {
       SweepSize v = s;
       v.lr = lr;
-      v.name = fmt::format("{}-lr{:g}", s.name, lr);
+      v.name = fmt::format("{}-lr{}", s.name, lr);  // shortest form that reads back as lr
       out.push_back(v);
     }
   }
@@ -136,6 +136,10 @@ SweepConfig SweepConfig::from_json(const json& j, const std::string& origin) {
       if (lr > 1) throw Error(fmt::format("'lrs' must hold learning rates in (0, 1]; got {}", lr), origin);
     if (std::set<double>(c.lrs.begin(), c.lrs.end()).size() != c.lrs.size()) throw Error("'lrs' repeats a learning rate", origin);
     c.sizes = expand_lrs(c.sizes, c.lrs);
+    for (size_t i = 0; i < c.sizes.size(); ++i)
+      for (size_t k = 0; k < i; ++k)
+        if (c.sizes[k].name == c.sizes[i].name)
+          throw Error(fmt::format("'lrs' makes a size named '{}', which another size already has", c.sizes[i].name), origin);
   }
   if (j.contains("warmup_fraction")) {
     c.warmup_fraction = get<double>(j, "warmup_fraction", "warmup_fraction", origin);
