@@ -631,7 +631,10 @@ std::string write_scaling_report(const std::string& dir) {
     if (h.contains("predicted_n_only"))
       html += fmt::format("; L(N) at this budget predicted {:.4f}, error {:+.2f}%", h["predicted_n_only"].get<double>(),
                           100 * h["n_only_relative_error"].get<double>());
-    html += ".</p>\n";
+    // The predictions are the fit's when the run started; a later refit does not change them.
+    html += fmt::format(". Predicted by the fit as it stood when the run started{}{}.</p>\n",
+                        h.value("fit_min_steps", int64_t(0)) > 0 ? fmt::format(" (--min-steps {})", h["fit_min_steps"].get<int64_t>()) : "",
+                        h.contains("lr") ? fmt::format("; trained at lr {:.3g}", h["lr"].get<double>()) : "");
   }
   html += "<h2>Runs</h2><table><tr><th>run</th><th>N</th><th>D</th><th>C = 6ND</th><th>val loss</th><th>law</th><th>induction</th></tr>\n";
   const json left_out = fit.value("left_out", json::array());
