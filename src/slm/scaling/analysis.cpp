@@ -304,9 +304,10 @@ json grid_part(json j) {
 // law was fitted to (each size's largest budget) has that budget, otherwise null.
 json n_only_prediction(const json& fit, const std::vector<json>& points, double N, double D) {
   if (!fit.contains("n_only")) return nullptr;
+  const json left_out = fit.value("left_out", json::array());  // the fit's own record of what it left out
   std::vector<json> fitted;
   for (const auto& p : points)
-    if (p.value("steps", int64_t(0)) >= fit.value("min_steps", int64_t(0))) fitted.push_back(p);
+    if (std::find(left_out.begin(), left_out.end(), p["name"]) == left_out.end()) fitted.push_back(p);
   for (const auto& q : per_size_best(loss_points(fitted)))
     if (std::abs(q.D - D) > 1e-6 * D) return nullptr;
   return fit_from_json(fit["n_only"]).predict(N, D);
@@ -363,14 +364,15 @@ json run_holdout(const SweepOptions& opt_in) {
   const json predicted_n = n_only_prediction(fit, points, double(p.N), p.tokens);
   int64_t largest = 0;
   for (const auto& q : points) largest = std::max(largest, q["N"].get<int64_t>());
+  const double lr = point_train_config(c, p).lr;
   if (!opt.quiet)  // said before the run, so the log shows the prediction came first
     fmt::print(stderr, "held-out {} (N = {}, D = {:.4g}, lr {:.3g}): the joint law predicts {:.4f}{}\n", p.name, p.N, p.tokens,
-               point_train_config(c, p).lr, predicted,
+               lr, predicted,
                predicted_n.is_null() ? "" : fmt::format(", L(N) at this budget {:.4f}", predicted_n.get<double>()));
   const std::string dir = (fs::path(opt.out_dir) / "holdout" / p.name).string();
   // The run this name stands for, recorded when it starts: a finished run is measured again and
   // an interrupted one resumed, so neither may be another size, budget or learning rate.
-  const json intended = {{"D", p.tokens}, {"model", p.size.model.to_json()}, {"lr", point_train_config(c, p).lr}};
+  const json intended = {{"D", p.tokens}, {"model", p.size.model.to_json()}, {"lr", lr}};
   const auto record = fs::path(dir) / "intended.json", earlier = fs::path(dir) / "point.json";
   json was;
   if (fs::exists(record))
@@ -395,7 +397,7 @@ json run_holdout(const SweepOptions& opt_in) {
   json h = {{"name", p.name}, {"N", p.N}, {"D", p.tokens}, {"largest_fitted_N", largest}, {"predicted", predicted},
             {"observed", observed}, {"relative_error", (observed - predicted) / observed},
             {"within_2_percent", std::abs(observed - predicted) / observed <= 0.02},
-            {"fit_min_steps", fit.value("min_steps", int64_t(0))}, {"lr", point_train_config(c, p).lr}};
+            {"fit_min_steps", fit.value("min_steps", int64_t(0))}, {"lr", lr}};
   if (!predicted_n.is_null()) {
     const double pn = predicted_n.get<double>();
     h["predicted_n_only"] = pn;
