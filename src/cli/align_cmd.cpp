@@ -77,7 +77,7 @@ void print_result(const align::AlignResult& r) {
 
 void add_grpo(CLI::App* align) {
   struct Args : RunArgs {
-    std::string rewards, tasks;
+    std::string rewards, tasks, scale = "group";
     align::GrpoOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -106,6 +106,16 @@ void add_grpo(CLI::App* align) {
   cmd->add_option("--updates-per-batch", g.updates_per_batch, "optimizer steps on each batch of completions (mu)")
       ->capture_default_str()
       ->check(in_range(1, 64));
+  cmd->add_option("--scale-rewards", a->scale, "divide r - group mean by the group's std (group), the batch's (batch) or nothing (none, Dr. GRPO)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"group", "batch", "none"}));
+  auto* filter = cmd->add_option("--filter-groups", g.filter_std,
+                  "dynamic sampling (DAPO): replace groups whose rewards' std is at most this by more requests' groups")
+      ->check(in_range(0, 1e9));
+  cmd->add_option("--max-rounds", g.max_rounds, "with --filter-groups: rounds of requests sampled a batch at most")
+      ->capture_default_str()
+      ->check(in_range(1, 64))
+      ->needs(filter);
   cmd->add_option("--sample-every", g.sample_every, "write one group's completions to samples.jsonl every N batches")
       ->capture_default_str()
       ->check(in_range(0, kMaxCount));
@@ -119,13 +129,16 @@ void add_grpo(CLI::App* align) {
       "  slm align grpo --base runs/q/finetune/model --prompts runs/q/sft/train.jsonl --out runs/q/grpo\n"
       "  slm align grpo --base M --prompts P --tasks write_words,who --group 8 --max-steps 60 \\\n"
       "      --eval runs/q/sft/heldout.jsonl --out run\n"
-      "  slm align grpo --base M --prompts P --lora 8 --lora-dropout 0.05 --out run   # adapters only\n\n"
+      "  slm align grpo --base M --prompts P --lora 8 --lora-dropout 0.05 --out run   # adapters only\n"
+      "  slm align grpo --base M --prompts P --scale-rewards none --filter-groups 0.05 --out run\n"
+      "      # Dr. GRPO's advantages, and DAPO's dynamic sampling: only groups that differ\n\n"
       "With --lora the base stays frozen and is also the reference (no second copy of the weights);\n"
       "model/ is then a PEFT adapter folder: slm lora merge folds it into the base.");
   cmd->callback([a, cmd] {
     a->o.run = resolve(*a, cmd);
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
     a->o.tasks = split_commas(a->tasks);
+    a->o.grpo.scale = align::parse_reward_scale(a->scale);
     print_result(align::grpo(a->o));
   });
 }

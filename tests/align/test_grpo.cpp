@@ -71,3 +71,49 @@ TEST(Grpo, ResumeIsBitIdenticalEvenBetweenUpdatesOnOneBatch) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["reward"], b[i]["reward"]) << "step " << i + 1;
 }
+
+// DAPO's dynamic sampling on the toy task, where most groups at first never emit the
+// target (every reward 0, nothing to learn): those are set aside and more requests drawn,
+// so the batches train on groups that differ; the run still resumes bit for bit.
+TEST(Grpo, DynamicSamplingTrainsOnGroupsThatDifferAndResumes) {
+  test::TempDir dir;
+  const uint32_t target = tok().encode(" the").at(0);
+  GrpoSettings s = toy_settings();
+  s.filter_std = 0, s.max_rounds = 4, s.sample_every = 1, s.scale = RewardScale::none;
+  auto recs = requests();
+  auto ref = random_model();
+
+  auto straight = random_model();
+  auto lo = loop(dir, "straight", 30, 2e-2);
+  grpo_train(straight, ref, tok(), recs, target_reward(target), s, lo);
+  auto rows = metrics(lo.out_dir);
+  ASSERT_EQ(rows.size(), 30u);
+  // At first few groups pass (rewards all 0), so batches take more than one round.
+  EXPECT_LT(rows[0]["groups_passed"].get<double>(), 0.5);
+  EXPECT_GT(rows[0]["sample_rounds"].get<int>(), 1);
+  // The logged group of each batch is one the filter kept whenever any passed: its
+  // completions' advantages are not all zero.
+  std::ifstream in(lo.out_dir + "/samples.jsonl");
+  std::map<int, double> spread;  // batch -> sum |advantage|
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line);
+    spread[j["batch"].get<int>()] += std::abs(j["advantage"].get<double>());
+  }
+  ASSERT_EQ(spread.size(), 30u);
+  for (const auto& [batch, sum] : spread)
+    if (rows[size_t(batch - 1)]["groups_passed"].get<double>() > 0) EXPECT_GT(sum, 0.0) << "batch " << batch;
+  double last = 0;
+  for (size_t i = rows.size() - 5; i < rows.size(); ++i) last += rows[i]["reward"].get<double>() / 5;
+  EXPECT_GT(last, 0.3);
+
+  // Stopped at step 12 and resumed: the same weights as straight through.
+  auto first = random_model();
+  auto lr = loop(dir, "resumed", 30, 2e-2);
+  lr.stop_after = 12;
+  ASSERT_TRUE(grpo_train(first, ref, tok(), recs, target_reward(target), s, lr).interrupted);
+  auto second = random_model();
+  lr.stop_after = -1, lr.resume = lr.out_dir;
+  ASSERT_FALSE(grpo_train(second, ref, tok(), recs, target_reward(target), s, lr).model_dir.empty());
+  ASSERT_EQ(std::memcmp(straight.params(), second.params(), size_t(straight.num_params()) * sizeof(float)), 0);
+}

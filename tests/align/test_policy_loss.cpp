@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "slm/align/policy_loss.h"
+#include "slm/util/error.h"
 
 using namespace slm;
 using namespace slm::align;
@@ -168,5 +169,29 @@ TEST(DpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
       auto [cc, jj] = sums(l);
       return dpo_pair(cc, jj, rc, rr, beta, ipo).loss;
     });
+  }
+}
+
+TEST(GrpoLoss, AdvantagesScaledByTheBatchOrNotAtAll) {
+  const std::vector<double> r = {1, 2, 3, 4, 0.5, 0.5, 0.5, 0.6};
+  // none (Dr. GRPO): r - the group's mean, so the near-tie group pushes only as hard as its
+  // 0.1 difference, where group scaling blows it up to the same size as the first group.
+  auto none = group_advantages(r, 4, RewardScale::none);
+  EXPECT_NEAR(none[0], 1 - 2.5, 1e-12);
+  EXPECT_NEAR(none[7], 0.6 - 0.525, 1e-12);
+  auto group = group_advantages(r, 4, RewardScale::group);
+  EXPECT_GT(group[7], 1.5);  // 0.075 / 0.043: the noise of the second group made large
+  // batch: the same differences over one std, that of all eight rewards.
+  auto batch = group_advantages(r, 4, RewardScale::batch);
+  const double sd = reward_std(r, 0, 8);
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_NEAR(batch[i], none[i] / (sd + 1e-4), 1e-12) << i;
+  EXPECT_NEAR(reward_std({2, 4}, 0, 2), 1.0, 1e-12);
+  EXPECT_EQ(parse_reward_scale("none"), RewardScale::none);
+  EXPECT_STREQ(reward_scale_name(RewardScale::batch), "batch");
+  try {
+    parse_reward_scale("grup");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected group, batch or none"), std::string::npos) << e.what();
   }
 }

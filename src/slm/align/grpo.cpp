@@ -104,7 +104,7 @@ class GrpoSource : public train::BatchSource {
   }
 
   json state() const override {
-    json s = {{"order", order_.state()}, {"draws", draws_}, {"inner", inner_}, {"slot", slot_}};
+    json s = {{"order", order_.state()}, {"draws", draws_}, {"batches", batches_}, {"inner", inner_}, {"slot", slot_}};
     if (inner_ != 0) {  // mid-way through a batch's updates: its completions are needed again
       json rs = json::array();
       for (const auto& r : slots_) rs.push_back(r.to_json());
@@ -116,6 +116,7 @@ class GrpoSource : public train::BatchSource {
   void restore(const json& s) override {
     order_.restore(s.at("order"));
     draws_ = s.at("draws"), inner_ = s.at("inner"), slot_ = s.at("slot");
+    batches_ = s.value("batches", draws_);  // a checkpoint from before dynamic sampling: one round a batch
     if (inner_ != 0)
       for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = Rollout::from_json(s.at("rollouts").at(i));
   }
@@ -123,78 +124,133 @@ class GrpoSource : public train::BatchSource {
  private:
   const stories::InstructRecord& next_record() { return recs_[order_.next()]; }
 
-  // G completions of each of P requests from the policy, scored and turned into rows.
-  Rollout sample() {
+  // One request's G completions, scored.
+  struct Group {
+    const stories::InstructRecord* request = nullptr;
+    std::vector<uint32_t> prompt_ids;
+    std::vector<infer::GenerateResult> outs;
+    std::vector<Reward> rewards;
+    double std = 0;  // of the rewards' totals
+  };
+
+  // G completions of each of P requests from the policy, scored: one round of sampling.
+  std::vector<Group> draw_round() {
     std::vector<const stories::InstructRecord*> reqs;
     std::vector<std::string> prompts;
-    std::vector<std::vector<uint32_t>> prompt_ids;
+    std::vector<std::vector<uint32_t>> ids;
     for (int p = 0; p < P_; ++p) {
       const stories::InstructRecord* r = &next_record();
-      std::string text = request_prompt(*r);
-      std::vector<uint32_t> ids = tok_.encode(text);
-      for (int g = 0; g < s_.group; ++g) reqs.push_back(r), prompts.push_back(text), prompt_ids.push_back(ids);
+      reqs.push_back(r), prompts.push_back(request_prompt(*r)), ids.push_back(tok_.encode(prompts.back()));
     }
+    std::vector<std::string> repeated;
+    for (const auto& t : prompts) repeated.insert(repeated.end(), size_t(s_.group), t);
     infer::GenerateOptions go;
     go.max_tokens = s_.max_tokens;
     go.sampling.temperature = s_.temperature;
     go.sampling.top_k = s_.top_k;
     uint64_t z = seed_ ^ (0x9E3779B97F4A7C15ull * (draws_ + 1));
-    go.seed = splitmix64(z);  // each batch its own draws, the same on a resumed run
+    go.seed = splitmix64(z);  // each round its own draws, the same on a resumed run
     ++draws_;
-    auto outs = infer::generate_batch(pol_, tok_, prompts, go);
+    auto outs = infer::generate_batch(pol_, tok_, repeated, go);
 
     std::vector<Completion> done;
-    std::vector<std::string> texts;
-    std::vector<bool> eot;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      texts.push_back(outs[i].text), eot.push_back(outs[i].finish == "eot");
-      done.push_back({reqs[i], outs[i].text, outs[i].tokens, eot[i]});
-    }
+    for (size_t i = 0; i < outs.size(); ++i)
+      done.push_back({reqs[i / size_t(s_.group)], outs[i].text, outs[i].tokens, outs[i].finish == "eot"});
     std::vector<Reward> rw = rewards_(done);
     if (rw.size() != done.size()) throw Error("the reward function scored a different number of completions", "grpo");
+    std::vector<Group> groups(static_cast<size_t>(P_));
+    for (int p = 0; p < P_; ++p) {
+      Group& g = groups[size_t(p)];
+      g.request = reqs[size_t(p)], g.prompt_ids = ids[size_t(p)];
+      const auto b = size_t(p) * size_t(s_.group), e = b + size_t(s_.group);
+      g.outs.assign(outs.begin() + long(b), outs.begin() + long(e));
+      g.rewards.assign(rw.begin() + long(b), rw.begin() + long(e));
+      std::vector<double> totals;
+      for (const auto& x : g.rewards) totals.push_back(x.total);
+      g.std = reward_std(totals, 0, s_.group);
+    }
+    return groups;
+  }
+
+  // The P groups a batch trains on: one round, or with dynamic sampling the groups that
+  // pass the filter from up to max_rounds rounds, topped up with the most varied of the
+  // rest. `sampled` gets every group drawn (the reward curve is the policy's, unfiltered).
+  std::vector<Group> choose_groups(std::vector<Group>& sampled, int& rounds) {
+    const bool filter = s_.filter_std >= 0;
+    std::vector<Group> kept, set_aside;
+    rounds = 0;
+    do {
+      for (auto& g : draw_round()) {
+        sampled.push_back(g);
+        (!filter || g.std > s_.filter_std ? kept : set_aside).push_back(std::move(g));
+      }
+      ++rounds;
+    } while (filter && int(kept.size()) < P_ && rounds < s_.max_rounds);
+    kept.resize(std::min(kept.size(), size_t(P_)));
+    std::stable_sort(set_aside.begin(), set_aside.end(), [](const Group& a, const Group& b) { return a.std > b.std; });
+    for (size_t i = 0; int(kept.size()) < P_; ++i) kept.push_back(std::move(set_aside[i]));
+    return kept;
+  }
+
+  // A batch: its groups, their advantages, and the rows the loss trains on.
+  Rollout sample() {
+    std::vector<Group> sampled;
+    int rounds = 0;
+    std::vector<Group> groups = choose_groups(sampled, rounds);
     std::vector<double> totals;
-    for (const auto& x : rw) totals.push_back(x.total);
+    for (const auto& g : groups)
+      for (const auto& x : g.rewards) totals.push_back(x.total);
 
     Rollout r;
-    r.adv = group_advantages(totals, s_.group);
-    r.B = int(outs.size());
+    r.adv = group_advantages(totals, s_.group, s_.scale);
     std::vector<std::vector<uint32_t>> seqs;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      std::vector<uint32_t> s = prompt_ids[i];
-      s.insert(s.end(), outs[i].tokens.begin(), outs[i].tokens.end());
-      if (eot[i]) s.push_back(tok_.eot());  // stopping is a choice the policy made too
-      r.T = std::max(r.T, int(s.size()) - 1);
-      seqs.push_back(std::move(s));
-    }
+    std::vector<size_t> starts;  // each row's first target that is a completion token
+    for (const auto& g : groups)
+      for (const auto& out : g.outs) {
+        std::vector<uint32_t> s = g.prompt_ids;
+        s.insert(s.end(), out.tokens.begin(), out.tokens.end());
+        if (out.finish == "eot") s.push_back(tok_.eot());  // stopping is a choice the policy made too
+        r.T = std::max(r.T, int(s.size()) - 1);
+        starts.push_back(g.prompt_ids.size() - 1);
+        seqs.push_back(std::move(s));
+      }
+    r.B = int(seqs.size());
     r.x.assign(size_t(r.B) * r.T, int32_t(tok_.eot()));
     r.y.assign(size_t(r.B) * r.T, -1);
     for (int b = 0; b < r.B; ++b) {
       const auto& s = seqs[size_t(b)];
-      const size_t start = prompt_ids[size_t(b)].size() - 1;  // the first target that is a completion token
       for (size_t t = 0; t + 1 < s.size(); ++t) {
         r.x[size_t(b) * r.T + t] = int32_t(s[t]);
-        if (t >= start) r.y[size_t(b) * r.T + t] = int32_t(s[t + 1]);
+        if (t >= starts[size_t(b)]) r.y[size_t(b) * r.T + t] = int32_t(s[t + 1]);
       }
     }
     token_logprobs(pol_, r.x.data(), r.y.data(), r.B, r.T, r.logp_old);
     // The reference runs at the policy's precision (bf16 or fp32, set by the loop), so that
     // KL is exactly zero while the two share weights, as at step 0.
     ref_.logprobs(r.x.data(), r.y.data(), r.B, r.T, pol_.precision(), r.logp_ref);
-    r.metrics = summarize(rw, outs);
-    if (s_.sample_every > 0 && (draws_ - 1) % uint64_t(s_.sample_every) == 0) log_samples(reqs, texts, rw, r.adv);
+    r.metrics = summarize(sampled);
+    if (s_.filter_std >= 0) {
+      int passed = 0;
+      for (const auto& g : sampled) passed += g.std > s_.filter_std;
+      r.metrics["groups_passed"] = double(passed) / double(sampled.size());
+      r.metrics["sample_rounds"] = rounds;
+    }
+    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(groups.front(), r.adv);
+    ++batches_;
     return r;
   }
 
-  static json summarize(const std::vector<Reward>& rw, const std::vector<infer::GenerateResult>& outs) {
+  static json summarize(const std::vector<Group>& groups) {
     json m = json::object();
-    double total = 0, sq = 0, len = 0, eots = 0;
+    double total = 0, sq = 0, len = 0, eots = 0, n = 0;
     std::map<std::string, std::pair<double, int>> rules;
-    for (size_t i = 0; i < rw.size(); ++i) {
-      total += rw[i].total, sq += rw[i].total * rw[i].total;
-      len += outs[i].generated_tokens, eots += outs[i].finish == "eot";
-      for (const auto& [k, v] : rw[i].rules) rules[k].first += v, rules[k].second++;
-    }
-    const double n = double(rw.size());
+    for (const auto& g : groups)
+      for (size_t i = 0; i < g.rewards.size(); ++i) {
+        const Reward& rw = g.rewards[i];
+        total += rw.total, sq += rw.total * rw.total, n += 1;
+        len += g.outs[i].generated_tokens, eots += g.outs[i].finish == "eot";
+        for (const auto& [k, v] : rw.rules) rules[k].first += v, rules[k].second++;
+      }
     m["reward"] = total / n;
     m["reward_std"] = std::sqrt(std::max(0.0, sq / n - (total / n) * (total / n)));
     m["completion_tokens"] = len / n;
@@ -203,16 +259,15 @@ class GrpoSource : public train::BatchSource {
     return m;
   }
 
-  // The first request's group, every completion with its rewards: what the reward is
+  // The batch's first group, every completion with its rewards: what the reward is
   // paying for, to read (reward hacking shows here first).
-  void log_samples(const std::vector<const stories::InstructRecord*>& reqs, const std::vector<std::string>& texts,
-                   const std::vector<Reward>& rw, const std::vector<double>& adv) const {
+  void log_samples(const Group& g, const std::vector<double>& adv) const {
     if (samples_path_.empty()) return;
     std::ofstream out(samples_path_, std::ios::app);
-    for (int g = 0; g < s_.group; ++g) {
-      json j = {{"batch", draws_}, {"task", reqs[size_t(g)]->task}, {"instruction", reqs[size_t(g)]->instruction},
-                {"completion", texts[size_t(g)]}, {"reward", rw[size_t(g)].total}, {"rules", rw[size_t(g)].rules},
-                {"advantage", adv[size_t(g)]}};
+    for (int i = 0; i < s_.group; ++i) {
+      json j = {{"batch", batches_ + 1}, {"task", g.request->task}, {"instruction", g.request->instruction},
+                {"completion", g.outs[size_t(i)].text}, {"reward", g.rewards[size_t(i)].total},
+                {"rules", g.rewards[size_t(i)].rules}, {"advantage", adv[size_t(i)]}};
       out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     }
   }
@@ -227,7 +282,8 @@ class GrpoSource : public train::BatchSource {
   const uint64_t seed_;
   const std::string samples_path_;
   EpochOrder order_;
-  uint64_t draws_ = 0;
+  uint64_t draws_ = 0;    // rounds of sampling so far (each its own seed)
+  uint64_t batches_ = 0;  // batches so far (more than one round each with dynamic sampling)
   int inner_ = 0;
   size_t slot_ = 0;
   std::vector<Rollout> slots_;
@@ -264,6 +320,7 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   train::LoopOptions lo = options;
   if (settings.group < 2) throw Error("a group needs at least 2 completions to compare", "--group");
   if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
+  if (settings.max_rounds < 1) throw Error("expected at least 1", "--max-rounds");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
   std::vector<stories::InstructRecord> fit;
   for (const auto& r : requests)
@@ -298,7 +355,8 @@ AlignResult grpo(const GrpoOptions& opt) {
                          {"grpo",
                           {{"group", g.group}, {"max_tokens", g.max_tokens}, {"temperature", g.temperature},
                            {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
-                           {"updates_per_batch", g.updates_per_batch}}},
+                           {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
+                           {"filter_std", g.filter_std}, {"max_rounds", g.max_rounds}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "slm/align/policy_loss.h"
 #include "slm/align/rewards.h"
 #include "slm/align/run.h"
 #include "slm/tokenizer/bpe.h"
@@ -27,6 +28,13 @@ struct GrpoSettings {
   double clip_eps = 0.2;       // PPO's clip range
   double beta = 0.04;          // the KL penalty's weight (DeepSeekMath's value)
   int updates_per_batch = 1;   // mu: optimizer steps on each batch of completions
+  RewardScale scale = RewardScale::group;  // what divides r - mean (policy_loss.h)
+  // DAPO's dynamic sampling (Yu et al. 2025): a group whose rewards' std is at most
+  // filter_std teaches (almost) nothing, so it is set aside and more requests are drawn in
+  // its place, at most max_rounds rounds of batch_size requests a batch; if too few groups
+  // pass, the most varied of those set aside fill the batch. Off when filter_std < 0.
+  double filter_std = -1;
+  int max_rounds = 4;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
 

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "slm/util/error.h"
+
 namespace slm::align {
 
 template <class T>
@@ -71,16 +75,35 @@ TokenTerm grpo_token(double logp, double logp_old, double logp_ref, double adv, 
   return t;
 }
 
-std::vector<double> group_advantages(const std::vector<double>& r, int group) {
+RewardScale parse_reward_scale(const std::string& name) {
+  if (name == "group") return RewardScale::group;
+  if (name == "batch") return RewardScale::batch;
+  if (name == "none") return RewardScale::none;
+  throw Error(fmt::format("unknown reward scaling '{}': expected group, batch or none", name), "--scale-rewards");
+}
+
+const char* reward_scale_name(RewardScale s) {
+  return s == RewardScale::group ? "group" : s == RewardScale::batch ? "batch" : "none";
+}
+
+double reward_std(const std::vector<double>& r, size_t begin, int n) {
+  double mean = 0, var = 0;
+  for (int i = 0; i < n; ++i) mean += r[begin + size_t(i)];
+  mean /= n;
+  for (int i = 0; i < n; ++i) var += (r[begin + size_t(i)] - mean) * (r[begin + size_t(i)] - mean);
+  return std::sqrt(var / n);
+}
+
+std::vector<double> group_advantages(const std::vector<double>& r, int group, RewardScale scale) {
   std::vector<double> a(r.size(), 0.0);
+  const double batch_sd = r.empty() ? 0.0 : reward_std(r, 0, int(r.size()));
   for (size_t g = 0; g + size_t(group) <= r.size(); g += size_t(group)) {
-    double mean = 0, var = 0;
-    for (int i = 0; i < group; ++i) mean += r[g + size_t(i)];
-    mean /= group;
-    for (int i = 0; i < group; ++i) var += (r[g + size_t(i)] - mean) * (r[g + size_t(i)] - mean);
-    const double sd = std::sqrt(var / group);
+    const double sd = reward_std(r, g, group);
     if (sd < 1e-9) continue;  // nothing to prefer within the group
-    for (int i = 0; i < group; ++i) a[g + size_t(i)] = (r[g + size_t(i)] - mean) / (sd + 1e-4);
+    double mean = 0;
+    for (int i = 0; i < group; ++i) mean += r[g + size_t(i)] / group;
+    const double div = scale == RewardScale::group ? sd + 1e-4 : scale == RewardScale::batch ? batch_sd + 1e-4 : 1.0;
+    for (int i = 0; i < group; ++i) a[g + size_t(i)] = (r[g + size_t(i)] - mean) / div;
   }
   return a;
 }

@@ -11,6 +11,7 @@
 // DPO (Rafailov et al. 2023): h = (log pi(y_w) - log ref(y_w)) - (log pi(y_l) - log ref(y_l)),
 //   L = -log sigmoid(beta h);  IPO (Azar et al. 2023): L = (h - 1/(2 beta))^2.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "slm/model/transformer.h"
@@ -41,9 +42,23 @@ struct TokenTerm {
 
 TokenTerm grpo_token(double logp, double logp_old, double logp_ref, double advantage, double clip_eps, double beta);
 
-// (r - mean) / (std + 1e-4) within each group of `group` consecutive rewards (population
-// std, as DeepSeekMath); a group whose rewards are all equal gets zeros.
-std::vector<double> group_advantages(const std::vector<double>& rewards, int group);
+// How a completion's reward becomes its advantage, r - mean of its group divided by:
+//   group  the group's std (DeepSeekMath; TRL's scale_rewards="group"),
+//   batch  the std of every reward in the batch (TRL's "batch"),
+//   none   nothing (Dr. GRPO, Liu et al. 2025): a group whose rewards differ by noise
+//          (grammar, length) then pushes as little as that noise, not as hard as a group
+//          where one completion did what was asked.
+enum class RewardScale { group, batch, none };
+RewardScale parse_reward_scale(const std::string& name);  // throws naming --scale-rewards
+const char* reward_scale_name(RewardScale s);
+
+// The population std of rewards[begin, begin + n).
+double reward_std(const std::vector<double>& rewards, size_t begin, int n);
+
+// The advantages of groups of `group` consecutive rewards (population std, + 1e-4 when
+// dividing); a group whose rewards are all equal gets zeros.
+std::vector<double> group_advantages(const std::vector<double>& rewards, int group,
+                                     RewardScale scale = RewardScale::group);
 
 // The GRPO loss of a batch of rows [B, T] (targets -1 are not completion tokens): each
 // row's tokens averaged, rows averaged. Fills weights (one a position) so that the
