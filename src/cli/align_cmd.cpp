@@ -112,6 +112,9 @@ void add_grpo(CLI::App* align) {
   auto* filter = cmd->add_option("--filter-groups", g.filter_std,
                   "dynamic sampling (DAPO): replace groups whose rewards' std is at most this by more requests' groups")
       ->check(in_range(0, 1e9));
+  cmd->add_option("--filter-rule", g.filter_rule,
+                  "with --filter-groups: compare this rule's scores (e.g. words) where it applies, not the total")
+      ->needs(filter);
   cmd->add_option("--max-rounds", g.max_rounds, "with --filter-groups: rounds of requests sampled a batch at most")
       ->capture_default_str()
       ->check(in_range(1, 64))

@@ -13,6 +13,7 @@
 
 #include "align/grpo_toy.h"
 #include "slm/align/grpo.h"
+#include "slm/util/error.h"
 #include "test_util.h"
 
 using namespace slm;
@@ -116,4 +117,45 @@ TEST(Grpo, DynamicSamplingTrainsOnGroupsThatDifferAndResumes) {
   lr.stop_after = -1, lr.resume = lr.out_dir;
   ASSERT_FALSE(grpo_train(second, ref, tok(), recs, target_reward(target), s, lr).model_dir.empty());
   ASSERT_EQ(std::memcmp(straight.params(), second.params(), size_t(straight.num_params()) * sizeof(float)), 0);
+}
+
+// --filter-rule: the filter looks at one rule's scores. The toy reward, named "words" here,
+// plus a little of a "length" score that varies with every completion: on the total every
+// group passes; on "words" only those where some completion emitted the target. An unknown
+// rule is refused before any sampling.
+TEST(Grpo, DynamicSamplingFiltersOnOneRule) {
+  test::TempDir dir;
+  const uint32_t target = tok().encode(" the").at(0);
+  RewardFn with_noise = [base = target_reward(target)](const std::vector<Completion>& cs) {
+    auto out = base(cs);
+    for (size_t i = 0; i < cs.size(); ++i) {
+      out[i].rules["words"] = out[i].rules.at("target");
+      out[i].rules.erase("target");
+      out[i].rules["length"] = double(cs[i].text.size() % 7) / 7;
+      out[i].total += 0.1 * out[i].rules["length"];
+    }
+    return out;
+  };
+  GrpoSettings s = toy_settings();
+  s.filter_std = 0, s.max_rounds = 3;
+  auto recs = requests();
+  auto ref = random_model();
+  auto passed = [&](const std::string& rule, const std::string& name) {
+    s.filter_rule = rule;
+    auto policy = random_model();
+    grpo_train(policy, ref, tok(), recs, with_noise, s, loop(dir, name, 1));
+    return metrics(dir / name).at(0)["groups_passed"].get<double>();
+  };
+  EXPECT_EQ(passed("", "total"), 1.0);
+  EXPECT_LT(passed("words", "words"), 0.5);
+  EXPECT_EQ(passed("answer", "absent"), 1.0);  // a rule no completion has: the total decides
+  s.filter_rule = "wrods";
+  auto policy = random_model();
+  try {
+    grpo_train(policy, ref, tok(), recs, with_noise, s, loop(dir, "bad", 1));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown reward rule 'wrods'"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad"));
 }

@@ -35,6 +35,10 @@ struct GrpoSettings {
   // pass, the most varied of those set aside fill the batch. Off when filter_std < 0.
   double filter_std = -1;
   int max_rounds = 4;
+  // The filter's std is that of this rule's scores (e.g. "words": keep the groups where
+  // some completions used more of the words than others) where the rule applies to the
+  // request, else of the total reward. Empty: the total.
+  std::string filter_rule;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
 
