@@ -77,7 +77,7 @@ void print_result(const align::AlignResult& r) {
 
 void add_grpo(CLI::App* align) {
   struct Args : RunArgs {
-    std::string rewards, tasks, scale = "group";
+    std::string rewards, tasks, scale = "group", filter_rules;
     align::GrpoOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -112,8 +112,8 @@ void add_grpo(CLI::App* align) {
   auto* filter = cmd->add_option("--filter-groups", g.filter_std,
                   "dynamic sampling (DAPO): replace groups whose rewards' std is at most this by more requests' groups")
       ->check(in_range(0, 1e9));
-  cmd->add_option("--filter-rule", g.filter_rule,
-                  "with --filter-groups: compare this rule's scores (e.g. words) where it applies, not the total")
+  cmd->add_option("--filter-rules", a->filter_rules,
+                  "with --filter-groups: compare the scores of the first of these rules that applies (e.g. words,answer), not the total")
       ->needs(filter);
   cmd->add_option("--max-rounds", g.max_rounds, "with --filter-groups: rounds of requests sampled a batch at most")
       ->capture_default_str()
@@ -142,6 +142,7 @@ void add_grpo(CLI::App* align) {
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
     a->o.tasks = split_commas(a->tasks);
     a->o.grpo.scale = align::parse_reward_scale(a->scale);
+    a->o.grpo.filter_rules = split_commas(a->filter_rules);
     print_result(align::grpo(a->o));
   });
 }

@@ -119,7 +119,7 @@ TEST(Grpo, DynamicSamplingTrainsOnGroupsThatDifferAndResumes) {
   ASSERT_EQ(std::memcmp(straight.params(), second.params(), size_t(straight.num_params()) * sizeof(float)), 0);
 }
 
-// --filter-rule: the filter looks at one rule's scores. The toy reward, named "words" here,
+// --filter-rules: the filter looks at one rule's scores. The toy reward, named "words" here,
 // plus a little of a "length" score that varies with every completion: on the total every
 // group passes; on "words" only those where some completion emitted the target. An unknown
 // rule is refused before any sampling.
@@ -140,16 +140,16 @@ TEST(Grpo, DynamicSamplingFiltersOnOneRule) {
   s.filter_std = 0, s.max_rounds = 3;
   auto recs = requests();
   auto ref = random_model();
-  auto passed = [&](const std::string& rule, const std::string& name) {
-    s.filter_rule = rule;
+  auto passed = [&](const std::vector<std::string>& rules, const std::string& name) {
+    s.filter_rules = rules;
     auto policy = random_model();
     grpo_train(policy, ref, tok(), recs, with_noise, s, loop(dir, name, 1));
     return metrics(dir / name).at(0)["groups_passed"].get<double>();
   };
-  EXPECT_EQ(passed("", "total"), 1.0);
-  EXPECT_LT(passed("words", "words"), 0.5);
-  EXPECT_EQ(passed("answer", "absent"), 1.0);  // a rule no completion has: the total decides
-  s.filter_rule = "wrods";
+  EXPECT_EQ(passed({}, "total"), 1.0);
+  EXPECT_LT(passed({"answer", "words"}, "words"), 0.5);  // the first that applies
+  EXPECT_EQ(passed({"answer"}, "absent"), 1.0);  // a rule no completion has: the total decides
+  s.filter_rules = {"words", "wrods"};
   auto policy = random_model();
   try {
     grpo_train(policy, ref, tok(), recs, with_noise, s, loop(dir, "bad", 1));

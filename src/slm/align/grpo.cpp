@@ -170,20 +170,18 @@ class GrpoSource : public train::BatchSource {
     return groups;
   }
 
-  // What the dynamic-sampling filter compares: the std of the filter rule's scores in a
-  // group where the rule applies to the request (it scored every completion), else of the
-  // total rewards.
+  // What the dynamic-sampling filter compares: the std of the scores of the first filter
+  // rule that applies to the request (it scored every completion), else of the totals.
   double filter_std_of(const std::vector<Reward>& rw) const {
     std::vector<double> v;
-    for (const auto& x : rw) {
-      auto it = x.rules.find(s_.filter_rule);
-      if (s_.filter_rule.empty() || it == x.rules.end()) break;
-      v.push_back(it->second);
-    }
-    if (v.size() != rw.size()) {
+    for (const auto& rule : s_.filter_rules) {
       v.clear();
-      for (const auto& x : rw) v.push_back(x.total);
+      for (const auto& x : rw)
+        if (auto it = x.rules.find(rule); it != x.rules.end()) v.push_back(it->second);
+      if (v.size() == rw.size()) return reward_std(v, 0, int(v.size()));
     }
+    v.clear();
+    for (const auto& x : rw) v.push_back(x.total);
     return reward_std(v, 0, int(v.size()));
   }
 
@@ -337,9 +335,10 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
   if (settings.max_rounds < 1) throw Error("expected at least 1", "--max-rounds");
   const auto& rules = reward_rule_names();
-  if (!settings.filter_rule.empty() && std::find(rules.begin(), rules.end(), settings.filter_rule) == rules.end())
-    throw Error(fmt::format("unknown reward rule '{}'; expected one of {}", settings.filter_rule, fmt::join(rules, ", ")),
-                "--filter-rule");
+  for (const auto& rule : settings.filter_rules)
+    if (std::find(rules.begin(), rules.end(), rule) == rules.end())
+      throw Error(fmt::format("unknown reward rule '{}'; expected one of {}", rule, fmt::join(rules, ", ")),
+                  "--filter-rules");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
   std::vector<stories::InstructRecord> fit;
   for (const auto& r : requests)
@@ -375,7 +374,7 @@ AlignResult grpo(const GrpoOptions& opt) {
                           {{"group", g.group}, {"max_tokens", g.max_tokens}, {"temperature", g.temperature},
                            {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
-                           {"filter_std", g.filter_std}, {"filter_rule", g.filter_rule}, {"max_rounds", g.max_rounds}}},
+                           {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;

@@ -35,10 +35,11 @@ struct GrpoSettings {
   // pass, the most varied of those set aside fill the batch. Off when filter_std < 0.
   double filter_std = -1;
   int max_rounds = 4;
-  // The filter's std is that of this rule's scores (e.g. "words": keep the groups where
-  // some completions used more of the words than others) where the rule applies to the
-  // request, else of the total reward. Empty: the total.
-  std::string filter_rule;
+  // The filter's std is that of the first of these rules that applies to the request
+  // (e.g. {"words", "answer"}: keep the writing groups where some completions used more of
+  // the words than others, and the question groups where some answered), else of the
+  // total reward. Empty: the total.
+  std::vector<std::string> filter_rules;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
 
