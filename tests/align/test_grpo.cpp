@@ -102,8 +102,11 @@ TEST(Grpo, DynamicSamplingTrainsOnGroupsThatDifferAndResumes) {
     spread[j["batch"].get<int>()] += std::abs(j["advantage"].get<double>());
   }
   ASSERT_EQ(spread.size(), 30u);
-  for (const auto& [batch, sum] : spread)
-    if (rows[size_t(batch - 1)]["groups_passed"].get<double>() > 0) EXPECT_GT(sum, 0.0) << "batch " << batch;
+  for (const auto& [batch, sum] : spread) {
+    if (rows[size_t(batch - 1)]["groups_passed"].get<double>() > 0) {
+      EXPECT_GT(sum, 0.0) << "batch " << batch;
+    }
+  }
   double last = 0;
   for (size_t i = rows.size() - 5; i < rows.size(); ++i) last += rows[i]["reward"].get<double>() / 5;
   EXPECT_GT(last, 0.3);

@@ -130,7 +130,15 @@ class GrpoSource : public train::BatchSource {
     std::vector<uint32_t> prompt_ids;
     std::vector<infer::GenerateResult> outs;
     std::vector<Reward> rewards;
-    double std = 0;  // of the rewards' totals
+    double filter_std = 0;  // what dynamic sampling compares (filter_std_of)
+  };
+
+  // A batch's draw: every group sampled (the reward curve is the policy's, unfiltered), the
+  // P of them the batch trains on, how many passed the filter, and the rounds it took.
+  struct Draw {
+    std::vector<Group> sampled;
+    std::vector<size_t> chosen;
+    int passed = 0, rounds = 0;
   };
 
   // G completions of each of P requests from the policy, scored: one round of sampling.
@@ -165,7 +173,7 @@ class GrpoSource : public train::BatchSource {
       const auto b = size_t(p) * size_t(s_.group), e = b + size_t(s_.group);
       g.outs.assign(outs.begin() + long(b), outs.begin() + long(e));
       g.rewards.assign(rw.begin() + long(b), rw.begin() + long(e));
-      g.std = filter_std_of(g.rewards);
+      g.filter_std = filter_std_of(g.rewards);
     }
     return groups;
   }
@@ -186,45 +194,47 @@ class GrpoSource : public train::BatchSource {
   }
 
   // The P groups a batch trains on: one round, or with dynamic sampling the groups that
-  // pass the filter from up to max_rounds rounds, topped up with the most varied of the
-  // rest. `sampled` gets every group drawn (the reward curve is the policy's, unfiltered).
-  std::vector<Group> choose_groups(std::vector<Group>& sampled, int& rounds) {
+  // pass the filter from up to max_rounds rounds, topped up with the most varied of the rest.
+  Draw draw_batch() {
     const bool filter = s_.filter_std >= 0;
-    std::vector<Group> kept, set_aside;
-    rounds = 0;
+    Draw d;
+    std::vector<size_t> set_aside;
     do {
       for (auto& g : draw_round()) {
-        sampled.push_back(g);
-        (!filter || g.std > s_.filter_std ? kept : set_aside).push_back(std::move(g));
+        const bool pass = !filter || g.filter_std > s_.filter_std;
+        d.passed += pass;
+        (pass ? d.chosen : set_aside).push_back(d.sampled.size());
+        d.sampled.push_back(std::move(g));
       }
-      ++rounds;
-    } while (filter && int(kept.size()) < P_ && rounds < s_.max_rounds);
-    kept.resize(std::min(kept.size(), size_t(P_)));
-    std::stable_sort(set_aside.begin(), set_aside.end(), [](const Group& a, const Group& b) { return a.std > b.std; });
-    for (size_t i = 0; int(kept.size()) < P_; ++i) kept.push_back(std::move(set_aside[i]));
-    return kept;
+      ++d.rounds;
+    } while (filter && int(d.chosen.size()) < P_ && d.rounds < s_.max_rounds);
+    d.chosen.resize(std::min(d.chosen.size(), size_t(P_)));
+    std::stable_sort(set_aside.begin(), set_aside.end(),
+                     [&](size_t a, size_t b) { return d.sampled[a].filter_std > d.sampled[b].filter_std; });
+    for (size_t i = 0; int(d.chosen.size()) < P_; ++i) d.chosen.push_back(set_aside[i]);
+    return d;
   }
 
   // A batch: its groups, their advantages, and the rows the loss trains on.
   Rollout sample() {
-    std::vector<Group> sampled;
-    int rounds = 0;
-    std::vector<Group> groups = choose_groups(sampled, rounds);
+    const Draw d = draw_batch();
+    std::vector<const Group*> groups;
+    for (size_t i : d.chosen) groups.push_back(&d.sampled[i]);
     std::vector<double> totals;
-    for (const auto& g : groups)
-      for (const auto& x : g.rewards) totals.push_back(x.total);
+    for (const Group* g : groups)
+      for (const auto& x : g->rewards) totals.push_back(x.total);
 
     Rollout r;
     r.adv = group_advantages(totals, s_.group, s_.scale);
     std::vector<std::vector<uint32_t>> seqs;
     std::vector<size_t> starts;  // each row's first target that is a completion token
-    for (const auto& g : groups)
-      for (const auto& out : g.outs) {
-        std::vector<uint32_t> s = g.prompt_ids;
+    for (const Group* g : groups)
+      for (const auto& out : g->outs) {
+        std::vector<uint32_t> s = g->prompt_ids;
         s.insert(s.end(), out.tokens.begin(), out.tokens.end());
         if (out.finish == "eot") s.push_back(tok_.eot());  // stopping is a choice the policy made too
         r.T = std::max(r.T, int(s.size()) - 1);
-        starts.push_back(g.prompt_ids.size() - 1);
+        starts.push_back(g->prompt_ids.size() - 1);
         seqs.push_back(std::move(s));
       }
     r.B = int(seqs.size());
@@ -241,14 +251,12 @@ class GrpoSource : public train::BatchSource {
     // The reference runs at the policy's precision (bf16 or fp32, set by the loop), so that
     // KL is exactly zero while the two share weights, as at step 0.
     ref_.logprobs(r.x.data(), r.y.data(), r.B, r.T, pol_.precision(), r.logp_ref);
-    r.metrics = summarize(sampled);
+    r.metrics = summarize(d.sampled);
     if (s_.filter_std >= 0) {
-      int passed = 0;
-      for (const auto& g : sampled) passed += g.std > s_.filter_std;
-      r.metrics["groups_passed"] = double(passed) / double(sampled.size());
-      r.metrics["sample_rounds"] = rounds;
+      r.metrics["groups_passed"] = double(d.passed) / double(d.sampled.size());
+      r.metrics["sample_rounds"] = d.rounds;
     }
-    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(groups.front(), r.adv);
+    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv);
     ++batches_;
     return r;
   }
@@ -334,11 +342,7 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (settings.group < 2) throw Error("a group needs at least 2 completions to compare", "--group");
   if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
   if (settings.max_rounds < 1) throw Error("expected at least 1", "--max-rounds");
-  const auto& rules = reward_rule_names();
-  for (const auto& rule : settings.filter_rules)
-    if (std::find(rules.begin(), rules.end(), rule) == rules.end())
-      throw Error(fmt::format("unknown reward rule '{}'; expected one of {}", rule, fmt::join(rules, ", ")),
-                  "--filter-rules");
+  for (const auto& rule : settings.filter_rules) require_reward_rule(rule, "--filter-rules");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
   std::vector<stories::InstructRecord> fit;
   for (const auto& r : requests)

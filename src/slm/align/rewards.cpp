@@ -25,12 +25,15 @@ const std::vector<std::string>& reward_rule_names() {
   return names;
 }
 
-namespace {
-
-std::string unknown_rule(const std::string& name) {
-  std::string near = nearest_name(name, reward_rule_names());
-  return fmt::format("unknown reward rule '{}'{}", name, near.empty() ? "" : "; did you mean '" + near + "'?");
+void require_reward_rule(const std::string& name, const std::string& origin) {
+  const auto& names = reward_rule_names();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  std::string near = nearest_name(name, names);
+  throw Error(fmt::format("unknown reward rule '{}'{}", name, near.empty() ? "" : "; did you mean '" + near + "'?"),
+              origin);
 }
+
+namespace {
 
 void read_range(const json& j, const char* key, int& lo, int& hi, const std::string& origin) {
   if (!j.contains(key)) return;
@@ -82,7 +85,7 @@ RewardConfig RewardConfig::from_json(const json& j, const std::string& origin) {
   if (j.contains("weights")) {
     if (!j["weights"].is_object()) throw Error("expected an object {rule: weight}", origin + ": weights");
     for (const auto& [k, v] : j["weights"].items()) {
-      if (!c.weights.count(k)) throw Error(unknown_rule(k), origin + ": weights");
+      require_reward_rule(k, origin + ": weights");
       if (!v.is_number() || v.get<double>() < 0)
         throw Error("expected a weight >= 0", origin + ": weights." + k);
       c.weights[k] = v.get<double>();
@@ -93,7 +96,7 @@ RewardConfig RewardConfig::from_json(const json& j, const std::string& origin) {
     c.gates.clear();
     for (const auto& g : j["gates"]) {
       if (!g.is_string()) throw Error("expected a rule name", origin + ": gates");
-      if (!c.weights.count(g.get<std::string>())) throw Error(unknown_rule(g.get<std::string>()), origin + ": gates");
+      require_reward_rule(g.get<std::string>(), origin + ": gates");
       c.gates.push_back(g.get<std::string>());
     }
   }

@@ -31,6 +31,8 @@ namespace slm::align {
 //   eot         the completion ended with the end-of-text token
 //   judge       an LLM judge's grades (any OpenAI-compatible endpoint), cached
 const std::vector<std::string>& reward_rule_names();
+// Throws an Error naming `origin` (and the nearest rule) unless `name` is one of them.
+void require_reward_rule(const std::string& name, const std::string& origin);
 
 struct RewardConfig {
   std::map<std::string, double> weights = {{"words", 2.0},   {"features", 1.0},   {"answer", 2.0},
