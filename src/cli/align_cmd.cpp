@@ -119,6 +119,10 @@ void add_grpo(CLI::App* align) {
       ->capture_default_str()
       ->check(in_range(1, 64))
       ->needs(filter);
+  cmd->add_option("--word-credit", g.word_credit,
+                  "each token of a required word's first counted use gets this advantage of its own (0: off)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e3));
   cmd->add_option("--sample-every", g.sample_every, "write one group's completions to samples.jsonl every N batches")
       ->capture_default_str()
       ->check(in_range(0, kMaxCount));

@@ -162,3 +162,37 @@ TEST(Grpo, DynamicSamplingFiltersOnOneRule) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "bad"));
 }
+
+// --word-credit alone (a reward that pays nothing, so every group advantage is 0): the
+// tokens that spell a required word in a counted sentence carry their own advantage, and
+// the model learns to write the word; without the credit it learns nothing.
+TEST(Grpo, WordCreditAloneTeachesTheRequiredWord) {
+  test::TempDir dir;
+  auto recs = requests();
+  for (auto& r : recs) r.task = "write_words", r.words = {"the"};
+  RewardFn nothing = [](const std::vector<Completion>& cs) { return std::vector<Reward>(cs.size()); };
+  GrpoSettings s = toy_settings();
+  s.max_tokens = 8;
+  auto ref = random_model();
+  auto credited = [&](double credit, const std::string& name) {
+    s.word_credit = credit;
+    auto policy = random_model();
+    grpo_train(policy, ref, tok(), recs, nothing, s, loop(dir, name, 60, 2e-2));
+    auto rows = metrics(dir / name);
+    double first = 0, last = 0;
+    for (int i = 0; i < 10; ++i) first += rows.at(size_t(i)).value("credited_tokens", 0.0) / 10;
+    for (size_t i = rows.size() - 10; i < rows.size(); ++i) last += rows.at(i).value("credited_tokens", 0.0) / 10;
+    return std::make_pair(first, last);
+  };
+  auto [first, last] = credited(1.0, "credit");
+  EXPECT_LT(first, 0.3);
+  EXPECT_GT(last, 0.6) << "credited tokens a completion, first 10 steps " << first;
+  // Off: the metric is not logged and nothing moves (all advantages 0, KL 0 throughout).
+  s.word_credit = 0;
+  auto policy = random_model();
+  grpo_train(policy, ref, tok(), recs, nothing, s, loop(dir, "off", 5, 2e-2));
+  for (const auto& row : metrics(dir / "off")) {
+    EXPECT_FALSE(row.contains("credited_tokens"));
+    EXPECT_EQ(row["kl"].get<double>(), 0.0);
+  }
+}

@@ -63,6 +63,20 @@ void check_chain(model::Transformer<double>& m, const Rows& r, const std::vector
   EXPECT_GT(checked, 30);
 }
 
+// The policy's log-probabilities of the rows, and those of a sampling policy and a
+// reference a little away from it, so that ratios differ from 1 (some clipped) and the KL
+// term pulls.
+struct ThreePolicies {
+  std::vector<double> logp, old, ref;
+};
+ThreePolicies three_policies(model::Transformer<double>& m, const Rows& r) {
+  ThreePolicies p;
+  token_logprobs(m, r.x.data(), r.y.data(), r.B, r.T, p.logp);
+  p.old = p.ref = p.logp;
+  for (size_t i = 0; i < p.old.size(); ++i) p.old[i] += 0.3 * std::sin(double(i) + 1), p.ref[i] += 0.4 * std::cos(double(i));
+  return p;
+}
+
 }  // namespace
 
 TEST(GrpoLoss, TokenDerivativeMatchesFiniteDifferences) {
@@ -106,24 +120,40 @@ TEST(GrpoLoss, GroupAdvantagesAreNormalisedWithinEachGroup) {
   for (int i = 4; i < 8; ++i) EXPECT_EQ(a[size_t(i)], 0.0);  // all alike: nothing to learn
 }
 
-TEST(GrpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
+// The GRPO loss of the rows, with advantages adv and (non-empty) token credits, through
+// the model against finite differences; returns the batch terms.
+static GrpoBatchTerms check_grpo_chain(const std::vector<double>& adv, const std::vector<float>& credit) {
   model::Transformer<double> m(small_config());
   init(m);
   Rows r;
-  std::vector<double> logp;
-  token_logprobs(m, r.x.data(), r.y.data(), r.B, r.T, logp);
-  // The sampling policy and the reference a little away from the policy, so that ratios
-  // differ from 1 (some clipped) and the KL term pulls.
-  std::vector<double> old(logp), ref(logp);
-  for (size_t i = 0; i < old.size(); ++i) old[i] += 0.3 * std::sin(double(i) + 1), ref[i] += 0.4 * std::cos(double(i));
-  const std::vector<double> adv = {1.3, -0.7};
+  auto [logp, old, ref] = three_policies(m, r);
   const double eps = 0.2, beta = 0.1;
-  auto terms = grpo_batch(logp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta);
+  const float* c = credit.empty() ? nullptr : credit.data();
+  auto terms = grpo_batch(logp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta, c);
+  check_chain(m, r, terms.weights, 1.0 / r.B, 5e-5, [&](const std::vector<double>& lp) {
+    return grpo_batch(lp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta, c).loss;
+  });
+  if (c) {  // the credit only adds to its tokens' weights, undivided by the row's length
+    auto plain = grpo_batch(logp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta);
+    for (size_t i = 0; i < credit.size(); ++i) {
+      const double own = credit[i] != 0.f ? -grpo_token(logp[i], old[i], ref[i], credit[i], eps, 0.0).dlogp : 0.0;
+      EXPECT_NEAR(terms.weights[i] - plain.weights[i], own, 1e-6) << "position " << i;
+    }
+  }
+  return terms;
+}
+
+TEST(GrpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
+  auto terms = check_grpo_chain({1.3, -0.7}, {});
   EXPECT_GT(terms.clip_fraction, 0.0);
   EXPECT_LT(terms.clip_fraction, 1.0);
-  check_chain(m, r, terms.weights, 1.0 / r.B, 5e-5, [&](const std::vector<double>& lp) {
-    return grpo_batch(lp, old, ref, adv, r.y.data(), r.B, r.T, eps, beta).loss;
-  });
+}
+
+// With a token's own credit (GRPO's --word-credit) on a completion token of each row.
+TEST(GrpoLoss, TokenCreditGradientMatchesFiniteDifferences) {
+  std::vector<float> credit(Rows{}.y.size(), 0.f);
+  credit[2] = 0.5f, credit[6] = 0.8f;
+  check_grpo_chain({0.6, -0.9}, credit);
 }
 
 TEST(DpoLoss, PairDerivativesMatchFiniteDifferences) {

@@ -123,3 +123,25 @@ TEST(Rewards, ConfigNamesTheFieldAtFault) {
   const auto& r = *of_task("main_character")[0];
   EXPECT_EQ(only_answer.score(r, "the " + r.answer + " said nothing at all for a long long time", false).total, 0.7);
 }
+
+// Where the words rule counts a use is where GRPO's --word-credit credits the tokens: the
+// first use of each word in a sentence with two other words, in any inflection, at its
+// byte offset in the whole text (a bare list before it does not count).
+TEST(Rewards, RequiredWordUsesAreTheFirstCountedOnes) {
+  const auto& vocab = stories::Vocabulary::shared();
+  const std::string text = "Ball, jump. Tom jumped over the ball. The ball was red. Mia did not sing.";
+  auto uses = required_word_uses(text, {"jump", "ball", "sing", "happy"}, vocab);
+  ASSERT_EQ(uses.size(), 4u);
+  ASSERT_TRUE(uses[0].used);
+  EXPECT_EQ(text.substr(uses[0].begin, uses[0].end - uses[0].begin), "jumped");
+  ASSERT_TRUE(uses[1].used);
+  EXPECT_EQ(uses[1].begin, text.find("ball."));  // in the second sentence, not the list's "Ball"
+  EXPECT_EQ(uses[1].end - uses[1].begin, 4u);
+  ASSERT_TRUE(uses[2].used);
+  EXPECT_EQ(text.substr(uses[2].begin, uses[2].end - uses[2].begin), "sing");
+  EXPECT_FALSE(uses[3].used);
+  // The rule's score is the share of them.
+  stories::InstructRecord r;
+  r.task = "write_words", r.words = {"jump", "ball", "sing", "happy"};
+  EXPECT_DOUBLE_EQ(rewards().score(r, text, true).rules.at("words"), 0.75);
+}

@@ -32,11 +32,12 @@ refuse() {
 M=$TMP/run/model
 
 # --- GRPO: a short run with its figures, samples and the before/after tables; Dr. GRPO's
-# unscaled advantages and DAPO's dynamic sampling on the words and answer rules
+# unscaled advantages, DAPO's dynamic sampling on the words and answer rules, and the
+# required words' own credit
 "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words,main_character --group 4 \
   --max-tokens 24 --max-steps 3 --eval "$TMP/sft/heldout.jsonl" --eval-limit 4 --eval-stories 2 --threads 2 \
   --scale-rewards none --filter-groups 0 --filter-rules words,answer --max-rounds 2 \
-  --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
+  --word-credit 0.1 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
 [ "$(cat "$TMP/grpo.out")" = "$TMP/grpo/model" ] || bad "grpo prints its model folder"
 for f in model/config.json model/prompt_template.json metrics.jsonl samples.jsonl reward.svg loss.svg eval/instruct.json eval/report.html; do
   [ -s "$TMP/grpo/$f" ] || bad "grpo wrote no $f"
@@ -48,12 +49,12 @@ assert len(rows) == 3, rows
 keys = set().union(*rows)
 # (questions carry their story: with this tiny tokenizer few fit the context, so reward.answer may not show)
 for k in ("reward", "reward.words", "reward.length", "kl", "completion_tokens", "clip_fraction", "groups_passed",
-          "sample_rounds"):
+          "sample_rounds", "credited_tokens"):
     assert k in keys, k
 assert rows[0]["kl"] == 0.0, rows[0]["kl"]
 assert all(1 <= r["sample_rounds"] <= 2 and 0 <= r["groups_passed"] <= 1 for r in rows), rows
 PY
-python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"], g' \
+python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1, g' \
   "$TMP/grpo/run.json" || bad "grpo run.json records its sampling settings"
 grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
 
@@ -99,6 +100,7 @@ refuse 1 "r.json: weights" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/
 refuse 1 "no record of the tasks" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks nosuch --out "$TMP/out"
 refuse 2 "--group" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out"
 refuse 2 "--filter-groups" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --max-rounds 3 --out "$TMP/out"
+refuse 2 "--word-credit" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --word-credit -1 --out "$TMP/out"
 refuse 2 "--scale-rewards" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --scale-rewards std --out "$TMP/out"
 refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --filter-groups 0 \
   --filter-rules wrods --out "$TMP/out"

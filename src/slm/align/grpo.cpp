@@ -31,17 +31,19 @@ struct Rollout {
   int B = 0, T = 0;
   std::vector<int32_t> x, y;
   std::vector<double> adv, logp_old, logp_ref;
+  std::vector<float> credit;  // a token's own advantage (--word-credit; empty: none)
   json metrics;  // the rewards and lengths of these completions
 
   json to_json() const {
     return {{"B", B}, {"T", T}, {"x", x}, {"y", y}, {"adv", adv}, {"logp_old", logp_old},
-            {"logp_ref", logp_ref}, {"metrics", metrics}};
+            {"logp_ref", logp_ref}, {"credit", credit}, {"metrics", metrics}};
   }
   static Rollout from_json(const json& j) {
     Rollout r;
     r.B = j.at("B"), r.T = j.at("T");
     j.at("x").get_to(r.x), j.at("y").get_to(r.y), j.at("adv").get_to(r.adv);
     j.at("logp_old").get_to(r.logp_old), j.at("logp_ref").get_to(r.logp_ref);
+    if (j.contains("credit")) j.at("credit").get_to(r.credit);
     r.metrics = j.at("metrics");
     return r;
   }
@@ -84,7 +86,8 @@ class GrpoSource : public train::BatchSource {
     auto head = [&](float* logits) {
       std::vector<double> logp;
       logprobs_of_logits(logits, r.y.data(), N, V, logp);
-      GrpoBatchTerms t = grpo_batch(logp, r.logp_old, r.logp_ref, r.adv, r.y.data(), r.B, r.T, s_.clip_eps, s_.beta);
+      GrpoBatchTerms t = grpo_batch(logp, r.logp_old, r.logp_ref, r.adv, r.y.data(), r.B, r.T, s_.clip_eps, s_.beta,
+                                    r.credit.empty() ? nullptr : r.credit.data());
       acc_loss_ += t.loss, acc_kl_ += t.kl, acc_clip_ += t.clip_fraction;
       // The backward pass of weighted cross-entropy would take -weight per log p.
       std::vector<double> dlogp(static_cast<size_t>(N));
@@ -228,8 +231,10 @@ class GrpoSource : public train::BatchSource {
     r.adv = group_advantages(totals, s_.group, s_.scale);
     std::vector<std::vector<uint32_t>> seqs;
     std::vector<size_t> starts;  // each row's first target that is a completion token
+    std::vector<std::vector<uint8_t>> credited;  // each row's completion tokens that copied a required word
     for (const Group* g : groups)
       for (const auto& out : g->outs) {
+        if (s_.word_credit > 0) credited.push_back(word_tokens(*g->request, out));
         std::vector<uint32_t> s = g->prompt_ids;
         s.insert(s.end(), out.tokens.begin(), out.tokens.end());
         if (out.finish == "eot") s.push_back(tok_.eot());  // stopping is a choice the policy made too
@@ -252,6 +257,7 @@ class GrpoSource : public train::BatchSource {
     // KL is exactly zero while the two share weights, as at step 0.
     ref_.logprobs(r.x.data(), r.y.data(), r.B, r.T, pol_.precision(), r.logp_ref);
     r.metrics = summarize(d.sampled);
+    if (s_.word_credit > 0) add_word_credit(r, starts, credited);
     if (s_.filter_std >= 0) {
       r.metrics["groups_passed"] = double(d.passed) / double(d.sampled.size());
       r.metrics["sample_rounds"] = d.rounds;
@@ -259,6 +265,34 @@ class GrpoSource : public train::BatchSource {
     if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv);
     ++batches_;
     return r;
+  }
+
+  // Which of a completion's tokens spell the first counted use of each required word: the
+  // bytes the tokens decode to laid end to end, a token marked where they overlap a use.
+  // A completion whose tokens do not decode to its text is left unmarked.
+  std::vector<uint8_t> word_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out) const {
+    std::vector<uint8_t> mark(out.tokens.size(), 0);
+    if (req.words.empty() || eval::task_kind(req) != "write") return mark;  // where the words rule applies
+    std::vector<size_t> begin(out.tokens.size() + 1, 0);
+    std::string bytes;
+    for (size_t i = 0; i < out.tokens.size(); ++i) begin[i] = bytes.size(), tok_.decode_append(out.tokens[i], bytes);
+    begin[out.tokens.size()] = bytes.size();
+    if (bytes != out.text) return mark;
+    for (const WordUse& u : required_word_uses(bytes, req.words, stories::Vocabulary::shared()))
+      for (size_t i = 0; u.used && i < out.tokens.size(); ++i)
+        if (begin[i] < u.end && u.begin < begin[i + 1]) mark[i] = 1;
+    return mark;
+  }
+
+  // The credit of each marked token, at its place in the rows (completion token k is the
+  // target at starts[b] + k), and how many a completion got on average.
+  void add_word_credit(Rollout& r, const std::vector<size_t>& starts, const std::vector<std::vector<uint8_t>>& marks) const {
+    r.credit.assign(r.x.size(), 0.f);
+    double marked = 0;
+    for (int b = 0; b < r.B; ++b)
+      for (size_t k = 0; k < marks[size_t(b)].size(); ++k)
+        if (marks[size_t(b)][k]) r.credit[size_t(b) * r.T + starts[size_t(b)] + k] = float(s_.word_credit), ++marked;
+    r.metrics["credited_tokens"] = marked / r.B;
   }
 
   static json summarize(const std::vector<Group>& groups) {
@@ -342,6 +376,8 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (settings.group < 2) throw Error("a group needs at least 2 completions to compare", "--group");
   if (settings.updates_per_batch < 1) throw Error("expected at least 1", "--updates-per-batch");
   if (settings.max_rounds < 1) throw Error("expected at least 1", "--max-rounds");
+  if (!(settings.word_credit >= 0 && std::isfinite(settings.word_credit)))
+    throw Error("expected a finite advantage >= 0 (0: off)", "--word-credit");
   for (const auto& rule : settings.filter_rules) require_reward_rule(rule, "--filter-rules");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
   std::vector<stories::InstructRecord> fit;
@@ -378,7 +414,8 @@ AlignResult grpo(const GrpoOptions& opt) {
                           {{"group", g.group}, {"max_tokens", g.max_tokens}, {"temperature", g.temperature},
                            {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
-                           {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds}}},
+                           {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds},
+                           {"word_credit", g.word_credit}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;

@@ -110,7 +110,7 @@ std::vector<double> group_advantages(const std::vector<double>& r, int group, Re
 
 GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<double>& logp_old,
                           const std::vector<double>& logp_ref, const std::vector<double>& adv, const int32_t* targets,
-                          int B, int Tn, double eps, double beta) {
+                          int B, int Tn, double eps, double beta, const float* credit) {
   GrpoBatchTerms out;
   out.weights.assign(size_t(B) * Tn, 0.f);
   int64_t tokens = 0, clipped = 0;
@@ -118,7 +118,7 @@ GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<dou
     int n = 0;
     for (int t = 0; t < Tn; ++t) n += targets[b * Tn + t] >= 0;
     if (n == 0) continue;
-    double row_loss = 0, row_kl = 0;
+    double row_loss = 0, row_kl = 0, row_credit = 0;
     for (int t = 0; t < Tn; ++t) {
       const size_t i = size_t(b) * Tn + t;
       if (targets[i] < 0) continue;
@@ -126,9 +126,14 @@ GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<dou
       row_loss += term.loss, row_kl += term.kl, clipped += term.clipped, ++tokens;
       // d L / d log p = dlogp / (n B); the backward pass takes -weight per log p, and
       // grad_scale 1/B does the rows' mean.
-      out.weights[i] = float(-term.dlogp / n);
+      double dlogp = term.dlogp / n;
+      if (credit && credit[i] != 0.f) {  // the token's own reward, clipped as the row's, no KL twice
+        TokenTerm own = grpo_token(logp[i], logp_old[i], logp_ref[i], double(credit[i]), eps, 0.0);
+        row_credit += own.loss, dlogp += own.dlogp;
+      }
+      out.weights[i] = float(-dlogp);
     }
-    out.loss += row_loss / n / B;
+    out.loss += (row_loss / n + row_credit) / B;
     out.kl += row_kl / n / B;
   }
   out.clip_fraction = tokens ? double(clipped) / double(tokens) : 0.0;

@@ -64,13 +64,21 @@ std::vector<double> group_advantages(const std::vector<double>& rewards, int gro
 // row's tokens averaged, rows averaged. Fills weights (one a position) so that the
 // gradient of -sum_t weights_t log p_t / B equals the gradient of the loss, i.e. a
 // Transformer::forward_backward with grad_scale 1/B and these weights.
+//
+// credit (optional, one a position, 0 mostly): a token's own advantage c_t besides its
+// row's, for a reward earned at that token (GRPO's --word-credit: the tokens that copied a
+// required word). It adds -min(r_t c_t, clip(r_t) c_t) to the row's loss, not averaged
+// over the row: a reward of one token is not spread over the 200 of a story. Without a
+// baseline it is the policy gradient of the expected credited tokens (each token's
+// immediate reward alone), so it only ever raises what earned it.
 struct GrpoBatchTerms {
   double loss = 0, kl = 0, clip_fraction = 0;  // kl: the mean of the rows' mean KL
   std::vector<float> weights;
 };
 GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<double>& logp_old,
                           const std::vector<double>& logp_ref, const std::vector<double>& advantages,
-                          const int32_t* targets, int B, int Tn, double clip_eps, double beta);
+                          const int32_t* targets, int B, int Tn, double clip_eps, double beta,
+                          const float* credit = nullptr);
 
 struct PairTerm {
   double loss = 0;

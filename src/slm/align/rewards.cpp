@@ -33,6 +33,32 @@ void require_reward_rule(const std::string& name, const std::string& origin) {
               origin);
 }
 
+// The required words used in real sentences: a word counts where its sentence has at
+// least two words besides the required ones it uses, so a bare list ("dog, ball, red.")
+// does not count, nor do multi-word ones run together.
+std::vector<WordUse> required_word_uses(const std::string& text, const std::vector<std::string>& words,
+                                        const stories::Vocabulary& vocab) {
+  std::vector<WordUse> uses(words.size());
+  size_t cursor = 0;  // split_sentences returns pieces of text, in order: find each one's offset
+  for (const auto& s : stories::split_sentences(text)) {
+    const size_t at = text.find(s, cursor);
+    if (at != std::string::npos) cursor = at + s.size();
+    std::vector<size_t> here;
+    size_t required_words = 0;
+    for (size_t i = 0; i < words.size(); ++i)
+      if (stories::uses_required_word(s, words[i], vocab)) here.push_back(i), required_words += eval::words_of(words[i]).size();
+    if (here.empty() || eval::words_of(s).size() < required_words + 2) continue;
+    for (size_t i : here) {
+      if (uses[i].used) continue;
+      uses[i].used = true;
+      const auto spans = stories::required_word_spans(s, words[i], vocab);
+      if (at != std::string::npos && !spans.empty())
+        uses[i].begin = at + spans.front().first, uses[i].end = at + spans.front().second;
+    }
+  }
+  return uses;
+}
+
 namespace {
 
 void read_range(const json& j, const char* key, int& lo, int& hi, const std::string& origin) {
@@ -52,21 +78,11 @@ double in_range(int n, int lo, int hi) {
   return 1.0;
 }
 
-// The required words used in real sentences: a word counts where its sentence has at
-// least two words besides the required ones it uses, so a bare list ("dog, ball, red.")
-// does not count, nor do multi-word ones run together.
 double words_in_sentences(const std::string& text, const std::vector<std::string>& words,
                           const stories::Vocabulary& vocab) {
-  std::vector<bool> used(words.size(), false);
-  for (const auto& s : stories::split_sentences(text)) {
-    std::vector<size_t> here;
-    size_t required_words = 0;
-    for (size_t i = 0; i < words.size(); ++i)
-      if (stories::uses_required_word(s, words[i], vocab)) here.push_back(i), required_words += eval::words_of(words[i]).size();
-    if (here.empty() || eval::words_of(s).size() < required_words + 2) continue;
-    for (size_t i : here) used[i] = true;
-  }
-  return double(std::count(used.begin(), used.end(), true)) / double(words.size());
+  const auto uses = required_word_uses(text, words, vocab);
+  const auto used = std::count_if(uses.begin(), uses.end(), [](const WordUse& u) { return u.used; });
+  return double(used) / double(words.size());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slm/stories/instruct.h"
+#include "slm/stories/vocabulary.h"
 
 namespace slm::align {
 
@@ -33,6 +34,17 @@ namespace slm::align {
 const std::vector<std::string>& reward_rule_names();
 // Throws an Error naming `origin` (and the nearest rule) unless `name` is one of them.
 void require_reward_rule(const std::string& name, const std::string& origin);
+
+// Where a completion first uses each required word the way the `words` rule counts it
+// (in a sentence with at least two words besides the required ones): the byte range
+// [begin, end) in text of that use (begin == end where the span could not be placed).
+// The words rule's score is the share used; GRPO's --word-credit credits those bytes' tokens.
+struct WordUse {
+  bool used = false;
+  size_t begin = 0, end = 0;
+};
+std::vector<WordUse> required_word_uses(const std::string& text, const std::vector<std::string>& words,
+                                        const stories::Vocabulary& vocab);
 
 struct RewardConfig {
   std::map<std::string, double> weights = {{"words", 2.0},   {"features", 1.0},   {"answer", 2.0},
