@@ -53,6 +53,8 @@ for k in ("reward", "reward.words", "reward.length", "kl", "completion_tokens", 
     assert k in keys, k
 assert rows[0]["kl"] == 0.0, rows[0]["kl"]
 assert all(1 <= r["sample_rounds"] <= 2 and 0 <= r["groups_passed"] <= 1 for r in rows), rows
+samples = [json.loads(l) for l in open(sys.argv[1].replace("metrics.jsonl", "samples.jsonl"))]
+assert samples and all(isinstance(s["credited"], list) for s in samples), samples[:1]
 PY
 python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1, g' \
   "$TMP/grpo/run.json" || bad "grpo run.json records its sampling settings"

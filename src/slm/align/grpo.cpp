@@ -323,6 +323,14 @@ class GrpoSource : public train::BatchSource {
       json j = {{"batch", batches_ + 1}, {"task", g.request->task}, {"instruction", g.request->instruction},
                 {"completion", g.outs[size_t(i)].text}, {"reward", g.rewards[size_t(i)].total},
                 {"rules", g.rewards[size_t(i)].rules}, {"advantage", adv[size_t(i)]}};
+      if (s_.word_credit > 0) {  // the tokens --word-credit paid, as text
+        const auto& out_i = g.outs[size_t(i)];
+        const auto mark = word_tokens(*g.request, out_i);
+        std::vector<std::string> paid;
+        for (size_t k = 0; k < mark.size(); ++k)
+          if (mark[k]) paid.push_back(tok_.decode({out_i.tokens[k]}));
+        j["credited"] = paid;
+      }
       out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     }
   }
