@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -267,31 +269,48 @@ class GrpoSource : public train::BatchSource {
     return r;
   }
 
-  // Which of a completion's tokens spell the first counted use of each required word: the
-  // bytes the tokens decode to laid end to end, a token marked where they overlap a use.
-  // A completion whose tokens do not decode to its text is left unmarked.
+  // Which of a completion's tokens spell the first counted use of each required word (the
+  // word's index + 1; 0 elsewhere): the bytes the tokens decode to laid end to end, a token
+  // marked where they overlap a use. A completion whose tokens do not decode to its text is
+  // left unmarked.
   std::vector<uint8_t> word_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out) const {
     std::vector<uint8_t> mark(out.tokens.size(), 0);
-    if (req.words.empty() || eval::task_kind(req) != "write") return mark;  // where the words rule applies
+    if (req.words.empty() || req.words.size() > 255 || eval::task_kind(req) != "write") return mark;
     std::vector<size_t> begin(out.tokens.size() + 1, 0);
     std::string bytes;
     for (size_t i = 0; i < out.tokens.size(); ++i) begin[i] = bytes.size(), tok_.decode_append(out.tokens[i], bytes);
     begin[out.tokens.size()] = bytes.size();
     if (bytes != out.text) return mark;
-    for (const WordUse& u : required_word_uses(bytes, req.words, stories::Vocabulary::shared()))
-      for (size_t i = 0; u.used && i < out.tokens.size(); ++i)
-        if (begin[i] < u.end && u.begin < begin[i + 1]) mark[i] = 1;
+    const auto uses = required_word_uses(bytes, req.words, stories::Vocabulary::shared());
+    for (size_t w = 0; w < uses.size(); ++w)
+      for (size_t i = 0; uses[w].used && i < out.tokens.size(); ++i)
+        if (begin[i] < uses[w].end && uses[w].begin < begin[i + 1]) mark[i] = uint8_t(w + 1);
     return mark;
   }
 
   // The credit of each marked token, at its place in the rows (completion token k is the
-  // target at starts[b] + k), and how many a completion got on average.
+  // target at starts[b] + k): C (1 - p_w), where p_w is the share of the row's group that
+  // used word w. That is the word's own group-relative advantage, 1[used] - p_w, with the
+  // successes' part placed on the tokens that earned it: a word every completion of the
+  // group used teaches nothing more, a word one in eight used is credited nearly in full.
   void add_word_credit(Rollout& r, const std::vector<size_t>& starts, const std::vector<std::vector<uint8_t>>& marks) const {
     r.credit.assign(r.x.size(), 0.f);
+    const int G = s_.group;
     double marked = 0;
-    for (int b = 0; b < r.B; ++b)
-      for (size_t k = 0; k < marks[size_t(b)].size(); ++k)
-        if (marks[size_t(b)][k]) r.credit[size_t(b) * r.T + starts[size_t(b)] + k] = float(s_.word_credit), ++marked;
+    for (int g0 = 0; g0 + G <= r.B; g0 += G) {
+      std::map<int, int> users;  // word -> completions of the group that used it
+      for (int b = g0; b < g0 + G; ++b) {
+        std::set<int> used(marks[size_t(b)].begin(), marks[size_t(b)].end());
+        for (int w : used)
+          if (w) ++users[w];
+      }
+      for (int b = g0; b < g0 + G; ++b)
+        for (size_t k = 0; k < marks[size_t(b)].size(); ++k)
+          if (const int w = marks[size_t(b)][k]) {
+            r.credit[size_t(b) * r.T + starts[size_t(b)] + k] = float(s_.word_credit * (1.0 - double(users[w]) / G));
+            ++marked;
+          }
+    }
     r.metrics["credited_tokens"] = marked / r.B;
   }
 

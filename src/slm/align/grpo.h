@@ -41,9 +41,10 @@ struct GrpoSettings {
   // total reward. Empty: the total.
   std::vector<std::string> filter_rules;
   // Per-token credit for the required words (0: off): each token of a completion's first
-  // counted use of a required word (rewards.h, required_word_uses) gets this advantage of
-  // its own beside the completion's, so the reward for copying a word reaches the tokens
-  // that copied it rather than 1/200th of it (policy_loss.h, grpo_batch's credit).
+  // counted use of a required word w (rewards.h, required_word_uses) gets an advantage of
+  // its own beside the completion's, word_credit x (1 - the share of its group that used
+  // w), so the reward for copying a word reaches the tokens that copied it rather than
+  // 1/200th of it (policy_loss.h, grpo_batch's credit).
   double word_credit = 0;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
