@@ -3,6 +3,7 @@
 #include "slm/tokenizer/bpe.h"
 #include "slm/tokenizer/byte_level.h"
 #include "slm/tokenizer/bpe_trainer.h"
+#include "slm/tokenizer/token_spans.h"
 #include "slm/util/error.h"
 #include "slm/util/rng.h"
 #include "test_util.h"
@@ -210,4 +211,26 @@ TEST(Bpe, CorruptOrForeignFilesNameTheField) {
   std::string empty_special = good;
   empty_special.replace(empty_special.find("\"content\": \"<|endoftext|>\""), 26, "\"content\": \"\"");
   EXPECT_NE(load_error(empty_special).find("content is empty"), std::string::npos);
+}
+
+// The tokens a byte range of the text covers, each with its range's label: a token
+// partly inside counts, an empty range covers nothing, and ids that do not decode to the
+// text mark nothing.
+TEST(TokenSpans, MarksTheTokensAByteRangeOverlaps) {
+  auto tok = small_tokenizer(400);
+  const std::string text = "Lily saw a big red ball.";
+  const auto ids = tok.encode(text, false);
+  const size_t ball = text.find("ball"), red = text.find("red");
+  auto mark = mark_token_spans(tok, ids, text, {{ball, ball + 4}, {red + 1, red + 2}, {3, 3}}, {2, 1, 3});
+  std::string two, one;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_NE(mark[i], 3) << "an empty range marks nothing";
+    if (mark[i] == 2) two += tok.decode({ids[i]});
+    if (mark[i] == 1) one += tok.decode({ids[i]});
+  }
+  EXPECT_NE(two.find("ball"), std::string::npos) << two;
+  EXPECT_EQ(two.find("red"), std::string::npos) << two;
+  EXPECT_NE(one.find("e"), std::string::npos) << one;  // the token holding red's middle byte
+  auto other = mark_token_spans(tok, ids, "Lily saw a big red bell.", {{ball, ball + 4}}, {1});
+  EXPECT_EQ(std::count(other.begin(), other.end(), 1), 0);
 }

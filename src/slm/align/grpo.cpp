@@ -16,6 +16,7 @@
 #include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
 #include "slm/tokenizer/chat_template.h"
+#include "slm/tokenizer/token_spans.h"
 #include "slm/util/error.h"
 #include "slm/util/rng.h"
 
@@ -264,28 +265,22 @@ class GrpoSource : public train::BatchSource {
       r.metrics["groups_passed"] = double(d.passed) / double(d.sampled.size());
       r.metrics["sample_rounds"] = d.rounds;
     }
-    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv);
+    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv, credited);
     ++batches_;
     return r;
   }
 
   // Which of a completion's tokens spell the first counted use of each required word (the
-  // word's index + 1; 0 elsewhere): the bytes the tokens decode to laid end to end, a token
-  // marked where they overlap a use. A completion whose tokens do not decode to its text is
-  // left unmarked.
+  // word's index + 1; 0 elsewhere; tokenizer::mark_token_spans).
   std::vector<uint8_t> word_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out) const {
-    std::vector<uint8_t> mark(out.tokens.size(), 0);
-    if (req.words.empty() || req.words.size() > 255 || eval::task_kind(req) != "write") return mark;
-    std::vector<size_t> begin(out.tokens.size() + 1, 0);
-    std::string bytes;
-    for (size_t i = 0; i < out.tokens.size(); ++i) begin[i] = bytes.size(), tok_.decode_append(out.tokens[i], bytes);
-    begin[out.tokens.size()] = bytes.size();
-    if (bytes != out.text) return mark;
-    const auto uses = required_word_uses(bytes, req.words, stories::Vocabulary::shared());
+    if (req.words.empty() || req.words.size() > 255 || eval::task_kind(req) != "write")  // where the words rule applies
+      return std::vector<uint8_t>(out.tokens.size(), 0);
+    std::vector<std::pair<size_t, size_t>> ranges;
+    std::vector<uint8_t> labels;
+    const auto uses = required_word_uses(out.text, req.words, stories::Vocabulary::shared());
     for (size_t w = 0; w < uses.size(); ++w)
-      for (size_t i = 0; uses[w].used && i < out.tokens.size(); ++i)
-        if (begin[i] < uses[w].end && uses[w].begin < begin[i + 1]) mark[i] = uint8_t(w + 1);
-    return mark;
+      if (uses[w].used) ranges.emplace_back(uses[w].begin, uses[w].end), labels.push_back(uint8_t(w + 1));
+    return tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, labels);
   }
 
   // The credit of each marked token, at its place in the rows (completion token k is the
@@ -335,19 +330,18 @@ class GrpoSource : public train::BatchSource {
 
   // The batch's first group, every completion with its rewards: what the reward is
   // paying for, to read (reward hacking shows here first).
-  void log_samples(const Group& g, const std::vector<double>& adv) const {
+  // marks: the rows' --word-credit marks (word_tokens; empty when off), the group's first.
+  void log_samples(const Group& g, const std::vector<double>& adv, const std::vector<std::vector<uint8_t>>& marks) const {
     if (samples_path_.empty()) return;
     std::ofstream out(samples_path_, std::ios::app);
     for (int i = 0; i < s_.group; ++i) {
       json j = {{"batch", batches_ + 1}, {"task", g.request->task}, {"instruction", g.request->instruction},
                 {"completion", g.outs[size_t(i)].text}, {"reward", g.rewards[size_t(i)].total},
                 {"rules", g.rewards[size_t(i)].rules}, {"advantage", adv[size_t(i)]}};
-      if (s_.word_credit > 0) {  // the tokens --word-credit paid, as text
-        const auto& out_i = g.outs[size_t(i)];
-        const auto mark = word_tokens(*g.request, out_i);
+      if (!marks.empty()) {  // the tokens --word-credit paid, as text
         std::vector<std::string> paid;
-        for (size_t k = 0; k < mark.size(); ++k)
-          if (mark[k]) paid.push_back(tok_.decode({out_i.tokens[k]}));
+        for (size_t k = 0; k < marks[size_t(i)].size(); ++k)
+          if (marks[size_t(i)][k]) paid.push_back(tok_.decode({g.outs[size_t(i)].tokens[k]}));
         j["credited"] = paid;
       }
       out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";

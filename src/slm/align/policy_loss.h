@@ -68,9 +68,9 @@ std::vector<double> group_advantages(const std::vector<double>& rewards, int gro
 // credit (optional, one a position, 0 mostly): a token's own advantage c_t besides its
 // row's, for a reward earned at that token (GRPO's --word-credit: the tokens that copied a
 // required word). It adds -min(r_t c_t, clip(r_t) c_t) to the row's loss, not averaged
-// over the row: a reward of one token is not spread over the 200 of a story. Without a
-// baseline it is the policy gradient of the expected credited tokens (each token's
-// immediate reward alone), so it only ever raises what earned it.
+// over the row: a reward of one token is not spread over the 200 of a story. No baseline
+// is taken here: the caller gives c_t as an advantage already (GRPO makes it relative to
+// the group, grpo.h).
 struct GrpoBatchTerms {
   double loss = 0, kl = 0, clip_fraction = 0;  // kl: the mean of the rows' mean KL
   std::vector<float> weights;

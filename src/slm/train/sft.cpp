@@ -17,6 +17,7 @@
 #include "slm/util/hash.h"
 #include "slm/dist/comm.h"
 #include "slm/train/train_checkpoint.h"
+#include "slm/tokenizer/token_spans.h"
 #include "slm/util/rng.h"
 
 namespace slm::train {
@@ -26,31 +27,17 @@ using nlohmann::json;
 
 namespace {
 
-// Which of a segment's tokens spell a required word: the bytes each token decodes to are
-// laid end to end, and a token is key when its bytes overlap a use of a word (so " tumbled"
-// and both halves of " type"+"writer" are). Prompts have none. A segment whose tokens do
-// not decode to its exact text (a tokenizer that normalises) is left unmarked.
+// Which of a segment's tokens spell a required word (tokenizer::mark_token_spans): a token
+// is key when its bytes overlap a use of a word (so " tumbled" and both halves of
+// " type"+"writer" are). Prompts have none.
 std::vector<uint8_t> key_tokens(const data::Segment& s, const std::vector<uint32_t>& ids,
                                 const std::vector<std::string>& words, const tokenizer::Tokenizer& tok) {
-  std::vector<uint8_t> key(ids.size(), 0);
-  if (!s.response) return key;
+  if (!s.response) return std::vector<uint8_t>(ids.size(), 0);
   const stories::Vocabulary& vocab = stories::Vocabulary::shared();
   std::vector<std::pair<size_t, size_t>> spans;
   for (const auto& w : words)
     for (auto sp : stories::required_word_spans(s.text, w, vocab)) spans.push_back(sp);
-  if (spans.empty()) return key;
-  std::vector<size_t> begin(ids.size() + 1, 0);
-  std::string bytes;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    begin[i] = bytes.size();
-    tok.decode_append(ids[i], bytes);
-  }
-  begin[ids.size()] = bytes.size();
-  if (bytes != s.text) return key;
-  for (size_t i = 0; i < ids.size(); ++i)
-    for (auto [b, e] : spans)
-      if (begin[i] < e && b < begin[i + 1]) key[i] = 1;
-  return key;
+  return tokenizer::mark_token_spans(tok, ids, s.text, spans, std::vector<uint8_t>(spans.size(), 1));
 }
 
 }  // namespace
