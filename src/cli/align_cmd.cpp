@@ -169,11 +169,17 @@ void add_dpo(CLI::App* align) {
   cmd->add_option("--loss", a->loss, "sigmoid (DPO) or ipo (IPO: the margin regressed to 1/(2 beta))")
       ->capture_default_str()
       ->check(CLI::IsMember({"sigmoid", "ipo"}));
+  cmd->add_option("--nll-weight", a->o.nll_weight,
+                  "RPO: add this times the chosen response's mean negative log-likelihood to each pair's loss, "
+                  "so that DPO does not lower the chosen response too (0: plain DPO/IPO)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e3));
   cmd->footer(
       "Each prompt is wrapped in Alpaca's template; the chosen and the rejected response follow it,\n"
       "each with <|endoftext|>. The reference (the base, frozen) is run once over every pair.\n"
       "metrics.jsonl logs the loss, the margin, the accuracy (the share of pairs whose margin is\n"
-      "positive) and the implicit rewards of the chosen and rejected responses.\n\n"
+      "positive), the implicit rewards of the chosen and rejected responses and the chosen\n"
+      "response's mean negative log-likelihood a token (chosen_nll).\n\n"
       "Examples:\n"
       "  slm feedback export --db ratings.db --out fb && slm align dpo --base M --data fb/preferences.jsonl --out run\n"
       "  slm align preferences --model M --prompts sft/train.jsonl --out prefs.jsonl\n"
@@ -191,7 +197,7 @@ void add_dpo(CLI::App* align) {
 void add_preferences(CLI::App* align) {
   struct Args {
     Common common;
-    std::string rewards, tasks;
+    std::string rewards, tasks, chosen = "model";
     align::PreferenceOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -201,7 +207,14 @@ void add_preferences(CLI::App* align) {
   cmd->add_option("--out", a->o.out, "the preferences file (JSONL)")->required();
   cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
   cmd->add_option("--rewards", a->rewards, "a JSON reward config (as slm align grpo)")->check(CLI::ExistingFile);
-  cmd->add_option("--group", a->o.group, "completions per request")->capture_default_str()->check(in_range(2, 1024));
+  cmd->add_option("--group", a->o.group, "completions per request (at least 2 unless --chosen reference)")
+      ->capture_default_str()
+      ->check(in_range(1, 1024));
+  cmd->add_option("--chosen", a->chosen,
+                  "model: the best of the completions; reference: the record's own output (self-play pairs, SPIN), "
+                  "over the worst completion")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"model", "reference"}));
   cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
@@ -213,6 +226,7 @@ void add_preferences(CLI::App* align) {
     a->o.seed = a->common.seed, a->o.threads = a->common.resolved_threads(), a->o.quiet = a->common.quiet;
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
     a->o.tasks = split_commas(a->tasks);
+    a->o.chosen_reference = a->chosen == "reference";
     size_t n = align::rank_preferences(a->o);
     fmt::print(stderr, "{} preference pairs\n", n);
     fmt::print("{}\n", a->o.out);

@@ -166,6 +166,15 @@ TEST(DpoLoss, PairDerivativesMatchFiniteDifferences) {
       EXPECT_NEAR(t.drejected, (dpo_pair(pc, pr + h, rc, rr, beta, ipo).loss - dpo_pair(pc, pr - h, rc, rr, beta, ipo).loss) / (2 * h), 1e-6);
       EXPECT_NEAR(t.margin, 0.9, 1e-12);
     }
+  // With the RPO term: the chosen response's mean NLL (5 tokens here) joins the loss.
+  for (bool ipo : {false, true}) {
+    const double pc = -12.0, pr = -10.5, rc = -12.4, rr = -10.0, w = 0.7;
+    auto loss = [&](double c, double r) { return dpo_pair(c, r, rc, rr, 0.2, ipo, w, 5).loss; };
+    PairTerm t = dpo_pair(pc, pr, rc, rr, 0.2, ipo, w, 5);
+    EXPECT_NEAR(t.loss, dpo_pair(pc, pr, rc, rr, 0.2, ipo).loss + w * 12.0 / 5, 1e-12);
+    EXPECT_NEAR(t.dchosen, (loss(pc + h, pr) - loss(pc - h, pr)) / (2 * h), 1e-6);
+    EXPECT_NEAR(t.drejected, (loss(pc, pr + h) - loss(pc, pr - h)) / (2 * h), 1e-6);
+  }
   // At the reference (margin 0) DPO's loss is log 2, and the chosen side is pushed up.
   PairTerm zero = dpo_pair(-3, -4, -3, -4, 0.1, false);
   EXPECT_NEAR(zero.loss, std::log(2.0), 1e-12);
@@ -185,11 +194,12 @@ TEST(DpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
     for (int t = 0; t < r.T; ++t) c += lp[size_t(t)], j += lp[size_t(r.T + t)];
     return std::pair<double, double>{c, j};
   };
-  for (bool ipo : {false, true}) {
+  const int chosen_tokens = 4;  // row 0's targets
+  for (auto [ipo, nll] : {std::pair{false, 0.0}, {true, 0.0}, {false, 0.5}}) {
     std::vector<double> lp;
     token_logprobs(m, r.x.data(), r.y.data(), r.B, r.T, lp);
     auto [c, j] = sums(lp);
-    PairTerm p = dpo_pair(c, j, rc, rr, beta, ipo);
+    PairTerm p = dpo_pair(c, j, rc, rr, beta, ipo, nll, chosen_tokens);
     std::vector<float> w(r.x.size(), 0.f);
     for (int t = 0; t < r.T; ++t) w[size_t(t)] = float(-p.dchosen), w[size_t(r.T + t)] = float(-p.drejected);
     // Every token of a response carries the same float weight, so the per-token terms
@@ -197,7 +207,7 @@ TEST(DpoLoss, GradientThroughTheModelMatchesFiniteDifferences) {
     // sign or factor error.
     check_chain(m, r, w, 1.0, 2e-4, [&](const std::vector<double>& l) {
       auto [cc, jj] = sums(l);
-      return dpo_pair(cc, jj, rc, rr, beta, ipo).loss;
+      return dpo_pair(cc, jj, rc, rr, beta, ipo, nll, chosen_tokens).loss;
     });
   }
 }

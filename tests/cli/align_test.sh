@@ -75,6 +75,39 @@ for k in ("loss", "margin", "accuracy", "reward_chosen", "reward_rejected"):
 assert abs(rows[0]["loss"] - math.log(2)) < 1e-4, rows[0]["loss"]  # the policy is the reference at step 1
 PY
 
+# --- self-play pairs (--chosen reference): the record's own answer over the model's worst of
+# one sample, then DPO with the RPO term logging the chosen response's NLL (the records'
+# stories cut to their first sentence, to fit the test model's context)
+python3 - "$TMP/sft/train.jsonl" >"$TMP/short.jsonl" <<'PY'
+import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    if r["task"] == "write_words":
+        r["output"] = r["output"].split(". ")[0] + "."
+        print(json.dumps(r))
+PY
+"$SLM" align preferences --model "$M" --prompts "$TMP/short.jsonl" --tasks write_words --group 1 --chosen reference \
+  --max-tokens 24 --limit 4 --min-gap 0 --out "$TMP/prefs-ref.jsonl" --quiet >/dev/null 2>"$TMP/prefr.err" ||
+  { bad "preferences --chosen reference"; cat "$TMP/prefr.err"; }
+python3 - "$TMP/prefs-ref.jsonl" "$TMP/short.jsonl" <<'PY' || bad "--chosen reference pairs hold the records' outputs"
+import json, sys
+pairs = [json.loads(l) for l in open(sys.argv[1])]
+outputs = {r["instruction"]: r["output"] for r in map(json.loads, open(sys.argv[2]))}  # the short ones
+assert len(pairs) == 4, len(pairs)
+for p in pairs:
+    assert p["chosen_from"] == "reference" and p["chosen"] == outputs[p["prompt"]], p
+    assert p["chosen_reward"] >= p["rejected_reward"], p  # --min-gap 0
+PY
+"$SLM" align dpo --base "$M" --data "$TMP/prefs-ref.jsonl" --max-steps 2 --set train.batch_size=2 --eval-stories 0 \
+  --nll-weight 1 --out "$TMP/rpo" --quiet >/dev/null 2>"$TMP/rpo.err" || { bad "dpo --nll-weight run"; cat "$TMP/rpo.err"; }
+python3 - "$TMP/rpo/metrics.jsonl" "$TMP/rpo/run.json" <<'PY' || bad "dpo --nll-weight: loss = log 2 + chosen NLL at step 1"
+import json, sys, math
+r = json.loads(open(sys.argv[1]).readline())
+assert r["chosen_nll"] > 0 and abs(r["loss"] - (math.log(2) + r["chosen_nll"])) < 1e-3, r
+assert json.load(open(sys.argv[2]))["dpo"]["nll_weight"] == 1, "run.json records the weight"
+PY
+refuse 1 "--group" -- "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out.jsonl"
+refuse 2 "--nll-weight" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --nll-weight -1 --out "$TMP/out"
+
 # --- DPO with LoRA: the reference is the base without adapters, model/ a PEFT folder that
 # slm lora merge folds in; --lora-dropout is written into its config
 "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --max-steps 2 --set train.batch_size=2 --eval-stories 0 \

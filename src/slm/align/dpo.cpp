@@ -81,8 +81,15 @@ std::vector<double> row_sums(const std::vector<double>& logp, int B, int T) {
 // gradient from that same forward (with LoRA's dropout, the forward it trains through).
 class DpoSource : public train::BatchSource {
  public:
-  DpoSource(std::vector<EncodedPair> pairs, int batch, double beta, bool ipo, uint64_t seed, int32_t pad)
-      : pairs_(std::move(pairs)), batch_(batch), beta_(beta), ipo_(ipo), pad_(pad), order_(pairs_.size(), seed) {}
+  DpoSource(std::vector<EncodedPair> pairs, int batch, double beta, bool ipo, double nll_weight, uint64_t seed,
+            int32_t pad)
+      : pairs_(std::move(pairs)),
+        batch_(batch),
+        beta_(beta),
+        ipo_(ipo),
+        nll_weight_(nll_weight),
+        pad_(pad),
+        order_(pairs_.size(), seed) {}
 
   void next(train::Batch& b) override {
     std::vector<const std::vector<int32_t>*> seqs;
@@ -111,7 +118,9 @@ class DpoSource : public train::BatchSource {
       std::vector<double> dlogp(size_t(N), 0.0);
       for (size_t i = 0; i < b.row_ids.size(); ++i) {
         const EncodedPair& p = pairs_[size_t(b.row_ids[i])];
-        PairTerm t = dpo_pair(sums[2 * i], sums[2 * i + 1], p.ref_chosen, p.ref_rejected, beta_, ipo_);
+        const int chosen_tokens = int(p.chosen.size()) - p.prompt;  // the response and its end-of-text
+        PairTerm t = dpo_pair(sums[2 * i], sums[2 * i + 1], p.ref_chosen, p.ref_rejected, beta_, ipo_, nll_weight_,
+                              chosen_tokens);
         // Every token of a response has its sum's derivative.
         for (int c = 0; c < b.T; ++c) {
           dlogp[2 * i * size_t(b.T) + size_t(c)] = grad_scale * t.dchosen;
@@ -123,6 +132,7 @@ class DpoSource : public train::BatchSource {
         acc_["accuracy"] += t.margin > 0;
         acc_["reward_chosen"] += beta_ * (sums[2 * i] - p.ref_chosen);
         acc_["reward_rejected"] += beta_ * (sums[2 * i + 1] - p.ref_rejected);
+        acc_["chosen_nll"] += -sums[2 * i] / chosen_tokens;  // nats a token: whether the chosen stays likely
       }
       n_ += int(b.row_ids.size());
       logits_grad_of_dlogp(logits, b.y.data(), dlogp, N, V);
@@ -147,6 +157,7 @@ class DpoSource : public train::BatchSource {
   int batch_;
   double beta_;
   bool ipo_;
+  double nll_weight_;
   int32_t pad_;
   EpochOrder order_;
   std::map<std::string, double> acc_;
@@ -199,6 +210,7 @@ std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, cons
 
 AlignResult dpo(const DpoOptions& opt) {
   if (!(opt.beta > 0)) throw Error("expected beta > 0", "--beta");
+  if (!(opt.nll_weight >= 0 && std::isfinite(opt.nll_weight))) throw Error("expected a finite weight >= 0", "--nll-weight");
   auto prefs = read_preferences(opt.data);
   AlignModels models = load_align_models(opt.run);
   // The reference at the precision the policy trains in, so that the margin starts at 0.
@@ -209,9 +221,10 @@ AlignResult dpo(const DpoOptions& opt) {
     fmt::print(stderr, "{} on {} ({:.2f}M parameters): {} pairs, {} steps of {}, beta {}\n", opt.ipo ? "IPO" : "DPO",
                opt.run.base, double(models.policy.model->num_params()) / 1e6, n, opt.run.train.max_steps,
                opt.run.train.batch_size * opt.run.train.grad_accum, opt.beta);
-  DpoSource source(std::move(pairs), opt.run.train.batch_size, opt.beta, opt.ipo, opt.run.train.seed,
+  DpoSource source(std::move(pairs), opt.run.train.batch_size, opt.beta, opt.ipo, opt.nll_weight, opt.run.train.seed,
                    int32_t(models.policy.tok->eot()));
-  json info = {{"pairs", n}, {"dpo", {{"beta", opt.beta}, {"loss", opt.ipo ? "ipo" : "sigmoid"}}}};
+  json info = {{"pairs", n},
+               {"dpo", {{"beta", opt.beta}, {"loss", opt.ipo ? "ipo" : "sigmoid"}, {"nll_weight", opt.nll_weight}}}};
   auto lo = align_loop_options(opt.run, models, opt.data, "dpo", info);
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
     return source.forward_backward(m, b, grad_scale);
@@ -224,6 +237,9 @@ AlignResult dpo(const DpoOptions& opt) {
 }
 
 size_t rank_preferences(const PreferenceOptions& opt) {
+  if (opt.group < (opt.chosen_reference ? 1 : 2))
+    throw Error(fmt::format("expected at least 2 completions a request to rank (got {}); 1 only with --chosen reference", opt.group),
+                "--group");
   AlignRun run;
   run.base = opt.model, run.threads = opt.threads;
   AlignModels models = load_align_models(run);
@@ -241,18 +257,22 @@ size_t rank_preferences(const PreferenceOptions& opt) {
     go.seed = opt.seed + i * uint64_t(opt.group);
     std::vector<std::string> prompts(size_t(opt.group), tokenizer::alpaca_prompt(r.instruction, r.input));
     auto outs = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, go);
-    size_t best = 0, worst = 0;
+    std::vector<std::string> texts;
     std::vector<double> score;
-    for (const auto& o : outs) score.push_back(rewards.score(r, o.text, o.finish == "eot").total);
-    for (size_t k = 1; k < score.size(); ++k) {
-      if (score[k] > score[best]) best = k;
-      if (score[k] < score[worst]) worst = k;
+    for (const auto& o : outs) texts.push_back(o.text), score.push_back(rewards.score(r, o.text, o.finish == "eot").total);
+    if (opt.chosen_reference) {
+      // The record's answer ends where the model should stop: scored as ending with end-of-text.
+      texts.push_back(r.output), score.push_back(rewards.score(r, r.output, true).total);
     }
+    const size_t worst = size_t(std::min_element(score.begin(), score.begin() + opt.group) - score.begin());
+    const size_t best = opt.chosen_reference ? texts.size() - 1
+                                             : size_t(std::max_element(score.begin(), score.end()) - score.begin());
     auto blank = [](const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; };
-    if (score[best] - score[worst] >= opt.min_gap && outs[best].text != outs[worst].text && !blank(outs[best].text) &&
-        !blank(outs[worst].text)) {
-      text += json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", outs[best].text}, {"rejected", outs[worst].text},
-                    {"chosen_reward", score[best]}, {"rejected_reward", score[worst]}, {"task", r.task}})
+    if (score[best] - score[worst] >= opt.min_gap && texts[best] != texts[worst] && !blank(texts[best]) &&
+        !blank(texts[worst])) {
+      text += json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", texts[best]}, {"rejected", texts[worst]},
+                    {"chosen_reward", score[best]}, {"rejected_reward", score[worst]}, {"task", r.task},
+                    {"chosen_from", opt.chosen_reference ? "reference" : "model"}})
                   .dump(-1, ' ', false, json::error_handler_t::replace) +
               "\n";
       ++pairs;

@@ -31,13 +31,17 @@ struct DpoOptions {
   std::string data;  // preferences (JSONL)
   double beta = 0.1;
   bool ipo = false;
+  double nll_weight = 0;  // RPO: this times the chosen response's mean NLL added to each pair's loss
 };
 
 AlignResult dpo(const DpoOptions& opt);
 
 // `slm align preferences`: for each request, G completions sampled from the model and
 // scored by the rule rewards; the best over the worst becomes a pair when they differ by
-// at least min_gap. Writes out (JSONL, atomically); returns the pairs written.
+// at least min_gap. With chosen_reference, the chosen response is the record's own
+// reference output instead (self-play pairs, as in SPIN, Chen et al. 2024: the data's
+// answer over the model's worst), which needs no success among the samples. Writes out
+// (JSONL, atomically); returns the pairs written.
 struct PreferenceOptions {
   std::string model, prompts, out;
   std::vector<std::string> tasks;
@@ -45,6 +49,7 @@ struct PreferenceOptions {
   int group = 4, max_tokens = 256, limit = 0;
   float temperature = 1.0f;
   double min_gap = 0.1;
+  bool chosen_reference = false;
   uint64_t seed = 1;
   int threads = 1;
   bool quiet = false;

@@ -140,7 +140,8 @@ GrpoBatchTerms grpo_batch(const std::vector<double>& logp, const std::vector<dou
   return out;
 }
 
-PairTerm dpo_pair(double pc, double pr, double rc, double rr, double beta, bool ipo) {
+PairTerm dpo_pair(double pc, double pr, double rc, double rr, double beta, bool ipo, double nll_weight,
+                  int chosen_tokens) {
   PairTerm p;
   p.margin = (pc - rc) - (pr - rr);
   double dh;
@@ -155,6 +156,11 @@ PairTerm dpo_pair(double pc, double pr, double rc, double rr, double beta, bool 
     dh = -beta / (1 + std::exp(z));  // -beta sigmoid(-z)
   }
   p.dchosen = dh, p.drejected = -dh;
+  if (nll_weight > 0) {
+    const double n = std::max(1, chosen_tokens);
+    p.loss += nll_weight * -pc / n;
+    p.dchosen -= nll_weight / n;
+  }
   return p;
 }
 

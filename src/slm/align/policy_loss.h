@@ -86,7 +86,11 @@ struct PairTerm {
   double margin = 0;                  // h: the implicit reward margin (log-ratio of chosen minus rejected)
 };
 // pol_*/ref_*: the summed log-probabilities of each response under the policy and the reference.
+// nll_weight > 0 adds nll_weight times the chosen response's mean negative log-likelihood
+// (-pol_chosen / chosen_tokens), as RPO / IRPO do (Pang et al. 2024; TRL's rpo_alpha):
+// DPO alone may lower both responses' likelihoods as long as the rejected one falls
+// faster, and this term holds the chosen one up.
 PairTerm dpo_pair(double pol_chosen, double pol_rejected, double ref_chosen, double ref_rejected, double beta,
-                  bool ipo);
+                  bool ipo, double nll_weight = 0, int chosen_tokens = 1);
 
 }  // namespace slm::align
