@@ -163,6 +163,9 @@ void add_dpo(CLI::App* align) {
   cmd->add_option("--data", a->o.data, "preferences: {\"prompt\", \"chosen\", \"rejected\"} per line (slm feedback export, slm align preferences)")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--val-data", a->o.val_data,
+                  "held-out preferences: their DPO loss (val_loss), accuracy and margin every train.eval_every steps")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--beta", a->o.beta, "how far from the reference the policy may move (smaller: further)")
       ->capture_default_str()
       ->check(in_range(0, 1e3, Ends::open_low));
@@ -197,12 +200,13 @@ void add_dpo(CLI::App* align) {
 void add_preferences(CLI::App* align) {
   struct Args {
     Common common;
-    std::string rewards, tasks, chosen = "model";
+    std::string rewards, tasks, chosen = "model", rejected = "sample";
     align::PreferenceOptions o;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = align->add_subcommand("preferences", "Preference pairs from a model's own completions, ranked by the rule rewards");
-  cmd->add_option("--model", a->o.model, "the model that writes the completions (a folder)")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", a->o.model, "the model that writes the completions (a folder; not needed with --rejected swap-words)")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--prompts", a->o.prompts, "requests: records of slm data instruct (JSONL)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->o.out, "the preferences file (JSONL)")->required();
   cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
@@ -215,6 +219,12 @@ void add_preferences(CLI::App* align) {
                   "over the worst completion")
       ->capture_default_str()
       ->check(CLI::IsMember({"model", "reference"}));
+  cmd->add_option("--rejected", a->rejected,
+                  "sample: the worst of the completions; swap-words (with --chosen reference): the reference with "
+                  "its required words swapped for words of their kind the request did not ask for, a minimal pair "
+                  "(writing requests only; nothing is sampled)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sample", "swap-words"}));
   cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
@@ -227,6 +237,7 @@ void add_preferences(CLI::App* align) {
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
     a->o.tasks = split_commas(a->tasks);
     a->o.chosen_reference = a->chosen == "reference";
+    a->o.rejected_swap_words = a->rejected == "swap-words";
     size_t n = align::rank_preferences(a->o);
     fmt::print(stderr, "{} preference pairs\n", n);
     fmt::print("{}\n", a->o.out);

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "slm/align/before_after.h"
 #include "slm/align/policy_loss.h"
+#include "slm/align/word_swap.h"
 #include "slm/infer/generate.h"
 #include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
@@ -206,6 +208,41 @@ std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, cons
   return out;
 }
 
+// The held-out pairs under the policy as it is now: the mean loss (returned), and the
+// accuracy and margin kept for the metrics row.
+class HeldOutPairs {
+ public:
+  HeldOutPairs(std::vector<EncodedPair> pairs, double beta, bool ipo, double nll_weight, int32_t pad)
+      : pairs_(std::move(pairs)), beta_(beta), ipo_(ipo), nll_weight_(nll_weight), pad_(pad) {}
+
+  double evaluate(model::Transformer<float>& m) {
+    double loss = 0, margin = 0, right = 0;
+    for (const auto& p : pairs_) {
+      train::Batch b;
+      fill_rows({&p.chosen, &p.rejected}, {p.prompt, p.prompt}, pad_, b);
+      std::vector<double> logp;
+      token_logprobs(m, b.x.data(), b.y.data(), b.B, b.T, logp);
+      const auto sums = row_sums(logp, b.B, b.T);
+      const PairTerm t = dpo_pair(sums[0], sums[1], p.ref_chosen, p.ref_rejected, beta_, ipo_, nll_weight_,
+                                  int(p.chosen.size()) - p.prompt);
+      loss += t.loss, margin += t.margin, right += t.margin > 0;
+    }
+    const double n = double(pairs_.size());
+    last_ = {{"val_accuracy", right / n}, {"val_margin", margin / n}};
+    return loss / n;
+  }
+  json last() const { return last_; }
+  size_t size() const { return pairs_.size(); }
+
+ private:
+  std::vector<EncodedPair> pairs_;
+  double beta_;
+  bool ipo_;
+  double nll_weight_;
+  int32_t pad_;
+  json last_ = json::object();
+};
+
 }  // namespace
 
 AlignResult dpo(const DpoOptions& opt) {
@@ -225,10 +262,21 @@ AlignResult dpo(const DpoOptions& opt) {
                    int32_t(models.policy.tok->eot()));
   json info = {{"pairs", n},
                {"dpo", {{"beta", opt.beta}, {"loss", opt.ipo ? "ipo" : "sigmoid"}, {"nll_weight", opt.nll_weight}}}};
+  std::unique_ptr<HeldOutPairs> held_out;
+  if (!opt.val_data.empty()) {
+    held_out = std::make_unique<HeldOutPairs>(
+        encode_pairs(read_preferences(opt.val_data), *models.policy.tok, models.ref(), precision, opt.run.quiet), opt.beta,
+        opt.ipo, opt.nll_weight, int32_t(models.policy.tok->eot()));
+    info["val_pairs"] = held_out->size();
+  }
   auto lo = align_loop_options(opt.run, models, opt.data, "dpo", info);
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
     return source.forward_backward(m, b, grad_scale);
   };
+  if (held_out) {
+    lo.validate = [&held_out](model::Transformer<float>& m) { return held_out->evaluate(m); };
+    lo.val_metrics = [&held_out] { return held_out->last(); };
+  }
   AlignResult res;
   res.train = train::run_training(*models.policy.model, source, lo);
   write_metric_curve(opt.run.out_dir, "accuracy", "accuracy.svg", "DPO: share of pairs the policy prefers rightly");
@@ -236,21 +284,67 @@ AlignResult dpo(const DpoOptions& opt) {
   return res;
 }
 
+namespace {
+
+bool blank(const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+std::string pair_line(const stories::InstructRecord& r, const std::string& chosen, const std::string& rejected,
+                      double chosen_reward, double rejected_reward, const char* chosen_from) {
+  return json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", chosen}, {"rejected", rejected},
+               {"chosen_reward", chosen_reward}, {"rejected_reward", rejected_reward}, {"task", r.task},
+               {"chosen_from", chosen_from}})
+             .dump(-1, ' ', false, json::error_handler_t::replace) +
+         "\n";
+}
+
+// --rejected swap-words: each writing request's reference over itself with the required
+// words swapped; no model runs. Requests without words, or whose reference uses none of
+// them, make no pair.
+size_t swapped_word_pairs(const PreferenceOptions& opt, const std::vector<stories::InstructRecord>& records,
+                          std::string& text) {
+  RewardModel rewards(opt.rewards);
+  const auto& vocab = stories::Vocabulary::shared();
+  size_t pairs = 0;
+  Progress bar("pairs", double(records.size()), "requests", opt.quiet);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (!r.words.empty()) {
+      const std::string rejected = swap_required_words(r.output, r.words, vocab, opt.seed + i);
+      const double good = rewards.score(r, r.output, true).total, bad = rewards.score(r, rejected, true).total;
+      if (rejected != r.output && good - bad >= opt.min_gap && !blank(r.output))
+        text += pair_line(r, r.output, rejected, good, bad, "reference"), ++pairs;
+    }
+    bar.update(double(i + 1));
+  }
+  bar.finish();
+  return pairs;
+}
+
+}  // namespace
+
 size_t rank_preferences(const PreferenceOptions& opt) {
+  if (opt.rejected_swap_words && !opt.chosen_reference)
+    throw Error("swapped words make a rejected response from the reference: use it with --chosen reference", "--rejected");
   if (opt.group < (opt.chosen_reference ? 1 : 2))
     throw Error(fmt::format("expected at least 2 completions a request to rank (got {}); 1 only with --chosen reference", opt.group),
                 "--group");
+  auto records = read_requests(opt.prompts, opt.tasks);
+  if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
+  std::string text;
+  size_t pairs = 0;
+  if (opt.rejected_swap_words) {
+    pairs = swapped_word_pairs(opt, records, text);
+    write_file_atomic(opt.out, text);
+    return pairs;
+  }
+  if (opt.model.empty()) throw Error("expected the model that writes the completions", "--model");
   AlignRun run;
   run.base = opt.model, run.threads = opt.threads;
   AlignModels models = load_align_models(run);
-  auto records = read_requests(opt.prompts, opt.tasks);
-  if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
   RewardModel rewards(opt.rewards);
   infer::GenerateOptions go;
   go.max_tokens = opt.max_tokens;
   go.sampling.temperature = opt.temperature;
-  std::string text;
-  size_t pairs = 0;
   Progress bar("rank", double(records.size()), "requests", opt.quiet);
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
@@ -267,16 +361,11 @@ size_t rank_preferences(const PreferenceOptions& opt) {
     const size_t worst = size_t(std::min_element(score.begin(), score.begin() + opt.group) - score.begin());
     const size_t best = opt.chosen_reference ? texts.size() - 1
                                              : size_t(std::max_element(score.begin(), score.end()) - score.begin());
-    auto blank = [](const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; };
     if (score[best] - score[worst] >= opt.min_gap && texts[best] != texts[worst] && !blank(texts[best]) &&
-        !blank(texts[worst])) {
-      text += json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", texts[best]}, {"rejected", texts[worst]},
-                    {"chosen_reward", score[best]}, {"rejected_reward", score[worst]}, {"task", r.task},
-                    {"chosen_from", opt.chosen_reference ? "reference" : "model"}})
-                  .dump(-1, ' ', false, json::error_handler_t::replace) +
-              "\n";
-      ++pairs;
-    }
+        !blank(texts[worst]))
+      text += pair_line(r, texts[best], texts[worst], score[best], score[worst],
+                        opt.chosen_reference ? "reference" : "model"),
+          ++pairs;
     bar.update(double(i + 1));
   }
   bar.finish();

@@ -28,7 +28,8 @@ std::vector<Preference> read_preferences(const std::string& path);
 
 struct DpoOptions {
   AlignRun run;      // run.train.batch_size: pairs a micro-batch
-  std::string data;  // preferences (JSONL)
+  std::string data;      // preferences (JSONL)
+  std::string val_data;  // held-out preferences: their loss, accuracy and margin at each eval_every step
   double beta = 0.1;
   bool ipo = false;
   double nll_weight = 0;  // RPO: this times the chosen response's mean NLL added to each pair's loss
@@ -40,8 +41,10 @@ AlignResult dpo(const DpoOptions& opt);
 // scored by the rule rewards; the best over the worst becomes a pair when they differ by
 // at least min_gap. With chosen_reference, the chosen response is the record's own
 // reference output instead (self-play pairs, as in SPIN, Chen et al. 2024: the data's
-// answer over the model's worst), which needs no success among the samples. Writes out
-// (JSONL, atomically); returns the pairs written.
+// answer over the model's worst), which needs no success among the samples. With
+// rejected_swap_words (and chosen_reference) nothing is sampled: the rejected response is
+// the reference with its required words swapped for others (word_swap.h), a minimal pair
+// for the writing requests. Writes out (JSONL, atomically); returns the pairs written.
 struct PreferenceOptions {
   std::string model, prompts, out;
   std::vector<std::string> tasks;
@@ -50,6 +53,7 @@ struct PreferenceOptions {
   float temperature = 1.0f;
   double min_gap = 0.1;
   bool chosen_reference = false;
+  bool rejected_swap_words = false;
   uint64_t seed = 1;
   int threads = 1;
   bool quiet = false;

@@ -63,7 +63,7 @@ std::vector<std::string> required_word_forms(std::string_view word, const Vocabu
   if (!w.empty() && w.back() == 'y') forms.push_back(w.substr(0, w.size() - 1) + "ies");
   if (!w.empty()) forms.push_back(w + w.back() + "ing"), forms.push_back(w + w.back() + "ed");
   for (const auto& v : vocab.verbs)
-    if (v.base == w) forms.push_back(v.past);
+    if (v.base == w) forms.push_back(v.past), forms.push_back(v.ing);  // "tied", "tying"
   return forms;
 }
 

@@ -19,7 +19,8 @@ bool contains_word(std::string_view text, std::string_view word);
 std::vector<std::pair<size_t, size_t>> word_spans(std::string_view text, std::string_view word);
 
 // The word itself or a regular inflection of it (-s, -es, -ed, -d, -ing, a dropped e or
-// a doubled consonant before -ing/-ed), or the past form the vocabulary gives a verb.
+// a doubled consonant before -ing/-ed), or the past and -ing forms the vocabulary gives a
+// verb ("tied", "tying").
 bool uses_required_word(std::string_view text, std::string_view word, const Vocabulary& vocab);
 std::vector<std::string> required_word_forms(std::string_view word, const Vocabulary& vocab);
 // The byte ranges of every use of the word in any of those forms, in order.

@@ -339,6 +339,7 @@ class TrainingRun {
       if (opt_.validate) {  // rank 0 alone: the others wait at the next step's sums
         st_.last_val_loss = opt_.validate(m_);
         row["val_loss"] = st_.last_val_loss;
+        if (opt_.val_metrics) row.update(opt_.val_metrics());
         val_curve_.push_back({double(step + 1), st_.last_val_loss});
       }
       plot();

@@ -54,6 +54,9 @@ struct LoopOptions {
   bool stop_quietly = false;   // a planned stop_after: no "stopped ..., resume with" line (a signal still says it)
   // The validation loss of the model as it is now, or empty for none.
   std::function<double(model::Transformer<float>&)> validate;
+  // More fields for the metrics row of a step that validated (DPO's held-out accuracy),
+  // called just after validate.
+  std::function<nlohmann::json()> val_metrics;
   // One micro-batch's forward and backward for an objective whose loss is not next-token
   // cross-entropy (distillation): adds gradients scaled by grad_scale, returns the mean
   // loss. Empty: the model's forward_backward.
