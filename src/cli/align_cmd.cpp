@@ -200,7 +200,7 @@ void add_dpo(CLI::App* align) {
 void add_preferences(CLI::App* align) {
   struct Args {
     Common common;
-    std::string rewards, tasks, chosen = "model", rejected = "sample";
+    std::string rewards, tasks;
     align::PreferenceOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -211,15 +211,16 @@ void add_preferences(CLI::App* align) {
   cmd->add_option("--out", a->o.out, "the preferences file (JSONL)")->required();
   cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
   cmd->add_option("--rewards", a->rewards, "a JSON reward config (as slm align grpo)")->check(CLI::ExistingFile);
-  cmd->add_option("--group", a->o.group, "completions per request (at least 2 unless --chosen reference)")
+  cmd->add_option("--group", a->o.group, "completions per request (at least 2 with --chosen model)")
       ->capture_default_str()
       ->check(in_range(1, 1024));
-  cmd->add_option("--chosen", a->chosen,
-                  "model: the best of the completions; reference: the record's own output (self-play pairs, SPIN), "
-                  "over the worst completion")
+  cmd->add_option("--chosen", a->o.chosen,
+                  "over the worst completion, model: the best one; reference: the record's own output (self-play "
+                  "pairs, SPIN); edited: the worst one with words of its own swapped for the required words it left "
+                  "out (a minimal pair at the model's own places; writing requests)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"model", "reference"}));
-  cmd->add_option("--rejected", a->rejected,
+      ->check(CLI::IsMember({"model", "reference", "edited"}));
+  cmd->add_option("--rejected", a->o.rejected,
                   "sample: the worst of the completions; swap-words (with --chosen reference): the reference with "
                   "its required words swapped for words of their kind the request did not ask for, a minimal pair "
                   "(writing requests only; nothing is sampled)")
@@ -236,8 +237,6 @@ void add_preferences(CLI::App* align) {
     a->o.seed = a->common.seed, a->o.threads = a->common.resolved_threads(), a->o.quiet = a->common.quiet;
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
     a->o.tasks = split_commas(a->tasks);
-    a->o.chosen_reference = a->chosen == "reference";
-    a->o.rejected_swap_words = a->rejected == "swap-words";
     size_t n = align::rank_preferences(a->o);
     fmt::print(stderr, "{} preference pairs\n", n);
     fmt::print("{}\n", a->o.out);

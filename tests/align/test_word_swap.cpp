@@ -79,3 +79,22 @@ TEST(WordSwap, TextWithoutTheWordsIsUnchanged) {
   EXPECT_EQ(align::swap_required_words(story, {"octopus", "fizzy"}, vocab, 1), story);
   EXPECT_EQ(align::swap_required_words("", {"octopus"}, vocab, 1), "");
 }
+
+TEST(WordSwap, UsesTheRequiredWordsWhereTheStoryHasWordsOfTheirKind) {
+  const auto& vocab = stories::Vocabulary::shared();
+  // A model's story without the required words: the octopus (an animal) takes the dog's
+  // place everywhere, the ball (a toy) the kite's, "push" (takes an object) "kick"'s in
+  // each form, "shiny" "red"'s; "hopped" stays (no verb without an object is required),
+  // "named" is never taken, and "jump rope" has no toy left to replace.
+  const std::string story =
+      "Tom had a dog named Sam. The dog kicked a red kite and hopped. Dogs like kites. \"Kick it!\" said Tom.";
+  const std::string out =
+      align::use_required_words(story, {"octopus", "ball", "push", "shiny", "jump rope"}, vocab);
+  EXPECT_EQ(out,
+            "Tom had an octopus named Sam. The octopus pushed a shiny ball and hopped. Octopuses like balls. \"Push it!\" "
+            "said Tom.");
+  for (const std::string w : {"octopus", "ball", "push", "shiny"}) EXPECT_TRUE(stories::uses_required_word(out, w, vocab)) << w;
+  // Words it uses already, and words with nothing of their kind to take, leave it as it is.
+  EXPECT_EQ(align::use_required_words(story, {"dog", "kite"}, vocab), story);
+  EXPECT_EQ(align::use_required_words("Tom ran home.", {"octopus"}, vocab), "Tom ran home.");
+}

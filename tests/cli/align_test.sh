@@ -98,13 +98,40 @@ for p in pairs:
     assert p["chosen_reward"] >= p["rejected_reward"], p  # --min-gap 0
 PY
 "$SLM" align dpo --base "$M" --data "$TMP/prefs-ref.jsonl" --max-steps 2 --set train.batch_size=2 --eval-stories 0 \
-  --nll-weight 1 --out "$TMP/rpo" --quiet >/dev/null 2>"$TMP/rpo.err" || { bad "dpo --nll-weight run"; cat "$TMP/rpo.err"; }
-python3 - "$TMP/rpo/metrics.jsonl" "$TMP/rpo/run.json" <<'PY' || bad "dpo --nll-weight: loss = log 2 + chosen NLL at step 1"
+  --nll-weight 1 --val-data "$TMP/prefs-ref.jsonl" --set train.eval_every=1 --out "$TMP/rpo" --quiet >/dev/null \
+  2>"$TMP/rpo.err" || { bad "dpo --nll-weight run"; cat "$TMP/rpo.err"; }
+python3 - "$TMP/rpo/metrics.jsonl" "$TMP/rpo/run.json" <<'PY' || bad "dpo --nll-weight: loss = log 2 + chosen NLL at step 1; held-out pairs"
 import json, sys, math
-r = json.loads(open(sys.argv[1]).readline())
+rows = [json.loads(l) for l in open(sys.argv[1])]
+r = rows[0]
 assert r["chosen_nll"] > 0 and abs(r["loss"] - (math.log(2) + r["chosen_nll"])) < 1e-3, r
+# --val-data: the held-out pairs' DPO loss, accuracy and margin after each step
+assert all("val_loss" in x and 0 <= x["val_accuracy"] <= 1 and "val_margin" in x for x in rows), rows
+assert json.load(open(sys.argv[2]))["val_pairs"] == 4
 assert json.load(open(sys.argv[2]))["dpo"]["nll_weight"] == 1, "run.json records the weight"
 PY
+# minimal pairs: the reference over itself with its required words swapped (no model runs)
+"$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --tasks write_words --chosen reference --rejected swap-words \
+  --limit 5 --out "$TMP/prefs-swap.jsonl" --quiet >/dev/null 2>"$TMP/prefs.err" || { bad "--rejected swap-words"; cat "$TMP/prefs.err"; }
+python3 - "$TMP/prefs-swap.jsonl" <<'PY' || bad "--rejected swap-words pairs differ in the required words only"
+import json, sys
+pairs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(pairs) == 5, len(pairs)
+for p in pairs:
+    c, r = p["chosen"].split(), p["rejected"].split()
+    assert len(c) >= len(r) - 3 and c != r and p["chosen_reward"] > p["rejected_reward"], p
+PY
+# on-policy minimal pairs: the model's completion with the required words put in
+"$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --chosen edited --group 1 \
+  --max-tokens 64 --limit 8 --min-gap 0 --out "$TMP/prefs-edit.jsonl" --quiet >/dev/null 2>"$TMP/prefs.err" ||
+  { bad "--chosen edited"; cat "$TMP/prefs.err"; }
+python3 - "$TMP/prefs-edit.jsonl" <<'PY' || bad "--chosen edited pairs"
+import json, sys
+for p in map(json.loads, open(sys.argv[1])):
+    assert p["chosen_from"] == "edited" and p["chosen"] != p["rejected"] and p["chosen_reward"] >= p["rejected_reward"], p
+PY
+refuse 1 "--rejected" -- "$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --rejected swap-words --out "$TMP/out.jsonl"
+refuse 1 "--model" -- "$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --chosen reference --out "$TMP/out.jsonl"
 refuse 1 "--group" -- "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out.jsonl"
 refuse 2 "--nll-weight" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --nll-weight -1 --out "$TMP/out"
 

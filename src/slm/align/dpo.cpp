@@ -289,7 +289,7 @@ namespace {
 bool blank(const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; }
 
 std::string pair_line(const stories::InstructRecord& r, const std::string& chosen, const std::string& rejected,
-                      double chosen_reward, double rejected_reward, const char* chosen_from) {
+                      double chosen_reward, double rejected_reward, const std::string& chosen_from) {
   return json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", chosen}, {"rejected", rejected},
                {"chosen_reward", chosen_reward}, {"rejected_reward", rejected_reward}, {"task", r.task},
                {"chosen_from", chosen_from}})
@@ -323,16 +323,22 @@ size_t swapped_word_pairs(const PreferenceOptions& opt, const std::vector<storie
 }  // namespace
 
 size_t rank_preferences(const PreferenceOptions& opt) {
-  if (opt.rejected_swap_words && !opt.chosen_reference)
+  const bool from_reference = opt.chosen == "reference", edited = opt.chosen == "edited";
+  if (!from_reference && !edited && opt.chosen != "model")
+    throw Error(fmt::format("unknown '{}': expected model, reference or edited", opt.chosen), "--chosen");
+  if (opt.rejected != "sample" && opt.rejected != "swap-words")
+    throw Error(fmt::format("unknown '{}': expected sample or swap-words", opt.rejected), "--rejected");
+  const bool swap = opt.rejected == "swap-words";
+  if (swap && !from_reference)
     throw Error("swapped words make a rejected response from the reference: use it with --chosen reference", "--rejected");
-  if (opt.group < (opt.chosen_reference ? 1 : 2))
-    throw Error(fmt::format("expected at least 2 completions a request to rank (got {}); 1 only with --chosen reference", opt.group),
+  if (opt.group < (opt.chosen == "model" ? 2 : 1))
+    throw Error(fmt::format("expected at least 2 completions a request to rank (got {}); 1 only with --chosen reference or edited", opt.group),
                 "--group");
   auto records = read_requests(opt.prompts, opt.tasks);
   if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
   std::string text;
   size_t pairs = 0;
-  if (opt.rejected_swap_words) {
+  if (swap) {
     pairs = swapped_word_pairs(opt, records, text);
     write_file_atomic(opt.out, text);
     return pairs;
@@ -342,6 +348,7 @@ size_t rank_preferences(const PreferenceOptions& opt) {
   run.base = opt.model, run.threads = opt.threads;
   AlignModels models = load_align_models(run);
   RewardModel rewards(opt.rewards);
+  const auto& vocab = stories::Vocabulary::shared();
   infer::GenerateOptions go;
   go.max_tokens = opt.max_tokens;
   go.sampling.temperature = opt.temperature;
@@ -354,18 +361,21 @@ size_t rank_preferences(const PreferenceOptions& opt) {
     std::vector<std::string> texts;
     std::vector<double> score;
     for (const auto& o : outs) texts.push_back(o.text), score.push_back(rewards.score(r, o.text, o.finish == "eot").total);
-    if (opt.chosen_reference) {
+    const size_t worst = size_t(std::min_element(score.begin(), score.begin() + opt.group) - score.begin());
+    if (from_reference) {
       // The record's answer ends where the model should stop: scored as ending with end-of-text.
       texts.push_back(r.output), score.push_back(rewards.score(r, r.output, true).total);
+    } else if (edited) {
+      // The worst completion with the required words put in where it has words of their kind;
+      // it ends as the completion did.
+      texts.push_back(r.words.empty() ? texts[worst] : use_required_words(texts[worst], r.words, vocab));
+      score.push_back(rewards.score(r, texts.back(), outs[worst].finish == "eot").total);
     }
-    const size_t worst = size_t(std::min_element(score.begin(), score.begin() + opt.group) - score.begin());
-    const size_t best = opt.chosen_reference ? texts.size() - 1
-                                             : size_t(std::max_element(score.begin(), score.end()) - score.begin());
+    const size_t best = opt.chosen == "model" ? size_t(std::max_element(score.begin(), score.end()) - score.begin())
+                                              : texts.size() - 1;
     if (score[best] - score[worst] >= opt.min_gap && texts[best] != texts[worst] && !blank(texts[best]) &&
         !blank(texts[worst]))
-      text += pair_line(r, texts[best], texts[worst], score[best], score[worst],
-                        opt.chosen_reference ? "reference" : "model"),
-          ++pairs;
+      text += pair_line(r, texts[best], texts[worst], score[best], score[worst], opt.chosen.c_str()), ++pairs;
     bar.update(double(i + 1));
   }
   bar.finish();

@@ -38,13 +38,16 @@ struct DpoOptions {
 AlignResult dpo(const DpoOptions& opt);
 
 // `slm align preferences`: for each request, G completions sampled from the model and
-// scored by the rule rewards; the best over the worst becomes a pair when they differ by
-// at least min_gap. With chosen_reference, the chosen response is the record's own
-// reference output instead (self-play pairs, as in SPIN, Chen et al. 2024: the data's
-// answer over the model's worst), which needs no success among the samples. With
-// rejected_swap_words (and chosen_reference) nothing is sampled: the rejected response is
-// the reference with its required words swapped for others (word_swap.h), a minimal pair
-// for the writing requests. Writes out (JSONL, atomically); returns the pairs written.
+// scored by the rule rewards; a pair when the chosen response scores at least min_gap
+// above the rejected one. The chosen response (`chosen`):
+//  - "model": the best completion (over the worst);
+//  - "reference": the record's own output (self-play pairs, as in SPIN, Chen et al. 2024:
+//    the data's answer over the model's worst), which needs no success among the samples;
+//  - "edited": the worst completion with words of its own swapped for the required words
+//    it left out (word_swap.h: an on-policy minimal pair, writing requests only).
+// With rejected "swap-words" (and chosen "reference") nothing is sampled: the rejected
+// response is the reference with its required words swapped for others (word_swap.h).
+// Writes out (JSONL, atomically); returns the pairs written.
 struct PreferenceOptions {
   std::string model, prompts, out;
   std::vector<std::string> tasks;
@@ -52,8 +55,8 @@ struct PreferenceOptions {
   int group = 4, max_tokens = 256, limit = 0;
   float temperature = 1.0f;
   double min_gap = 0.1;
-  bool chosen_reference = false;
-  bool rejected_swap_words = false;
+  std::string chosen = "model";     // model, reference, edited
+  std::string rejected = "sample";  // sample, swap-words
   uint64_t seed = 1;
   int threads = 1;
   bool quiet = false;

@@ -1,10 +1,14 @@
 #pragma once
-// Minimal pairs for the required words: a reference story, and the same story with each
-// required word swapped for another word of its kind that the request did not ask for
-// ("octopus" -> "kitten", "tied" -> "hugged", "an octopus" -> "a kitten"). Everything but
-// those words is the same, so a preference between the two (slm align preferences
-// --rejected swap-words, then DPO) can only be learned from the request: the contrast a
-// whole-story pair spreads over hundreds of other differences.
+// Minimal pairs for the required words: two stories that differ only in whether they use
+// the words the request asked for, so that a preference between them (slm align
+// preferences, then DPO) can only be learned from the request, where a whole-story pair
+// spreads it over hundreds of other differences. Two ways to make one:
+//  - swap_required_words: a story that uses them (the data's reference), and the same
+//    story with each swapped for another word of its kind ("octopus" -> "kitten", "tied"
+//    -> "hugged", "an octopus" -> "a kitten");
+//  - use_required_words: a story that does not (the model's own), and the same story with
+//    a word of each one's kind it does use swapped for it: the contrast at the places the
+//    model itself writes, not the reference's.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,5 +25,14 @@ namespace slm::align {
 // text unchanged when it uses none of the words.
 std::string swap_required_words(const std::string& text, const std::vector<std::string>& words,
                                 const stories::Vocabulary& vocab, uint64_t seed);
+
+// text with, for each required word it does not use, a word of the same kind it does use
+// (a noun of the same kind: a toy for a toy; a verb in its past or -ing form that takes
+// an object when this one does; an adjective) replaced everywhere by the required word in
+// the same form: the earliest such word not itself required, each used for one required
+// word. Capitalised words (names, sentence openers) and "named"/"called" are not taken. A
+// required word with no word of its kind in text is left out.
+std::string use_required_words(const std::string& text, const std::vector<std::string>& words,
+                               const stories::Vocabulary& vocab);
 
 }  // namespace slm::align
