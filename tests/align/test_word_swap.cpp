@@ -98,3 +98,12 @@ TEST(WordSwap, UsesTheRequiredWordsWhereTheStoryHasWordsOfTheirKind) {
   EXPECT_EQ(align::use_required_words(story, {"dog", "kite"}, vocab), story);
   EXPECT_EQ(align::use_required_words("Tom ran home.", {"octopus"}, vocab), "Tom ran home.");
 }
+
+TEST(WordSwap, ANounOfAnotherKindOnlyAsAliveOrNot) {
+  const auto& vocab = stories::Vocabulary::shared();
+  // No food in the story: the cake takes the box's place (a thing), never the boy's.
+  EXPECT_EQ(align::use_required_words("The boy saw that the box was stuck.", {"cake"}, vocab),
+            "The boy saw that the cake was stuck.");
+  // No person: the farmer takes the dog's place (an animal), not the box's.
+  EXPECT_EQ(align::use_required_words("The box fell on a dog.", {"farmer"}, vocab), "The box fell on a farmer.");
+}

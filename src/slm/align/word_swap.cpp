@@ -195,11 +195,16 @@ std::string use_required_words(const std::string& text, const std::vector<std::s
     i = j;
     if (capital || is_any_of(form, seen)) continue;  // names, and sentence openers, are left alone
     seen.push_back(form);
-    for (const auto& n : vocab.nouns)
-      if (lowered(n.word) == form || lowered(n.plural) == form) candidates.push_back({lowered(n.word), lookup(n.word, "", vocab)});
+    // A verb's past or -ing form is read as the verb ("saw" is seeing, not the tool).
+    bool verb = false;
     for (const auto& v : vocab.verbs)
-      if ((v.past == form || v.ing == form) && v.base != "name" && v.base != "call")  // "a girl named Sue"
-        candidates.push_back({v.base, lookup(v.base, form, vocab)});
+      if (v.past == form || v.ing == form) {
+        verb = true;
+        if (v.base != "name" && v.base != "call") candidates.push_back({v.base, lookup(v.base, form, vocab)});  // "a girl named Sue"
+      }
+    if (!verb)
+      for (const auto& n : vocab.nouns)
+        if (lowered(n.word) == form || lowered(n.plural) == form) candidates.push_back({lowered(n.word), lookup(n.word, "", vocab)});
     for (const auto& a : vocab.adjectives)
       if (lowered(a.word) == form) candidates.push_back({form, lookup(form, "", vocab)});
   }
@@ -212,16 +217,22 @@ std::string use_required_words(const std::string& text, const std::vector<std::s
     for (const auto& v : vocab.verbs)
       if (v.base == want.word) as_verb = &v;
     // A noun of the same kind (a toy for a toy), a verb that takes an object as this one
-    // does, an adjective: what fits the sentence the word goes into.
-    auto fits = [&](const Entry& c) {
-      if (c.pos == Entry::Noun) return want.pos == Entry::Noun && want.noun && c.noun->kind == want.noun->kind;
+    // does, an adjective: what fits the sentence the word goes into. Where the story has no
+    // noun of the kind, one as much alive or not (a toy for a cake: "Rudy's box was stuck"
+    // takes any thing, not "Ava the boy").
+    auto alive = [](stories::NounKind k) { return k == stories::NounKind::Animal || k == stories::NounKind::Person; };
+    auto fits = [&](const Entry& c, bool same_kind) {
+      if (c.pos == Entry::Noun)
+        return want.pos == Entry::Noun && want.noun &&
+               (same_kind ? c.noun->kind == want.noun->kind : alive(c.noun->kind) == alive(want.noun->kind));
       if (c.pos == Entry::Verb) return as_verb != nullptr && c.verb->transitive == as_verb->transitive;
       return c.pos == want.pos;
     };
     // The earliest such word the text uses, none of the required ones, each used once.
-    auto it = std::find_if(candidates.begin(), candidates.end(), [&](const auto& c) {
-      return !is_any_of(c.first, words) && !is_any_of(c.first, taken) && fits(c.second);
-    });
+    auto free = [&](const auto& c) { return !is_any_of(c.first, words) && !is_any_of(c.first, taken); };
+    auto it = std::find_if(candidates.begin(), candidates.end(), [&](const auto& c) { return free(c) && fits(c.second, true); });
+    if (it == candidates.end())
+      it = std::find_if(candidates.begin(), candidates.end(), [&](const auto& c) { return free(c) && fits(c.second, false); });
     if (it != candidates.end()) {
       taken.push_back(it->first);
       pairs.emplace_back(it->first, w);
