@@ -106,4 +106,6 @@ TEST(WordSwap, ANounOfAnotherKindOnlyAsAliveOrNot) {
             "The boy saw that the cake was stuck.");
   // No person: the farmer takes the dog's place (an animal), not the box's.
   EXPECT_EQ(align::use_required_words("The box fell on a dog.", {"farmer"}, vocab), "The box fell on a farmer.");
+  // A place only for a place: no cake in the house.
+  EXPECT_EQ(align::use_required_words("Tom was in a house.", {"cake"}, vocab), "Tom was in a house.");
 }

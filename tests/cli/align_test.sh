@@ -107,7 +107,8 @@ r = rows[0]
 assert r["chosen_nll"] > 0 and abs(r["loss"] - (math.log(2) + r["chosen_nll"])) < 1e-3, r
 # --val-data: the held-out pairs' DPO loss, accuracy and margin after each step
 assert all("val_loss" in x and 0 <= x["val_accuracy"] <= 1 and "val_margin" in x for x in rows), rows
-assert json.load(open(sys.argv[2]))["val_pairs"] == 4
+info = json.load(open(sys.argv[2]))
+assert info["val_pairs"] == 4 and 0 <= info["val_reference_accuracy"] <= 1, info
 assert json.load(open(sys.argv[2]))["dpo"]["nll_weight"] == 1, "run.json records the weight"
 PY
 # minimal pairs: the reference over itself with its required words swapped (no model runs)

@@ -233,6 +233,13 @@ class HeldOutPairs {
   }
   json last() const { return last_; }
   size_t size() const { return pairs_.size(); }
+  // The share of pairs whose chosen response the reference itself finds likelier: what
+  // the base prefers before any training (the margins above are relative to it).
+  double reference_accuracy() const {
+    double n = 0;
+    for (const auto& p : pairs_) n += p.ref_chosen > p.ref_rejected;
+    return n / double(pairs_.size());
+  }
 
  private:
   std::vector<EncodedPair> pairs_;
@@ -268,6 +275,10 @@ AlignResult dpo(const DpoOptions& opt) {
         encode_pairs(read_preferences(opt.val_data), *models.policy.tok, models.ref(), precision, opt.run.quiet), opt.beta,
         opt.ipo, opt.nll_weight, int32_t(models.policy.tok->eot()));
     info["val_pairs"] = held_out->size();
+    info["val_reference_accuracy"] = held_out->reference_accuracy();
+    if (!opt.run.quiet)
+      fmt::print(stderr, "held-out pairs: {}; the reference prefers the chosen response in {:.1f}% of them\n",
+                 held_out->size(), 100 * held_out->reference_accuracy());
   }
   auto lo = align_loop_options(opt.run, models, opt.data, "dpo", info);
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {

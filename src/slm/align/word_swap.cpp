@@ -219,12 +219,14 @@ std::string use_required_words(const std::string& text, const std::vector<std::s
     // A noun of the same kind (a toy for a toy), a verb that takes an object as this one
     // does, an adjective: what fits the sentence the word goes into. Where the story has no
     // noun of the kind, one as much alive or not (a toy for a cake: "Rudy's box was stuck"
-    // takes any thing, not "Ava the boy").
+    // takes any thing, not "Ava the boy"), and never a place but for a place.
     auto alive = [](stories::NounKind k) { return k == stories::NounKind::Animal || k == stories::NounKind::Person; };
+    auto place = [](stories::NounKind k) { return k == stories::NounKind::Place; };  // "in a house", not "in a fry"
     auto fits = [&](const Entry& c, bool same_kind) {
       if (c.pos == Entry::Noun)
         return want.pos == Entry::Noun && want.noun &&
-               (same_kind ? c.noun->kind == want.noun->kind : alive(c.noun->kind) == alive(want.noun->kind));
+               (same_kind ? c.noun->kind == want.noun->kind
+                          : alive(c.noun->kind) == alive(want.noun->kind) && !place(c.noun->kind) && !place(want.noun->kind));
       if (c.pos == Entry::Verb) return as_verb != nullptr && c.verb->transitive == as_verb->transitive;
       return c.pos == want.pos;
     };

@@ -28,7 +28,7 @@ std::string swap_required_words(const std::string& text, const std::vector<std::
 
 // text with, for each required word it does not use, a word of the same kind it does use
 // (a noun of the same kind: a toy for a toy, else one as alive or not: a toy for a cake,
-// an animal for a person; a verb in its past or -ing form that takes
+// an animal for a person, a place only for a place; a verb in its past or -ing form that takes
 // an object when this one does; an adjective) replaced everywhere by the required word in
 // the same form: the earliest such word not itself required, each used for one required
 // word. Capitalised words (names, sentence openers) and "named"/"called" are not taken. A
