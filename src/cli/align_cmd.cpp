@@ -164,7 +164,8 @@ void add_dpo(CLI::App* align) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--val-data", a->o.val_data,
-                  "held-out preferences: their DPO loss (val_loss), accuracy and margin every train.eval_every steps")
+                  "held-out preferences: their DPO loss (val_loss), accuracy and margin, and the share the policy finds "
+                  "likelier outright (val_likelier), every train.eval_every steps")
       ->check(CLI::ExistingFile);
   cmd->add_option("--beta", a->o.beta, "how far from the reference the policy may move (smaller: further)")
       ->capture_default_str()
@@ -226,6 +227,9 @@ void add_preferences(CLI::App* align) {
                   "(writing requests only; nothing is sampled)")
       ->capture_default_str()
       ->check(CLI::IsMember({"sample", "swap-words"}));
+  cmd->add_flag("--first-uses", a->o.first_uses,
+                "with --chosen edited: both responses end where the last edited word is first used (a partial pair, "
+                "compared without end-of-text): the preference is for the choice of words alone");
   cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));

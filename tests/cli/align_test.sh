@@ -106,7 +106,8 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 r = rows[0]
 assert r["chosen_nll"] > 0 and abs(r["loss"] - (math.log(2) + r["chosen_nll"])) < 1e-3, r
 # --val-data: the held-out pairs' DPO loss, accuracy and margin after each step
-assert all("val_loss" in x and 0 <= x["val_accuracy"] <= 1 and "val_margin" in x for x in rows), rows
+assert all("val_loss" in x and 0 <= x["val_accuracy"] <= 1 and "val_margin" in x and 0 <= x["val_likelier"] <= 1
+           for x in rows), rows
 info = json.load(open(sys.argv[2]))
 assert info["val_pairs"] == 4 and 0 <= info["val_reference_accuracy"] <= 1, info
 assert json.load(open(sys.argv[2]))["dpo"]["nll_weight"] == 1, "run.json records the weight"
@@ -124,13 +125,29 @@ for p in pairs:
 PY
 # on-policy minimal pairs: the model's completion with the required words put in
 "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --chosen edited --group 1 \
-  --max-tokens 64 --limit 8 --min-gap 0 --out "$TMP/prefs-edit.jsonl" --quiet >/dev/null 2>"$TMP/prefs.err" ||
+  --max-tokens 64 --temperature 0.5 --limit 16 --min-gap 0 --out "$TMP/prefs-edit.jsonl" --quiet >/dev/null 2>"$TMP/prefs.err" ||
   { bad "--chosen edited"; cat "$TMP/prefs.err"; }
 python3 - "$TMP/prefs-edit.jsonl" <<'PY' || bad "--chosen edited pairs"
 import json, sys
-for p in map(json.loads, open(sys.argv[1])):
+pairs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(pairs) >= 2, len(pairs)  # 6 of the 16 requests on this machine: the others have no word of the kinds
+for p in pairs:
     assert p["chosen_from"] == "edited" and p["chosen"] != p["rejected"] and p["chosen_reward"] >= p["rejected_reward"], p
 PY
+# --first-uses: partial pairs, each response a beginning of the other's length or so
+"$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --chosen edited --first-uses \
+  --group 1 --max-tokens 64 --temperature 0.5 --limit 16 --min-gap 0 --out "$TMP/prefs-first.jsonl" --quiet >/dev/null 2>"$TMP/prefs.err" ||
+  { bad "--first-uses"; cat "$TMP/prefs.err"; }
+python3 - "$TMP/prefs-first.jsonl" "$TMP/prefs-edit.jsonl" <<'PY' || bad "--first-uses pairs are partial beginnings"
+import json, sys
+first = [json.loads(l) for l in open(sys.argv[1])]
+whole = {p["prompt"]: p for p in map(json.loads, open(sys.argv[2]))}
+assert len(first) == len(whole) and len(first) >= 1, (len(first), len(whole))
+for p in first:
+    w = whole[p["prompt"]]
+    assert p["partial"] is True and w["rejected"].startswith(p["rejected"]) and len(p["rejected"]) <= len(w["rejected"]), p
+PY
+refuse 1 "--first-uses" -- "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --first-uses --out "$TMP/out.jsonl"
 refuse 1 "--rejected" -- "$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --rejected swap-words --out "$TMP/out.jsonl"
 refuse 1 "--model" -- "$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --chosen reference --out "$TMP/out.jsonl"
 refuse 1 "--group" -- "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out.jsonl"
@@ -158,6 +175,8 @@ printf '{"prompt": "x", "chosen": "same", "rejected": "same"}\n' >"$TMP/p3.jsonl
 refuse 1 "p3.jsonl:1" -- "$SLM" align dpo --base "$M" --data "$TMP/p3.jsonl" --out "$TMP/out"
 printf '%s\n{not json\n' "$good" >"$TMP/p4.jsonl"
 refuse 1 "p4.jsonl:2" -- "$SLM" align dpo --base "$M" --data "$TMP/p4.jsonl" --out "$TMP/out"
+printf '%s\n{"prompt": "x", "chosen": "a", "rejected": "b", "partial": "yes"}\n' "$good" >"$TMP/p5.jsonl"
+refuse 1 "p5.jsonl:2" -- "$SLM" align dpo --base "$M" --data "$TMP/p5.jsonl" --out "$TMP/out"
 printf '{"weights": {"wrods": 1}}\n' >"$TMP/r.json"
 refuse 1 "r.json: weights" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --rewards "$TMP/r.json" --out "$TMP/out"
 refuse 1 "no record of the tasks" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks nosuch --out "$TMP/out"

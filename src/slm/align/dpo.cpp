@@ -31,6 +31,10 @@ std::vector<Preference> read_preferences(const std::string& path) {
     p.chosen = string_field(j, "chosen", where);
     p.rejected = string_field(j, "rejected", where);
     if (j.contains("input")) p.input = string_field(j, "input", where);
+    if (j.contains("partial")) {
+      if (!j["partial"].is_boolean()) throw Error("field 'partial' must be true or false", where);
+      p.partial = j["partial"].get<bool>();
+    }
     for (const auto& [name, v] : {std::pair<const char*, const std::string*>{"prompt", &p.prompt},
                                   {"chosen", &p.chosen}, {"rejected", &p.rejected}})
       if (v->find_first_not_of(" \t\r\n") == std::string::npos)
@@ -185,7 +189,7 @@ std::vector<EncodedPair> encode_pairs(const std::vector<Preference>& prefs, cons
     e.chosen = prompt, e.rejected = prompt;
     for (int32_t t : ids(p.chosen)) e.chosen.push_back(t);
     for (int32_t t : ids(p.rejected)) e.rejected.push_back(t);
-    e.chosen.push_back(int32_t(tok.eot())), e.rejected.push_back(int32_t(tok.eot()));
+    if (!p.partial) e.chosen.push_back(int32_t(tok.eot())), e.rejected.push_back(int32_t(tok.eot()));
     if (int(std::max(e.chosen.size(), e.rejected.size())) > context + 1) {
       ++too_long;
       continue;
@@ -216,7 +220,7 @@ class HeldOutPairs {
       : pairs_(std::move(pairs)), beta_(beta), ipo_(ipo), nll_weight_(nll_weight), pad_(pad) {}
 
   double evaluate(model::Transformer<float>& m) {
-    double loss = 0, margin = 0, right = 0;
+    double loss = 0, margin = 0, right = 0, likelier = 0;
     for (const auto& p : pairs_) {
       train::Batch b;
       fill_rows({&p.chosen, &p.rejected}, {p.prompt, p.prompt}, pad_, b);
@@ -225,10 +229,12 @@ class HeldOutPairs {
       const auto sums = row_sums(logp, b.B, b.T);
       const PairTerm t = dpo_pair(sums[0], sums[1], p.ref_chosen, p.ref_rejected, beta_, ipo_, nll_weight_,
                                   int(p.chosen.size()) - p.prompt);
-      loss += t.loss, margin += t.margin, right += t.margin > 0;
+      loss += t.loss, margin += t.margin, right += t.margin > 0, likelier += sums[0] > sums[1];
     }
     const double n = double(pairs_.size());
-    last_ = {{"val_accuracy", right / n}, {"val_margin", margin / n}};
+    // val_accuracy is DPO's (the margin over the reference's); val_likelier is what a
+    // greedy decoder sees: the policy finds the chosen response likelier outright.
+    last_ = {{"val_accuracy", right / n}, {"val_margin", margin / n}, {"val_likelier", likelier / n}};
     return loss / n;
   }
   json last() const { return last_; }
@@ -300,12 +306,12 @@ namespace {
 bool blank(const std::string& t) { return t.find_first_not_of(" \t\r\n") == std::string::npos; }
 
 std::string pair_line(const stories::InstructRecord& r, const std::string& chosen, const std::string& rejected,
-                      double chosen_reward, double rejected_reward, const std::string& chosen_from) {
-  return json({{"prompt", r.instruction}, {"input", r.input}, {"chosen", chosen}, {"rejected", rejected},
-               {"chosen_reward", chosen_reward}, {"rejected_reward", rejected_reward}, {"task", r.task},
-               {"chosen_from", chosen_from}})
-             .dump(-1, ' ', false, json::error_handler_t::replace) +
-         "\n";
+                      double chosen_reward, double rejected_reward, const std::string& chosen_from, bool partial = false) {
+  json j = {{"prompt", r.instruction}, {"input", r.input}, {"chosen", chosen}, {"rejected", rejected},
+            {"chosen_reward", chosen_reward}, {"rejected_reward", rejected_reward}, {"task", r.task},
+            {"chosen_from", chosen_from}};
+  if (partial) j["partial"] = true;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 // --rejected swap-words: each writing request's reference over itself with the required
@@ -340,6 +346,7 @@ size_t rank_preferences(const PreferenceOptions& opt) {
   if (opt.rejected != "sample" && opt.rejected != "swap-words")
     throw Error(fmt::format("unknown '{}': expected sample or swap-words", opt.rejected), "--rejected");
   const bool swap = opt.rejected == "swap-words";
+  if (opt.first_uses && !edited) throw Error("only edited pairs are cut after their edits: use it with --chosen edited", "--first-uses");
   if (swap && !from_reference)
     throw Error("swapped words make a rejected response from the reference: use it with --chosen reference", "--rejected");
   if (opt.group < (opt.chosen == "model" ? 2 : 1))
@@ -378,15 +385,21 @@ size_t rank_preferences(const PreferenceOptions& opt) {
       texts.push_back(r.output), score.push_back(rewards.score(r, r.output, true).total);
     } else if (edited) {
       // The worst completion with the required words put in where it has words of their kind;
-      // it ends as the completion did.
-      texts.push_back(r.words.empty() ? texts[worst] : use_required_words(texts[worst], r.words, vocab));
-      score.push_back(rewards.score(r, texts.back(), outs[worst].finish == "eot").total);
+      // it ends as the completion did (or, with first_uses, both end after the edits).
+      size_t cut = 0;
+      texts.push_back(r.words.empty() ? texts[worst] : use_required_words(texts[worst], r.words, vocab, &cut));
+      if (opt.first_uses && cut > 0) {
+        texts[worst].resize(cut);
+        texts.back() = use_required_words(texts[worst], r.words, vocab);
+        score[worst] = rewards.score(r, texts[worst], false).total;
+      }
+      score.push_back(rewards.score(r, texts.back(), !opt.first_uses && outs[worst].finish == "eot").total);
     }
     const size_t best = opt.chosen == "model" ? size_t(std::max_element(score.begin(), score.end()) - score.begin())
                                               : texts.size() - 1;
     if (score[best] - score[worst] >= opt.min_gap && texts[best] != texts[worst] && !blank(texts[best]) &&
         !blank(texts[worst]))
-      text += pair_line(r, texts[best], texts[worst], score[best], score[worst], opt.chosen.c_str()), ++pairs;
+      text += pair_line(r, texts[best], texts[worst], score[best], score[worst], opt.chosen, opt.first_uses), ++pairs;
     bar.update(double(i + 1));
   }
   bar.finish();

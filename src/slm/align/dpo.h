@@ -19,10 +19,11 @@ namespace slm::align {
 struct Preference {
   std::string prompt, chosen, rejected;  // prompt: the request, wrapped in Alpaca's template
   std::string input;                     // optional: Alpaca's input (e.g. the story a question is about)
+  bool partial = false;                  // "partial": true: two beginnings, compared without <|endoftext|>
   std::string where;                     // file:line
 };
 
-// {"prompt", "chosen", "rejected"} records (and an optional "input"), one a line. A missing or empty field, a pair
+// {"prompt", "chosen", "rejected"} records (and an optional "input" and "partial"), one a line. A missing or empty field, a pair
 // whose responses are the same, or a line that is not JSON is an error naming file:line.
 std::vector<Preference> read_preferences(const std::string& path);
 
@@ -47,6 +48,9 @@ AlignResult dpo(const DpoOptions& opt);
 //    it left out (word_swap.h: an on-policy minimal pair, writing requests only).
 // With rejected "swap-words" (and chosen "reference") nothing is sampled: the rejected
 // response is the reference with its required words swapped for others (word_swap.h).
+// first_uses (with chosen "edited"): both responses end where the last edited word is
+// first used, a "partial" pair: the preference is then for the choice of word alone, not
+// for the repeats of it that follow (which copy whichever word came first).
 // Writes out (JSONL, atomically); returns the pairs written.
 struct PreferenceOptions {
   std::string model, prompts, out;
@@ -57,6 +61,7 @@ struct PreferenceOptions {
   double min_gap = 0.1;
   std::string chosen = "model";     // model, reference, edited
   std::string rejected = "sample";  // sample, swap-words
+  bool first_uses = false;
   uint64_t seed = 1;
   int threads = 1;
   bool quiet = false;

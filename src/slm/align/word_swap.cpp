@@ -178,7 +178,7 @@ std::string swap_required_words(const std::string& text, const std::vector<std::
 }
 
 std::string use_required_words(const std::string& text, const std::vector<std::string>& words,
-                               const stories::Vocabulary& vocab) {
+                               const stories::Vocabulary& vocab, size_t* first_uses_end) {
   // The text's words as vocabulary entries, in order of first use.
   std::vector<std::pair<std::string, Entry>> candidates;  // (the word's base form, what it is)
   std::vector<std::string> seen;
@@ -240,7 +240,15 @@ std::string use_required_words(const std::string& text, const std::vector<std::s
       pairs.emplace_back(it->first, w);
     }
   }
-  return rewrite(text, uses_of(text, pairs, vocab), pairs, vocab);
+  const auto uses = uses_of(text, pairs, vocab);
+  if (first_uses_end) {
+    // Where the last of the replaced words is first used ends.
+    *first_uses_end = 0;
+    std::vector<bool> seen_pair(pairs.size(), false);
+    for (const auto& u : uses)
+      if (!seen_pair[u.pair]) seen_pair[u.pair] = true, *first_uses_end = std::max(*first_uses_end, u.end);
+  }
+  return rewrite(text, uses, pairs, vocab);
 }
 
 }  // namespace slm::align

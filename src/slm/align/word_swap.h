@@ -32,8 +32,10 @@ std::string swap_required_words(const std::string& text, const std::vector<std::
 // an object when this one does; an adjective) replaced everywhere by the required word in
 // the same form: the earliest such word not itself required, each used for one required
 // word. Capitalised words (names, sentence openers) and "named"/"called" are not taken. A
-// required word with no word of its kind in text is left out.
+// required word with no word of its kind in text is left out. first_uses_end, if given, is
+// set to where in `text` the last replaced word's first use ends (0: nothing replaced):
+// the prefix up to there holds every decision the edit changed.
 std::string use_required_words(const std::string& text, const std::vector<std::string>& words,
-                               const stories::Vocabulary& vocab);
+                               const stories::Vocabulary& vocab, size_t* first_uses_end = nullptr);
 
 }  // namespace slm::align
