@@ -246,6 +246,13 @@ class HeldOutPairs {
     for (const auto& p : pairs_) n += p.ref_chosen > p.ref_rejected;
     return n / double(pairs_.size());
   }
+  // The reference's mean log-likelihood gap, chosen minus rejected: how far val_margin
+  // must go before the policy prefers the chosen responses outright.
+  double reference_gap() const {
+    double g = 0;
+    for (const auto& p : pairs_) g += p.ref_chosen - p.ref_rejected;
+    return g / double(pairs_.size());
+  }
 
  private:
   std::vector<EncodedPair> pairs_;
@@ -282,9 +289,12 @@ AlignResult dpo(const DpoOptions& opt) {
         opt.ipo, opt.nll_weight, int32_t(models.policy.tok->eot()));
     info["val_pairs"] = held_out->size();
     info["val_reference_accuracy"] = held_out->reference_accuracy();
+    info["val_reference_gap"] = held_out->reference_gap();
     if (!opt.run.quiet)
-      fmt::print(stderr, "held-out pairs: {}; the reference prefers the chosen response in {:.1f}% of them\n",
-                 held_out->size(), 100 * held_out->reference_accuracy());
+      fmt::print(stderr,
+                 "held-out pairs: {}; the reference prefers the chosen response in {:.1f}% of them, by {:.2f} nats on "
+                 "average\n",
+                 held_out->size(), 100 * held_out->reference_accuracy(), held_out->reference_gap());
   }
   auto lo = align_loop_options(opt.run, models, opt.data, "dpo", info);
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
