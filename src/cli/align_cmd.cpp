@@ -7,6 +7,7 @@
 #include "cli/train_flags.h"
 #include "slm/align/dpo.h"
 #include "slm/align/grpo.h"
+#include "slm/align/preferences.h"
 #include "slm/train/config_file.h"
 
 namespace slm::cli {
