@@ -22,7 +22,10 @@
 #      keeps every held-out story out of pre-training),
 #      RECIPE_LORA (rank R: fine-tune LoRA adapters, base frozen, lr 2e-3, then merge them;
 #      0, the default: every weight. R 16 used more of the required words, 35.5% against
-#      23.9%, and answered fewer questions, 82.5% against 96.5%: docs/alignment.md)
+#      23.9%, and answered fewer questions, 82.5% against 96.5%: docs/alignment.md),
+#      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
+#      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
+#      second; RECIPE_CONFIG=small RECIPE_PRE_STEPS=8000 is ~37 min of pre-training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SLM=./build/slm
@@ -37,6 +40,7 @@ QUOTE_WORDS=${RECIPE_QUOTE_WORDS:-0}
 REQUESTS=${RECIPE_REQUESTS:-0}
 SFT_SEED=${RECIPE_SFT_SEED:-7}
 LORA=${RECIPE_LORA:-0}
+CONFIG=${RECIPE_CONFIG:-tiny}
 threads=(--threads "${RECIPE_THREADS:-0}")
 mkdir -p "$RUN"
 start=$(date +%s)
@@ -57,10 +61,10 @@ stage "1-4. ${SIZE_MB} MB of stories, a 4096-token BPE tokenizer, token shards"
 [ -f "$RUN/tokenizer.json" ] || $SLM tokenizer train "$RUN/data/train.jsonl" --vocab-size 4096 --out "$RUN/tokenizer.json"
 [ -d "$RUN/shards" ] || $SLM data pack "$RUN/data" --tokenizer "$RUN/tokenizer.json" --out "$RUN/shards"
 
-stage "5. Pre-train the quickstart's shape for $PRE_STEPS steps"
+stage "5. Pre-train configs/$CONFIG.json for $PRE_STEPS steps"
 if [ ! -d "$RUN/pretrain/model" ]; then
   # shellcheck disable=SC2046
-  $SLM pretrain --config tiny --data "$RUN/shards" --out "$RUN/pretrain" --max-steps "$PRE_STEPS" \
+  $SLM pretrain --config "$CONFIG" --data "$RUN/shards" --out "$RUN/pretrain" --max-steps "$PRE_STEPS" \
     --set train.eval_every=500 --set train.checkpoint_every=500 --set train.warmup_steps=200 "${threads[@]}" \
     $(resume_flag "$RUN/pretrain")
 fi

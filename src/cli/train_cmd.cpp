@@ -106,7 +106,7 @@ void add_train_commands(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("pretrain", "Pre-train a transformer on token shards (next-token prediction)");
-  cmd->add_option("--config", a->config, "a preset (tiny, stories15m, stories42m, gpt2-124m-shape) or a JSON file")
+  cmd->add_option("--config", a->config, "a preset (tiny, small, stories15m, stories42m, gpt2-124m-shape) or a JSON file")
       ->capture_default_str();
   cmd->add_option("--data", a->data, "a folder made by slm data pack")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "the run folder: checkpoints/, model/, metrics.jsonl, loss.svg")->required();

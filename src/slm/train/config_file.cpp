@@ -78,7 +78,7 @@ std::string find_config(const std::string& name, const std::vector<std::string>&
   if (fs::is_regular_file(name)) return name;
   for (const auto& dir : preset_dirs)
     if (fs::is_regular_file(dir + "/" + name + ".json")) return dir + "/" + name + ".json";
-  throw Error("no such config file or preset (tiny, stories15m, stories42m, gpt2-124m-shape, sft)", "--config " + name);
+  throw Error("no such config file or preset (tiny, small, stories15m, stories42m, gpt2-124m-shape, sft)", "--config " + name);
 }
 
 std::string override_problem(const std::string& kv) {
