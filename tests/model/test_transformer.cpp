@@ -194,6 +194,20 @@ TEST(Transformer, ParameterCountsAndNames) {
   EXPECT_EQ(m.layout().lm_head, -1);
 }
 
+// FLOPs a token, by hand for the tiny preset's shape (tied, vocab 4096): every parameter
+// counts as a weight a token multiplies by (the norms' gains too, a rounding error); full
+// training costs 6 a weight, a frozen base (LoRA) 4, its adapters 6.
+TEST(Transformer, FlopsPerTokenCountsAFrozenBaseAtFourAWeight) {
+  ModelConfig c;
+  c.vocab_size = 4096, c.dim = 128, c.n_layers = 4, c.n_heads = 4, c.n_kv_heads = 2, c.hidden_dim = 344, c.context = 512;
+  const double layer = 128.0 * 128 * 2 + 128.0 * 64 * 2 + 3.0 * 128 * 344 + 2 * 128;  // q,o; k,v; MLP; 2 norms
+  const double n = 4096.0 * 128 + 4 * layer + 128;
+  EXPECT_EQ(double(count_params(c)), n);
+  const double attention = 12.0 * 4 * 128 * 512;
+  EXPECT_DOUBLE_EQ(flops_per_token(c), 6 * n + attention);
+  EXPECT_DOUBLE_EQ(flops_per_token_frozen(c, 1000), 4 * n + 6 * 1000 + attention);
+}
+
 TEST(Transformer, GradientsAccumulateOverMicroBatches) {
   ModelConfig c = tiny_config(true);
   Transformer<double> m(c);

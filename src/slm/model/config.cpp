@@ -264,11 +264,23 @@ std::string mixtral_incompatibility(const ModelConfig& c) {
 int64_t count_params(const ModelConfig& c) { return params_with(c, c.n_experts); }
 int64_t count_active_params(const ModelConfig& c) { return params_with(c, c.experts_per_token); }
 
-double flops_per_token(const ModelConfig& c) {
-  // The embedding lookup is no matrix product; with tied weights the same matrix is the
-  // output layer, which is.
-  double n_matmul = double(count_active_params(c)) - (c.tie_embeddings ? 0.0 : double(c.vocab_size) * c.dim);
-  return 6.0 * n_matmul + 12.0 * c.n_layers * c.dim * c.context;
+namespace {
+
+// The weights a token multiplies by: the embedding lookup is no matrix product; with tied
+// weights the same matrix is the output layer, which is.
+double matmul_params(const ModelConfig& c) {
+  return double(count_active_params(c)) - (c.tie_embeddings ? 0.0 : double(c.vocab_size) * c.dim);
+}
+
+// Attention's own products (scores and their mix of values), forward and backward.
+double attention_flops(const ModelConfig& c) { return 12.0 * c.n_layers * c.dim * c.context; }
+
+}  // namespace
+
+double flops_per_token(const ModelConfig& c) { return 6.0 * matmul_params(c) + attention_flops(c); }
+
+double flops_per_token_frozen(const ModelConfig& c, int64_t adapter_params) {
+  return 4.0 * matmul_params(c) + 6.0 * double(adapter_params) + attention_flops(c);
 }
 
 }  // namespace slm::model

@@ -75,5 +75,9 @@ int64_t count_params(const ModelConfig& c);
 int64_t count_active_params(const ModelConfig& c);
 // Training FLOPs per token (PaLM appendix B): 6N + 12 · layers · dim · context.
 double flops_per_token(const ModelConfig& c);
+// The same with every weight frozen and adapter_params trained (LoRA): a frozen weight's
+// gradient GEMM is skipped, so it costs 4 FLOPs a token (forward, and the gradient to its
+// input) instead of 6; the adapters cost 6 each. Without this a LoRA run's MFU read >100%.
+double flops_per_token_frozen(const ModelConfig& c, int64_t adapter_params);
 
 }  // namespace slm::model

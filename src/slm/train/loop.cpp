@@ -158,7 +158,8 @@ class TrainingRun {
       metrics_.open(metrics_path_, std::ios::app);
     }
     peak_ = measure_peak_flops();
-    flops_tok_ = model::flops_per_token(m_.config());
+    flops_tok_ = opt_.adapters ? model::flops_per_token_frozen(m_.config(), opt_.adapters->size())
+                               : model::flops_per_token(m_.config());
     t_start_ = Clock::now();
   }
 
@@ -415,9 +416,11 @@ class TrainingRun {
     res_.checkpoint = last_checkpoint_;
     double total_s = std::chrono::duration<double>(Clock::now() - t_start_).count();
     if (!opt_.quiet && root_)
-      fmt::print(stderr, "done: {} steps, {} tokens in {}, {:.0f} tokens/s; final train loss {:.4f}, val loss {:.4f}\n",
+      fmt::print(stderr, "done: {} steps, {} tokens in {}, {:.0f} tokens/s; final train loss {:.4f}{}\n",
                  step - res_.start_step, tokens_done_, human_duration(total_s), double(tokens_done_) / total_s,
-                 res_.losses.empty() ? 0.0 : res_.losses.back(), res_.val_loss);
+                 res_.losses.empty() ? 0.0 : res_.losses.back(),
+                 // -1: no validation ran (GRPO has no validation data)
+                 res_.val_loss < 0 ? std::string() : fmt::format(", val loss {:.4f}", res_.val_loss));
     return res_;
   }
 
