@@ -32,18 +32,25 @@ void add_instruct(CLI::App* eval) {
   cmd->add_option("--out", a->out, "write the scores and every output as JSON here");
   cmd->add_option("--limit", a->o.limit, "records at most (0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", a->o.batch, "prompts decoded together")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_flag("--unquote-words", a->o.unquote_words,
+                "take the quote marks off the required words of each request first (a diagnostic: how much of a\n"
+                "miss on quoted words is the quotes; the report's unquoted_requests counts the requests changed)");
   add_common(cmd, a->common);
   cmd->footer(
       "Questions: exact match and contains-answer; writing tasks: required words used and features\n"
       "shown; summaries, continuations, morals, endings: ROUGE-L to the reference. Greedy decoding.\n\n"
       "Examples:\n"
       "  slm eval instruct --model runs/q/finetune/model --base runs/q/pretrain/model --data runs/q/sft/heldout.jsonl\n"
-      "  slm eval instruct --model M --data heldout.jsonl --limit 100 --out scores.json");
+      "  slm eval instruct --model M --data heldout.jsonl --limit 100 --out scores.json\n"
+      "  slm eval instruct --model M --data heldout.jsonl --limit 400 --unquote-words   # the same requests, no quotes");
   cmd->callback([a] {
     a->o.quiet = a->common.quiet;
     auto c = eval::compare_instruct(a->model, a->base, a->data, a->o);
     fmt::print("{}", c.table);
     if (c.skipped) fmt::print(stderr, "slm: note: {} record(s) skipped: the prompt does not fit the context\n", c.skipped);
+    if (a->o.unquote_words)
+      fmt::print(stderr, "slm: note: {} request(s) asked without the quote marks around their words\n",
+                 c.report["unquoted_requests"].get<int>());
     if (!a->out.empty()) write_file_atomic(a->out, c.report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   });
 }

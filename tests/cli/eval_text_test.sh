@@ -94,6 +94,26 @@ d = json.load(open(sys.argv[1]))
 assert d["base_scores"] == d["scores"], "the same model as its own base scores the same (greedy)"
 assert d["base"].endswith("/run/model") and d["samples"]
 PY
+# --unquote-words: the requests that quote their words are asked without the quote marks
+python3 - "$T/ins/train.jsonl" "$T/ins/quoted.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]  # records made the same way, more of them
+quoted = [r for r in recs if r.get("words") and all(f'"{w}"' in r["instruction"] for w in r["words"])]
+assert len(quoted) >= 2, "the held-out records have quoted writing requests"
+open(sys.argv[2], "w").write("".join(json.dumps(r) + "\n" for r in quoted[:2]))
+PY
+expect 0 "instruct --unquote-words" -- "$SLM" eval instruct --model "$T/run/model" --data "$T/ins/quoted.jsonl" \
+  --unquote-words --out "$T/ins/unq.json" --threads 1
+has "$T/err" "2 request(s) asked without the quote marks"
+python3 - "$T/ins/unq.json" <<'PY' && ok || bad "instruct --unquote-words report"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["unquoted_requests"] == 2, d["unquoted_requests"]
+for s in d["samples"]:
+    assert s["task"].startswith("write") and "words_used" in s, s
+    assert '", "' not in s["instruction"], s["instruction"]
+assert d["scores"]["required_words_unquoted"] is not None, d["scores"]
+PY
 expect 2 "instruct --batch 0" -- "$SLM" eval instruct --model "$T/run/model" --data "$T/ins/heldout.jsonl" --batch 0
 has "$T/err" "--batch: Value 0 not in range 1 to 4096"
 

@@ -93,3 +93,18 @@ TEST(InstructEval, RequiredWordsAreSplitByWhetherTheRequestQuotesThem) {
   collapse_checks(none);
   EXPECT_TRUE(none.to_json()["required_words_unquoted"].is_null());
 }
+
+TEST(InstructEval, UnquotingTakesOffOnlyTheRequiredWordsQuotes) {
+  stories::InstructRecord r;
+  r.task = "write_words";
+  r.words = {"octopus", "lonesome", "prevent"};
+  r.instruction = "Say \"Hi\" first. Include \"octopus\", \"lonesome\" and \"prevent\", and \"octopus\" again.";
+  EXPECT_TRUE(unquote_required_words(r));
+  EXPECT_EQ(r.instruction, "Say \"Hi\" first. Include octopus, lonesome and prevent, and octopus again.");
+  EXPECT_FALSE(unquote_required_words(r));  // nothing quoted is left
+  stories::InstructRecord plain;
+  plain.words = {"ball"};
+  plain.instruction = "Use the words ball and \"balloon\".";
+  EXPECT_FALSE(unquote_required_words(plain));
+  EXPECT_EQ(plain.instruction, "Use the words ball and \"balloon\".");
+}

@@ -198,14 +198,34 @@ std::vector<stories::InstructRecord> read_instruct_records(const std::string& pa
   return out;
 }
 
+bool unquote_required_words(stories::InstructRecord& r) {
+  bool changed = false;
+  for (const auto& w : r.words) {
+    const std::string quoted = "\"" + w + "\"";
+    for (size_t at = r.instruction.find(quoted); at != std::string::npos; at = r.instruction.find(quoted, at)) {
+      r.instruction.replace(at, quoted.size(), w);
+      at += w.size();
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 InstructComparison compare_instruct(const std::string& model_path, const std::string& base_path,
                                     const std::string& data_path, const InstructEvalOptions& opt) {
   auto records = read_instruct_records(data_path);
+  int unquoted = 0;
+  if (opt.unquote_words) {
+    // Only the records the evaluation reads, so the count says how many it changed.
+    const size_t n = opt.limit > 0 ? std::min(records.size(), size_t(opt.limit)) : records.size();
+    for (size_t i = 0; i < n; ++i) unquoted += unquote_required_words(records[i]);
+  }
   auto m = model::load_model_and_tokenizer(model_path);
   const InstructEval tuned = eval_instruct(*m.model, *m.tok, records, opt);
   InstructComparison c;
   c.skipped = tuned.skipped;
   c.report = {{"data", data_path}, {"model", model_path}, {"scores", tuned.to_json()}, {"samples", tuned.samples}};
+  if (opt.unquote_words) c.report["unquoted_requests"] = unquoted;
   if (base_path.empty()) {
     c.table = instruct_table({{"model", &tuned}});
     return c;

@@ -20,6 +20,10 @@ struct InstructEvalOptions {
   int batch = 16;       // prompts decoded together
   int max_tokens = 0;   // 0: up to the context
   bool quiet = false;
+  // Take the quote marks off the required words of every request before asking
+  // (`Include "ball".` -> `Include ball.`): a diagnostic of how much of a model's miss on
+  // quoted words is the quotes (docs/alignment.md, item 10). compare_instruct only.
+  bool unquote_words = false;
 };
 
 struct TaskScore {
@@ -66,6 +70,10 @@ void collapse_checks(InstructEval& ev);
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
                            const std::vector<stories::InstructRecord>& records, const InstructEvalOptions& opt);
+
+// Removes the quote marks around each of r's required words in its instruction ("ball"
+// -> ball, wherever it is quoted); returns whether anything changed.
+bool unquote_required_words(stories::InstructRecord& r);
 
 // Reads a file of `slm data instruct` records (JSONL), naming the line of a bad one.
 std::vector<stories::InstructRecord> read_instruct_records(const std::string& path);
