@@ -1,6 +1,6 @@
 // The presets shipped in configs/: each one loads as `slm pretrain --config NAME` reads it
 // (every key checked, the model validated), and the list that an unknown --config prints
-// names every one of them, so a new preset cannot be left out of the message.
+// (read from the preset folders) names every one of them.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -73,12 +73,33 @@ Override parse_override(const std::string& kv) {
 
 }  // namespace
 
+namespace {
+
+// The presets there are: the names of the .json files in preset_dirs, sorted, each once.
+// Read from the folders so that a new preset is named without a list to keep in step.
+std::string preset_names(const std::vector<std::string>& preset_dirs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  for (const auto& dir : preset_dirs) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return list.empty() ? "none found" : list;
+}
+
+}  // namespace
+
 std::string find_config(const std::string& name, const std::vector<std::string>& preset_dirs) {
   namespace fs = std::filesystem;
   if (fs::is_regular_file(name)) return name;
   for (const auto& dir : preset_dirs)
     if (fs::is_regular_file(dir + "/" + name + ".json")) return dir + "/" + name + ".json";
-  throw Error("no such config file or preset (tiny, small, stories15m, stories42m, gpt2-124m-shape, sft)", "--config " + name);
+  throw Error("no such config file or preset (" + preset_names(preset_dirs) + ")", "--config " + name);
 }
 
 std::string override_problem(const std::string& kv) {
