@@ -23,6 +23,8 @@
 #      RECIPE_LORA (rank R: fine-tune LoRA adapters, base frozen, lr 2e-3, then merge them;
 #      0, the default: every weight. R 16 used more of the required words, 35.5% against
 #      23.9%, and answered fewer questions, 82.5% against 96.5%: docs/alignment.md),
+#      RECIPE_SPACE_MERGES (slm tokenizer train --space-merges: 0, the default, GPT-2's BPE;
+#      0.4 splits a word the same after a space and after a quote, docs/tokenizer.md),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
 #      second; RECIPE_CONFIG=small RECIPE_PRE_STEPS=8000 is ~37 min of pre-training)
@@ -41,6 +43,7 @@ REQUESTS=${RECIPE_REQUESTS:-0}
 SFT_SEED=${RECIPE_SFT_SEED:-7}
 LORA=${RECIPE_LORA:-0}
 CONFIG=${RECIPE_CONFIG:-tiny}
+SPACE_MERGES=${RECIPE_SPACE_MERGES:-0}
 threads=(--threads "${RECIPE_THREADS:-0}")
 mkdir -p "$RUN"
 start=$(date +%s)
@@ -58,7 +61,8 @@ stage "1-4. ${SIZE_MB} MB of stories, a 4096-token BPE tokenizer, token shards"
 [ -f "$RUN/stories.txt" ] || $SLM data stories --size "$SIZE_MB" --seed 7 --instruct --quote-words "$QUOTE_WORDS" --requests "$REQUESTS" \
   --out "$RUN/stories.txt" "${threads[@]}"
 [ -d "$RUN/data" ] || $SLM data import "$RUN/stories.txt" --val-fraction 0.01 --out "$RUN/data"
-[ -f "$RUN/tokenizer.json" ] || $SLM tokenizer train "$RUN/data/train.jsonl" --vocab-size 4096 --out "$RUN/tokenizer.json"
+[ -f "$RUN/tokenizer.json" ] || $SLM tokenizer train "$RUN/data/train.jsonl" --vocab-size 4096 \
+  --space-merges "$SPACE_MERGES" --out "$RUN/tokenizer.json"
 [ -d "$RUN/shards" ] || $SLM data pack "$RUN/data" --tokenizer "$RUN/tokenizer.json" --out "$RUN/shards"
 
 stage "5. Pre-train configs/$CONFIG.json for $PRE_STEPS steps"

@@ -36,12 +36,18 @@ void add_train(CLI::App* parent) {
   cmd->add_option("--min-frequency", a->opt.min_frequency, "never merge a pair seen fewer times")
       ->capture_default_str()
       ->check(in_range(1, kMaxCount));
+  cmd->add_option("--space-merges", a->opt.space_merges,
+                  "share of the merges that join a space to a word's first token, ranked after the others, so a "
+                  "word is split the same after a space, a quote or a line start (0: GPT-2's BPE)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--special", a->extra, "another special token (repeatable); <|endoftext|> is always there");
   add_common(cmd, a->common);
   cmd->footer(
       "Examples:\n"
       "  slm tokenizer train data/train.jsonl --vocab-size 8192 --out tokenizer.json\n"
-      "  slm tokenizer train stories.txt --vocab-size 4096 --special '<|pad|>' --out tok.json");
+      "  slm tokenizer train stories.txt --vocab-size 4096 --special '<|pad|>' --out tok.json\n"
+      "  slm tokenizer train data/train.jsonl --vocab-size 4096 --space-merges 0.3 --out tok.json");
   cmd->callback([a] {
     a->opt.quiet = a->common.quiet;
     for (const auto& s : a->extra) a->opt.specials.push_back(s);

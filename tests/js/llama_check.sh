@@ -2,7 +2,8 @@
 # llama.cpp itself checks slm's GGUF: npm node-llama-cpp's prebuilt CPU llama.cpp loads
 # slm's f32, f16 and q8_0 exports of a tiny model (tied and untied embeddings) and must
 # agree with slm on the prompts' token ids, the greedy continuations and the loss of a
-# held-out text (from llama.cpp's raw logits). Nothing is built or downloaded at run time.
+# held-out text (from llama.cpp's raw logits); also for a LoRA-merged model and one whose
+# tokenizer was trained with --space-merges. Nothing is built or downloaded at run time.
 # Usage: llama_check.sh PATH/TO/slm
 set -euo pipefail
 SLM=$1
@@ -58,3 +59,16 @@ done > "$T/sft.jsonl"
   --set train.lr=0.01 --out "$T/lora" "${q[@]}" >/dev/null
 "$SLM" lora merge --base "$T/run_lora_base/model" --adapter "$T/lora/model" --out "$T/merged" --quiet >/dev/null
 check_exports "$T/merged" "LoRA merged" f32 q8_0
+
+# A tokenizer trained with --space-merges (the space joins a word's first token only after
+# every other merge): llama.cpp's GPT-2 BPE must split the prompts as slm does. The corpus,
+# held-out text and prompt ids are redone with it.
+"$SLM" tokenizer train "$T/s.txt" --vocab-size 400 --space-merges 0.3 --out "$T/tok.json" "${q[@]}"
+rm -rf "$T/shards" "$T/held"
+"$SLM" data pack "$T/s.txt" --tokenizer "$T/tok.json" --val-fraction 0.1 --out "$T/shards" "${q[@]}" >/dev/null
+"$SLM" data pack "$T/held.txt" --tokenizer "$T/tok.json" --val-fraction 0 --out "$T/held" "${q[@]}" >/dev/null
+"$SLM" tokenizer encode --tokenizer "$T/tok.json" --jsonl "$T/prompt_texts.jsonl" > "$T/prompt_ids.jsonl"
+"$SLM" pretrain --config tiny --set model.dim=64 --set model.n_layers=2 --set model.hidden_dim=128 \
+  --set model.context=64 --set train.batch_size=16 --set train.lr=0.003 \
+  --set train.warmup_steps=10 --max-steps 150 --data "$T/shards" --out "$T/run_space" "${q[@]}" >/dev/null
+check_exports "$T/run_space/model" "space merges" f32

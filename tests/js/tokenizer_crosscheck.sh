@@ -3,7 +3,8 @@
 # @anush008/tokenizers): a vocabulary trained by slm on stories plus a mixed corpus
 # (code, several scripts, emoji, long whitespace runs, contractions, special tokens) must
 # encode to the same ids in both; HF's ByteLevel decoder must give every text back; and
-# the file as HF re-saves it must load in slm and encode the same again. Encoded are the
+# the file as HF re-saves it must load in slm and encode the same again; also for a
+# vocabulary trained with --space-merges. Encoded are the
 # training text and text the vocabulary never saw: stories of another seed and GPT-2-style
 # edge cases written for this test (tokenizer_cases.jsonl: contractions, numbers, space
 # runs, newlines, scripts, emoji, punctuation clusters, trailing spaces, <|endoftext|>).
@@ -26,24 +27,27 @@ node -e 'const fs = require("fs");
   fs.writeFileSync(process.argv[2], docs.map((text) => JSON.stringify({ text })).join("\n") + "\n");' \
   "$T/held.txt" "$T/held.jsonl"
 inputs=("$FIX/mixed.jsonl" "$T/held.jsonl" "$HERE/tokenizer_cases.jsonl")
-for vocab in 300 1500; do
+# The third: --space-merges, whose space-joining merges rank after all the others (a word
+# split the same after a space or a quote): still a plain byte-level BPE to HF.
+for setting in "300 0" "1500 0" "1500 0.3"; do
+  read -r vocab space <<<"$setting"
   "$SLM" tokenizer train "$T/stories.txt" "$FIX/mixed.jsonl" --vocab-size $vocab --min-frequency 1 --quiet \
-    --out "$T/tok.json"
+    --space-merges "$space" --out "$T/tok.json"
   for input in "${inputs[@]}"; do
     name=$(basename "$input")
     "$SLM" tokenizer encode --tokenizer "$T/tok.json" --jsonl "$input" >"$T/ours.jsonl"
     node "$HERE/hf_encode.js" "$T/tok.json" "$input" "$T/hf_saved.json" >"$T/hf.jsonl"
     if ! cmp -s "$T/ours.jsonl" "$T/hf.jsonl"; then
-      echo "FAIL: vocab $vocab, $name: slm (<) and Hugging Face (>) encode differently (LINE:ids):"
+      echo "FAIL: vocab $vocab, space merges $space, $name: slm (<) and Hugging Face (>) encode differently (LINE:ids):"
       diff <(grep -n '' "$T/ours.jsonl") <(grep -n '' "$T/hf.jsonl") | head -5
       exit 1
     fi
     "$SLM" tokenizer encode --tokenizer "$T/hf_saved.json" --jsonl "$input" >"$T/ours2.jsonl"
     if ! cmp -s "$T/ours.jsonl" "$T/ours2.jsonl"; then
-      echo "FAIL: vocab $vocab, $name: the file as Hugging Face saves it encodes differently in slm"
+      echo "FAIL: vocab $vocab, space merges $space, $name: the file as Hugging Face saves it encodes differently in slm"
       exit 1
     fi
-    echo "vocab $vocab, $name: $(wc -l <"$T/ours.jsonl") records encode identically in slm and Hugging Face tokenizers"
+    echo "vocab $vocab, space merges $space, $name: $(wc -l <"$T/ours.jsonl") records encode identically in slm and Hugging Face tokenizers"
   done
 done
-echo "6 passed, 0 failed"
+echo "9 passed, 0 failed"

@@ -112,6 +112,58 @@ TEST(BpeTrainer, SpecialTokensAreNeverSplitOrLearnedFrom) {
   EXPECT_EQ(t.decode(plain), "<|pad|>");
 }
 
+// Does the tokenizer split w after a space as it splits w alone, but for the space
+// joining the first token? (" octopus" as [" "] + "octopus"'s ids, or with the first token
+// as " " + that token's bytes.)
+bool same_after_space(const Tokenizer& t, const std::string& w) {
+  auto body = t.encode(w), spaced = t.encode(" " + w);
+  if (spaced.size() == body.size() + 1 && t.token(spaced[0]) == " ")
+    return std::equal(body.begin(), body.end(), spaced.begin() + 1);
+  if (spaced.size() != body.size() || t.token(spaced[0]) != " " + t.token(body[0])) return false;
+  return std::equal(body.begin() + 1, body.end(), spaced.begin() + 1);
+}
+
+TEST(BpeTrainer, SpaceMergesSplitAWordTheSameAfterASpaceOrAQuote) {
+  WordCounts wc;
+  for (int i = 0; i < 20; ++i) wc.add_text(kCorpus);
+  TrainOptions o;
+  o.vocab_size = 340;
+  o.quiet = true;
+  o.min_frequency = 1;
+  const std::vector<std::string> words = {"Lily", "park", "played", "little", "ball", "home", "asked",
+                                          "octopus", "lonesome", "balloon", "parking", "mommy"};
+  auto gpt2 = train_bpe(wc, o);
+  int differ = 0;
+  for (const auto& w : words) differ += !same_after_space(gpt2, w);
+  EXPECT_GT(differ, 0) << "GPT-2's BPE splits every word the same after a space: the check below proves nothing";
+
+  o.space_merges = 0.3;
+  auto t = train_bpe(wc, o);
+  EXPECT_EQ(t.vocab_size(), 340u);
+  for (const auto& w : words) {
+    EXPECT_TRUE(same_after_space(t, w)) << w;
+    // After a quote the word is its own piece: the same ids as alone.
+    auto quoted = t.encode("\"" + w), alone = t.encode(w);
+    EXPECT_TRUE(std::equal(alone.begin(), alone.end(), quoted.end() - ptrdiff_t(alone.size()))) << w;
+  }
+  // The space merges come last, and there are as many as the share asks: 30% of the 83.
+  const auto& m = t.merges();
+  const size_t k = 25;
+  ASSERT_GT(m.size(), k);
+  for (size_t i = m.size() - k; i < m.size(); ++i) EXPECT_EQ(t.token(m[i].left), " ") << i;
+  EXPECT_NE(t.token(m[m.size() - k - 1].left), " ");
+  // Common words still cost one token after a space.
+  EXPECT_EQ(t.encode(" Lily").size(), 1u);
+  EXPECT_EQ(t.encode(" the").size(), 1u);
+  auto again = train_bpe(wc, o);
+  EXPECT_EQ(t.to_json(), again.to_json());
+  // A share the corpus has too few first tokens for still fills the vocabulary.
+  o.space_merges = 0.9;
+  EXPECT_EQ(train_bpe(wc, o).vocab_size(), 340u);
+  o.space_merges = 1;
+  EXPECT_THROW(train_bpe(wc, o), Error);
+}
+
 TEST(BpeTrainer, RejectsImpossibleSettings) {
   WordCounts wc;
   wc.add_text("some text");

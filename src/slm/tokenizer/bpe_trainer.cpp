@@ -84,44 +84,54 @@ void check_train_options(const TrainOptions& opt) {
     throw Error("vocabulary size " + std::to_string(opt.vocab_size) +
                     " is below the 256 byte tokens plus the special token(s)",
                 "--vocab-size");
+  if (!(opt.space_merges >= 0 && opt.space_merges < 1))
+    throw Error("the share of space merges must be in [0, 1), got " + std::to_string(opt.space_merges),
+                "--space-merges");
 }
 
-Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
-  check_train_options(opt);
-  std::vector<std::string> specials = opt.specials;
-  if (std::find(specials.begin(), specials.end(), kEndOfText) == specials.end())
-    specials.insert(specials.begin(), std::string(kEndOfText));
-  const size_t floor = 256 + specials.size();
-  if (opt.vocab_size < floor)
-    throw Error("vocabulary size " + std::to_string(opt.vocab_size) + " is below the 256 byte tokens plus " +
-                    std::to_string(specials.size()) + " special token(s) (" + std::to_string(floor) + ")",
-                "--vocab-size");
-  if (counts.unique() == 0) throw Error("the corpus is empty: no text to learn a vocabulary from");
+namespace {
 
-  // Every distinct piece as a list of symbols (bytes first), with its count.
-  std::vector<std::string> tokens(256);
-  for (int b = 0; b < 256; ++b) tokens[size_t(b)] = std::string(1, char(b));
-  std::vector<std::vector<uint32_t>> words;
-  std::vector<int64_t> freq;
-  words.reserve(counts.unique());
-  counts.for_each([&](std::string_view p, uint64_t c) {
-    if (p.size() < 2) return;  // a single byte has no pair
-    words.emplace_back(p.begin(), p.end());
-    for (auto& s : words.back()) s &= 0xFF;
-    freq.push_back(int64_t(c));
-  });
-  // Sorted so that the order of the counting threads never matters.
-  std::vector<size_t> order(words.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return words[a] < words[b]; });
-  {
-    std::vector<std::vector<uint32_t>> w2;
-    std::vector<int64_t> f2;
-    for (size_t i : order) w2.push_back(std::move(words[i])), f2.push_back(freq[i]);
-    words.swap(w2);
-    freq.swap(f2);
+// The merging state: the vocabulary so far and the distinct pieces as symbol lists.
+struct MergeState {
+  std::vector<std::string> tokens;                   // id -> bytes
+  std::unordered_map<std::string, uint32_t> id_of;   // bytes -> id
+  std::vector<Tokenizer::Merge> merges;               // in rank order
+  std::vector<std::vector<uint32_t>> words;           // each distinct piece, as token ids
+  std::vector<int64_t> freq;                          // its count
+
+  MergeState() : tokens(256) {
+    for (int b = 0; b < 256; ++b) tokens[size_t(b)] = std::string(1, char(b)), id_of.emplace(tokens[size_t(b)], b);
   }
+  // Two merges can spell the same bytes ("ab"+"c", "a"+"bc"): the second reuses the
+  // token, as Hugging Face's trainer does, so count tokens, not merges.
+  uint32_t add_merge(uint32_t a, uint32_t b) {
+    std::string bytes = tokens[a] + tokens[b];
+    auto [it, fresh] = id_of.emplace(bytes, uint32_t(tokens.size()));
+    if (fresh) tokens.push_back(std::move(bytes));
+    merges.push_back({a, b});
+    return it->second;
+  }
+};
 
+// Adds the pieces (sorted, so that the order of the counting threads never matters).
+void add_words(MergeState& st, const std::vector<std::pair<std::string, int64_t>>& pieces) {
+  std::vector<size_t> order(pieces.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pieces[a].first < pieces[b].first; });
+  for (size_t i : order) {
+    const auto& [p, c] = pieces[i];
+    if (p.size() < 2) continue;  // a single byte has no pair
+    st.words.emplace_back(p.begin(), p.end());
+    for (auto& sym : st.words.back()) sym &= 0xFF;
+    st.freq.push_back(c);
+  }
+}
+
+// Classic BPE: merges the most frequent adjacent pair of st.words until the vocabulary
+// holds target_tokens tokens or no pair is seen min_frequency times.
+void merge_frequent_pairs(MergeState& st, size_t target_tokens, uint64_t min_frequency, Progress& bar) {
+  auto& words = st.words;
+  const auto& freq = st.freq;
   std::unordered_map<uint64_t, int64_t> pair_count;
   std::unordered_map<uint64_t, std::vector<uint32_t>> where;  // pair -> words holding it
   for (uint32_t w = 0; w < words.size(); ++w) {
@@ -136,26 +146,15 @@ Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
   std::priority_queue<Candidate> heap;
   for (const auto& [k, c] : pair_count) heap.push({c, k});
 
-  // Two merges can spell the same bytes ("ab"+"c", "a"+"bc"): the second reuses the
-  // token, as Hugging Face's trainer does, so count tokens, not merges.
-  std::unordered_map<std::string, uint32_t> id_of;
-  for (uint32_t t = 0; t < tokens.size(); ++t) id_of.emplace(tokens[t], t);
-  const size_t target_tokens = opt.vocab_size - specials.size();
-  std::vector<Tokenizer::Merge> merges;
-  Progress bar("merges", double(target_tokens - 256), "tokens", opt.quiet);
   std::unordered_map<uint64_t, int64_t> delta;
-  while (tokens.size() < target_tokens && !heap.empty()) {
+  while (st.tokens.size() < target_tokens && !heap.empty()) {
     Candidate top = heap.top();
     heap.pop();
     auto pc = pair_count.find(top.pair);
     if (pc == pair_count.end() || pc->second != top.count) continue;  // stale entry
-    if (top.count < int64_t(std::max<uint64_t>(1, opt.min_frequency))) break;
+    if (top.count < int64_t(std::max<uint64_t>(1, min_frequency))) break;
     const uint32_t a = uint32_t(top.pair >> 32), b = uint32_t(top.pair & 0xFFFFFFFF);
-    std::string bytes = tokens[a] + tokens[b];
-    auto [it, fresh] = id_of.emplace(bytes, uint32_t(tokens.size()));
-    const uint32_t made = it->second;
-    if (fresh) tokens.push_back(std::move(bytes));
-    merges.push_back({a, b});
+    const uint32_t made = st.add_merge(a, b);
 
     std::vector<uint32_t> affected = std::move(where[top.pair]);
     where.erase(top.pair);
@@ -193,16 +192,105 @@ Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
       if (c > 0) heap.push({c, k});
     }
     pair_count.erase(top.pair);
-    bar.update(double(tokens.size() - 256));
+    bar.update(double(st.tokens.size() - 256));
+  }
+}
+
+// A piece of one space and then more ("Ġoctopus", "Ġ\""): the space and its body.
+bool spaced(std::string_view p) { return p.size() >= 2 && p[0] == ' ' && p[1] != ' '; }
+
+// --space-merges: every piece is first split into a body with no leading space, the
+// bodies are merged (so "octopus" gets the same tokens after a space, a quote or a line
+// start), and only then does the space join the first token of the body, for the bodies'
+// commonest first tokens. Those merges rank last, so encoding splits the body as the
+// trainer did and the tokenizer is an ordinary byte-level BPE (Hugging Face, llama.cpp).
+// Returns how many space merges there were room for; fewer than space_tokens when the
+// corpus has fewer first tokens than that.
+size_t train_space_last(MergeState& st, const WordCounts& counts, size_t target_tokens, size_t space_tokens,
+                        const TrainOptions& opt, Progress& bar) {
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> bodies;  // body -> (count, after a space)
+  counts.for_each([&](std::string_view p, uint64_t c) {
+    auto& e = bodies[std::string(spaced(p) ? p.substr(1) : p)];
+    e.first += int64_t(c);
+    if (spaced(p)) e.second += int64_t(c);
+  });
+  std::vector<std::pair<std::string, int64_t>> pieces;
+  pieces.reserve(bodies.size());
+  for (const auto& [b, c] : bodies) pieces.emplace_back(b, c.first);
+  add_words(st, pieces);
+  merge_frequent_pairs(st, target_tokens - space_tokens, opt.min_frequency, bar);
+
+  // The first token of every body as the merges split it, counted after a space.
+  std::unordered_map<uint32_t, int64_t> first;
+  {
+    std::unordered_map<std::string, size_t> index;  // body -> its row in st.words
+    std::vector<std::string> sorted;
+    for (const auto& [b, c] : pieces)
+      if (b.size() >= 2) sorted.push_back(b);
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size(); ++i) index.emplace(sorted[i], i);
+    for (const auto& [b, c] : bodies) {
+      if (c.second == 0) continue;
+      uint32_t t = b.size() >= 2 ? st.words[index.at(b)][0] : uint32_t(uint8_t(b[0]));
+      first[t] += c.second;
+    }
+  }
+  std::vector<std::pair<int64_t, uint32_t>> ranked;
+  for (const auto& [t, c] : first) ranked.emplace_back(-c, t);
+  std::sort(ranked.begin(), ranked.end());  // commonest first, ties to the lower id
+  size_t candidates = 0;
+  for (const auto& [negc, t] : ranked) {
+    if (-negc < int64_t(std::max<uint64_t>(1, opt.min_frequency))) break;
+    ++candidates;
+    if (st.tokens.size() >= target_tokens) continue;
+    st.add_merge(uint32_t(' '), t);
+    bar.update(double(st.tokens.size() - 256));
+  }
+  return candidates;
+}
+
+}  // namespace
+
+Tokenizer train_bpe(const WordCounts& counts, const TrainOptions& opt) {
+  check_train_options(opt);
+  std::vector<std::string> specials = opt.specials;
+  if (std::find(specials.begin(), specials.end(), kEndOfText) == specials.end())
+    specials.insert(specials.begin(), std::string(kEndOfText));
+  const size_t floor = 256 + specials.size();
+  if (opt.vocab_size < floor)
+    throw Error("vocabulary size " + std::to_string(opt.vocab_size) + " is below the 256 byte tokens plus " +
+                    std::to_string(specials.size()) + " special token(s) (" + std::to_string(floor) + ")",
+                "--vocab-size");
+  if (counts.unique() == 0) throw Error("the corpus is empty: no text to learn a vocabulary from");
+
+  MergeState st;
+  const size_t target_tokens = opt.vocab_size - specials.size();
+  Progress bar("merges", double(target_tokens - 256), "tokens", opt.quiet);
+  if (opt.space_merges > 0) {
+    // A small corpus may have fewer first tokens than the share asks for: then the body
+    // merges get the rest (a retry, as a body merge may not rank after a space merge).
+    size_t space_tokens = size_t(double(target_tokens - 256) * opt.space_merges + 0.5);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      st = MergeState();
+      size_t room = train_space_last(st, counts, target_tokens, space_tokens, opt, bar);
+      if (room >= space_tokens || st.tokens.size() >= target_tokens) break;
+      space_tokens = room;
+    }
+  } else {
+    std::vector<std::pair<std::string, int64_t>> pieces;
+    pieces.reserve(counts.unique());
+    counts.for_each([&](std::string_view p, uint64_t c) { pieces.emplace_back(std::string(p), int64_t(c)); });
+    add_words(st, pieces);
+    merge_frequent_pairs(st, target_tokens, opt.min_frequency, bar);
   }
   bar.finish();
 
   std::vector<std::pair<std::string, uint32_t>> special_ids;
   for (const auto& s : specials) {
-    special_ids.emplace_back(s, uint32_t(tokens.size()));
-    tokens.push_back(s);
+    special_ids.emplace_back(s, uint32_t(st.tokens.size()));
+    st.tokens.push_back(s);
   }
-  return Tokenizer(std::move(tokens), std::move(merges), std::move(special_ids));
+  return Tokenizer(std::move(st.tokens), std::move(st.merges), std::move(special_ids));
 }
 
 }  // namespace slm::tokenizer

@@ -47,6 +47,12 @@ struct TrainOptions {
   size_t vocab_size = 8192;      // bytes + merges + special tokens
   uint64_t min_frequency = 2;    // a pair seen fewer times is never merged
   std::vector<std::string> specials = {std::string(kEndOfText)};
+  // 0: GPT-2's BPE, where " octopus" and "\"octopus" may share no token. In (0, 1): every
+  // piece's leading space is set aside, the rest merged as it is wherever it stands, and
+  // then this share of the merges joins the space to the commonest first tokens (ranked
+  // after every other merge, so the encoder splits a word the same after a space, a quote
+  // or a line start).
+  double space_merges = 0;
   bool quiet = false;
 };
 
