@@ -37,8 +37,9 @@ void add_train(CLI::App* parent) {
       ->capture_default_str()
       ->check(in_range(1, kMaxCount));
   cmd->add_option("--space-merges", a->opt.space_merges,
-                  "share of the merges that join a space to a word's first token, ranked after the others, so a "
-                  "word is split the same after a space, a quote or a line start (0: GPT-2's BPE)")
+                  "share of the merges that join a space to a whole word, ranked after the others, so a word is "
+                  "split the same after a space, a quote or a line start, a rarer one as a space token and its "
+                  "body (0: GPT-2's BPE)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--special", a->extra, "another special token (repeatable); <|endoftext|> is always there");

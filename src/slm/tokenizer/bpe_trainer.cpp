@@ -199,13 +199,15 @@ void merge_frequent_pairs(MergeState& st, size_t target_tokens, uint64_t min_fre
 // A piece of one space and then more ("Ġoctopus", "Ġ\""): the space and its body.
 bool spaced(std::string_view p) { return p.size() >= 2 && p[0] == ' ' && p[1] != ' '; }
 
-// --space-merges: every piece is first split into a body with no leading space, the
+// --space-merges: every piece is first split into a body with no leading space, and the
 // bodies are merged (so "octopus" gets the same tokens after a space, a quote or a line
-// start), and only then does the space join the first token of the body, for the bodies'
-// commonest first tokens. Those merges rank last, so encoding splits the body as the
-// trainer did and the tokenizer is an ordinary byte-level BPE (Hugging Face, llama.cpp).
-// Returns how many space merges there were room for; fewer than space_tokens when the
-// corpus has fewer first tokens than that.
+// start); only then does the space join the commonest bodies that became one token (" the",
+// " ball"), for the share of the merges asked. Those merges rank last, so encoding splits
+// any body as the trainer did, and a rarer word is a space token and its body (" octopus"
+// is " " + "octopus"'s tokens). The tokenizer is an ordinary byte-level BPE (Hugging
+// Face, llama.cpp).
+// Returns how many space merges there were candidates for; fewer than space_tokens when
+// the corpus has fewer one-token bodies than that.
 size_t train_space_last(MergeState& st, const WordCounts& counts, size_t target_tokens, size_t space_tokens,
                         const TrainOptions& opt, Progress& bar) {
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> bodies;  // body -> (count, after a space)
@@ -217,27 +219,22 @@ size_t train_space_last(MergeState& st, const WordCounts& counts, size_t target_
   std::vector<std::pair<std::string, int64_t>> pieces;
   pieces.reserve(bodies.size());
   for (const auto& [b, c] : bodies) pieces.emplace_back(b, c.first);
-  add_words(st, pieces);
+  add_words(st, pieces);  // st.words holds the bodies of two bytes or more, sorted
   merge_frequent_pairs(st, target_tokens - space_tokens, opt.min_frequency, bar);
 
-  // The first token of every body as the merges split it, counted after a space.
-  std::unordered_map<uint32_t, int64_t> first;
-  {
-    std::unordered_map<std::string, size_t> index;  // body -> its row in st.words
-    std::vector<std::string> sorted;
-    for (const auto& [b, c] : pieces)
-      if (b.size() >= 2) sorted.push_back(b);
-    std::sort(sorted.begin(), sorted.end());
-    for (size_t i = 0; i < sorted.size(); ++i) index.emplace(sorted[i], i);
-    for (const auto& [b, c] : bodies) {
-      if (c.second == 0) continue;
-      uint32_t t = b.size() >= 2 ? st.words[index.at(b)][0] : uint32_t(uint8_t(b[0]));
-      first[t] += c.second;
-    }
+  // The bodies that are one token now, by how often they follow a space.
+  std::vector<std::string> sorted;
+  for (const auto& [b, c] : pieces)
+    if (b.size() >= 2) sorted.push_back(b);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<int64_t, uint32_t>> ranked;  // (-count, token): commonest first, ties to the lower id
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const auto& c = bodies.at(sorted[i]);
+    if (c.second > 0 && st.words[i].size() == 1) ranked.emplace_back(-c.second, st.words[i][0]);
   }
-  std::vector<std::pair<int64_t, uint32_t>> ranked;
-  for (const auto& [t, c] : first) ranked.emplace_back(-c, t);
-  std::sort(ranked.begin(), ranked.end());  // commonest first, ties to the lower id
+  for (const auto& [b, c] : bodies)
+    if (b.size() == 1 && c.second > 0) ranked.emplace_back(-c.second, uint32_t(uint8_t(b[0])));
+  std::sort(ranked.begin(), ranked.end());
   size_t candidates = 0;
   for (const auto& [negc, t] : ranked) {
     if (-negc < int64_t(std::max<uint64_t>(1, opt.min_frequency))) break;

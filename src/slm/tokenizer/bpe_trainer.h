@@ -49,9 +49,9 @@ struct TrainOptions {
   std::vector<std::string> specials = {std::string(kEndOfText)};
   // 0: GPT-2's BPE, where " octopus" and "\"octopus" may share no token. In (0, 1): every
   // piece's leading space is set aside, the rest merged as it is wherever it stands, and
-  // then this share of the merges joins the space to the commonest first tokens (ranked
+  // then this share of the merges joins the space to the commonest whole words (ranked
   // after every other merge, so the encoder splits a word the same after a space, a quote
-  // or a line start).
+  // or a line start, and a rarer word is a space token and then its body).
   double space_merges = 0;
   bool quiet = false;
 };
