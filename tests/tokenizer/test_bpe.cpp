@@ -297,3 +297,29 @@ TEST(TokenSpans, MarksTheTokensAByteRangeOverlaps) {
   auto other = mark_token_spans(tok, ids, "Lily saw a big red bell.", {{ball, ball + 4}}, {1});
   EXPECT_EQ(std::count(other.begin(), other.end(), 1), 0);
 }
+
+TEST(TokenSpans, MarksTheLoneSpaceThatOpensAWord) {
+  WordCounts wc;
+  for (int i = 0; i < 20; ++i) wc.add_text(kCorpus);
+  TrainOptions o;
+  o.vocab_size = 340;
+  o.quiet = true;
+  o.min_frequency = 1;
+  o.space_merges = 0.3;
+  auto tok = train_bpe(wc, o);
+  const std::string text = "Lily saw an octopus.";  // " octopus": a space token, then the body
+  const auto ids = tok.encode(text, false);
+  const size_t at = text.find("octopus");
+  auto mark = mark_token_spans(tok, ids, text, {{at, at + 7}}, {1});
+  std::string marked;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (mark[i]) marked += tok.decode({ids[i]});
+  EXPECT_EQ(marked, " octopus");
+  // Only a lone space: the token before "." (the end of octopus) is not taken.
+  const size_t dot = text.find('.');
+  auto m2 = mark_token_spans(tok, ids, text, {{dot, dot + 1}}, {1});
+  std::string m2s;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (m2[i]) m2s += tok.decode({ids[i]});
+  EXPECT_EQ(m2s, ".");
+}
