@@ -2,17 +2,19 @@
 # The CPU recipe of issue 16: as far as 2 cores get in about an hour, for the goals the
 # quickstart's 5-minute model does not reach (required words used, questions answered).
 # The quickstart's model shape (configs/tiny.json, ~1.25M parameters) with 12x its
-# pre-training on 4x its data, then 12x its instruction tuning, then GRPO on the writing
-# and question tasks, and the before/after evaluation of each stage.
-#   1-4. data, tokenizer, shards            (80 MB of stories, 19.9M tokens: 6 s)
-#   5.   pre-train 12,000 steps             (24.6M tokens, 32 min 27 s; validation loss 1.20)
-#   6-7. instruction data, fine-tune 3,600 steps with --words-weight 10, evaluated on
-#        held-out requests (~8 min; 1,200 steps answered 63% of the questions, 3,600 96.5%)
-#   8.   GRPO 100 steps, evaluated before/after (~4 min)
-# Measured end to end on 2 cores (2026-12-01): 38.6 min, and again 2026-12-02: 53.5 min
-# (sharing the machine); stages 6-8 with --words-weight 10 and GRPO at lr 1e-4 were run
-# on that pre-trained model one by one; 36 min on a quiet machine with 3,600 fine-tuning
-# steps (session 9, RECIPE_REQUESTS=0.5). The figures are in docs/alignment.md. Every stage resumes where it stopped (run the script again).
+# pre-training on 4x its data, then 4x its instruction tuning (LoRA adapters), then GRPO on
+# the writing and question tasks, and the before/after evaluation of each stage.
+#   1-4. data, a tokenizer that splits a word the same after a space and after a quote
+#        (--space-merges 0.4), shards   (80 MB of stories, 21.8M tokens: ~10 s)
+#   5.   pre-train 12,000 steps             (24.6M tokens, 32 min 43 s; validation loss 1.09)
+#   6-7. instruction data, LoRA r 16 fine-tune 3,600 steps with --words-weight 10 (12 min 39 s),
+#        merged, evaluated on held-out requests
+#   8.   GRPO 100 steps, evaluated before/after (~3 min + evaluation)
+# Measured end to end on a quiet 2-core machine (2026-12-03, RECIPE_EVAL_LIMIT=400): 48.9 min;
+# required words 46.8% after fine-tuning, 50.1% after GRPO; questions 77.2%, 84.5%. With
+# GPT-2's BPE (RECIPE_SPACE_MERGES=0) the same stages gave 36.4% and 82.9% before GRPO, and
+# with every weight fine-tuned (RECIPE_LORA=0) 23.9% and 96.5%. The figures are in
+# docs/alignment.md. Every stage resumes where it stopped (run the script again).
 # Everything goes to runs/recipe-cpu/. Usage: scripts/recipe-cpu.sh
 # env: RECIPE_RUN, RECIPE_SIZE_MB, RECIPE_PRE_STEPS, RECIPE_FT_STEPS, RECIPE_GRPO_STEPS,
 #      RECIPE_EVAL_LIMIT (held-out records per evaluation), RECIPE_SFT_STORIES, RECIPE_THREADS,
@@ -21,10 +23,10 @@
 #      RECIPE_SFT_SEED (the instruction data's stories; another seed than the pre-training's 7
 #      keeps every held-out story out of pre-training),
 #      RECIPE_LORA (rank R: fine-tune LoRA adapters, base frozen, lr 2e-3, then merge them;
-#      0, the default: every weight. R 16 used more of the required words, 35.5% against
-#      23.9%, and answered fewer questions, 82.5% against 96.5%: docs/alignment.md),
-#      RECIPE_SPACE_MERGES (slm tokenizer train --space-merges: 0, the default, GPT-2's BPE;
-#      0.4 splits a word the same after a space and after a quote, docs/tokenizer.md),
+#      16, the default; 0: every weight, which used fewer of the required words, 23.9%
+#      against 35.5%, and answered more questions, 96.5% against 82.5%: docs/alignment.md),
+#      RECIPE_SPACE_MERGES (slm tokenizer train --space-merges: 0.4, the default, splits a
+#      word the same after a space and after a quote; 0: GPT-2's BPE; docs/tokenizer.md),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
 #      second; RECIPE_CONFIG=small RECIPE_PRE_STEPS=8000 is ~37 min of pre-training)
@@ -41,9 +43,9 @@ EVAL_LIMIT=${RECIPE_EVAL_LIMIT:-120}
 QUOTE_WORDS=${RECIPE_QUOTE_WORDS:-0}
 REQUESTS=${RECIPE_REQUESTS:-0}
 SFT_SEED=${RECIPE_SFT_SEED:-7}
-LORA=${RECIPE_LORA:-0}
+LORA=${RECIPE_LORA:-16}
 CONFIG=${RECIPE_CONFIG:-tiny}
-SPACE_MERGES=${RECIPE_SPACE_MERGES:-0}
+SPACE_MERGES=${RECIPE_SPACE_MERGES:-0.4}
 threads=(--threads "${RECIPE_THREADS:-0}")
 mkdir -p "$RUN"
 start=$(date +%s)
