@@ -18,14 +18,23 @@ const char* kCorpus =
     "One day, Lily saw a big red ball. \"Can I play?\" asked Tom. They played all day. "
     "The end. Lily's mom said, \"Time to go home!\" 123 456 1234. ";
 
-Tokenizer small_tokenizer(size_t vocab = 400) {
+Tokenizer small_tokenizer(size_t vocab = 400, double space_merges = 0) {
   WordCounts wc;
   for (int i = 0; i < 20; ++i) wc.add_text(kCorpus);
   TrainOptions o;
   o.vocab_size = vocab;
   o.quiet = true;
   o.min_frequency = 1;
+  o.space_merges = space_merges;
   return train_bpe(wc, o);
+}
+
+// The text of the tokens of ids that mark_token_spans marks.
+std::string marked_text(const Tokenizer& t, const std::vector<uint32_t>& ids, const std::vector<uint8_t>& mark) {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (mark[i]) out += t.decode({ids[i]});
+  return out;
 }
 
 }  // namespace
@@ -124,21 +133,14 @@ bool same_after_space(const Tokenizer& t, const std::string& w) {
 }
 
 TEST(BpeTrainer, SpaceMergesSplitAWordTheSameAfterASpaceOrAQuote) {
-  WordCounts wc;
-  for (int i = 0; i < 20; ++i) wc.add_text(kCorpus);
-  TrainOptions o;
-  o.vocab_size = 340;
-  o.quiet = true;
-  o.min_frequency = 1;
   const std::vector<std::string> words = {"Lily", "park", "played", "little", "ball", "home", "asked",
                                           "octopus", "lonesome", "balloon", "parking", "mommy"};
-  auto gpt2 = train_bpe(wc, o);
+  auto gpt2 = small_tokenizer(340);
   int differ = 0;
   for (const auto& w : words) differ += !same_after_space(gpt2, w);
   EXPECT_GT(differ, 0) << "GPT-2's BPE splits every word the same after a space: the check below proves nothing";
 
-  o.space_merges = 0.3;
-  auto t = train_bpe(wc, o);
+  auto t = small_tokenizer(340, 0.3);
   EXPECT_EQ(t.vocab_size(), 340u);
   for (const auto& w : words) {
     EXPECT_TRUE(same_after_space(t, w)) << w;
@@ -166,13 +168,10 @@ TEST(BpeTrainer, SpaceMergesSplitAWordTheSameAfterASpaceOrAQuote) {
     const std::string word = t.token(m[i].right);
     EXPECT_NE(std::string(kCorpus).find(" " + word), std::string::npos) << word;
   }
-  auto again = train_bpe(wc, o);
-  EXPECT_EQ(t.to_json(), again.to_json());
-  // A share the corpus has too few first tokens for still fills the vocabulary.
-  o.space_merges = 0.9;
-  EXPECT_EQ(train_bpe(wc, o).vocab_size(), 340u);
-  o.space_merges = 1;
-  EXPECT_THROW(train_bpe(wc, o), Error);
+  EXPECT_EQ(t.to_json(), small_tokenizer(340, 0.3).to_json());
+  // A share the corpus has too few whole words for still fills the vocabulary.
+  EXPECT_EQ(small_tokenizer(340, 0.9).vocab_size(), 340u);
+  EXPECT_THROW(small_tokenizer(340, 1), Error);
 }
 
 TEST(BpeTrainer, RejectsImpossibleSettings) {
@@ -299,27 +298,12 @@ TEST(TokenSpans, MarksTheTokensAByteRangeOverlaps) {
 }
 
 TEST(TokenSpans, MarksTheLoneSpaceThatOpensAWord) {
-  WordCounts wc;
-  for (int i = 0; i < 20; ++i) wc.add_text(kCorpus);
-  TrainOptions o;
-  o.vocab_size = 340;
-  o.quiet = true;
-  o.min_frequency = 1;
-  o.space_merges = 0.3;
-  auto tok = train_bpe(wc, o);
+  auto tok = small_tokenizer(340, 0.3);
   const std::string text = "Lily saw an octopus.";  // " octopus": a space token, then the body
   const auto ids = tok.encode(text, false);
   const size_t at = text.find("octopus");
-  auto mark = mark_token_spans(tok, ids, text, {{at, at + 7}}, {1});
-  std::string marked;
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (mark[i]) marked += tok.decode({ids[i]});
-  EXPECT_EQ(marked, " octopus");
+  EXPECT_EQ(marked_text(tok, ids, mark_token_spans(tok, ids, text, {{at, at + 7}}, {1})), " octopus");
   // Only a lone space: the token before "." (the end of octopus) is not taken.
   const size_t dot = text.find('.');
-  auto m2 = mark_token_spans(tok, ids, text, {{dot, dot + 1}}, {1});
-  std::string m2s;
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (m2[i]) m2s += tok.decode({ids[i]});
-  EXPECT_EQ(m2s, ".");
+  EXPECT_EQ(marked_text(tok, ids, mark_token_spans(tok, ids, text, {{dot, dot + 1}}, {1})), ".");
 }

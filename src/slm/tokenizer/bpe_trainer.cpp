@@ -113,18 +113,22 @@ struct MergeState {
   }
 };
 
-// Adds the pieces (sorted, so that the order of the counting threads never matters).
-void add_words(MergeState& st, const std::vector<std::pair<std::string, int64_t>>& pieces) {
+// Adds the pieces (sorted, so that the order of the counting threads never matters) and
+// returns, for each row of st.words added, the index of its piece in pieces.
+std::vector<size_t> add_words(MergeState& st, const std::vector<std::pair<std::string, int64_t>>& pieces) {
   std::vector<size_t> order(pieces.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pieces[a].first < pieces[b].first; });
+  std::vector<size_t> rows;
   for (size_t i : order) {
     const auto& [p, c] = pieces[i];
     if (p.size() < 2) continue;  // a single byte has no pair
     st.words.emplace_back(p.begin(), p.end());
     for (auto& sym : st.words.back()) sym &= 0xFF;
     st.freq.push_back(c);
+    rows.push_back(i);
   }
+  return rows;
 }
 
 // Classic BPE: merges the most frequent adjacent pair of st.words until the vocabulary
@@ -219,18 +223,14 @@ size_t train_space_last(MergeState& st, const WordCounts& counts, size_t target_
   std::vector<std::pair<std::string, int64_t>> pieces;
   pieces.reserve(bodies.size());
   for (const auto& [b, c] : bodies) pieces.emplace_back(b, c.first);
-  add_words(st, pieces);  // st.words holds the bodies of two bytes or more, sorted
+  const auto rows = add_words(st, pieces);  // the bodies of two bytes or more
   merge_frequent_pairs(st, target_tokens - space_tokens, opt.min_frequency, bar);
 
   // The bodies that are one token now, by how often they follow a space.
-  std::vector<std::string> sorted;
-  for (const auto& [b, c] : pieces)
-    if (b.size() >= 2) sorted.push_back(b);
-  std::sort(sorted.begin(), sorted.end());
   std::vector<std::pair<int64_t, uint32_t>> ranked;  // (-count, token): commonest first, ties to the lower id
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const auto& c = bodies.at(sorted[i]);
-    if (c.second > 0 && st.words[i].size() == 1) ranked.emplace_back(-c.second, st.words[i][0]);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t after_space = bodies.at(pieces[rows[i]].first).second;
+    if (after_space > 0 && st.words[i].size() == 1) ranked.emplace_back(-after_space, st.words[i][0]);
   }
   for (const auto& [b, c] : bodies)
     if (b.size() == 1 && c.second > 0) ranked.emplace_back(-c.second, uint32_t(uint8_t(b[0])));
