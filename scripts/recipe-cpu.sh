@@ -28,6 +28,8 @@
 #      against 35.5%, and answered more questions, 96.5% against 82.5%: docs/alignment.md),
 #      RECIPE_SPACE_MERGES (slm tokenizer train --space-merges: 0.4, the default, splits a
 #      word the same after a space and after a quote; 0: GPT-2's BPE; docs/tokenizer.md),
+#      RECIPE_GRPO_TOKENS (the longest sampled answer in GRPO, 200),
+#      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
 #      second; RECIPE_CONFIG=small RECIPE_PRE_STEPS=8000 is ~37 min of pre-training)
@@ -40,6 +42,7 @@ SIZE_MB=${RECIPE_SIZE_MB:-80}
 PRE_STEPS=${RECIPE_PRE_STEPS:-12000}
 FT_STEPS=${RECIPE_FT_STEPS:-3600}
 GRPO_STEPS=${RECIPE_GRPO_STEPS:-100}
+GRPO_TOKENS=${RECIPE_GRPO_TOKENS:-200}
 EVAL_LIMIT=${RECIPE_EVAL_LIMIT:-120}
 QUOTE_WORDS=${RECIPE_QUOTE_WORDS:-0}
 REQUESTS=${RECIPE_REQUESTS:-0}
@@ -48,6 +51,8 @@ LORA=${RECIPE_LORA:-16}
 CONFIG=${RECIPE_CONFIG:-tiny}
 SPACE_MERGES=${RECIPE_SPACE_MERGES:-0.4}
 threads=(--threads "${RECIPE_THREADS:-0}")
+context=()
+[ -n "${RECIPE_CONTEXT:-}" ] && context=(--set "model.context=$RECIPE_CONTEXT")
 mkdir -p "$RUN"
 start=$(date +%s)
 stage() { echo; echo "== $1 ($(($(date +%s) - start)) s so far)"; }
@@ -72,7 +77,7 @@ stage "5. Pre-train configs/$CONFIG.json for $PRE_STEPS steps"
 if [ ! -d "$RUN/pretrain/model" ]; then
   # shellcheck disable=SC2046
   $SLM pretrain --config "$CONFIG" --data "$RUN/shards" --out "$RUN/pretrain" --max-steps "$PRE_STEPS" \
-    --set train.eval_every=500 --set train.checkpoint_every=500 --set train.warmup_steps=200 "${threads[@]}" \
+    --set train.eval_every=500 --set train.checkpoint_every=500 --set train.warmup_steps=200 "${threads[@]}" "${context[@]}" \
     $(resume_flag "$RUN/pretrain")
 fi
 
@@ -103,7 +108,7 @@ if [ ! -d "$RUN/grpo/model" ]; then
   # shellcheck disable=SC2046
   $SLM align grpo --base "$TUNED" --prompts "$RUN/sft/train.jsonl" --out "$RUN/grpo" \
     --tasks write_words,write_features,main_character,friend,place,object,kind,yes_no --max-steps "$GRPO_STEPS" \
-    --set train.batch_size=2 --set train.lr=1e-4 --set train.min_lr=1e-5 --max-tokens 200 \
+    --set train.batch_size=2 --set train.lr=1e-4 --set train.min_lr=1e-5 --max-tokens "$GRPO_TOKENS" \
     --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" --eval-stories 8 "${threads[@]}" \
     $(resume_flag "$RUN/grpo")
 fi

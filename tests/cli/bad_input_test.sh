@@ -62,6 +62,8 @@ refuse 2 "--heldout" "$O" -- "$SLM" data instruct --heldout 1 --out "$O"
 refuse 2 "--rouge" "$O" -- "$SLM" data instruct --rouge 1.5 --out "$O"
 refuse 2 "--vocab-size" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --vocab-size 10 --out "$O.json"
 refuse 2 "--min-frequency" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --min-frequency 0 --out "$O.json"
+refuse 2 "--space-merges" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --space-merges 1 --out "$O.json"
+refuse 2 "--space-merges" "$O.json" -- "$SLM" tokenizer train "$TMP/s.txt" --space-merges -0.1 --out "$O.json"
 refuse 2 "--max-steps" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --max-steps -3
 refuse 2 "--stop-after" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --stop-after 0
 refuse 2 "--zero" "$O" -- "$SLM" pretrain --data "$TMP/shards" --out "$O" --zero 2

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "slm/eval/instruct_eval.h"
+#include "slm/tokenizer/bpe_trainer.h"
 
 using namespace slm;
 using namespace slm::eval;
@@ -92,6 +93,39 @@ TEST(InstructEval, RequiredWordsAreSplitByWhetherTheRequestQuotesThem) {
   InstructEval none;  // no writing request: neither figure
   collapse_checks(none);
   EXPECT_TRUE(none.to_json()["required_words_unquoted"].is_null());
+}
+
+TEST(InstructEval, RequiredWordsAreSplitByHowTheTokenizerSpellsThem) {
+  // A corpus where "ball" is common (one token after a space) and "lonesome" rarer.
+  tokenizer::WordCounts wc;
+  for (int i = 0; i < 30; ++i) wc.add_text("The ball went up. Tom saw the ball and the ball came down. ");
+  wc.add_text("He was lonesome. ");  // once: below min_frequency, never merged
+  auto train = [&](double space_merges) {
+    tokenizer::TrainOptions o;
+    o.vocab_size = 300, o.quiet = true, o.min_frequency = 2, o.space_merges = space_merges;
+    return tokenizer::train_bpe(wc, o);
+  };
+  const auto gpt2 = train(0), split = train(0.3);
+  EXPECT_EQ(word_spelling(split, "ball"), "one_token");
+  EXPECT_EQ(word_spelling(split, "lonesome"), "same") << "a space, then the tokens it has alone";
+  EXPECT_EQ(word_spelling(split, "zebra"), "same") << "an unseen word is spelled from its bytes alike";
+  EXPECT_EQ(word_spelling(gpt2, "ball"), "one_token");
+  EXPECT_EQ(word_spelling(gpt2, "tin"), "other") << "GPT-2's BPE: ` tin` is `Ġt i n` (from ` the`), `tin` is `t i n`";
+  EXPECT_EQ(word_spelling(split, "tin"), "same");
+
+  InstructEval ev;
+  ev.samples.push_back({{"instruction", "Use ball and lonesome."}, {"words_used", 0.5},
+                        {"word_spelling", {{"ball", "one_token"}, {"lonesome", "same"}}},
+                        {"missing_words", {"ball"}}});
+  ev.samples.push_back({{"instruction", "Use lonesome and zebra."}, {"words_used", 0.5},
+                        {"word_spelling", {{"lonesome", "same"}, {"zebra", "same"}}},
+                        {"missing_words", {"zebra"}}});
+  collapse_checks(ev);
+  EXPECT_DOUBLE_EQ(ev.words_same, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(ev.words_one_token, 0.0);
+  EXPECT_DOUBLE_EQ(ev.words_other, -1) << "no word of that class";
+  EXPECT_TRUE(ev.to_json()["required_words_other_spelling"].is_null());
+  EXPECT_DOUBLE_EQ(ev.to_json()["required_words_same_spelling"].get<double>(), 2.0 / 3);
 }
 
 TEST(InstructEval, UnquotingTakesOffOnlyTheRequiredWordsQuotes) {

@@ -94,20 +94,39 @@ json InstructEval::to_json() const {
   put("question_same_answer_share", same_answer);
   put("required_words_quoted", words_quoted);
   put("required_words_unquoted", words_unquoted);
+  put("required_words_same_spelling", words_same);
+  put("required_words_one_token", words_one_token);
+  put("required_words_other_spelling", words_other);
   if (same_answer >= 0) j["question_common_answer"] = common_answer;
   return j;
+}
+
+std::string word_spelling(const tokenizer::Tokenizer& tok, const std::string& word) {
+  const std::vector<uint32_t> spaced = tok.encode(" " + word), alone = tok.encode(word), space = tok.encode(" ");
+  if (spaced.size() == 1) return "one_token";
+  if (space.size() == 1 && spaced.size() == alone.size() + 1 && spaced[0] == space[0] &&
+      std::equal(alone.begin(), alone.end(), spaced.begin() + 1))
+    return "same";
+  return "other";
 }
 
 void collapse_checks(InstructEval& ev) {
   std::map<std::string, int> answers;
   int questions = 0, open = 0, open_right = 0;
   double words[2] = {}, requests[2] = {};  // [quoted]
+  std::map<std::string, std::pair<int, int>> spelled;  // class -> (used, asked)
   for (const auto& s : ev.samples) {
     if (s.contains("words_used") && s.contains("instruction")) {
       const bool quoted = s["instruction"].get<std::string>().find('"') != std::string::npos;
       words[quoted] += s["words_used"].get<double>();
       ++requests[quoted];
     }
+    if (s.contains("word_spelling"))
+      for (const auto& [w, cls] : s["word_spelling"].items()) {
+        const auto& missing = s.value("missing_words", json::array());
+        spelled[cls.get<std::string>()].first += std::find(missing.begin(), missing.end(), w) == missing.end();
+        ++spelled[cls.get<std::string>()].second;
+      }
     if (!s.contains("contains")) continue;  // not a question
     ++questions;
     ++answers[normalize_answer(s["output"].get<std::string>())];
@@ -118,6 +137,11 @@ void collapse_checks(InstructEval& ev) {
   if (open) ev.open_contains = double(open_right) / open;
   if (requests[0]) ev.words_unquoted = words[0] / requests[0];
   if (requests[1]) ev.words_quoted = words[1] / requests[1];
+  auto share = [&](const char* cls) {
+    auto it = spelled.find(cls);
+    return it == spelled.end() ? -1.0 : double(it->second.first) / it->second.second;
+  };
+  ev.words_same = share("same"), ev.words_one_token = share("one_token"), ev.words_other = share("other");
   if (!questions) return;
   const auto top = std::max_element(answers.begin(), answers.end(),
                                     [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -164,6 +188,7 @@ InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::
         auto& ts = by_task[r.task.empty() ? std::string(kind) : r.task];
         ts.task = r.task.empty() ? std::string(kind) : r.task;
         score_output(r, outs[k].text, ts, sample);
+        for (const auto& w : r.words) sample["word_spelling"][w] = word_spelling(tok, w);
         ev.samples.push_back(std::move(sample));
       }
       done += std::min(idx.size(), s + size_t(opt.batch)) - s;
@@ -272,6 +297,9 @@ std::string instruct_table(const std::vector<std::pair<std::string, const Instru
   row("writing: required words used", [](const InstructEval& e) { return e.words; }, pct);
   row("  words not in quotes", [](const InstructEval& e) { return e.words_unquoted; }, pct);
   row("  words in quotes", [](const InstructEval& e) { return e.words_quoted; }, pct);
+  row("  words: space + quoted tokens", [](const InstructEval& e) { return e.words_same; }, pct);
+  row("  words: one token after a space", [](const InstructEval& e) { return e.words_one_token; }, pct);
+  row("  words: spelled otherwise", [](const InstructEval& e) { return e.words_other; }, pct);
   row("writing: features shown", [](const InstructEval& e) { return e.features; }, pct);
   row("summaries, endings: ROUGE-L", [](const InstructEval& e) { return e.rouge; }, num);
   // Per task, the figure its kind is scored by.

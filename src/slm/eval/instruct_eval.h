@@ -50,6 +50,10 @@ struct InstructEval {
   // BPE gives `"ball` and ` ball` different tokens, so a quoted word cannot be copied
   // token for token (docs/alignment.md). -1: no such request.
   double words_quoted = -1, words_unquoted = -1;
+  // Required words used, split by how the tokenizer spells them after a space (the
+  // story's spelling) against alone, as after a quote (the request's): word_spelling's
+  // classes "same", "one_token", "other". -1: no word of that class.
+  double words_same = -1, words_one_token = -1, words_other = -1;
   std::vector<nlohmann::json> samples; // every record with its output and scores
   nlohmann::json to_json() const;
 };
@@ -64,8 +68,17 @@ std::string task_kind(const stories::InstructRecord& r);
 // Scores one output against its record into ts (adds to the sums; divide by n after).
 void score_output(const stories::InstructRecord& r, const std::string& output, TaskScore& ts, nlohmann::json& sample);
 
-// Sets ev's open_contains, same_answer, common_answer, words_quoted and words_unquoted
-// from its scored samples.
+// How tok spells a word after a space against alone (after a quote, a bracket or a line
+// start, where the pre-tokenizer splits it off): "same" when after a space it is the space
+// token and then exactly its tokens alone (a model copies it token for token from a
+// quoted request); "one_token" when after a space it is one token (` ball` against
+// `ball`); "other" when it is spelled with other tokens (` alligator` as `Ġall ig a tor`,
+// alone `all ig a tor`; GPT-2's BPE spells most words this way).
+std::string word_spelling(const tokenizer::Tokenizer& tok, const std::string& word);
+
+// Sets ev's open_contains, same_answer, common_answer, words_quoted, words_unquoted and
+// the words_by-spelling shares from its scored samples (a writing sample's
+// "word_spelling": {word: class}, and "missing_words").
 void collapse_checks(InstructEval& ev);
 
 InstructEval eval_instruct(const model::Transformer<float>& m, const tokenizer::Tokenizer& tok,
