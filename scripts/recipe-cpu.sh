@@ -27,7 +27,8 @@
 #      16, the default; 0: every weight, which used fewer of the required words, 23.9%
 #      against 35.5%, and answered more questions, 96.5% against 82.5%: docs/alignment.md),
 #      RECIPE_SPACE_MERGES (slm tokenizer train --space-merges: 0.4, the default, splits a
-#      word the same after a space and after a quote; 0: GPT-2's BPE; docs/tokenizer.md),
+#      word the same after a space and after a quote; 0: GPT-2's BPE; 0.2: more of the
+#      words, fewer of the questions, docs/alignment.md item 12; docs/tokenizer.md),
 #      RECIPE_GRPO_TOKENS (the longest sampled answer in GRPO, 200),
 #      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
