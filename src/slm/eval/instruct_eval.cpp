@@ -121,12 +121,14 @@ void collapse_checks(InstructEval& ev) {
       words[quoted] += s["words_used"].get<double>();
       ++requests[quoted];
     }
-    if (s.contains("word_spelling"))
+    if (s.contains("word_spelling")) {
+      const json missing = s.value("missing_words", json::array());
       for (const auto& [w, cls] : s["word_spelling"].items()) {
-        const auto& missing = s.value("missing_words", json::array());
-        spelled[cls.get<std::string>()].first += std::find(missing.begin(), missing.end(), w) == missing.end();
-        ++spelled[cls.get<std::string>()].second;
+        auto& [used, asked] = spelled[cls.get<std::string>()];
+        used += std::find(missing.begin(), missing.end(), w) == missing.end();
+        ++asked;
       }
+    }
     if (!s.contains("contains")) continue;  // not a question
     ++questions;
     ++answers[normalize_answer(s["output"].get<std::string>())];
