@@ -156,6 +156,9 @@ refuse 1 "no train_*.bin shards" "$O" -- "$SLM" pretrain --data "$TMP" --out "$O
 printf '{"instruction": "Say hi.", "input": "", "output": "hi"}\n' >"$TMP/sft.jsonl"
 printf '{"instruction": 3}\n' >"$TMP/eval.jsonl"
 refuse 1 "eval.jsonl:1" "$O" -- "$SLM" finetune --base "$M" --data "$TMP/sft.jsonl" --eval "$TMP/eval.jsonl" --out "$O"
+# LoRA freezes the embedding that train.share_space_embeddings would train.
+refuse 1 "train.share_space_embeddings" "$O" -- \
+  "$SLM" finetune --base "$M" --data "$TMP/sft.jsonl" --out "$O" --lora 4 --set train.share_space_embeddings=true
 # The training flags every training command shares (cli/train_flags): the same checks everywhere.
 for cmd in "pretrain --data $TMP/shards" "distill --teacher $M --student tiny --data $TMP/shards" \
            "align grpo --base $M --prompts $TMP/sft.jsonl"; do

@@ -81,6 +81,29 @@ TEST(Pretrain, ResumeIsBitIdentical) {
   EXPECT_EQ(rest.val_loss, straight.val_loss);
 }
 
+// train.share_space_embeddings: another run than without it, that learns and resumes
+// exactly (AdamW's moments are those of the shared rows; the checkpoint holds the model's).
+TEST(Pretrain, SharedSpellingsLearnAndResumeBitIdentical) {
+  test::TempDir dir;
+  auto shared = [&](const char* name, int64_t steps) {
+    auto o = options(dir / name, steps);
+    o.train.share_space_embeddings = true;
+    return o;
+  };
+  auto straight = pretrain(shared("a", 14));
+  EXPECT_LT(straight.losses.back(), straight.losses.front() - 0.3);
+  EXPECT_NE(straight.losses, pretrain(options(dir / "plain", 14)).losses);
+  auto first = shared("b", 14);
+  first.stop_after = 6;
+  ASSERT_TRUE(pretrain(first).interrupted);
+  auto second = shared("b", 14);
+  second.resume = dir / "b";
+  auto rest = pretrain(second);
+  ASSERT_EQ(rest.start_step, 6);
+  for (size_t i = 0; i < rest.losses.size(); ++i) EXPECT_EQ(rest.losses[i], straight.losses[6 + i]) << "step " << i + 7;
+  EXPECT_EQ(rest.val_loss, straight.val_loss);
+}
+
 TEST(Pretrain, SameSeedSameRun) {
   test::TempDir dir;
   auto a = pretrain(options(dir / "a", 5)), b = pretrain(options(dir / "b", 5));

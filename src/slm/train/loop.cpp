@@ -6,12 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "slm/dist/comm.h"
 #include "slm/tensor/gemm.h"
+#include "slm/tokenizer/bpe.h"
 #include "slm/train/adamw.h"
+#include "slm/train/space_sharing.h"
 #include "slm/train/stop_signal.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/train/expert_load_plot.h"
@@ -75,6 +78,17 @@ AdamW make_optimizer(const model::Transformer<float>& m, const TrainConfig& tc, 
   return AdamW(m.layout(), tc.beta1, tc.beta2, tc.eps, tc.weight_decay, tc.decay_embeddings, shard.lo, shard.hi);
 }
 
+// The shared spellings of train.share_space_embeddings, or null when it is off.
+std::unique_ptr<SpaceSharing> make_space_sharing(const model::Transformer<float>& m, const LoopOptions& opt) {
+  if (!opt.train.share_space_embeddings) return nullptr;
+  refuse_space_sharing_with_adapters(true, opt.adapters != nullptr);
+  if (opt.tokenizer_json.empty())
+    throw Error("needs the run's tokenizer to pair \" w\" with \"w\", and this run has none (no tokenizer.json beside the data)",
+                "train.share_space_embeddings");
+  const auto tok = tokenizer::Tokenizer::load(opt.tokenizer_json);
+  return std::make_unique<SpaceSharing>(tok, m.layout(), m.config().dim);
+}
+
 // The global L2 norm of gradients of which this rank holds [r.lo, r.hi) (ZeRO-1: after
 // the reduce-scatter); scales that part down to max_norm when the whole is above it.
 double clip_sharded_grad_norm(float* grads, dist::Range r, double max_norm) {
@@ -99,6 +113,7 @@ class TrainingRun {
  public:
   TrainingRun(model::Transformer<float>& m, BatchSource& data, const LoopOptions& opt)
       : m_(m), data_(data), opt_(opt), tc_(opt.train), adam_(make_optimizer(m, tc_, opt.adapters)),
+        sharing_(make_space_sharing(m, opt)),
         metrics_path_((fs::path(opt.out_dir) / "metrics.jsonl").string()),
         micro_(size_t(tc_.grad_accum)) {}
 
@@ -147,6 +162,9 @@ class TrainingRun {
       opt_.adapters->update_model();
     }
     res_.start_step = st_.step;
+    if (sharing_ && root_ && !opt_.quiet)
+      fmt::print(stderr, "shared spellings: {} tokens \" w\" train with the row of \"w\" (train.share_space_embeddings)\n",
+                 sharing_->pairs());
     if (root_) {
       json run = opt_.run_info.is_object() ? opt_.run_info : json::object();
       run["model"] = m_.config().to_json();
@@ -277,6 +295,8 @@ class TrainingRun {
       }
       if (tc_.deterministic) std::copy(acc_.begin(), acc_.end(), grads);
     }
+    // Gradients of the shared rows (linear, so before the sums over ranks as well as after).
+    if (sharing_) sharing_->grads_to_shared(grads);
     // Collectives must come in the same order on every rank: the layers a rank did not
     // start in its backward (none, without a micro-batch with targets) start here.
     if (overlap) start_layer_sum(0);
@@ -306,8 +326,12 @@ class TrainingRun {
                               std::isfinite(loss) ? "finite but the gradient norm is not" : fmt::format("{}", loss),
                               step + 1, last_checkpoint_.empty() ? "none yet" : last_checkpoint_),
                   "training");
+    // With shared spellings AdamW steps R, and the model gets W = M R back (every rank
+    // holds all of W here, so each can map it, ZeRO-1's shards too).
+    if (sharing_) sharing_->to_shared(params);
     adam_.step(params, grads, lr, step + 1);
     if (tc_.zero) dist::allgather(params, P, "the ZeRO-1 weight all-gather");
+    if (sharing_) sharing_->to_model(params);
     if (ad) ad->update_model();
     return {loss, norm};
   }
@@ -431,6 +455,7 @@ class TrainingRun {
   const int world_ = dist::world_size();
   const bool root_ = dist::is_root();
   AdamW adam_;
+  std::unique_ptr<SpaceSharing> sharing_;  // train.share_space_embeddings, or null
   std::vector<float> acc_;  // the deterministic mode's sum of micro-batch gradients
   const std::string metrics_path_;
   std::vector<Batch> micro_;

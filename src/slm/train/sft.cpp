@@ -16,6 +16,7 @@
 #include "slm/util/error.h"
 #include "slm/util/hash.h"
 #include "slm/dist/comm.h"
+#include "slm/train/space_sharing.h"
 #include "slm/train/train_checkpoint.h"
 #include "slm/tokenizer/token_spans.h"
 #include "slm/util/rng.h"
@@ -255,6 +256,7 @@ TrainResult finetune(const FinetuneOptions& opt) {
     throw Error(fmt::format("the tokenizer has {} tokens but the model's vocabulary is {}", tok.vocab_size(), mc.vocab_size),
                 fs::is_directory(opt.base) ? tok_path : opt.base);
 
+  refuse_space_sharing_with_adapters(opt.train.share_space_embeddings, opt.lora.rank > 0);  // before the data is read
   auto convs = data::read_sft_file(opt.data);
   std::vector<data::Conversation> val_convs;
   if (!opt.val.empty()) {

@@ -61,6 +61,7 @@ void for_each_field(C& c, F&& f) {
   f("eps", c.eps);
   f("grad_clip", c.grad_clip);
   f("decay_embeddings", c.decay_embeddings);
+  f("share_space_embeddings", c.share_space_embeddings);
   f("eval_every", c.eval_every);
   f("eval_batches", c.eval_batches);
   f("checkpoint_every", c.checkpoint_every);

@@ -26,6 +26,10 @@ struct TrainConfig {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double grad_clip = 1.0;      // clip the global gradient norm to this (0: off)
   bool decay_embeddings = false;
+  // Train the embedding row of each token " w" as its own row plus the row of "w" (the
+  // same bytes without the space), so the two spellings of a word learn together
+  // (space_sharing.h). Full-weight training only: LoRA leaves the embedding frozen.
+  bool share_space_embeddings = false;
   int64_t eval_every = 100, eval_batches = 20;
   int64_t checkpoint_every = 200;
   int keep_checkpoints = 2;
