@@ -46,7 +46,7 @@ std::vector<float> random_params(int64_t n, uint32_t seed) {
 TEST(SpaceSharing, PairsEachSpacedTokenWithItsBody) {
   const auto& tok = story_tokenizer();
   model::ParamLayout L(config(true));
-  SpaceSharing s(tok, L, 6);
+  SpaceSharing s(tok, L);
   ASSERT_GT(s.pairs(), 50u) << "a story vocabulary has many \" w\" / \"w\" pairs";
   bool he = false;
   for (auto [spaced, body] : s.pair_ids()) {
@@ -60,7 +60,7 @@ TEST(SpaceSharing, PairsEachSpacedTokenWithItsBody) {
 TEST(SpaceSharing, MapsBackAndForth) {
   for (bool tied : {true, false}) {
     model::ParamLayout L(config(tied));
-    SpaceSharing s(story_tokenizer(), L, 6);
+    SpaceSharing s(story_tokenizer(), L);
     const auto w = random_params(L.total, 1);
     auto p = w;
     s.to_shared(p.data());
@@ -83,7 +83,7 @@ TEST(SpaceSharing, MapsBackAndForth) {
 TEST(SpaceSharing, GradientMatchesFiniteDifferences) {
   for (bool tied : {true, false}) {
     model::ParamLayout L(config(tied));
-    SpaceSharing s(story_tokenizer(), L, 6);
+    SpaceSharing s(story_tokenizer(), L);
     const auto a = random_params(L.total, 2);
     std::vector<double> r(size_t(L.total));
     {
@@ -133,7 +133,7 @@ TEST(SpaceSharing, GradientMatchesFiniteDifferences) {
 // learn together. Rows of other tokens do not move.
 TEST(SpaceSharing, AStepOnTheSpacedRowMovesItsBody) {
   model::ParamLayout L(config(true));
-  SpaceSharing s(story_tokenizer(), L, 6);
+  SpaceSharing s(story_tokenizer(), L);
   const auto [sp, b] = s.pair_ids().front();
   const int64_t e = L.tensors[size_t(L.embed)].offset;
   auto p = random_params(L.total, 4);

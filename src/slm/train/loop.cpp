@@ -86,7 +86,7 @@ std::unique_ptr<SpaceSharing> make_space_sharing(const model::Transformer<float>
     throw Error("needs the run's tokenizer to pair \" w\" with \"w\", and this run has none (no tokenizer.json beside the data)",
                 "train.share_space_embeddings");
   const auto tok = tokenizer::Tokenizer::load(opt.tokenizer_json);
-  return std::make_unique<SpaceSharing>(tok, m.layout(), m.config().dim);
+  return std::make_unique<SpaceSharing>(tok, m.layout());
 }
 
 // The global L2 norm of gradients of which this rank holds [r.lo, r.hi) (ZeRO-1: after

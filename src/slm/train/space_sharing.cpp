@@ -14,8 +14,8 @@ void refuse_space_sharing_with_adapters(bool share_space_embeddings, bool adapte
                 "train.share_space_embeddings");
 }
 
-SpaceSharing::SpaceSharing(const tokenizer::Tokenizer& tok, const model::ParamLayout& layout, int64_t dim)
-    : dim_(dim) {
+SpaceSharing::SpaceSharing(const tokenizer::Tokenizer& tok, const model::ParamLayout& layout)
+    : dim_(layout.tensors[size_t(layout.embed)].shape[1]) {
   const int64_t rows = layout.tensors[size_t(layout.embed)].shape[0];
   const int64_t n = std::min<int64_t>(rows, int64_t(tok.vocab_size()));
   std::unordered_map<std::string, int32_t> id;
@@ -31,31 +31,23 @@ SpaceSharing::SpaceSharing(const tokenizer::Tokenizer& tok, const model::ParamLa
   if (layout.lm_head >= 0) offsets_.push_back(layout.tensors[size_t(layout.lm_head)].offset);
 }
 
-void SpaceSharing::to_shared(float* params) const {
+template <class F>
+void SpaceSharing::each_pair(float* x, F f) const {
   for (int64_t off : offsets_)
-    for (auto [spaced, body] : pairs_) {
-      float* w = params + off + spaced * dim_;
-      const float* b = params + off + body * dim_;
-      for (int64_t i = 0; i < dim_; ++i) w[i] -= b[i];
-    }
+    for (auto [spaced, body] : pairs_)
+      for (int64_t i = 0; i < dim_; ++i) f(x[off + spaced * dim_ + i], x[off + body * dim_ + i]);
+}
+
+void SpaceSharing::to_shared(float* params) const {
+  each_pair(params, [](float& spaced, float body) { spaced -= body; });
 }
 
 void SpaceSharing::to_model(float* params) const {
-  for (int64_t off : offsets_)
-    for (auto [spaced, body] : pairs_) {
-      float* w = params + off + spaced * dim_;
-      const float* b = params + off + body * dim_;
-      for (int64_t i = 0; i < dim_; ++i) w[i] += b[i];
-    }
+  each_pair(params, [](float& spaced, float body) { spaced += body; });
 }
 
 void SpaceSharing::grads_to_shared(float* grads) const {
-  for (int64_t off : offsets_)
-    for (auto [spaced, body] : pairs_) {
-      const float* g = grads + off + spaced * dim_;
-      float* b = grads + off + body * dim_;
-      for (int64_t i = 0; i < dim_; ++i) b[i] += g[i];
-    }
+  each_pair(grads, [](float spaced, float& body) { body += spaced; });
 }
 
 }  // namespace slm::train

@@ -31,7 +31,7 @@ class SpaceSharing {
  public:
   // The pairs (spaced token, body token) of a vocabulary, for a model of this layout
   // (ids the model does not have are left out).
-  SpaceSharing(const tokenizer::Tokenizer& tok, const model::ParamLayout& layout, int64_t dim);
+  SpaceSharing(const tokenizer::Tokenizer& tok, const model::ParamLayout& layout);
 
   // W -> R (before the optimizer step) and R -> W (after it), in place on the model's
   // flat parameter vector.
@@ -44,9 +44,14 @@ class SpaceSharing {
   const std::vector<std::pair<int32_t, int32_t>>& pair_ids() const { return pairs_; }
 
  private:
+  // f(a value of a spaced token's row, the same column of its body's row), for every pair
+  // in the embedding and an untied head.
+  template <class F>
+  void each_pair(float* x, F f) const;
+
   std::vector<std::pair<int32_t, int32_t>> pairs_;  // (spaced, body)
   std::vector<int64_t> offsets_;                    // the embedding's, and an untied head's
-  int64_t dim_ = 0;
+  int64_t dim_ = 0;                                 // the embedding's width
 };
 
 }  // namespace slm::train
