@@ -35,6 +35,8 @@
 #      RECIPE_GRPO_TOKENS (the longest sampled answer in GRPO, 200),
 #      RECIPE_SHARE_SPACE (1, the default: pre-train with train.share_space_embeddings, the
 #      row of " w" trained as its own plus the row of "w", docs/alignment.md item 13; 0: not),
+#      RECIPE_WORD_CREDIT_STAGES (0, the default: none; N: after stage 8, N stages of 300 steps
+#      of word-credit GRPO on the writing requests, each from the last, ~12 min each; item 14),
 #      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
@@ -121,6 +123,26 @@ if [ ! -d "$RUN/grpo/model" ]; then
     $(resume_flag "$RUN/grpo")
 fi
 
+# Item 14 (docs/alignment.md): word-credit GRPO in stages of 300 steps, each stage starting
+# from the last one's model, which is also its reference (the KL restarts at 0) and gets a
+# fresh learning-rate schedule. Measured: required words 62.3% -> 72.8 / 78.1 / 81.4% after
+# stages 1-3 (12 min each), questions 94.3-95.3%; misspelled share of 8 stories 0.008 -> 0.039.
+WC_STAGES=${RECIPE_WORD_CREDIT_STAGES:-0}
+base=$TUNED
+for ((i = 1; i <= WC_STAGES; i++)); do
+  stage "9.$i Word-credit GRPO, stage $i of $WC_STAGES (300 steps)"
+  if [ ! -d "$RUN/words-$i/model" ]; then
+    # shellcheck disable=SC2046
+    $SLM align grpo --base "$base" --prompts "$RUN/sft/train.jsonl" --out "$RUN/words-$i" \
+      --tasks write_words,write_features --scale-rewards none --filter-groups 0 --filter-rules words,features \
+      --max-rounds 3 --word-credit 0.03 --max-steps 300 --set train.batch_size=2 --set train.lr=1e-4 \
+      --set train.min_lr=1e-5 --max-tokens "$GRPO_TOKENS" "${share[@]}" \
+      --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" --eval-stories 8 "${threads[@]}" \
+      $(resume_flag "$RUN/words-$i")
+  fi
+  base=$RUN/words-$i/model
+done
+
 stage "done"
 python3 - "$RUN" <<'PY'
 import json, os, sys
@@ -139,6 +161,10 @@ if os.path.exists(ft):
 rl = f"{run}/grpo/eval/instruct.json"
 if os.path.exists(rl):
     line("GRPO", json.load(open(rl))["scores"])
+i = 1
+while os.path.exists(f"{run}/words-{i}/eval/instruct.json"):
+    line(f"word-credit stage {i}", json.load(open(f"{run}/words-{i}/eval/instruct.json"))["scores"])
+    i += 1
 print("goal (issue 16): >= 80% required words, >= 60% questions; story metrics: " + f"{run}/grpo/eval/report.html")
 PY
 echo "total: $(($(date +%s) - start)) s"
