@@ -124,6 +124,21 @@ void add_grpo(CLI::App* align) {
                   "each token of a required word's first counted use gets this advantage of its own (0: off)")
       ->capture_default_str()
       ->check(in_range(0, 1e3));
+  auto* ptx = cmd->add_option("--ptx-data", g.ptx.data,
+                  "PPO-ptx: each micro-batch also trains on windows of these shards (a folder of slm data pack)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--ptx-coef", g.ptx.coef, "with --ptx-data: the weight of their next-token loss")
+      ->capture_default_str()
+      ->check(in_range(0, 1e3, Ends::open_low))
+      ->needs(ptx);
+  cmd->add_option("--ptx-batch", g.ptx.batch, "with --ptx-data: windows a micro-batch")
+      ->capture_default_str()
+      ->check(in_range(1, 4096))
+      ->needs(ptx);
+  cmd->add_option("--ptx-context", g.ptx.context, "with --ptx-data: a window's tokens (0: the model's context)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e6))
+      ->needs(ptx);
   cmd->add_option("--sample-every", g.sample_every, "write one group's completions to samples.jsonl every N batches")
       ->capture_default_str()
       ->check(in_range(0, kMaxCount));
@@ -132,7 +147,9 @@ void add_grpo(CLI::App* align) {
       "the rule rewards (required words, features, answers, length, repetition, child vocabulary,\n"
       "grammar, end-of-text; an LLM judge if configured), and trains on the advantage within each\n"
       "group with PPO's clipped ratio and a KL penalty to the base model. metrics.jsonl logs the\n"
-      "reward by rule, the KL and the lengths; samples.jsonl shows what the reward paid for.\n\n"
+      "reward by rule, the KL and the lengths; samples.jsonl shows what the reward paid for.\n"
+      "--ptx-data adds pre-training windows to every step (InstructGPT's PPO-ptx), which keeps\n"
+      "the plain stories from drifting while the requests are optimized.\n\n"
       "Examples:\n"
       "  slm align grpo --base runs/q/finetune/model --prompts runs/q/sft/train.jsonl --out runs/q/grpo\n"
       "  slm align grpo --base M --prompts P --tasks write_words,who --group 8 --max-steps 60 \\\n"

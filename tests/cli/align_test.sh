@@ -33,11 +33,11 @@ M=$TMP/run/model
 
 # --- GRPO: a short run with its figures, samples and the before/after tables; Dr. GRPO's
 # unscaled advantages, DAPO's dynamic sampling on the words and answer rules, and the
-# required words' own credit
+# required words' own credit, and PPO-ptx's pre-training mix
 "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words,main_character --group 4 \
   --max-tokens 24 --max-steps 3 --eval "$TMP/sft/heldout.jsonl" --eval-limit 4 --eval-stories 2 --threads 2 \
   --scale-rewards none --filter-groups 0 --filter-rules words,answer --max-rounds 2 \
-  --word-credit 0.1 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
+  --word-credit 0.1 --ptx-data "$TMP/shards" --ptx-coef 0.5 --ptx-batch 2 --ptx-context 64 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
 [ "$(cat "$TMP/grpo.out")" = "$TMP/grpo/model" ] || bad "grpo prints its model folder"
 for f in model/config.json model/prompt_template.json metrics.jsonl samples.jsonl reward.svg loss.svg eval/instruct.json eval/report.html; do
   [ -s "$TMP/grpo/$f" ] || bad "grpo wrote no $f"
@@ -49,15 +49,15 @@ assert len(rows) == 3, rows
 keys = set().union(*rows)
 # (questions carry their story: with this tiny tokenizer few fit the context, so reward.answer may not show)
 for k in ("reward", "reward.words", "reward.length", "kl", "completion_tokens", "clip_fraction", "groups_passed",
-          "sample_rounds", "credited_tokens"):
+          "sample_rounds", "credited_tokens", "ptx_loss"):
     assert k in keys, k
 assert rows[0]["kl"] == 0.0, rows[0]["kl"]
 assert all(1 <= r["sample_rounds"] <= 2 and 0 <= r["groups_passed"] <= 1 for r in rows), rows
 samples = [json.loads(l) for l in open(sys.argv[1].replace("metrics.jsonl", "samples.jsonl"))]
 assert samples and all(isinstance(s["credited"], list) for s in samples), samples[:1]
 PY
-python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1, g' \
-  "$TMP/grpo/run.json" || bad "grpo run.json records its sampling settings"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
+  "$TMP/grpo/run.json" || bad "grpo run.json records its sampling and ptx settings"
 grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
 
 # --- preference pairs ranked by the rule rewards, then DPO on them
@@ -186,6 +186,14 @@ refuse 2 "--word-credit" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/tr
 refuse 2 "--scale-rewards" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --scale-rewards std --out "$TMP/out"
 refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --filter-groups 0 \
   --filter-rules wrods --out "$TMP/out"
+refuse 2 "--ptx-data" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-coef 0.5 --out "$TMP/out"
+refuse 1 "--ptx-context" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-data "$TMP/shards" \
+  --ptx-context 513 --out "$TMP/out"
+# shards of another tokenizer: their token ids mean other words
+"$SLM" tokenizer train "$TMP/s.txt" --vocab-size 300 --quiet --out "$TMP/tok2.json" &&
+  "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok2.json" --quiet --out "$TMP/shards2" 2>/dev/null || bad "setup of shards2"
+refuse 1 "another tokenizer" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-data "$TMP/shards2" \
+  --out "$TMP/out"
 refuse 2 "--beta" -- "$SLM" align dpo --base "$M" --data "$TMP/p3.jsonl" --beta 0 --out "$TMP/out"
 
 [ "$fail" -eq 0 ] && echo "align: all passed" || { echo "align: $fail failed"; exit 1; }

@@ -62,9 +62,10 @@ class GrpoSource : public train::BatchSource {
  public:
   GrpoSource(model::Transformer<float>& policy, const Reference& ref, const tokenizer::Tokenizer& tok,
              const std::vector<stories::InstructRecord>& records, const RewardFn& rewards, const GrpoSettings& s,
-             int prompts_per_batch, int grad_accum, uint64_t seed, std::string samples_path)
+             int prompts_per_batch, int grad_accum, uint64_t seed, std::string samples_path, PretrainMix* mix)
       : pol_(policy), ref_(ref), tok_(tok), recs_(records), rewards_(rewards), s_(s), P_(prompts_per_batch),
-        seed_(seed), samples_path_(std::move(samples_path)), order_(records.size(), seed), slots_(size_t(grad_accum)) {}
+        seed_(seed), samples_path_(std::move(samples_path)), order_(records.size(), seed), slots_(size_t(grad_accum)),
+        mix_(mix), mix_windows_(size_t(grad_accum)) {}
 
   void next(train::Batch& b) override {
     Rollout& r = slots_[slot_];
@@ -74,6 +75,7 @@ class GrpoSource : public train::BatchSource {
     b.counted = std::count_if(r.y.begin(), r.y.end(), [](int32_t t) { return t >= 0; });
     b.weight = r.B;  // the loss is a mean over rows
     b.row_ids.assign(size_t(r.B), int64_t(slot_));  // each row's rollout, for forward_backward
+    if (mix_) mix_->draw(mix_windows_[slot_]);
     // The figures of this step, summed over its micro-batches.
     ++acc_n_;
     for (const auto& [k, v] : r.metrics.items()) acc_metrics_[k] = acc_metrics_.value(k, 0.0) + v.get<double>();
@@ -98,19 +100,27 @@ class GrpoSource : public train::BatchSource {
       logits_grad_of_dlogp(logits, r.y.data(), dlogp, N, V);
       return t.loss;
     };
-    return m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
+    const double loss = m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
+    // The pre-training mix's share of the step is this micro-batch's share of its rows.
+    if (mix_) acc_ptx_ += mix_->forward_backward(m, mix_windows_.at(size_t(b.row_ids.at(0))), b.weight * grad_scale);
+    return loss;
   }
 
   json step_metrics() override {
     json m = {{"loss", acc_loss_ / acc_n_}, {"kl", acc_kl_ / acc_n_}, {"clip_fraction", acc_clip_ / acc_n_}};
     for (const auto& [k, v] : acc_metrics_.items()) m[k] = v.get<double>() / acc_n_;
     m["note"] = fmt::format("reward {:.3f} | kl {:.4f}", m.value("reward", 0.0), m["kl"].get<double>());
-    acc_loss_ = acc_kl_ = acc_clip_ = 0, acc_n_ = 0, acc_metrics_ = json::object();
+    if (mix_) {
+      m["ptx_loss"] = acc_ptx_ / acc_n_;
+      m["note"] = fmt::format("{} | ptx {:.3f}", m["note"].get<std::string>(), m["ptx_loss"].get<double>());
+    }
+    acc_loss_ = acc_kl_ = acc_clip_ = acc_ptx_ = 0, acc_n_ = 0, acc_metrics_ = json::object();
     return m;
   }
 
   json state() const override {
     json s = {{"order", order_.state()}, {"draws", draws_}, {"batches", batches_}, {"inner", inner_}, {"slot", slot_}};
+    if (mix_) s["ptx"] = mix_->state();
     if (inner_ != 0) {  // mid-way through a batch's updates: its completions are needed again
       json rs = json::array();
       for (const auto& r : slots_) rs.push_back(r.to_json());
@@ -123,6 +133,12 @@ class GrpoSource : public train::BatchSource {
     order_.restore(s.at("order"));
     draws_ = s.at("draws"), inner_ = s.at("inner"), slot_ = s.at("slot");
     batches_ = s.value("batches", draws_);  // a checkpoint from before dynamic sampling: one round a batch
+    if (mix_) {
+      if (!s.contains("ptx")) throw Error("the checkpoint was made without --ptx-data: resume it without", "--ptx-data");
+      mix_->restore(s.at("ptx"));
+    } else if (s.contains("ptx")) {
+      throw Error("the checkpoint was made with --ptx-data: resume it with the same", "--ptx-data");
+    }
     if (inner_ != 0)
       for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = Rollout::from_json(s.at("rollouts").at(i));
   }
@@ -363,7 +379,9 @@ class GrpoSource : public train::BatchSource {
   int inner_ = 0;
   size_t slot_ = 0;
   std::vector<Rollout> slots_;
-  double acc_loss_ = 0, acc_kl_ = 0, acc_clip_ = 0;
+  PretrainMix* mix_;                         // null: no pre-training mix
+  std::vector<train::Batch> mix_windows_;    // each micro-batch's windows
+  double acc_loss_ = 0, acc_kl_ = 0, acc_clip_ = 0, acc_ptx_ = 0;
   int acc_n_ = 0;
   json acc_metrics_ = json::object();
 };
@@ -410,8 +428,12 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (fit.size() < requests.size() && !lo.quiet)
     fmt::print(stderr, "slm: note: {} of {} requests left out: the prompt leaves under 16 tokens of the context\n",
                requests.size() - fit.size(), requests.size());
+  std::unique_ptr<PretrainMix> mix;
+  if (!settings.ptx.data.empty())
+    mix = std::make_unique<PretrainMix>(settings.ptx, policy.config(), lo.tokenizer_json, lo.train.grad_accum,
+                                        lo.train.seed);
   GrpoSource source(policy, reference, tok, fit, reward, settings, lo.train.batch_size, lo.train.grad_accum,
-                    lo.train.seed, (fs::path(lo.out_dir) / "samples.jsonl").string());
+                    lo.train.seed, (fs::path(lo.out_dir) / "samples.jsonl").string(), mix.get());
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {
     return source.forward_backward(m, b, grad_scale);
   };
@@ -437,6 +459,7 @@ AlignResult grpo(const GrpoOptions& opt) {
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
                            {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds},
                            {"word_credit", g.word_credit}}},
+                         {"ptx", {{"data", g.ptx.data}, {"coef", g.ptx.coef}, {"batch", g.ptx.batch}, {"context", g.ptx.context}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;

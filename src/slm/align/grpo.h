@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "slm/align/policy_loss.h"
+#include "slm/align/pretrain_mix.h"
 #include "slm/align/rewards.h"
 #include "slm/align/run.h"
 #include "slm/tokenizer/bpe.h"
@@ -46,6 +47,9 @@ struct GrpoSettings {
   // w), so the reward for copying a word reaches the tokens that copied it rather than
   // 1/200th of it (policy_loss.h, grpo_batch's credit).
   double word_credit = 0;
+  // PPO-ptx's pre-training mix (pretrain_mix.h): each micro-batch also trains on windows
+  // of these shards, ptx.coef x their next-token loss (ptx.data empty: off).
+  PretrainMixSettings ptx;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
 

@@ -1,0 +1,63 @@
+#include "slm/align/pretrain_mix.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "slm/data/pack.h"
+#include "slm/tokenizer/bpe.h"
+#include "slm/util/error.h"
+
+namespace slm::align {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Token ids mean the same under both tokenizers only when they are the same tokenizer:
+// compared as they would be written (whitespace and key order aside).
+void check_same_tokenizer(const std::string& dir, const std::string& model_tokenizer_json) {
+  const std::string packed = (fs::path(dir) / "tokenizer.json").string();
+  if (!fs::exists(packed) || model_tokenizer_json.empty()) return;  // only the vocabulary check below
+  if (tokenizer::Tokenizer::load(packed).to_json() != tokenizer::Tokenizer::load(model_tokenizer_json).to_json())
+    throw Error(fmt::format("the shards were packed with another tokenizer than the model's ({})", model_tokenizer_json),
+                packed);
+}
+
+}  // namespace
+
+PretrainMix::PretrainMix(const PretrainMixSettings& s, const model::ModelConfig& mc,
+                         const std::string& model_tokenizer_json, int grad_accum, uint64_t seed)
+    : s_(s) {
+  if (!(s.coef > 0 && std::isfinite(s.coef))) throw Error("expected a finite weight > 0", "--ptx-coef");
+  if (s.batch < 1) throw Error("expected at least 1 window", "--ptx-batch");
+  if (s.context == 0) s_.context = mc.context;
+  if (s_.context < 1 || s_.context > mc.context)
+    throw Error(fmt::format("expected 1 to the model's context ({}) tokens", mc.context), "--ptx-context");
+  const auto paths = data::list_shards(s.data, "train");
+  if (paths.empty()) throw Error("no train_*.bin shards (make them with slm data pack)", s.data);
+  check_same_tokenizer(s.data, model_tokenizer_json);
+  shards_ = std::make_unique<data::OpenShards>(paths);
+  if (const uint32_t top = shards_->max_token(); int64_t(top) >= mc.vocab_size)
+    throw Error(fmt::format("the shards hold token {} but the model's vocabulary is {}", top, mc.vocab_size), s.data);
+  data::SamplerOptions so;
+  so.context = s_.context, so.batch = s_.batch, so.accum = grad_accum;
+  so.seed = seed ^ 0x70747821ull;  // its own order, not the requests'
+  batches_ = std::make_unique<train::ShardBatches>(*shards_, so);
+}
+
+PretrainMix::~PretrainMix() = default;
+
+void PretrainMix::draw(train::Batch& into) { batches_->next(into); }
+
+double PretrainMix::forward_backward(model::Transformer<float>& m, const train::Batch& w, double share) const {
+  const double per_token = s_.coef * share / double(w.counted);
+  return m.forward_backward(w.x.data(), w.y.data(), w.B, w.T, per_token);
+}
+
+nlohmann::json PretrainMix::state() const { return batches_->state(); }
+
+void PretrainMix::restore(const nlohmann::json& s) { batches_->restore(s); }
+
+}  // namespace slm::align
