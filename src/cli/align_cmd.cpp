@@ -139,6 +139,10 @@ void add_grpo(CLI::App* align) {
       ->capture_default_str()
       ->check(in_range(0, 1e6))
       ->needs(ptx);
+  cmd->add_option("--story-share", g.story_share,
+                  "this share of the requests are plain story beginnings to continue, scored by the story rules")
+      ->capture_default_str()
+      ->check(in_range(0, 1, Ends::open_high));
   cmd->add_option("--sample-every", g.sample_every, "write one group's completions to samples.jsonl every N batches")
       ->capture_default_str()
       ->check(in_range(0, kMaxCount));

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "align/grpo_toy.h"
 #include "slm/align/grpo.h"
 #include "slm/data/pack.h"
+#include "slm/eval/story_eval.h"
 #include "slm/train/pretrain.h"
 #include "slm/util/error.h"
 #include "test_util.h"
@@ -258,4 +260,35 @@ TEST(Grpo, PretrainMixRefusesShardsOfAnotherTokenizer) {
     EXPECT_NE(e.message().find(foreign), std::string::npos) << e.message();
   }
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir / "foreign") / "model"));
+}
+
+// --story-share: plain story beginnings join the requests as that share of the whole, from
+// their own generator seed (none of the evaluation's beginnings), and the story rules
+// score their continuations: the story's length range, no words, features or answer.
+TEST(Grpo, StoryBeginningsJoinTheRequestsAsTheirShare) {
+  auto recs = requests();  // 4
+  for (int i = 0; i < 26; ++i) recs.push_back(recs[size_t(i % 4)]);
+  add_story_beginnings(recs, 0.25, 777);
+  ASSERT_EQ(recs.size(), 40u);  // 30 requests, 10 beginnings: a quarter
+  std::set<std::string> eval_beginnings;
+  for (const auto& p : eval::builtin_story_prompts(64, 1234, true)) eval_beginnings.insert(p.beginning);
+  for (size_t i = 30; i < recs.size(); ++i) {
+    EXPECT_EQ(recs[i].task, kStoryBeginningTask);
+    EXPECT_FALSE(recs[i].instruction.empty());
+    EXPECT_EQ(eval_beginnings.count(recs[i].instruction), 0u) << recs[i].instruction;
+  }
+  RewardModel model{RewardConfig{}};
+  const std::string story =
+      "Tom went to the park with his dog. They played with a red ball all day. When the sun went down, "
+      "Tom and his dog walked home. Mom gave them a warm supper, and Tom said thank you. After supper, Tom read "
+      "a book about a big bear with his mom. Then he went to bed. He was happy.";
+  Reward long_enough = model.score(recs.back(), story, true), cut = model.score(recs.back(), "Tom ran to the park.", true);
+  EXPECT_FALSE(long_enough.rules.count("words") || long_enough.rules.count("features") || long_enough.rules.count("answer"));
+  EXPECT_EQ(long_enough.rules.at("length"), 1.0);  // 50 words or more: a story's range
+  EXPECT_LT(cut.rules.at("length"), 1.0);          // 5 words would be enough for a summary, not a story
+  EXPECT_GT(long_enough.total, 0.8);
+  auto none = requests();
+  add_story_beginnings(none, 0, 777);
+  EXPECT_EQ(none.size(), 4u);
+  EXPECT_THROW(add_story_beginnings(none, 1.0, 777), Error);
 }

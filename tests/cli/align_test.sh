@@ -37,7 +37,8 @@ M=$TMP/run/model
 "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words,main_character --group 4 \
   --max-tokens 24 --max-steps 3 --eval "$TMP/sft/heldout.jsonl" --eval-limit 4 --eval-stories 2 --threads 2 \
   --scale-rewards none --filter-groups 0 --filter-rules words,answer --max-rounds 2 \
-  --word-credit 0.1 --ptx-data "$TMP/shards" --ptx-coef 0.5 --ptx-batch 2 --ptx-context 64 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
+  --word-credit 0.1 --ptx-data "$TMP/shards" --ptx-coef 0.5 --ptx-batch 2 --ptx-context 64 \
+  --story-share 0.2 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
 [ "$(cat "$TMP/grpo.out")" = "$TMP/grpo/model" ] || bad "grpo prints its model folder"
 for f in model/config.json model/prompt_template.json metrics.jsonl samples.jsonl reward.svg loss.svg eval/instruct.json eval/report.html; do
   [ -s "$TMP/grpo/$f" ] || bad "grpo wrote no $f"
@@ -56,7 +57,7 @@ assert all(1 <= r["sample_rounds"] <= 2 and 0 <= r["groups_passed"] <= 1 for r i
 samples = [json.loads(l) for l in open(sys.argv[1].replace("metrics.jsonl", "samples.jsonl"))]
 assert samples and all(isinstance(s["credited"], list) for s in samples), samples[:1]
 PY
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1 and g["story_share"] == 0.2, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
   "$TMP/grpo/run.json" || bad "grpo run.json records its sampling and ptx settings"
 grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
 
@@ -186,6 +187,7 @@ refuse 2 "--word-credit" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/tr
 refuse 2 "--scale-rewards" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --scale-rewards std --out "$TMP/out"
 refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --filter-groups 0 \
   --filter-rules wrods --out "$TMP/out"
+refuse 2 "--story-share" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --story-share 1 --out "$TMP/out"
 refuse 2 "--ptx-data" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-coef 0.5 --out "$TMP/out"
 refuse 1 "--ptx-context" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-data "$TMP/shards" \
   --ptx-context 513 --out "$TMP/out"

@@ -13,6 +13,7 @@
 #include "slm/align/run.h"
 #include "slm/align/policy_loss.h"
 #include "slm/eval/instruct_eval.h"
+#include "slm/eval/story_eval.h"
 #include "slm/infer/generate.h"
 #include "slm/model/model_files.h"
 #include "slm/tokenizer/chat_template.h"
@@ -52,7 +53,10 @@ struct Rollout {
   }
 };
 
-std::string request_prompt(const stories::InstructRecord& r) { return tokenizer::alpaca_prompt(r.instruction, r.input); }
+// A request in the Alpaca template; a story beginning as it is (the model continues it).
+std::string request_prompt(const stories::InstructRecord& r) {
+  return r.task == kStoryBeginningTask ? r.instruction : tokenizer::alpaca_prompt(r.instruction, r.input);
+}
 
 // The GRPO objective as a batch source for the training loop: each micro-batch is a
 // group-sampled rollout (reused for updates_per_batch steps); forward_backward() takes the
@@ -398,6 +402,18 @@ std::vector<stories::InstructRecord> read_requests(const std::string& path, cons
   return out;
 }
 
+void add_story_beginnings(std::vector<stories::InstructRecord>& requests, double share, uint64_t seed) {
+  if (share <= 0) return;
+  if (!(share < 1)) throw Error("expected a share below 1", "--story-share");
+  const auto n = int(std::ceil(share / (1 - share) * double(requests.size())));
+  for (const auto& p : eval::builtin_story_prompts(n, seed, false)) {
+    if (p.beginning.empty()) continue;  // the requests that follow the beginnings
+    stories::InstructRecord r;
+    r.task = kStoryBeginningTask, r.instruction = p.beginning;
+    requests.push_back(std::move(r));
+  }
+}
+
 RewardFn rule_rewards(const RewardModel& model) {
   return [&model](const std::vector<Completion>& cs) {
     std::vector<const stories::InstructRecord*> reqs;
@@ -444,6 +460,8 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
 
 AlignResult grpo(const GrpoOptions& opt) {
   auto records = read_requests(opt.prompts, opt.tasks);
+  // Beginnings from their own generator seed: 777, not the before/after evaluation's 1234.
+  add_story_beginnings(records, opt.grpo.story_share, 777);
   RewardModel rewards(opt.rewards);
   AlignModels models = load_align_models(opt.run);
   const train::TrainConfig& tc = opt.run.train;
@@ -458,7 +476,7 @@ AlignResult grpo(const GrpoOptions& opt) {
                            {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
                            {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds},
-                           {"word_credit", g.word_credit}}},
+                           {"word_credit", g.word_credit}, {"story_share", g.story_share}}},
                          {"ptx", {{"data", g.ptx.data}, {"coef", g.ptx.coef}, {"batch", g.ptx.batch}, {"context", g.ptx.context}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);

@@ -50,6 +50,11 @@ struct GrpoSettings {
   // PPO-ptx's pre-training mix (pretrain_mix.h): each micro-batch also trains on windows
   // of these shards, ptx.coef x their next-token loss (ptx.data empty: off).
   PretrainMixSettings ptx;
+  // Plain story beginnings mixed into the requests (rewards.h, kStoryBeginningTask): this
+  // share of the requests drawn continue a fresh generated story's first sentence with no
+  // template, scored by the story rules, so the model's plain stories are trained too and
+  // not only its answers to requests (0: none).
+  double story_share = 0;
   int sample_every = 10;       // samples.jsonl gets a group every this many batches (0: never)
 };
 
@@ -63,6 +68,11 @@ struct GrpoOptions {
 
 // Records of `slm data instruct`, only those of the given tasks (empty: all); none is an error.
 std::vector<stories::InstructRecord> read_requests(const std::string& path, const std::vector<std::string>& tasks);
+
+// Adds story beginnings (kStoryBeginningTask) to requests, so that they are `share` of the
+// whole: the first sentences of stories the generator makes from `seed` (not the seeds of
+// the evaluation's beginnings).
+void add_story_beginnings(std::vector<stories::InstructRecord>& requests, double share, uint64_t seed);
 
 // A sampled completion of a request, as a reward function sees it.
 struct Completion {

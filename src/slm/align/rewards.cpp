@@ -189,7 +189,7 @@ Reward RewardModel::score(const stories::InstructRecord& r, const std::string& t
     s["answer"] = exact ? 1.0 : contains ? 0.7 : 0.0;
   }
   const int n = m.words;
-  if (kind == "write") s["length"] = in_range(n, cfg_.story_min_words, cfg_.story_max_words);
+  if (kind == "write" || r.task == kStoryBeginningTask) s["length"] = in_range(n, cfg_.story_min_words, cfg_.story_max_words);
   else if (kind == "question") s["length"] = in_range(n, cfg_.answer_min_words, cfg_.answer_max_words);
   else s["length"] = in_range(n, cfg_.other_min_words, cfg_.other_max_words);
   s["repetition"] = std::max(0.0, 1.0 - 2.0 * m.repeated_4grams);

@@ -32,6 +32,11 @@ namespace slm::align {
 //   eot         the completion ended with the end-of-text token
 //   judge       an LLM judge's grades (any OpenAI-compatible endpoint), cached
 const std::vector<std::string>& reward_rule_names();
+
+// The task of a plain story beginning (GRPO's --story-share): the model continues the text
+// as it is, without the instruction template, and the story rules score it (length in the
+// story range, repetition, child vocabulary, grammar, end-of-text).
+inline constexpr const char* kStoryBeginningTask = "story_beginning";
 // Throws an Error naming `origin` (and the nearest rule) unless `name` is one of them.
 void require_reward_rule(const std::string& name, const std::string& origin);
 
