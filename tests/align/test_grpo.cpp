@@ -234,6 +234,15 @@ TEST(Grpo, PretrainMixTrainsOnTheShardsAndResumes) {
   run("resumed", 5, false);
   auto resumed = run("resumed", -1, true);
   ASSERT_EQ(std::memcmp(mixed.params(), resumed.params(), size_t(mixed.num_params()) * sizeof(float)), 0);
+  // Windows of another shape from the same place would be other windows: refused.
+  run("reshaped", 5, false);
+  s.ptx.batch = 3;
+  try {
+    run("reshaped", -1, true);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("--ptx-batch"), std::string::npos) << e.message();
+  }
 
   // Without the mix next to nothing moves (the ratio is 1 but for rounding, and AdamW
   // turns a rounding-sized gradient into steps of about lr).
@@ -270,13 +279,25 @@ TEST(Grpo, StoryBeginningsJoinTheRequestsAsTheirShare) {
   for (int i = 0; i < 26; ++i) recs.push_back(recs[size_t(i % 4)]);
   add_story_beginnings(recs, 0.25, 777);
   ASSERT_EQ(recs.size(), 40u);  // 30 requests, 10 beginnings: a quarter
-  std::set<std::string> eval_beginnings;
-  for (const auto& p : eval::builtin_story_prompts(64, 1234, true)) eval_beginnings.insert(p.beginning);
+  std::set<std::string> eval_beginnings, mine;
+  for (uint64_t seed : {eval::kBeforeAfterStorySeed, eval::eval_story_seed(1)})
+    for (const auto& p : eval::builtin_story_prompts(256, seed, false)) eval_beginnings.insert(p.beginning);
   for (size_t i = 30; i < recs.size(); ++i) {
     EXPECT_EQ(recs[i].task, kStoryBeginningTask);
     EXPECT_FALSE(recs[i].instruction.empty());
     EXPECT_EQ(eval_beginnings.count(recs[i].instruction), 0u) << recs[i].instruction;
+    EXPECT_TRUE(mine.insert(recs[i].instruction).second) << "twice: " << recs[i].instruction;
   }
+  // Many more than the generator has openings for: still distinct and none of the evaluations'.
+  std::vector<stories::InstructRecord> many(300, recs[0]);
+  add_story_beginnings(many, 0.5, 777);
+  ASSERT_EQ(many.size(), 600u);
+  std::set<std::string> distinct;
+  for (size_t i = 300; i < many.size(); ++i) {
+    distinct.insert(many[i].instruction);
+    EXPECT_EQ(eval_beginnings.count(many[i].instruction), 0u) << many[i].instruction;
+  }
+  EXPECT_EQ(distinct.size(), 300u);
   RewardModel model{RewardConfig{}};
   const std::string story =
       "Tom went to the park with his dog. They played with a red ball all day. When the sun went down, "

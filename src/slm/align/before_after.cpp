@@ -23,7 +23,7 @@ eval::ModelReport story_report(const std::string& name, const std::string& path,
   auto m = model::load_model_and_tokenizer(path);
   eval::StoryEvalOptions so;
   so.quiet = quiet;
-  auto ev = eval::eval_stories(*m.model, *m.tok, eval::builtin_story_prompts(n, 1234, m.alpaca_template), so);
+  auto ev = eval::eval_stories(*m.model, *m.tok, eval::builtin_story_prompts(n, eval::kBeforeAfterStorySeed, m.alpaca_template), so);
   return {{"name", name}, {"path", path}, {"stories", {{"metrics", ev.metrics}, {"samples", ev.samples}}},
           {"curve", eval::read_training_curve(path)}};
 }

@@ -106,7 +106,10 @@ class GrpoSource : public train::BatchSource {
     };
     const double loss = m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
     // The pre-training mix's share of the step is this micro-batch's share of its rows.
-    if (mix_) acc_ptx_ += mix_->forward_backward(m, mix_windows_.at(size_t(b.row_ids.at(0))), b.weight * grad_scale);
+    if (mix_) {
+      acc_ptx_ += mix_->forward_backward(m, mix_windows_.at(size_t(b.row_ids.at(0))), b.weight * grad_scale);
+      ++acc_ptx_n_;
+    }
     return loss;
   }
 
@@ -115,10 +118,10 @@ class GrpoSource : public train::BatchSource {
     for (const auto& [k, v] : acc_metrics_.items()) m[k] = v.get<double>() / acc_n_;
     m["note"] = fmt::format("reward {:.3f} | kl {:.4f}", m.value("reward", 0.0), m["kl"].get<double>());
     if (mix_) {
-      m["ptx_loss"] = acc_ptx_ / acc_n_;
+      m["ptx_loss"] = acc_ptx_ / std::max(1, acc_ptx_n_);
       m["note"] = fmt::format("{} | ptx {:.3f}", m["note"].get<std::string>(), m["ptx_loss"].get<double>());
     }
-    acc_loss_ = acc_kl_ = acc_clip_ = acc_ptx_ = 0, acc_n_ = 0, acc_metrics_ = json::object();
+    acc_loss_ = acc_kl_ = acc_clip_ = acc_ptx_ = 0, acc_n_ = acc_ptx_n_ = 0, acc_metrics_ = json::object();
     return m;
   }
 
@@ -386,7 +389,7 @@ class GrpoSource : public train::BatchSource {
   PretrainMix* mix_;                         // null: no pre-training mix
   std::vector<train::Batch> mix_windows_;    // each micro-batch's windows
   double acc_loss_ = 0, acc_kl_ = 0, acc_clip_ = 0, acc_ptx_ = 0;
-  int acc_n_ = 0;
+  int acc_n_ = 0, acc_ptx_n_ = 0;
   json acc_metrics_ = json::object();
 };
 
@@ -405,13 +408,24 @@ std::vector<stories::InstructRecord> read_requests(const std::string& path, cons
 void add_story_beginnings(std::vector<stories::InstructRecord>& requests, double share, uint64_t seed) {
   if (share <= 0) return;
   if (!(share < 1)) throw Error("expected a share below 1", "--story-share");
-  const auto n = int(std::ceil(share / (1 - share) * double(requests.size())));
-  for (const auto& p : eval::builtin_story_prompts(n, seed, false)) {
-    if (p.beginning.empty()) continue;  // the requests that follow the beginnings
-    stories::InstructRecord r;
-    r.task = kStoryBeginningTask, r.instruction = p.beginning;
-    requests.push_back(std::move(r));
-  }
+  // Not one the evaluations continue: the first 256 of the before/after evaluation's and
+  // of `slm eval`'s (--seed 1) beginnings, and no beginning twice.
+  std::set<std::string> seen;
+  for (uint64_t s : {eval::kBeforeAfterStorySeed, eval::eval_story_seed(1)})
+    for (const auto& p : eval::builtin_story_prompts(256, s, false)) seen.insert(p.beginning);
+  const auto n = size_t(std::ceil(share / (1 - share) * double(requests.size()) - 1e-9));
+  const size_t want = requests.size() + n;
+  for (int batch = 0; requests.size() < want && batch < 64; ++batch)  // the generator's openings repeat: draw more
+    for (const auto& p : eval::builtin_story_prompts(int(2 * n), seed + 1000 * uint64_t(batch), false)) {
+      if (p.beginning.empty() || !seen.insert(p.beginning).second) continue;
+      stories::InstructRecord r;
+      r.task = kStoryBeginningTask, r.instruction = p.beginning;
+      requests.push_back(std::move(r));
+      if (requests.size() == want) break;
+    }
+  if (requests.size() < want)
+    throw Error(fmt::format("the generator made only {} distinct beginnings of the {} asked for",
+                            n - (want - requests.size()), n), "--story-share");
 }
 
 RewardFn rule_rewards(const RewardModel& model) {
@@ -444,6 +458,8 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (fit.size() < requests.size() && !lo.quiet)
     fmt::print(stderr, "slm: note: {} of {} requests left out: the prompt leaves under 16 tokens of the context\n",
                requests.size() - fit.size(), requests.size());
+  // Story beginnings, a share of the requests that fit, from a generator seed of their own.
+  add_story_beginnings(fit, settings.story_share, 777);
   std::unique_ptr<PretrainMix> mix;
   if (!settings.ptx.data.empty())
     mix = std::make_unique<PretrainMix>(settings.ptx, policy.config(), lo.tokenizer_json, lo.train.grad_accum,
@@ -460,8 +476,6 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
 
 AlignResult grpo(const GrpoOptions& opt) {
   auto records = read_requests(opt.prompts, opt.tasks);
-  // Beginnings from their own generator seed: 777, not the before/after evaluation's 1234.
-  add_story_beginnings(records, opt.grpo.story_share, 777);
   RewardModel rewards(opt.rewards);
   AlignModels models = load_align_models(opt.run);
   const train::TrainConfig& tc = opt.run.train;

@@ -56,8 +56,20 @@ double PretrainMix::forward_backward(model::Transformer<float>& m, const train::
   return m.forward_backward(w.x.data(), w.y.data(), w.B, w.T, per_token);
 }
 
-nlohmann::json PretrainMix::state() const { return batches_->state(); }
+// The sampler's place, with the shape of its windows: the same place in windows of
+// another shape would be other windows.
+nlohmann::json PretrainMix::state() const {
+  return {{"sampler", batches_->state()}, {"batch", s_.batch}, {"context", s_.context}};
+}
 
-void PretrainMix::restore(const nlohmann::json& s) { batches_->restore(s); }
+void PretrainMix::restore(const nlohmann::json& s) {
+  if (s.value("batch", -1) != s_.batch)
+    throw Error(fmt::format("the checkpoint drew {} windows a micro-batch: resume with that", s.value("batch", -1)),
+                "--ptx-batch");
+  if (s.value("context", -1) != s_.context)
+    throw Error(fmt::format("the checkpoint's windows were {} tokens: resume with that", s.value("context", -1)),
+                "--ptx-context");
+  batches_->restore(s.at("sampler"));
+}
 
 }  // namespace slm::align

@@ -23,6 +23,10 @@ struct StoryPrompt {
 // n beginnings and n requests drawn from the story generator with a seed no training
 // corpus of the quickstart uses. templated: requests as Alpaca prompts.
 std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated);
+// The generator seeds of the built-in prompts the evaluations use: `slm eval` with --seed
+// s, and the before/after evaluation of the alignment runs (align/before_after.cpp).
+inline uint64_t eval_story_seed(uint64_t seed) { return seed * 7919 + 1000003; }
+inline constexpr uint64_t kBeforeAfterStorySeed = 1234;
 
 struct StoryEvalOptions {
   int max_tokens = 300;

@@ -66,7 +66,7 @@ ModelReport run_suite(const std::string& model_dir, const SuiteOptions& opt) {
   }
 
   if (opt.do_stories) {
-    auto prompts = opt.story_prompts.empty() ? builtin_story_prompts(opt.stories, opt.seed * 7919 + 1000003, templated)
+    auto prompts = opt.story_prompts.empty() ? builtin_story_prompts(opt.stories, eval_story_seed(opt.seed), templated)
                                              : read_story_prompts(opt.story_prompts);
     StoryEvalOptions so;
     so.max_tokens = opt.story_tokens;
