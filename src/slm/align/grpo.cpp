@@ -412,14 +412,14 @@ void add_story_beginnings(std::vector<stories::InstructRecord>& requests, double
   // of `slm eval`'s (--seed 1) beginnings, and no beginning twice.
   std::set<std::string> seen;
   for (uint64_t s : {eval::kBeforeAfterStorySeed, eval::eval_story_seed(1)})
-    for (const auto& p : eval::builtin_story_prompts(256, s, false)) seen.insert(p.beginning);
+    for (auto& b : eval::builtin_story_beginnings(256, s)) seen.insert(std::move(b));
   const auto n = size_t(std::ceil(share / (1 - share) * double(requests.size()) - 1e-9));
   const size_t want = requests.size() + n;
   for (int batch = 0; requests.size() < want && batch < 64; ++batch)  // the generator's openings repeat: draw more
-    for (const auto& p : eval::builtin_story_prompts(int(2 * n), seed + 1000 * uint64_t(batch), false)) {
-      if (p.beginning.empty() || !seen.insert(p.beginning).second) continue;
+    for (auto& b : eval::builtin_story_beginnings(int(2 * n), seed + 1000 * uint64_t(batch))) {
+      if (!seen.insert(b).second) continue;
       stories::InstructRecord r;
-      r.task = kStoryBeginningTask, r.instruction = p.beginning;
+      r.task = kStoryBeginningTask, r.instruction = std::move(b);
       requests.push_back(std::move(r));
       if (requests.size() == want) break;
     }
@@ -462,8 +462,7 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   add_story_beginnings(fit, settings.story_share, 777);
   std::unique_ptr<PretrainMix> mix;
   if (!settings.ptx.data.empty())
-    mix = std::make_unique<PretrainMix>(settings.ptx, policy.config(), lo.tokenizer_json, lo.train.grad_accum,
-                                        lo.train.seed);
+    mix = std::make_unique<PretrainMix>(settings.ptx, policy.config(), tok, lo.train.grad_accum, lo.train.seed);
   GrpoSource source(policy, reference, tok, fit, reward, settings, lo.train.batch_size, lo.train.grad_accum,
                     lo.train.seed, (fs::path(lo.out_dir) / "samples.jsonl").string(), mix.get());
   lo.forward_backward = [&source](model::Transformer<float>& m, const train::Batch& b, double grad_scale) {

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "slm/data/pack.h"
-#include "slm/tokenizer/bpe.h"
 #include "slm/util/error.h"
 
 namespace slm::align {
@@ -17,18 +16,17 @@ namespace {
 
 // Token ids mean the same under both tokenizers only when they are the same tokenizer:
 // compared as they would be written (whitespace and key order aside).
-void check_same_tokenizer(const std::string& dir, const std::string& model_tokenizer_json) {
+void check_same_tokenizer(const std::string& dir, const tokenizer::Tokenizer& model_tok) {
   const std::string packed = (fs::path(dir) / "tokenizer.json").string();
-  if (!fs::exists(packed) || model_tokenizer_json.empty()) return;  // only the vocabulary check below
-  if (tokenizer::Tokenizer::load(packed).to_json() != tokenizer::Tokenizer::load(model_tokenizer_json).to_json())
-    throw Error(fmt::format("the shards were packed with another tokenizer than the model's ({})", model_tokenizer_json),
-                packed);
+  if (!fs::exists(packed)) return;  // only the vocabulary check below
+  if (tokenizer::Tokenizer::load(packed).to_json() != model_tok.to_json())
+    throw Error("the shards were packed with another tokenizer than the model's", packed);
 }
 
 }  // namespace
 
 PretrainMix::PretrainMix(const PretrainMixSettings& s, const model::ModelConfig& mc,
-                         const std::string& model_tokenizer_json, int grad_accum, uint64_t seed)
+                         const tokenizer::Tokenizer& model_tok, int grad_accum, uint64_t seed)
     : s_(s) {
   if (!(s.coef > 0 && std::isfinite(s.coef))) throw Error("expected a finite weight > 0", "--ptx-coef");
   if (s.batch < 1) throw Error("expected at least 1 window", "--ptx-batch");
@@ -37,7 +35,7 @@ PretrainMix::PretrainMix(const PretrainMixSettings& s, const model::ModelConfig&
     throw Error(fmt::format("expected 1 to the model's context ({}) tokens", mc.context), "--ptx-context");
   const auto paths = data::list_shards(s.data, "train");
   if (paths.empty()) throw Error("no train_*.bin shards (make them with slm data pack)", s.data);
-  check_same_tokenizer(s.data, model_tokenizer_json);
+  check_same_tokenizer(s.data, model_tok);
   shards_ = std::make_unique<data::OpenShards>(paths);
   if (const uint32_t top = shards_->max_token(); int64_t(top) >= mc.vocab_size)
     throw Error(fmt::format("the shards hold token {} but the model's vocabulary is {}", top, mc.vocab_size), s.data);

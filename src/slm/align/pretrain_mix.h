@@ -15,6 +15,7 @@
 
 #include "slm/data/shard.h"
 #include "slm/model/transformer.h"
+#include "slm/tokenizer/bpe.h"
 #include "slm/train/pretrain.h"
 
 namespace slm::align {
@@ -30,8 +31,8 @@ class PretrainMix {
  public:
   // Opens the train shards of s.data. Throws slm::Error naming the folder when it has no
   // shards, holds a token past the model's vocabulary, or was packed with a tokenizer
-  // other than model_tokenizer_json (a path; its tokenizer.json is compared when it has one).
-  PretrainMix(const PretrainMixSettings& s, const model::ModelConfig& mc, const std::string& model_tokenizer_json,
+  // other than the model's (its tokenizer.json is compared when it has one).
+  PretrainMix(const PretrainMixSettings& s, const model::ModelConfig& mc, const tokenizer::Tokenizer& model_tok,
               int grad_accum, uint64_t seed);
   ~PretrainMix();
 

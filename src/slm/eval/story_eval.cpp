@@ -20,14 +20,22 @@ namespace slm::eval {
 
 using nlohmann::json;
 
+std::vector<std::string> builtin_story_beginnings(int n, uint64_t seed) {
+  static const stories::StoryGenerator gen;
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {  // the first sentence
+    auto sents = stories::split_sentences(gen.generate(seed, uint64_t(i)).text);
+    out.push_back(sents.empty() ? "Once upon a time" : sents[0]);
+  }
+  return out;
+}
+
 std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated) {
   static const stories::StoryGenerator gen;
   std::vector<StoryPrompt> out;
-  for (int i = 0; i < n; ++i) {  // beginnings: the first sentence
-    auto s = gen.generate(seed, uint64_t(i));
-    auto sents = stories::split_sentences(s.text);
+  for (auto& b : builtin_story_beginnings(n, seed)) {
     StoryPrompt p;
-    p.beginning = p.prompt = sents.empty() ? "Once upon a time" : sents[0];
+    p.beginning = p.prompt = std::move(b);
     out.push_back(p);
   }
   for (int i = 0; i < n; ++i) {  // requests: words and features

@@ -23,6 +23,8 @@ struct StoryPrompt {
 // n beginnings and n requests drawn from the story generator with a seed no training
 // corpus of the quickstart uses. templated: requests as Alpaca prompts.
 std::vector<StoryPrompt> builtin_story_prompts(int n, uint64_t seed, bool templated);
+// The beginnings alone: the first sentences of n stories the generator makes from seed.
+std::vector<std::string> builtin_story_beginnings(int n, uint64_t seed);
 // The generator seeds of the built-in prompts the evaluations use: `slm eval` with --seed
 // s, and the before/after evaluation of the alignment runs (align/before_after.cpp).
 inline uint64_t eval_story_seed(uint64_t seed) { return seed * 7919 + 1000003; }
