@@ -12,7 +12,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "slm/distill/kd_loss.h"
+#include "slm/train/kd_loss.h"
 #include "slm/model/transformer.h"
 #include "slm/tensor/blas_setup.h"
 #include "slm/train/adamw.h"
@@ -70,15 +70,15 @@ int main(int argc, char** argv) {
   // The cache as training reads it: a window's [T, K] block copied into the batch.
   std::vector<int32_t> cache_ids = ids;
   std::vector<float> cache_vals = vals;
-  const distill::KdOptions kd{0.5, 2.0, distill::Divergence::forward};
+  const train::KdOptions kd{0.5, 2.0, train::Divergence::forward};
 
   const double plain = best_step(m, steps, [&] { m.forward_backward(x.data(), y.data(), B, T, 1.0 / N); });
   const double cached = best_step(m, steps, [&] {
     std::copy(cache_ids.begin(), cache_ids.end(), ids.begin());
     std::copy(cache_vals.begin(), cache_vals.end(), vals.begin());
-    const distill::TeacherLogits t{nullptr, ids.data(), vals.data(), K};
+    const train::TeacherLogits t{nullptr, ids.data(), vals.data(), K};
     m.forward_backward_logits(x.data(), B, T, [&](float* z) {
-      return distill::kd_forward_backward(z, y.data(), t, N, V, kd, 1.0 / N).loss;
+      return train::kd_forward_backward(z, y.data(), t, N, V, kd, 1.0 / N).loss;
     });
   });
   std::printf("slm    %-18s params %6.2fM  B %d T %d V %d\n", argv[1], double(m.num_params()) / 1e6, B, T, V);
@@ -91,9 +91,9 @@ int main(int argc, char** argv) {
     teacher.init_weights(2);
     fly = best_step(m, steps, [&] {
       teacher.forward(x.data(), B, T);
-      const distill::TeacherLogits t{teacher.logits(), nullptr, nullptr, 0};
+      const train::TeacherLogits t{teacher.logits(), nullptr, nullptr, 0};
       m.forward_backward_logits(x.data(), B, T, [&](float* z) {
-        return distill::kd_forward_backward(z, y.data(), t, N, V, kd, 1.0 / N).loss;
+        return train::kd_forward_backward(z, y.data(), t, N, V, kd, 1.0 / N).loss;
       });
     });
     std::printf("slm    KD step, teacher %s (%.2fM) on the fly %8.1f ms  = %.2fx a plain step\n", argv[6],

@@ -139,6 +139,16 @@ void add_grpo(CLI::App* align) {
       ->capture_default_str()
       ->check(in_range(0, 1e6))
       ->needs(ptx);
+  cmd->add_option("--ptx-loss", g.ptx.loss,
+                  "with --ptx-data: next-token (the shards' text, PPO-ptx) or kl (the teacher's distribution on it, "
+                  "as Learning without Forgetting)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"next-token", "kl"}))
+      ->needs(ptx);
+  cmd->add_option("--ptx-teacher", g.ptx.teacher,
+                  "with --ptx-loss kl: the model whose distribution the windows keep (default: --base)")
+      ->check(CLI::ExistingDirectory)
+      ->needs(ptx);
   cmd->add_option("--story-share", g.story_share,
                   "this share of the requests are plain story beginnings to continue, scored by the story rules")
       ->capture_default_str()
@@ -153,7 +163,8 @@ void add_grpo(CLI::App* align) {
       "group with PPO's clipped ratio and a KL penalty to the base model. metrics.jsonl logs the\n"
       "reward by rule, the KL and the lengths; samples.jsonl shows what the reward paid for.\n"
       "--ptx-data adds pre-training windows to every step (InstructGPT's PPO-ptx), which keeps\n"
-      "the plain stories from drifting while the requests are optimized.\n\n"
+      "the plain stories from drifting while the requests are optimized; with --ptx-loss kl they\n"
+      "keep the base's (or --ptx-teacher's) distribution on that text instead of the text itself.\n\n"
       "Examples:\n"
       "  slm align grpo --base runs/q/finetune/model --prompts runs/q/sft/train.jsonl --out runs/q/grpo\n"
       "  slm align grpo --base M --prompts P --tasks write_words,who --group 8 --max-steps 60 \\\n"

@@ -60,6 +60,12 @@ PY
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1 and g["story_share"] == 0.2, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
   "$TMP/grpo/run.json" || bad "grpo run.json records its sampling and ptx settings"
 grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
+# the KL mix: the windows keep the teacher's distribution (0 at step 1: the policy is the teacher)
+"$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 2 --max-tokens 16 \
+  --max-steps 2 --threads 2 --quiet --ptx-data "$TMP/shards" --ptx-loss kl --ptx-teacher "$M" --ptx-batch 2 \
+  --ptx-context 32 --out "$TMP/grpo-kl" >/dev/null 2>"$TMP/grpo-kl.err" || { bad "grpo --ptx-loss kl"; cat "$TMP/grpo-kl.err"; }
+python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]+"/metrics.jsonl")]; assert len(rows) == 2 and rows[0]["ptx_loss"] == 0.0, rows; p=json.load(open(sys.argv[1]+"/run.json"))["ptx"]; assert p["loss"] == "kl" and p["teacher"].endswith("/run/model"), p' \
+  "$TMP/grpo-kl" || bad "grpo --ptx-loss kl: its metrics and run.json"
 
 # --- preference pairs ranked by the rule rewards, then DPO on them
 "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 3 --max-tokens 24 \
@@ -196,6 +202,13 @@ refuse 1 "--ptx-context" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/tr
   "$SLM" data pack "$TMP/s.txt" --tokenizer "$TMP/tok2.json" --quiet --out "$TMP/shards2" 2>/dev/null || bad "setup of shards2"
 refuse 1 "another tokenizer" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-data "$TMP/shards2" \
   --out "$TMP/out"
+refuse 2 "--ptx-data" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-loss kl --out "$TMP/out"
+refuse 1 "--ptx-teacher" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --ptx-data "$TMP/shards" \
+  --ptx-teacher "$M" --out "$TMP/out"
+# a teacher that reads other token ids
+cp -r "$M" "$TMP/m2" && cp "$TMP/tok2.json" "$TMP/m2/tokenizer.json" || bad "setup of m2"
+refuse 1 "the teacher has another tokenizer" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" \
+  --ptx-data "$TMP/shards" --ptx-loss kl --ptx-teacher "$TMP/m2" --out "$TMP/out"
 refuse 2 "--beta" -- "$SLM" align dpo --base "$M" --data "$TMP/p3.jsonl" --beta 0 --out "$TMP/out"
 
 [ "$fail" -eq 0 ] && echo "align: all passed" || { echo "align: $fail failed"; exit 1; }

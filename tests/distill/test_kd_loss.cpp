@@ -6,10 +6,10 @@
 #include <random>
 #include <vector>
 
-#include "slm/distill/kd_loss.h"
+#include "slm/train/kd_loss.h"
 #include "slm/util/error.h"
 
-using namespace slm::distill;
+using namespace slm::train;
 
 namespace {
 

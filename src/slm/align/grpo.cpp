@@ -107,7 +107,7 @@ class GrpoSource : public train::BatchSource {
     const double loss = m.forward_backward_logits(b.x.data(), b.B, b.T, head, grad_scale);
     // The pre-training mix's share of the step is this micro-batch's share of its rows.
     if (mix_) {
-      acc_ptx_ += mix_->forward_backward(m, mix_windows_.at(size_t(b.row_ids.at(0))), b.weight * grad_scale);
+      acc_ptx_ += mix_->forward_backward(m, mix_windows_.at(size_t(b.row_ids.at(0))), b.weight * grad_scale, ref_);
       ++acc_ptx_n_;
     }
     return loss;
@@ -119,7 +119,8 @@ class GrpoSource : public train::BatchSource {
     m["note"] = fmt::format("reward {:.3f} | kl {:.4f}", m.value("reward", 0.0), m["kl"].get<double>());
     if (mix_) {
       m["ptx_loss"] = acc_ptx_ / std::max(1, acc_ptx_n_);
-      m["note"] = fmt::format("{} | ptx {:.3f}", m["note"].get<std::string>(), m["ptx_loss"].get<double>());
+      const double ptx = m["ptx_loss"].get<double>();
+      m["note"] = m["note"].get<std::string>() + (mix_->kl() ? fmt::format(" | ptx kl {:.4f}", ptx) : fmt::format(" | ptx {:.3f}", ptx));
     }
     acc_loss_ = acc_kl_ = acc_clip_ = acc_ptx_ = 0, acc_n_ = acc_ptx_n_ = 0, acc_metrics_ = json::object();
     return m;
@@ -490,7 +491,9 @@ AlignResult grpo(const GrpoOptions& opt) {
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
                            {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds},
                            {"word_credit", g.word_credit}, {"story_share", g.story_share}}},
-                         {"ptx", {{"data", g.ptx.data}, {"coef", g.ptx.coef}, {"batch", g.ptx.batch}, {"context", g.ptx.context}}},
+                         {"ptx",
+                          {{"data", g.ptx.data}, {"coef", g.ptx.coef}, {"batch", g.ptx.batch}, {"context", g.ptx.context},
+                           {"loss", g.ptx.loss}, {"teacher", g.ptx.teacher}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;

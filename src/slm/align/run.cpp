@@ -75,6 +75,17 @@ void Reference::logprobs(const int32_t* inputs, const int32_t* targets, int B, i
   model_->set_precision(keep);
 }
 
+void Reference::logits(const int32_t* inputs, int B, int Tn, tensor::Precision precision,
+                       std::vector<float>& out) const {
+  const tensor::Precision keep = model_->precision();
+  model_->set_precision(precision);
+  if (lora_) lora_->unmerge();
+  model_->forward(inputs, B, Tn);
+  out.assign(model_->logits(), model_->logits() + size_t(B) * size_t(Tn) * size_t(model_->config().vocab_size));
+  if (lora_) lora_->merge();
+  model_->set_precision(keep);
+}
+
 train::LoopOptions align_loop_options(const AlignRun& run, const AlignModels& models, const std::string& data,
                                       const std::string& label, nlohmann::json run_info) {
   train::LoopOptions lo;

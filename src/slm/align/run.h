@@ -62,6 +62,9 @@ class Reference {
   // token_logprobs (policy_loss.h) under the reference, at `precision` (the policy's).
   void logprobs(const int32_t* inputs, const int32_t* targets, int B, int Tn, tensor::Precision precision,
                 std::vector<double>& out) const;
+  // The reference's logits of every position of inputs [B, Tn], copied into out [B*Tn, vocab]
+  // (the LoRA reference shares the policy's buffers, which the policy's next forward overwrites).
+  void logits(const int32_t* inputs, int B, int Tn, tensor::Precision precision, std::vector<float>& out) const;
   const model::ModelConfig& config() const { return model_->config(); }
 
  private:

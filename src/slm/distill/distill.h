@@ -1,6 +1,6 @@
 #pragma once
 // Logit distillation (`slm distill`): a student trains on token shards with the loss of
-// kd_loss.h against a teacher's logits, through the shared training loop (train/loop.h),
+// train/kd_loss.h against a teacher's logits, through the shared training loop (train/loop.h),
 // so it checkpoints, resumes and stops on Ctrl-C as pre-training does. The teacher runs
 // on the fly beside each step, or once into a top-k cache (topk_cache.h) that training
 // reads back. Teacher, student and data must share one tokenizer: checked, by every
@@ -9,13 +9,22 @@
 #include <cstdint>
 #include <string>
 
-#include "slm/distill/kd_loss.h"
+#include "slm/train/kd_loss.h"
 #include "slm/model/config.h"
 #include "slm/tokenizer/bpe.h"
 #include "slm/train/loop.h"
 #include "slm/train/train_config.h"
 
 namespace slm::distill {
+
+// The loss lives in train/ (GRPO's KL mix uses it too); distillation's own names for it.
+using train::check_kd_options;
+using train::Divergence;
+using train::kd_forward_backward;
+using train::kd_loss;
+using train::KdLoss;
+using train::KdOptions;
+using train::TeacherLogits;
 
 struct DistillOptions {
   std::string teacher;         // a model folder (with tokenizer.json) or a .gguf file

@@ -1,4 +1,4 @@
-#include "slm/distill/kd_loss.h"
+#include "slm/train/kd_loss.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "slm/util/error.h"
 
-namespace slm::distill {
+namespace slm::train {
 
 void check_kd_options(const KdOptions& o, bool topk_teacher) {
   if (!(o.alpha >= 0 && o.alpha <= 1))
@@ -180,4 +180,4 @@ template KdLoss kd_loss<float>(const float*, const int32_t*, const TeacherLogits
 template KdLoss kd_loss<double>(const double*, const int32_t*, const TeacherLogits&, int, int, const KdOptions&,
                                 const float*);
 
-}  // namespace slm::distill
+}  // namespace slm::train

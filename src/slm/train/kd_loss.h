@@ -1,6 +1,6 @@
 #pragma once
 // The knowledge-distillation loss on a student's logits (Hinton et al. 2015), one row per
-// position:
+// position (slm distill; GRPO's --ptx-loss kl, align/pretrain_mix.h, with alpha 0):
 //
 //   loss = α · CE(z, y) + (1 − α) · τ² · KL(p ‖ q),   p = softmax(t / τ), q = softmax(z / τ)
 //
@@ -19,7 +19,7 @@
 //   reverse KL:  dL/dz = α (softmax(z) − onehot(y)) + (1 − α) τ q ⊙ (log q − log p − KL(q ‖ p))
 #include <cstdint>
 
-namespace slm::distill {
+namespace slm::train {
 
 enum class Divergence { forward, reverse };
 
@@ -60,4 +60,4 @@ KdLoss kd_loss(const T* logits, const int32_t* targets, const TeacherLogits& tea
 // Checks α in [0, 1], τ > 0 and the divergence against the teacher's form.
 void check_kd_options(const KdOptions& o, bool topk_teacher);
 
-}  // namespace slm::distill
+}  // namespace slm::train
