@@ -140,17 +140,21 @@ fi
 # With RECIPE_WORD_CREDIT_KL > 0 (1, the default) each stage also keeps the fine-tuned model's
 # own predictions on pre-training windows (--ptx-loss kl, item 16): 75.6% after 3 stages
 # instead of 81.4%, with the plain stories' spelling and loops kept and ROUGE-L 0.41.
+# (A stage interrupted before the mix was the default resumes only with RECIPE_WORD_CREDIT_KL=0.)
 kl_mix=()
-[[ "$WC_KL" =~ ^0*[.]?0*$ ]] || kl_mix=(--ptx-data "$RUN/shards" --ptx-loss kl --ptx-coef "$WC_KL" --ptx-teacher "$TUNED")
+[[ "$WC_KL" =~ ^0*[.]?0*$ ]] || kl_mix=(--ptx-data "$RUN/shards" --ptx-loss kl --ptx-coef "$WC_KL")
 base=$TUNED
 for ((i = 1; i <= WC_STAGES; i++)); do
+  # The teacher is the fine-tuned model: stage 1's reference already, later stages' named.
+  teacher=()
+  [ ${#kl_mix[@]} -gt 0 ] && [ "$i" -gt 1 ] && teacher=(--ptx-teacher "$TUNED")
   stage "9.$i Word-credit GRPO, stage $i of $WC_STAGES (300 steps)"
   if [ ! -d "$RUN/words-$i/model" ]; then
     # shellcheck disable=SC2046
     $SLM align grpo --base "$base" --prompts "$RUN/sft/train.jsonl" --out "$RUN/words-$i" \
       --tasks write_words,write_features --scale-rewards none --filter-groups 0 --filter-rules words,features \
       --max-rounds 3 --word-credit 0.03 --max-steps 300 --set train.batch_size=2 --set train.lr=1e-4 \
-      --set train.min_lr=1e-5 --max-tokens "$GRPO_TOKENS" "${share[@]}" "${kl_mix[@]}" \
+      --set train.min_lr=1e-5 --max-tokens "$GRPO_TOKENS" "${share[@]}" "${kl_mix[@]}" "${teacher[@]}" \
       --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" --eval-stories 8 "${threads[@]}" \
       $(resume_flag "$RUN/words-$i")
   fi

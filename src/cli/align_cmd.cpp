@@ -127,7 +127,7 @@ void add_grpo(CLI::App* align) {
   auto* ptx = cmd->add_option("--ptx-data", g.ptx.data,
                   "PPO-ptx: each micro-batch also trains on windows of these shards (a folder of slm data pack)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--ptx-coef", g.ptx.coef, "with --ptx-data: the weight of their next-token loss")
+  cmd->add_option("--ptx-coef", g.ptx.coef, "with --ptx-data: the weight of their loss (--ptx-loss)")
       ->capture_default_str()
       ->check(in_range(0, 1e3, Ends::open_low))
       ->needs(ptx);

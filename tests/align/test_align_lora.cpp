@@ -210,3 +210,29 @@ TEST(AlignLora, DpoResumeIsBitIdentical) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "step " << i + 1;
 }
+
+// The LoRA reference is the base alone even in the middle of a training step: adapters
+// that are not zero, dropout on (as the loop sets it around a micro-batch's forward and
+// backward), and its logits (GRPO's --ptx-loss kl teacher) and log-probabilities still
+// equal a separate copy of the base's bit for bit; the adapters' state is restored after.
+TEST(AlignLora, ReferenceIsTheBaseEvenWithDropoutOn) {
+  auto base = lora_toy_model(), policy = lora_toy_model();
+  train::LoraTrainable lora(policy, lora_config("all", 0.3), 1);
+  for (int64_t i = 0; i < lora.size(); ++i) lora.params()[i] = 0.05f * float((i * 7919) % 13 - 6);
+  lora.update_model();  // W = W0 + s·B·A: the policy is not the base now
+  lora.set_training(true, 42);
+  const std::vector<int32_t> x = {5, 9, 17, 33, 2, 8, 64, 12}, y = {9, 17, 33, 2, 8, 64, 12, 3};
+  std::vector<float> got;
+  Reference(policy, lora.lora()).logits(x.data(), 2, 4, policy.precision(), got);
+  base.forward(x.data(), 2, 4);
+  ASSERT_EQ(got.size(), size_t(8) * size_t(base.config().vocab_size));
+  EXPECT_TRUE(same_floats(got.data(), base.logits(), int64_t(got.size())));
+  std::vector<double> lp_ref, lp_base;
+  Reference(policy, lora.lora()).logprobs(x.data(), y.data(), 2, 4, policy.precision(), lp_ref);
+  Reference(base).logprobs(x.data(), y.data(), 2, 4, base.precision(), lp_base);
+  EXPECT_EQ(lp_ref, lp_base);
+  EXPECT_TRUE(lora.lora().training());
+  EXPECT_EQ(lora.lora().key(), 42u);
+  policy.forward(x.data(), 2, 4);  // merged again: the policy's own logits differ
+  EXPECT_FALSE(same_floats(policy.logits(), base.logits(), int64_t(got.size())));
+}

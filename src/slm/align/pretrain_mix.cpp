@@ -92,7 +92,8 @@ double PretrainMix::forward_backward(model::Transformer<float>& m, const train::
 // The sampler's place, with the shape of its windows: the same place in windows of
 // another shape would be other windows.
 nlohmann::json PretrainMix::state() const {
-  return {{"sampler", batches_->state()}, {"batch", s_.batch}, {"context", s_.context}, {"loss", s_.loss}};
+  return {{"sampler", batches_->state()}, {"batch", s_.batch}, {"context", s_.context}, {"loss", s_.loss},
+          {"teacher", s_.teacher}};
 }
 
 void PretrainMix::restore(const nlohmann::json& s) {
@@ -104,6 +105,14 @@ void PretrainMix::restore(const nlohmann::json& s) {
                 "--ptx-context");
   if (const std::string loss = s.value("loss", "next-token"); loss != s_.loss)
     throw Error(fmt::format("the checkpoint's mix was trained with --ptx-loss {}: resume with that", loss), "--ptx-loss");
+  // Another teacher would be another target half-way through (the same folder named
+  // another way is the same teacher).
+  const std::string teacher = s.value("teacher", "");
+  const auto canon = [](const std::string& d) { return d.empty() ? d : fs::weakly_canonical(d).string(); };
+  if (canon(teacher) != canon(s_.teacher))
+    throw Error(teacher.empty() ? "the checkpoint's mix had no teacher folder (the reference): resume without"
+                                : "the checkpoint's mix was trained with the teacher " + teacher + ": resume with that",
+                "--ptx-teacher");
   batches_->restore(s.at("sampler"));
 }
 

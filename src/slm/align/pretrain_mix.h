@@ -15,7 +15,7 @@
 // so the model keeps what it already did on plain text (its stories, its spelling) rather
 // than being pulled back to the pre-training text itself, which the fine-tuned model had
 // moved away from on purpose (its templated answers). It is 0, with no gradient, until the
-// model drifts.
+// model drifts (an MoE model's router losses aside, added as in the next-token loss).
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -65,25 +65,36 @@ AlignModels load_align_models(const AlignRun& run) {
   return m;
 }
 
+namespace {
+
+// Runs f with the model computing the reference: at `precision`, and with LoRA the base
+// alone: W = W0, and the adapters' dropout off (in training it adds its term to the
+// output even with the adapters unmerged). All restored after.
+template <class F>
+void as_reference(model::Transformer<float>& m, train::LoraAdapters<float>* lora, tensor::Precision precision, F f) {
+  const tensor::Precision keep = m.precision();
+  if (precision != keep) m.set_precision(precision);
+  const bool training = lora && lora->training();
+  const uint64_t key = lora ? lora->key() : 0;
+  if (lora) lora->set_training(false), lora->unmerge();
+  f();
+  if (lora) lora->merge(), lora->set_training(training, key);
+  if (precision != keep) m.set_precision(keep);
+}
+
+}  // namespace
+
 void Reference::logprobs(const int32_t* inputs, const int32_t* targets, int B, int Tn, tensor::Precision precision,
                          std::vector<double>& out) const {
-  const tensor::Precision keep = model_->precision();
-  model_->set_precision(precision);
-  if (lora_) lora_->unmerge();
-  token_logprobs(*model_, inputs, targets, B, Tn, out);
-  if (lora_) lora_->merge();
-  model_->set_precision(keep);
+  as_reference(*model_, lora_, precision, [&] { token_logprobs(*model_, inputs, targets, B, Tn, out); });
 }
 
 void Reference::logits(const int32_t* inputs, int B, int Tn, tensor::Precision precision,
                        std::vector<float>& out) const {
-  const tensor::Precision keep = model_->precision();
-  model_->set_precision(precision);
-  if (lora_) lora_->unmerge();
-  model_->forward(inputs, B, Tn);
-  out.assign(model_->logits(), model_->logits() + size_t(B) * size_t(Tn) * size_t(model_->config().vocab_size));
-  if (lora_) lora_->merge();
-  model_->set_precision(keep);
+  as_reference(*model_, lora_, precision, [&] {
+    model_->forward(inputs, B, Tn);
+    out.assign(model_->logits(), model_->logits() + size_t(B) * size_t(Tn) * size_t(model_->config().vocab_size));
+  });
 }
 
 train::LoopOptions align_loop_options(const AlignRun& run, const AlignModels& models, const std::string& data,

@@ -4,7 +4,7 @@
 // a seeded random choice of W windows of the train shards once; the cache keeps each
 // window's T + 1 tokens and, for each of its T positions, the k largest teacher logits and
 // their ids. A student trained from the cache sees only those windows (its own shuffle of
-// them each epoch) and a sparse teacher (kd_loss.h).
+// them each epoch) and a sparse teacher (train/kd_loss.h).
 //
 // A folder: meta.json (k, context, windows, vocabulary, what teacher and data made it),
 // tokens.bin (int32 [W, T+1]), topk_ids.bin (int32 [W, T, k]), topk_logits.bin (float32

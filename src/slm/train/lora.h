@@ -89,6 +89,8 @@ class LoraAdapters {
   // Dropout on (training) or off. On, each forward draws fresh masks, seeded by the key
   // and the target (a micro-batch's forward and backward, reproducible on resume).
   void set_training(bool on, uint64_t key = 0);
+  bool training() const { return training_; }
+  uint64_t key() const { return key_; }
 
   const std::vector<model::TensorInfo>& tensors() const { return tensors_; }  // PEFT names
   const std::vector<Target>& targets() const { return targets_; }
