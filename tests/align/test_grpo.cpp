@@ -17,6 +17,7 @@
 #include "slm/align/grpo.h"
 #include "slm/data/pack.h"
 #include "slm/eval/story_eval.h"
+#include "slm/model/model_files.h"
 #include "slm/train/pretrain.h"
 #include "slm/util/error.h"
 #include "test_util.h"
@@ -374,6 +375,18 @@ TEST(Grpo, PretrainMixKlKeepsTheReferencesDistribution) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(e.message().find("--ptx-loss"), std::string::npos) << e.message();
+  }
+  // Nor with a teacher folder instead of the reference (the same weights, but named).
+  const std::string teacher = dir / "teacher";
+  std::filesystem::create_directories(teacher);
+  model::save_model_files(teacher, ref);
+  std::filesystem::copy_file(shard_dir() + "/tokenizer.json", teacher + "/tokenizer.json");
+  s.ptx.loss = "kl", s.ptx.teacher = teacher;
+  try {
+    run("switched", s, -1, true);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("--ptx-teacher"), std::string::npos) << e.message();
   }
 }
 
