@@ -18,7 +18,7 @@
 # 36.4% and 82.9% before GRPO, and with every weight fine-tuned (RECIPE_LORA=0) 23.9% and
 # 96.5%. Item 11's --word-credit GRPO on this recipe's fine-tune reaches 72.5% of the words
 # with 94.3% of the questions; in three stages (9, RECIPE_WORD_CREDIT_STAGES=3, ~50 min more)
-# 75.6% with 94.3%, the plain stories' spelling kept by the KL mix (RECIPE_WORD_CREDIT_KL=0:
+# 75.6% with 94.3%, most of the plain stories' spelling kept by the KL mix (RECIPE_WORD_CREDIT_KL=0:
 # 81.4% with 95.3%, misspellings five times as many). The figures are in docs/alignment.md
 # (items 13, 14, 16). Every stage
 # resumes where it stopped (run the script again).
@@ -139,7 +139,8 @@ fi
 # stages 1-3 (12 min each), questions 94.3-95.3%; misspelled share of 8 stories 0.008 -> 0.039.
 # With RECIPE_WORD_CREDIT_KL > 0 (1, the default) each stage also keeps the fine-tuned model's
 # own predictions on pre-training windows (--ptx-loss kl, item 16): 75.6% after 3 stages
-# instead of 81.4%, with the plain stories' spelling and loops kept and ROUGE-L 0.41.
+# instead of 81.4%, with a quarter of the plain stories' extra misspellings, half the loops,
+# and ROUGE-L 0.41.
 # (A stage interrupted before the mix was the default resumes only with RECIPE_WORD_CREDIT_KL=0.)
 kl_mix=()
 [[ "$WC_KL" =~ ^0*[.]?0*$ ]] || kl_mix=(--ptx-data "$RUN/shards" --ptx-loss kl --ptx-coef "$WC_KL")
