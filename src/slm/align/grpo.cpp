@@ -119,8 +119,9 @@ class GrpoSource : public train::BatchSource {
     m["note"] = fmt::format("reward {:.3f} | kl {:.4f}", m.value("reward", 0.0), m["kl"].get<double>());
     if (mix_) {
       m["ptx_loss"] = acc_ptx_ / std::max(1, acc_ptx_n_);
-      const double ptx = m["ptx_loss"].get<double>();
-      m["note"] = m["note"].get<std::string>() + (mix_->kl() ? fmt::format(" | ptx kl {:.4f}", ptx) : fmt::format(" | ptx {:.3f}", ptx));
+      const double ptx = m["ptx_loss"].get<double>();  // a KL is smaller than a loss: more digits
+      const std::string ptx_note = mix_->kl() ? fmt::format(" | ptx kl {:.4f}", ptx) : fmt::format(" | ptx {:.3f}", ptx);
+      m["note"] = m["note"].get<std::string>() + ptx_note;
     }
     acc_loss_ = acc_kl_ = acc_clip_ = acc_ptx_ = 0, acc_n_ = acc_ptx_n_ = 0, acc_metrics_ = json::object();
     return m;

@@ -31,15 +31,14 @@ PretrainMix::PretrainMix(const PretrainMixSettings& s, const model::ModelConfig&
     : s_(s) {
   if (!(s.coef > 0 && std::isfinite(s.coef))) throw Error("expected a finite weight > 0", "--ptx-coef");
   if (s.batch < 1) throw Error("expected at least 1 window", "--ptx-batch");
+  if (s.loss != "next-token" && s.loss != "kl") throw Error("expected next-token or kl", "--ptx-loss");
+  if (!s.teacher.empty() && s.loss != "kl") throw Error("a teacher is the target of --ptx-loss kl only", "--ptx-teacher");
   if (s.context == 0) s_.context = mc.context;
   if (s_.context < 1 || s_.context > mc.context)
     throw Error(fmt::format("expected 1 to the model's context ({}) tokens", mc.context), "--ptx-context");
   const auto paths = data::list_shards(s.data, "train");
   if (paths.empty()) throw Error("no train_*.bin shards (make them with slm data pack)", s.data);
   check_same_tokenizer(s.data, model_tok);
-  if (s.loss != "next-token" && s.loss != "kl") throw Error("expected next-token or kl", "--ptx-loss");
-  if (!s.teacher.empty() && s.loss != "kl") throw Error("a teacher is the target of --ptx-loss kl only", "--ptx-teacher");
-  if (!s.teacher.empty()) load_teacher(mc, model_tok);
   shards_ = std::make_unique<data::OpenShards>(paths);
   if (const uint32_t top = shards_->max_token(); int64_t(top) >= mc.vocab_size)
     throw Error(fmt::format("the shards hold token {} but the model's vocabulary is {}", top, mc.vocab_size), s.data);
@@ -47,6 +46,7 @@ PretrainMix::PretrainMix(const PretrainMixSettings& s, const model::ModelConfig&
   so.context = s_.context, so.batch = s_.batch, so.accum = grad_accum;
   so.seed = seed ^ 0x70747821ull;  // its own order, not the requests'
   batches_ = std::make_unique<train::ShardBatches>(*shards_, so);
+  if (!s.teacher.empty()) load_teacher(mc, model_tok);  // last: the shards' checks cost less than a model
 }
 
 PretrainMix::~PretrainMix() = default;
@@ -57,11 +57,9 @@ void PretrainMix::draw(train::Batch& into) { batches_->next(into); }
 // tokenizer) and give logits over the same vocabulary; its context may differ, but must
 // hold a window.
 void PretrainMix::load_teacher(const model::ModelConfig& mc, const tokenizer::Tokenizer& model_tok) {
-  const std::string tj = (fs::path(s_.teacher) / "tokenizer.json").string();
-  if (!fs::is_directory(s_.teacher) || !fs::exists(tj)) throw Error("expected a model folder with tokenizer.json", s_.teacher);
-  teacher_ = model::load_model_and_tokenizer(s_.teacher);
+  teacher_ = model::load_model_and_tokenizer(s_.teacher);  // names the folder when it has no tokenizer.json
   if (teacher_.tok->to_json() != model_tok.to_json())
-    throw Error("the teacher has another tokenizer than the model's", tj);
+    throw Error("the teacher has another tokenizer than the model's", (fs::path(s_.teacher) / "tokenizer.json").string());
   const auto& tc = teacher_.model->config();
   if (tc.vocab_size != mc.vocab_size)
     throw Error(fmt::format("the teacher's vocabulary is {} tokens, the model's {}", tc.vocab_size, mc.vocab_size),
