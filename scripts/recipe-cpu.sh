@@ -42,6 +42,8 @@
 #      of word-credit GRPO on the writing requests, each from the last, ~12 min each; item 14),
 #      RECIPE_WORD_CREDIT_KL (the weight of those stages' KL mix, --ptx-loss kl with the
 #      fine-tuned model as teacher: 1, the default, ~16 min a stage; 0: none; item 16),
+#      RECIPE_FLAW_DEBIT (those stages' --flaw-debit: the tokens of a made-up, doubled or
+#      looping word in the samples each get this penalty; 0, the default: none; item 17),
 #      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
@@ -65,9 +67,11 @@ CONFIG=${RECIPE_CONFIG:-tiny}
 SPACE_MERGES=${RECIPE_SPACE_MERGES:-0.4}
 WC_STAGES=${RECIPE_WORD_CREDIT_STAGES:-0}
 WC_KL=${RECIPE_WORD_CREDIT_KL:-1}
+FLAW_DEBIT=${RECIPE_FLAW_DEBIT:-0}
 # Checked before any work: bash arithmetic would read a word as 0 stages without a word.
 [[ "$WC_STAGES" =~ ^[0-9]+$ ]] || { echo "recipe-cpu: RECIPE_WORD_CREDIT_STAGES: expected a whole number of stages, got '$WC_STAGES'" >&2; exit 2; }
 [[ "$WC_KL" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "recipe-cpu: RECIPE_WORD_CREDIT_KL: expected a weight >= 0, got '$WC_KL'" >&2; exit 2; }
+[[ "$FLAW_DEBIT" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "recipe-cpu: RECIPE_FLAW_DEBIT: expected a penalty >= 0, got '$FLAW_DEBIT'" >&2; exit 2; }
 threads=(--threads "${RECIPE_THREADS:-0}")
 context=()
 [ -n "${RECIPE_CONTEXT:-}" ] && context=(--set "model.context=$RECIPE_CONTEXT")
@@ -154,7 +158,7 @@ for ((i = 1; i <= WC_STAGES; i++)); do
     # shellcheck disable=SC2046
     $SLM align grpo --base "$base" --prompts "$RUN/sft/train.jsonl" --out "$RUN/words-$i" \
       --tasks write_words,write_features --scale-rewards none --filter-groups 0 --filter-rules words,features \
-      --max-rounds 3 --word-credit 0.03 --max-steps 300 --set train.batch_size=2 --set train.lr=1e-4 \
+      --max-rounds 3 --word-credit 0.03 --flaw-debit "$FLAW_DEBIT" --max-steps 300 --set train.batch_size=2 --set train.lr=1e-4 \
       --set train.min_lr=1e-5 --max-tokens "$GRPO_TOKENS" "${share[@]}" "${kl_mix[@]}" "${teacher[@]}" \
       --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" --eval-stories 8 "${threads[@]}" \
       $(resume_flag "$RUN/words-$i")

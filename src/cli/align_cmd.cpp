@@ -124,6 +124,10 @@ void add_grpo(CLI::App* align) {
                   "each token of a required word's first counted use gets this advantage of its own (0: off)")
       ->capture_default_str()
       ->check(in_range(0, 1e3));
+  cmd->add_option("--flaw-debit", g.flaw_debit,
+                  "each token of a misspelled, doubled or looping word gets this penalty as an advantage of its own (0: off)")
+      ->capture_default_str()
+      ->check(in_range(0, 1e3));
   auto* ptx = cmd->add_option("--ptx-data", g.ptx.data,
                   "PPO-ptx: each micro-batch also trains on windows of these shards (a folder of slm data pack)")
       ->check(CLI::ExistingDirectory);

@@ -203,6 +203,58 @@ TEST(Grpo, WordCreditAloneTeachesTheRequiredWord) {
   }
 }
 
+// --flaw-debit alone (a reward that pays nothing): the random model's completions are
+// mostly made-up words, the tokens that spell them carry -D each, and the model learns to
+// write fewer of them; the charged tokens, as samples.jsonl shows them, are pieces of the
+// completion's flawed words. A resumed run refuses another debit.
+TEST(Grpo, FlawDebitAloneCutsTheFlawedTokens) {
+  test::TempDir dir;
+  auto recs = requests();
+  RewardFn nothing = [](const std::vector<Completion>& cs) { return std::vector<Reward>(cs.size()); };
+  GrpoSettings s = toy_settings();
+  s.max_tokens = 8, s.flaw_debit = 1.0, s.sample_every = 1;
+  auto ref = random_model();
+  auto policy = random_model();
+  auto lo = loop(dir, "debit", 60, 2e-2);
+  grpo_train(policy, ref, tok(), recs, nothing, s, lo);
+  auto rows = metrics(lo.out_dir);
+  ASSERT_EQ(rows.size(), 60u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) first += rows.at(size_t(i))["debited_tokens"].get<double>() / 10;
+  for (size_t i = rows.size() - 10; i < rows.size(); ++i) last += rows.at(i)["debited_tokens"].get<double>() / 10;
+  EXPECT_GT(first, 0.2) << "a random model's 8 tokens spell made-up words";
+  EXPECT_LT(last, first / 2) << "debited tokens a completion, first 10 steps " << first;
+  EXPECT_TRUE(rows[0].contains("flaws.misspelled") && rows[0].contains("flaws.loop"));
+  std::ifstream in(lo.out_dir + "/samples.jsonl");
+  std::string line;
+  int charged = 0;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line);
+    std::string rest = j["completion"].get<std::string>();
+    for (const auto& t : j["debited"]) {  // in order, each a piece of the completion
+      const auto at = rest.find(t.get<std::string>());
+      ASSERT_NE(at, std::string::npos) << t << " in " << j["completion"];
+      rest = rest.substr(at + t.get<std::string>().size());
+      ++charged;
+    }
+  }
+  EXPECT_GT(charged, 0);
+
+  lo = loop(dir, "resumed", 6, 2e-2);
+  lo.stop_after = 3;
+  auto first_half = random_model();
+  ASSERT_TRUE(grpo_train(first_half, ref, tok(), recs, nothing, s, lo).interrupted);
+  s.flaw_debit = 0.5;
+  lo.stop_after = -1, lo.resume = lo.out_dir;
+  auto second_half = random_model();
+  try {
+    grpo_train(second_half, ref, tok(), recs, nothing, s, lo);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--flaw-debit 1"), std::string::npos) << e.what();
+  }
+}
+
 // PPO-ptx's pre-training mix (--ptx-data): with a reward that pays nothing, GRPO alone
 // leaves the model (nearly) as it was (every advantage 0, KL 0), and the mix alone trains it on the
 // shards, so their loss falls; with two micro-batches a step a stopped run resumes bit for

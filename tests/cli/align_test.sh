@@ -37,7 +37,7 @@ M=$TMP/run/model
 "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words,main_character --group 4 \
   --max-tokens 24 --max-steps 3 --eval "$TMP/sft/heldout.jsonl" --eval-limit 4 --eval-stories 2 --threads 2 \
   --scale-rewards none --filter-groups 0 --filter-rules words,answer --max-rounds 2 \
-  --word-credit 0.1 --ptx-data "$TMP/shards" --ptx-coef 0.5 --ptx-batch 2 --ptx-context 64 \
+  --word-credit 0.1 --flaw-debit 0.05 --ptx-data "$TMP/shards" --ptx-coef 0.5 --ptx-batch 2 --ptx-context 64 \
   --story-share 0.2 --out "$TMP/grpo" >"$TMP/grpo.out" 2>"$TMP/grpo.err" || { bad "grpo run"; cat "$TMP/grpo.err"; }
 [ "$(cat "$TMP/grpo.out")" = "$TMP/grpo/model" ] || bad "grpo prints its model folder"
 for f in model/config.json model/prompt_template.json metrics.jsonl samples.jsonl reward.svg loss.svg eval/instruct.json eval/report.html; do
@@ -50,14 +50,15 @@ assert len(rows) == 3, rows
 keys = set().union(*rows)
 # (questions carry their story: with this tiny tokenizer few fit the context, so reward.answer may not show)
 for k in ("reward", "reward.words", "reward.length", "kl", "completion_tokens", "clip_fraction", "groups_passed",
-          "sample_rounds", "credited_tokens", "ptx_loss"):
+          "sample_rounds", "credited_tokens", "ptx_loss", "debited_tokens", "flaws.misspelled", "flaws.doubled",
+          "flaws.loop"):
     assert k in keys, k
 assert rows[0]["kl"] == 0.0, rows[0]["kl"]
 assert all(1 <= r["sample_rounds"] <= 2 and 0 <= r["groups_passed"] <= 1 for r in rows), rows
 samples = [json.loads(l) for l in open(sys.argv[1].replace("metrics.jsonl", "samples.jsonl"))]
-assert samples and all(isinstance(s["credited"], list) for s in samples), samples[:1]
+assert samples and all(isinstance(s["credited"], list) and isinstance(s["debited"], list) for s in samples), samples[:1]
 PY
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1 and g["story_share"] == 0.2, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); g=j["grpo"]; assert g["scale_rewards"] == "none" and g["filter_rules"] == ["words", "answer"] and g["word_credit"] == 0.1 and g["flaw_debit"] == 0.05 and g["story_share"] == 0.2, g; p=j["ptx"]; assert p["coef"] == 0.5 and p["batch"] == 2 and p["context"] == 64, p' \
   "$TMP/grpo/run.json" || bad "grpo run.json records its sampling and ptx settings"
 grep -q "required words used" "$TMP/grpo.err" || bad "grpo shows the before/after table"
 # the KL mix: the windows keep the teacher's distribution (0 at step 1: the policy is the teacher)
@@ -190,6 +191,7 @@ refuse 1 "no record of the tasks" -- "$SLM" align grpo --base "$M" --prompts "$T
 refuse 2 "--group" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out"
 refuse 2 "--filter-groups" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --max-rounds 3 --out "$TMP/out"
 refuse 2 "--word-credit" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --word-credit -1 --out "$TMP/out"
+refuse 2 "--flaw-debit" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --flaw-debit -0.5 --out "$TMP/out"
 refuse 2 "--scale-rewards" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --scale-rewards std --out "$TMP/out"
 refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --filter-groups 0 \
   --filter-rules wrods --out "$TMP/out"

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "slm/align/before_after.h"
+#include "slm/align/flaws.h"
 #include "slm/align/run.h"
 #include "slm/align/policy_loss.h"
 #include "slm/eval/instruct_eval.h"
@@ -35,7 +38,7 @@ struct Rollout {
   int B = 0, T = 0;
   std::vector<int32_t> x, y;
   std::vector<double> adv, logp_old, logp_ref;
-  std::vector<float> credit;  // a token's own advantage (--word-credit; empty: none)
+  std::vector<float> credit;  // a token's own advantage (--word-credit, --flaw-debit; empty: none)
   json metrics;  // the rewards and lengths of these completions
 
   json to_json() const {
@@ -69,7 +72,9 @@ class GrpoSource : public train::BatchSource {
              int prompts_per_batch, int grad_accum, uint64_t seed, std::string samples_path, PretrainMix* mix)
       : pol_(policy), ref_(ref), tok_(tok), recs_(records), rewards_(rewards), s_(s), P_(prompts_per_batch),
         seed_(seed), samples_path_(std::move(samples_path)), order_(records.size(), seed), slots_(size_t(grad_accum)),
-        mix_(mix), mix_windows_(size_t(grad_accum)) {}
+        mix_(mix), mix_windows_(size_t(grad_accum)) {
+    if (s_.flaw_debit > 0) flaws_ = std::make_unique<FlawFinder>(s_.hunspell_dir);
+  }
 
   void next(train::Batch& b) override {
     Rollout& r = slots_[slot_];
@@ -130,6 +135,7 @@ class GrpoSource : public train::BatchSource {
   json state() const override {
     json s = {{"order", order_.state()}, {"draws", draws_}, {"batches", batches_}, {"inner", inner_}, {"slot", slot_}};
     if (mix_) s["ptx"] = mix_->state();
+    s["word_credit"] = s_.word_credit, s["flaw_debit"] = s_.flaw_debit;
     if (inner_ != 0) {  // mid-way through a batch's updates: its completions are needed again
       json rs = json::array();
       for (const auto& r : slots_) rs.push_back(r.to_json());
@@ -148,6 +154,12 @@ class GrpoSource : public train::BatchSource {
     } else if (s.contains("ptx")) {
       throw Error("the checkpoint was made with --ptx-data: resume it with the same", "--ptx-data");
     }
+    // Another credit or debit would be another objective half-way through (a checkpoint
+    // from before these were saved had no debit).
+    for (const auto& [key, flag, now] : {std::tuple{"word_credit", "--word-credit", s_.word_credit},
+                                         std::tuple{"flaw_debit", "--flaw-debit", s_.flaw_debit}})
+      if (s.contains(key) && s.at(key).get<double>() != now)
+        throw Error(fmt::format("the checkpoint was made with {} {}: resume with that", flag, s.at(key).get<double>()), flag);
     if (inner_ != 0)
       for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = Rollout::from_json(s.at("rollouts").at(i));
   }
@@ -260,9 +272,12 @@ class GrpoSource : public train::BatchSource {
     std::vector<std::vector<uint32_t>> seqs;
     std::vector<size_t> starts;  // each row's first target that is a completion token
     std::vector<std::vector<uint8_t>> credited;  // each row's completion tokens that copied a required word
+    std::vector<std::vector<uint8_t>> debited;   // each row's completion tokens that spell a flaw
+    std::map<std::string, double> flaws;          // flawed words of the batch, by kind
     for (const Group* g : groups)
       for (const auto& out : g->outs) {
         if (s_.word_credit > 0) credited.push_back(word_tokens(*g->request, out));
+        if (flaws_) debited.push_back(flaw_tokens(*g->request, out, flaws));
         std::vector<uint32_t> s = g->prompt_ids;
         s.insert(s.end(), out.tokens.begin(), out.tokens.end());
         if (out.finish == "eot") s.push_back(tok_.eot());  // stopping is a choice the policy made too
@@ -285,12 +300,14 @@ class GrpoSource : public train::BatchSource {
     // KL is exactly zero while the two share weights, as at step 0.
     ref_.logprobs(r.x.data(), r.y.data(), r.B, r.T, pol_.precision(), r.logp_ref);
     r.metrics = summarize(d.sampled);
+    if (s_.word_credit > 0 || flaws_) r.credit.assign(r.x.size(), 0.f);
     if (s_.word_credit > 0) add_word_credit(r, starts, credited);
+    if (flaws_) add_flaw_debit(r, starts, debited, flaws);
     if (s_.filter_std >= 0) {
       r.metrics["groups_passed"] = double(d.passed) / double(d.sampled.size());
       r.metrics["sample_rounds"] = d.rounds;
     }
-    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv, credited);
+    if (s_.sample_every > 0 && batches_ % uint64_t(s_.sample_every) == 0) log_samples(*groups.front(), r.adv, credited, debited);
     ++batches_;
     return r;
   }
@@ -314,7 +331,6 @@ class GrpoSource : public train::BatchSource {
   // successes' part placed on the tokens that earned it: a word every completion of the
   // group used teaches nothing more, a word one in eight used is credited nearly in full.
   void add_word_credit(Rollout& r, const std::vector<size_t>& starts, const std::vector<std::vector<uint8_t>>& marks) const {
-    r.credit.assign(r.x.size(), 0.f);
     const int G = s_.group;
     double marked = 0;
     for (int g0 = 0; g0 + G <= r.B; g0 += G) {
@@ -332,6 +348,36 @@ class GrpoSource : public train::BatchSource {
           }
     }
     r.metrics["credited_tokens"] = marked / r.B;
+  }
+
+  // Which of a completion's tokens spell a flawed word (flaws.h; 1 on them, 0 elsewhere),
+  // counting the flawed words by kind into `kinds`. The request's own words are not flaws.
+  std::vector<uint8_t> flaw_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out,
+                                   std::map<std::string, double>& kinds) const {
+    std::vector<std::pair<size_t, size_t>> ranges;
+    for (const Flaw& f : flaws_->find(out.text, req.instruction + "\n" + req.input))
+      ranges.emplace_back(f.begin, f.end), kinds[f.kind] += 1;
+    return tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, std::vector<uint8_t>(ranges.size(), 1));
+  }
+
+  // Each marked token's own advantage is -flaw_debit. Unlike the word credit there is no
+  // group baseline: a flaw is a token-level penalty (0 for every other token), so its
+  // expected gradient is -D times that of the expected number of flawed tokens, the
+  // policy-gradient form of "write fewer of them" (item 17 of docs/alignment.md).
+  void add_flaw_debit(Rollout& r, const std::vector<size_t>& starts, const std::vector<std::vector<uint8_t>>& marks,
+                      const std::map<std::string, double>& kinds) const {
+    double marked = 0;
+    for (int b = 0; b < r.B; ++b)
+      for (size_t k = 0; k < marks[size_t(b)].size(); ++k)
+        if (marks[size_t(b)][k]) {
+          r.credit[size_t(b) * r.T + starts[size_t(b)] + k] -= float(s_.flaw_debit);
+          ++marked;
+        }
+    r.metrics["debited_tokens"] = marked / r.B;
+    for (const char* kind : {"misspelled", "doubled", "loop"}) {
+      auto it = kinds.find(kind);
+      r.metrics[std::string("flaws.") + kind] = (it == kinds.end() ? 0.0 : it->second) / r.B;
+    }
   }
 
   static json summarize(const std::vector<Group>& groups) {
@@ -355,8 +401,10 @@ class GrpoSource : public train::BatchSource {
 
   // The batch's first group, every completion with its rewards: what the reward is
   // paying for, to read (reward hacking shows here first).
-  // marks: the rows' --word-credit marks (word_tokens; empty when off), the group's first.
-  void log_samples(const Group& g, const std::vector<double>& adv, const std::vector<std::vector<uint8_t>>& marks) const {
+  // marks, debits: the rows' --word-credit and --flaw-debit marks (word_tokens, flaw_tokens;
+  // empty when off), the group's first.
+  void log_samples(const Group& g, const std::vector<double>& adv, const std::vector<std::vector<uint8_t>>& marks,
+                   const std::vector<std::vector<uint8_t>>& debits) const {
     if (samples_path_.empty()) return;
     std::ofstream out(samples_path_, std::ios::app);
     for (int i = 0; i < s_.group; ++i) {
@@ -368,6 +416,12 @@ class GrpoSource : public train::BatchSource {
         for (size_t k = 0; k < marks[size_t(i)].size(); ++k)
           if (marks[size_t(i)][k]) paid.push_back(tok_.decode({g.outs[size_t(i)].tokens[k]}));
         j["credited"] = paid;
+      }
+      if (!debits.empty()) {  // the tokens --flaw-debit charged, as text
+        std::vector<std::string> charged;
+        for (size_t k = 0; k < debits[size_t(i)].size(); ++k)
+          if (debits[size_t(i)][k]) charged.push_back(tok_.decode({g.outs[size_t(i)].tokens[k]}));
+        j["debited"] = charged;
       }
       out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     }
@@ -389,6 +443,7 @@ class GrpoSource : public train::BatchSource {
   size_t slot_ = 0;
   std::vector<Rollout> slots_;
   PretrainMix* mix_;                         // null: no pre-training mix
+  std::unique_ptr<FlawFinder> flaws_;        // null: no --flaw-debit
   std::vector<train::Batch> mix_windows_;    // each micro-batch's windows
   double acc_loss_ = 0, acc_kl_ = 0, acc_clip_ = 0, acc_ptx_ = 0;
   int acc_n_ = 0, acc_ptx_n_ = 0;
@@ -449,6 +504,8 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
   if (settings.max_rounds < 1) throw Error("expected at least 1", "--max-rounds");
   if (!(settings.word_credit >= 0 && std::isfinite(settings.word_credit)))
     throw Error("expected a finite advantage >= 0 (0: off)", "--word-credit");
+  if (!(settings.flaw_debit >= 0 && std::isfinite(settings.flaw_debit)))
+    throw Error("expected a finite penalty >= 0 (0: off)", "--flaw-debit");
   for (const auto& rule : settings.filter_rules) require_reward_rule(rule, "--filter-rules");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
   std::vector<stories::InstructRecord> fit;
@@ -491,14 +548,17 @@ AlignResult grpo(const GrpoOptions& opt) {
                            {"top_k", g.top_k}, {"clip_eps", g.clip_eps}, {"beta", g.beta},
                            {"updates_per_batch", g.updates_per_batch}, {"scale_rewards", reward_scale_name(g.scale)},
                            {"filter_std", g.filter_std}, {"filter_rules", g.filter_rules}, {"max_rounds", g.max_rounds},
-                           {"word_credit", g.word_credit}, {"story_share", g.story_share}}},
+                           {"word_credit", g.word_credit}, {"flaw_debit", g.flaw_debit},
+                           {"story_share", g.story_share}}},
                          {"ptx",
                           {{"data", g.ptx.data}, {"coef", g.ptx.coef}, {"batch", g.ptx.batch}, {"context", g.ptx.context},
                            {"loss", g.ptx.loss}, {"teacher", g.ptx.teacher}}},
                          {"rewards", opt.rewards.to_json()}};
   const RewardFn fn = rule_rewards(rewards);
   AlignResult res;
-  res.train = grpo_train(*models.policy.model, models.ref(), *models.policy.tok, records, fn, g,
+  GrpoSettings gs = g;
+  gs.hunspell_dir = opt.rewards.hunspell_dir;  // the flaw debit spells as the grammar rule does
+  res.train = grpo_train(*models.policy.model, models.ref(), *models.policy.tok, records, fn, gs,
                          align_loop_options(opt.run, models, opt.prompts, "grpo", info));
   evaluate_run(opt.run, res);
   return res;

@@ -47,6 +47,12 @@ struct GrpoSettings {
   // w), so the reward for copying a word reaches the tokens that copied it rather than
   // 1/200th of it (policy_loss.h, grpo_batch's credit).
   double word_credit = 0;
+  // Per-token penalty for flawed words (0: off; flaws.h): each token of a completion that
+  // spells a misspelled, doubled or looping word gets -flaw_debit as an advantage of its
+  // own, the mirror of word_credit, so the cost of a made-up noun or a loop lands on the
+  // tokens that wrote it. Spelled with the Hunspell dictionary in hunspell_dir.
+  double flaw_debit = 0;
+  std::string hunspell_dir = "/usr/share/hunspell";
   // PPO-ptx's pre-training mix (pretrain_mix.h): each micro-batch also trains on windows
   // of these shards, ptx.coef x their next-token loss (ptx.data empty: off).
   PretrainMixSettings ptx;
