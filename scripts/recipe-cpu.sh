@@ -145,7 +145,8 @@ fi
 # own predictions on pre-training windows (--ptx-loss kl, item 16): 75.6% after 3 stages
 # instead of 81.4%, with a quarter of the plain stories' extra misspellings, half the loops,
 # and ROUGE-L 0.41.
-# (A stage interrupted before the mix was the default resumes only with RECIPE_WORD_CREDIT_KL=0.)
+# (A stage interrupted before the mix was the default resumes only with RECIPE_WORD_CREDIT_KL=0;
+# a stage resumes only with the RECIPE_FLAW_DEBIT it started with.)
 kl_mix=()
 [[ "$WC_KL" =~ ^0*[.]?0*$ ]] || kl_mix=(--ptx-data "$RUN/shards" --ptx-loss kl --ptx-coef "$WC_KL")
 base=$TUNED

@@ -40,6 +40,8 @@ TEST(Flaws, TheRequestsOwnWordsAreNotMisspelled) {
   const std::string text = "Tim saw a zorp. The zorp was kind.";
   EXPECT_EQ(flaws(text), (std::vector<std::string>{"misspelled:zorp", "misspelled:zorp"}));
   EXPECT_EQ(flaws(text, "Write a story that uses the word \"Zorp\"."), std::vector<std::string>{});
+  // In the forms the words rule counts as uses of it.
+  EXPECT_EQ(flaws("Two zorps and the zorp's hat. They zorped.", "Use the word zorp."), std::vector<std::string>{});
 }
 
 TEST(Flaws, TheStoryWorldsNamesAndWordsAreKnown) {
@@ -68,7 +70,7 @@ TEST(Flaws, DoubledWordsAndLoops) {
   std::string far = "I like the big red ball.";
   for (int i = 0; i < 2; ++i) far += " Then we went to the park and played on the swings with all of our friends until dark. We have the big red ball.";
   EXPECT_EQ(flaws(far), std::vector<std::string>{});
-  EXPECT_EQ(flaws("It was fun. It was good. The yo-yo was red."), std::vector<std::string>{});
+  EXPECT_EQ(flaws("It was fun. It was good. The yo-yo was red. A day.\n\nDay came."), std::vector<std::string>{});
   // The first kind that applies: a made-up word said over and over is misspelled.
   EXPECT_EQ(flaws("a gloop gloop"), (std::vector<std::string>{"misspelled:gloop", "misspelled:gloop"}));
 }

@@ -253,6 +253,8 @@ TEST(Grpo, FlawDebitAloneCutsTheFlawedTokens) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--flaw-debit 1"), std::string::npos) << e.what();
   }
+  s.flaw_debit = 1.0;  // the same debit resumes
+  EXPECT_FALSE(grpo_train(second_half, ref, tok(), recs, nothing, s, lo).model_dir.empty());
 }
 
 // PPO-ptx's pre-training mix (--ptx-data): with a reward that pays nothing, GRPO alone

@@ -16,7 +16,7 @@ namespace {
 constexpr size_t kLoopWords = 30;  // a 4-gram's third time within this many words is a loop
 
 bool only_spaces(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\n'; });
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' '; });
 }
 
 struct Word {
@@ -59,13 +59,22 @@ FlawFinder::~FlawFinder() = default;
 std::vector<Flaw> FlawFinder::find(std::string_view text, std::string_view request) const {
   std::set<std::string> asked;
   for (const auto& w : words_with_places(request)) asked.insert(w.lower);
+  // The request's words in the forms the words rule counts ("zorps", "zorp's", "zorped").
+  auto was_asked = [&](const std::string& w) {
+    if (asked.count(w)) return true;
+    for (const char* suf : {"'s", "s", "es", "d", "ed", "ing"}) {
+      const size_t n = std::char_traits<char>::length(suf);
+      if (w.size() > n && w.compare(w.size() - n, n, suf) == 0 && asked.count(w.substr(0, w.size() - n))) return true;
+    }
+    return false;
+  };
   const auto words = words_with_places(text);
   std::map<std::string, std::vector<size_t>> said;  // a 4-gram (lower case, joined) -> where it ended
   std::vector<Flaw> out;
   for (size_t i = 0; i < words.size(); ++i) {
     const Word& w = words[i];
     const char* kind = nullptr;
-    if (!asked.count(w.lower) && !child_->contains(w.lower) && !plurals_.count(w.lower) &&
+    if (!was_asked(w.lower) && !child_->contains(w.lower) && !plurals_.count(w.lower) &&
         !spell_->known(std::string(text.substr(w.begin, w.end - w.begin))))
       kind = "misspelled";
     else if (i > 0 && w.lower == words[i - 1].lower && w.lower != "had" && w.lower != "that" &&

@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <tuple>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -154,12 +154,14 @@ class GrpoSource : public train::BatchSource {
     } else if (s.contains("ptx")) {
       throw Error("the checkpoint was made with --ptx-data: resume it with the same", "--ptx-data");
     }
-    // Another credit or debit would be another objective half-way through (a checkpoint
-    // from before these were saved had no debit).
-    for (const auto& [key, flag, now] : {std::tuple{"word_credit", "--word-credit", s_.word_credit},
-                                         std::tuple{"flaw_debit", "--flaw-debit", s_.flaw_debit}})
-      if (s.contains(key) && s.at(key).get<double>() != now)
-        throw Error(fmt::format("the checkpoint was made with {} {}: resume with that", flag, s.at(key).get<double>()), flag);
+    // Another credit or debit would be another objective half-way through. A checkpoint from
+    // before these were saved had no debit, and may have had any credit (not checked).
+    if (s.value("flaw_debit", 0.0) != s_.flaw_debit)
+      throw Error(fmt::format("the checkpoint was made with --flaw-debit {}: resume with that", s.value("flaw_debit", 0.0)),
+                  "--flaw-debit");
+    if (s.contains("word_credit") && s.at("word_credit").get<double>() != s_.word_credit)
+      throw Error(fmt::format("the checkpoint was made with --word-credit {}: resume with that",
+                              s.at("word_credit").get<double>()), "--word-credit");
     if (inner_ != 0)
       for (size_t i = 0; i < slots_.size(); ++i) slots_[i] = Rollout::from_json(s.at("rollouts").at(i));
   }
@@ -355,15 +357,23 @@ class GrpoSource : public train::BatchSource {
   std::vector<uint8_t> flaw_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out,
                                    std::map<std::string, double>& kinds) const {
     std::vector<std::pair<size_t, size_t>> ranges;
-    for (const Flaw& f : flaws_->find(out.text, req.instruction + "\n" + req.input))
+    for (const Flaw& f : flaws_->find(out.text, req.instruction + "\n" + req.input)) {
+      // A word cut off by the token limit (" butterf") is the start of a real word.
+      if (out.finish != "eot" && f.end == out.text.size() && std::string_view(f.kind) == "misspelled") continue;
       ranges.emplace_back(f.begin, f.end), kinds[f.kind] += 1;
-    return tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, std::vector<uint8_t>(ranges.size(), 1));
+    }
+    auto marks = tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, std::vector<uint8_t>(ranges.size(), 1));
+    // Not the lone space that mark_token_spans marks before a word: with --space-merges it
+    // also begins every rarer word, the required ones the word credit pays for included.
+    for (size_t k = 0; k < marks.size(); ++k)
+      if (marks[k] && tok_.decode({out.tokens[k]}) == " ") marks[k] = 0;
+    return marks;
   }
 
   // Each marked token's own advantage is -flaw_debit. Unlike the word credit there is no
-  // group baseline: a flaw is a token-level penalty (0 for every other token), so its
-  // expected gradient is -D times that of the expected number of flawed tokens, the
-  // policy-gradient form of "write fewer of them" (item 17 of docs/alignment.md).
+  // group baseline: a token-level penalty (0 for every other token) that lowers the
+  // probability of the tokens that wrote a flaw where they wrote it, whatever the rest of
+  // the group did (a local surrogate: a flaw also depends on the tokens around it).
   void add_flaw_debit(Rollout& r, const std::vector<size_t>& starts, const std::vector<std::vector<uint8_t>>& marks,
                       const std::map<std::string, double>& kinds) const {
     double marked = 0;
