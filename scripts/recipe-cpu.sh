@@ -43,7 +43,8 @@
 #      RECIPE_WORD_CREDIT_KL (the weight of those stages' KL mix, --ptx-loss kl with the
 #      fine-tuned model as teacher: 1, the default, ~16 min a stage; 0: none; item 16),
 #      RECIPE_FLAW_DEBIT (those stages' --flaw-debit: the tokens of a made-up, doubled or
-#      looping word in the samples each get this penalty; 0, the default: none; item 17),
+#      looping word in the samples each get this penalty; 0, the default: none; 0.05 cost
+#      a stage its words, 56.2% against 70.5%, while halving the misspellings; item 17),
 #      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
