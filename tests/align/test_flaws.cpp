@@ -20,7 +20,7 @@ const FlawFinder& finder() {
 // The flawed words as "kind:word", in order.
 std::vector<std::string> flaws(const std::string& text, const std::string& request = "") {
   std::vector<std::string> out;
-  for (const Flaw& f : finder().find(text, request)) out.push_back(std::string(f.kind) + ":" + text.substr(f.begin, f.end - f.begin));
+  for (const Flaw& f : finder().find(text, finder().request_words(request))) out.push_back(std::string(f.kind) + ":" + text.substr(f.begin, f.end - f.begin));
   return out;
 }
 

@@ -303,6 +303,7 @@ TEST(TokenSpans, MarksTheLoneSpaceThatOpensAWord) {
   const auto ids = tok.encode(text, false);
   const size_t at = text.find("octopus");
   EXPECT_EQ(marked_text(tok, ids, mark_token_spans(tok, ids, text, {{at, at + 7}}, {1})), " octopus");
+  EXPECT_EQ(marked_text(tok, ids, mark_token_spans(tok, ids, text, {{at, at + 7}}, {1}, /*opening_space=*/false)), "octopus");
   // Only a lone space: the token before "." (the end of octopus) is not taken.
   const size_t dot = text.find('.');
   EXPECT_EQ(marked_text(tok, ids, mark_token_spans(tok, ids, text, {{dot, dot + 1}}, {1})), ".");

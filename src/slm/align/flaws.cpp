@@ -6,6 +6,7 @@
 
 #include "slm/eval/spelling.h"
 #include "slm/eval/text_metrics.h"
+#include "slm/stories/story_checks.h"
 #include "slm/stories/vocabulary.h"
 #include "slm/util/text.h"
 
@@ -24,21 +25,13 @@ struct Word {
   std::string lower;
 };
 
-// Letters and apostrophes inside a word, as the spelling metric reads a text
-// (eval::SpellChecker::misspelled), with each word's place.
+// The words as the spelling metric reads a text (eval::word_spans), each with its lower case.
 std::vector<Word> words_with_places(std::string_view text) {
   std::vector<Word> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!is_ascii_alpha(text[i])) { ++i; continue; }
-    size_t j = i;
-    while (j < text.size() && (is_ascii_alpha(text[j]) || text[j] == '\'')) ++j;
-    size_t end = j;
-    while (end > i && text[end - 1] == '\'') --end;  // a closing quote is not the word's
-    Word w{i, end, {}};
-    for (size_t k = i; k < end; ++k) w.lower.push_back(ascii_lower(text[k]));
+  for (const eval::WordSpan& s : eval::word_spans(text)) {
+    Word w{s.begin, s.end, {}};
+    for (size_t k = s.begin; k < s.end; ++k) w.lower.push_back(ascii_lower(text[k]));
     out.push_back(std::move(w));
-    i = j;
   }
   return out;
 }
@@ -56,17 +49,17 @@ FlawFinder::FlawFinder(const std::string& hunspell_dir)
 
 FlawFinder::~FlawFinder() = default;
 
-std::vector<Flaw> FlawFinder::find(std::string_view text, std::string_view request) const {
-  std::set<std::string> asked;
-  for (const auto& w : words_with_places(request)) asked.insert(w.lower);
-  // The request's words in the forms the words rule counts ("zorps", "zorp's", "zorped").
+std::set<std::string> FlawFinder::request_words(std::string_view request) const {
+  std::set<std::string> out;
+  for (const auto& w : words_with_places(request))
+    for (auto& f : stories::required_word_forms(w.lower, stories::Vocabulary::shared())) out.insert(std::move(f));
+  return out;
+}
+
+std::vector<Flaw> FlawFinder::find(std::string_view text, const std::set<std::string>& asked) const {
+  // A form of a request's word, or its possessive ("zorp's"), as the words rule reads it.
   auto was_asked = [&](const std::string& w) {
-    if (asked.count(w)) return true;
-    for (const char* suf : {"'s", "s", "es", "d", "ed", "ing"}) {
-      const size_t n = std::char_traits<char>::length(suf);
-      if (w.size() > n && w.compare(w.size() - n, n, suf) == 0 && asked.count(w.substr(0, w.size() - n))) return true;
-    }
-    return false;
+    return asked.count(w) || (w.size() > 2 && w.compare(w.size() - 2, 2, "'s") == 0 && asked.count(w.substr(0, w.size() - 2)));
   };
   const auto words = words_with_places(text);
   std::map<std::string, std::vector<size_t>> said;  // a 4-gram (lower case, joined) -> where it ended

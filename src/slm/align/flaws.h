@@ -4,8 +4,9 @@
 // mirror of --word-credit (docs/alignment.md, item 17). Three kinds, the ones the story
 // metrics count and word-credit GRPO was measured to add (item 15):
 //   misspelled  a word Hunspell does not know, unless the story world knows it (a
-//               generator name or a child-vocabulary word in a regular form) or the
-//               request itself writes it: made-up nouns such as "graagle" or "wobthog"
+//               generator name, a child-vocabulary word in a regular form, a noun's
+//               plural) or it is a word of the request in a form the words rule counts:
+//               made-up nouns such as "graagle" or "wobthog"
 //   doubled     a word written twice in a row, only spaces between ("shop shop"; not
 //               "had had", "that that", "It. It", "yo-yo")
 //   loop        a word that closes a 4-gram the text has already said twice in the last
@@ -37,9 +38,12 @@ class FlawFinder {
   // Opens dir/en_US.{aff,dic}; throws slm::Error naming a missing file.
   explicit FlawFinder(const std::string& hunspell_dir = "/usr/share/hunspell");
   ~FlawFinder();
-  // The flawed words of text in order, each once (the first kind that applies). Words of
-  // `request` (any case) are never misspelled: copying the request is not a flaw.
-  std::vector<Flaw> find(std::string_view text, std::string_view request = {}) const;
+  // The words of a request in every form the words rule counts (stories::required_word_forms,
+  // lower case): what find() never calls misspelled, since copying the request is not a flaw.
+  // Once a request: every completion of its group shares them.
+  std::set<std::string> request_words(std::string_view request) const;
+  // The flawed words of text in order, each once (the first kind that applies).
+  std::vector<Flaw> find(std::string_view text, const std::set<std::string>& request_words = {}) const;
 
  private:
   std::unique_ptr<eval::SpellChecker> spell_;

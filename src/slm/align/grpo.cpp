@@ -276,10 +276,12 @@ class GrpoSource : public train::BatchSource {
     std::vector<std::vector<uint8_t>> credited;  // each row's completion tokens that copied a required word
     std::vector<std::vector<uint8_t>> debited;   // each row's completion tokens that spell a flaw
     std::map<std::string, double> flaws;          // flawed words of the batch, by kind
-    for (const Group* g : groups)
+    for (const Group* g : groups) {
+      std::set<std::string> asked;  // the request's words, never a flaw (--flaw-debit)
+      if (flaws_) asked = flaws_->request_words(g->request->instruction + "\n" + g->request->input);
       for (const auto& out : g->outs) {
         if (s_.word_credit > 0) credited.push_back(word_tokens(*g->request, out));
-        if (flaws_) debited.push_back(flaw_tokens(*g->request, out, flaws));
+        if (flaws_) debited.push_back(flaw_tokens(asked, out, flaws));
         std::vector<uint32_t> s = g->prompt_ids;
         s.insert(s.end(), out.tokens.begin(), out.tokens.end());
         if (out.finish == "eot") s.push_back(tok_.eot());  // stopping is a choice the policy made too
@@ -287,6 +289,7 @@ class GrpoSource : public train::BatchSource {
         starts.push_back(g->prompt_ids.size() - 1);
         seqs.push_back(std::move(s));
       }
+    }
     r.B = int(seqs.size());
     r.x.assign(size_t(r.B) * r.T, int32_t(tok_.eot()));
     r.y.assign(size_t(r.B) * r.T, -1);
@@ -353,21 +356,20 @@ class GrpoSource : public train::BatchSource {
   }
 
   // Which of a completion's tokens spell a flawed word (flaws.h; 1 on them, 0 elsewhere),
-  // counting the flawed words by kind into `kinds`. The request's own words are not flaws.
-  std::vector<uint8_t> flaw_tokens(const stories::InstructRecord& req, const infer::GenerateResult& out,
+  // counting the flawed words by kind into `kinds`. The request's own words (asked,
+  // FlawFinder::request_words) are not flaws.
+  std::vector<uint8_t> flaw_tokens(const std::set<std::string>& asked, const infer::GenerateResult& out,
                                    std::map<std::string, double>& kinds) const {
     std::vector<std::pair<size_t, size_t>> ranges;
-    for (const Flaw& f : flaws_->find(out.text, req.instruction + "\n" + req.input)) {
+    for (const Flaw& f : flaws_->find(out.text, asked)) {
       // A word cut off by the token limit (" butterf") is the start of a real word.
       if (out.finish != "eot" && f.end == out.text.size() && std::string_view(f.kind) == "misspelled") continue;
       ranges.emplace_back(f.begin, f.end), kinds[f.kind] += 1;
     }
-    auto marks = tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, std::vector<uint8_t>(ranges.size(), 1));
-    // Not the lone space that mark_token_spans marks before a word: with --space-merges it
-    // also begins every rarer word, the required ones the word credit pays for included.
-    for (size_t k = 0; k < marks.size(); ++k)
-      if (marks[k] && tok_.decode({out.tokens[k]}) == " ") marks[k] = 0;
-    return marks;
+    // Not the lone space before a word: with --space-merges it also begins every rarer
+    // word, the required ones the word credit pays for included.
+    return tokenizer::mark_token_spans(tok_, out.tokens, out.text, ranges, std::vector<uint8_t>(ranges.size(), 1),
+                                       /*opening_space=*/false);
   }
 
   // Each marked token's own advantage is -flaw_debit. Unlike the word credit there is no

@@ -20,21 +20,30 @@ SpellChecker::~SpellChecker() = default;
 
 bool SpellChecker::known(const std::string& word) const { return h_->spell(word); }
 
+std::vector<WordSpan> word_spans(std::string_view text) {
+  std::vector<WordSpan> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!is_ascii_alpha(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && (is_ascii_alpha(text[j]) || text[j] == '\'')) ++j;
+    size_t end = j;
+    while (text[end - 1] == '\'') --end;  // stops at the first letter, text[i]
+    out.push_back({i, end});
+    i = j;
+  }
+  return out;
+}
+
 std::vector<std::string> SpellChecker::misspelled(const std::string& text) const {
   std::vector<std::string> out;
-  std::string w;
-  auto flush = [&] {
-    while (!w.empty() && w.back() == '\'') w.pop_back();
-    if (!w.empty() && !h_->spell(w)) out.push_back(w);
-    w.clear();
-  };
-  for (char c : text) {
-    if (is_ascii_alpha(c) || (c == '\'' && !w.empty()))
-      w.push_back(c);
-    else
-      flush();
+  for (const WordSpan& s : word_spans(text)) {
+    std::string w = text.substr(s.begin, s.end - s.begin);
+    if (!h_->spell(w)) out.push_back(std::move(w));
   }
-  flush();
   return out;
 }
 

@@ -3,11 +3,19 @@
 // story's words that Hunspell does not know.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 class Hunspell;
 
 namespace slm::eval {
+
+// A word as the spelling check reads a text: ASCII letters and the apostrophes inside them
+// (a closing apostrophe is not the word's), by its byte range [begin, end).
+struct WordSpan {
+  size_t begin = 0, end = 0;
+};
+std::vector<WordSpan> word_spans(std::string_view text);
 
 class SpellChecker {
  public:

@@ -6,7 +6,7 @@ namespace slm::tokenizer {
 
 std::vector<uint8_t> mark_token_spans(const Tokenizer& tok, const std::vector<uint32_t>& ids, std::string_view text,
                                       const std::vector<std::pair<size_t, size_t>>& ranges,
-                                      const std::vector<uint8_t>& labels) {
+                                      const std::vector<uint8_t>& labels, bool opening_space) {
   std::vector<uint8_t> mark(ids.size(), 0);
   if (ranges.empty()) return mark;
   std::vector<size_t> begin(ids.size() + 1, 0);  // token i's bytes: [begin[i], begin[i + 1])
@@ -20,7 +20,8 @@ std::vector<uint8_t> mark_token_spans(const Tokenizer& tok, const std::vector<ui
       if (begin[i] < ranges[r].second && ranges[r].first < begin[i + 1]) mark[i] = labels[r];
       // A lone space token right before the range opens the word (--space-merges spells
       // a rarer word " " + its body): choosing to write it is part of writing the word.
-      if (begin[i + 1] == ranges[r].first && begin[i + 1] - begin[i] == 1 && bytes[begin[i]] == ' ') mark[i] = labels[r];
+      if (opening_space && begin[i + 1] == ranges[r].first && begin[i + 1] - begin[i] == 1 && bytes[begin[i]] == ' ')
+        mark[i] = labels[r];
     }
   }
   return mark;
