@@ -105,17 +105,6 @@ TEST(Q8, ValidationPerplexityWithinOnePercentOfFloat) {
 
 namespace {
 
-// Weights that int8 blocks hold exactly: q · 2⁻¹¹ with q in [-127, 127] and each block's
-// largest |q| 127, so the block scale is the power of two 2⁻¹¹ and quantising loses nothing.
-void fill_representable(float* w, int64_t rows, int64_t cols, Rng& rng) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      int q = int(rng.uniform() * 255) - 127;
-      if (c % tensor::kQ8Block == 0) q = rng.uniform() < 0.5 ? -127 : 127;
-      w[r * cols + c] = float(q) * (1.f / 2048);
-    }
-}
-
 // Weights no int8 block holds exactly, of the same size.
 void fill_arbitrary(float* w, int64_t n, Rng& rng) {
   for (int64_t i = 0; i < n; ++i) w[i] = float((rng.uniform() * 2 - 1) * 127.0 / 2048);
@@ -126,16 +115,6 @@ model::ModelConfig q8_config(bool tied) {
   c.vocab_size = 96, c.dim = 64, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.hidden_dim = 128;
   c.context = 32, c.tie_embeddings = tied;
   return c;
-}
-
-// A model whose every matrix is exactly representable (norms stay at one).
-std::unique_ptr<model::Transformer<float>> representable_model(bool tied) {
-  auto m = std::make_unique<model::Transformer<float>>(q8_config(tied));
-  m->init_weights(3);
-  Rng rng(11);
-  for (const auto& t : m->layout().tensors)
-    if (t.shape.size() == 2) fill_representable(m->params() + t.offset, t.shape[0], t.shape[1], rng);
-  return m;
 }
 
 // Every quantised matrix by name: q, k, v, o, gate, up, down of each layer, the output head.
@@ -285,30 +264,11 @@ void expect_rounding_leaves_q8_unchanged(bool tied, std::vector<float> (*logits)
   }
 }
 
-// A model whose matrices int8 holds exactly, but for one: with a prompt in fp32 (the
-// multi-row path keeps activations in float) q8's logits differ from fp32's only through
-// that matrix, so a difference that is nonzero (and small) shows that matrix was
-// quantised. Where prompts multiply in bf16 (tensor/q8.h), activations are rounded too,
-// and the check is the decoding one: a matrix's own int8 rounding leaves q8 unchanged.
-void expect_each_matrix_quantised_in_prompts(bool tied) {
-  if (tensor::Q8GemmScratch().bf16) return expect_rounding_leaves_q8_unchanged(tied, prompt_logits);
-  auto base = representable_model(tied);
-  ASSERT_EQ(max_diff(prompt_logits(*base, true), prompt_logits(*base, false)), 0.0)
-      << "exactly representable weights give fp32's logits bit for bit";
-  const auto& L = base->layout();
-  for (int i : quantised_matrices(L)) {
-    const auto& t = L.tensors[size_t(i)];
-    model::Transformer<float> m(base->config());
-    std::copy(base->params(), base->params() + base->num_params(), m.params());
-    Rng rng(uint64_t(100 + i));
-    for (int64_t r = 0; r < t.shape[0]; ++r)
-      if (may_change_row(L, tied, i, r)) fill_arbitrary(m.params() + t.offset + r * t.shape[1], t.shape[1], rng);
-    const auto f32 = prompt_logits(m, false), q8 = prompt_logits(m, true);
-    const double d = max_diff(f32, q8), scale = max_abs(f32);
-    EXPECT_GT(d, 1e-6 * scale) << t.name << " was not quantised (tied: " << tied << ")";
-    EXPECT_LT(d, 0.05 * scale) << t.name << " (tied: " << tied << ")";
-  }
-}
+// In prompts as in decoding, the check is that a matrix's own int8 rounding leaves q8's
+// logits unchanged while fp32's move. (An exact comparison with fp32 on weights int8 holds
+// exactly no longer applies anywhere: q8 engines keep a bf16 KV cache, so their prompts
+// round activations even where the multi-row products run in fp32, as on AVX2 machines.)
+void expect_each_matrix_quantised_in_prompts(bool tied) { expect_rounding_leaves_q8_unchanged(tied, prompt_logits); }
 
 TEST(Q8, EveryMatrixIsQuantisedInPromptsTiedEmbeddings) { expect_each_matrix_quantised_in_prompts(true); }
 TEST(Q8, EveryMatrixIsQuantisedInPromptsUntiedEmbeddings) { expect_each_matrix_quantised_in_prompts(false); }
