@@ -1,4 +1,5 @@
-// slm align grpo (reinforcement learning with rule rewards) and slm align dpo (preferences).
+// slm align grpo (reinforcement learning with rule rewards), slm align dpo (preferences),
+// slm align preferences (pairs ranked by the rules) and slm align rft (rejection-sampled data).
 #include <fmt/format.h>
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include "slm/align/dpo.h"
 #include "slm/align/grpo.h"
 #include "slm/align/preferences.h"
+#include "slm/align/rejection.h"
 #include "slm/train/config_file.h"
 
 namespace slm::cli {
@@ -284,14 +286,66 @@ void add_preferences(CLI::App* align) {
   });
 }
 
+void add_rft(CLI::App* align) {
+  struct Args {
+    Common common;
+    std::string rewards, tasks, require = "words,eot";
+    bool allow_flaws = false;
+    align::RejectionOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = align->add_subcommand(
+      "rft", "Rejection-sampling fine-tuning data: each request's best sampled completions that pass the rules and have no flawed word");
+  cmd->add_option("--model", a->o.model, "the model that writes the completions (a folder)")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--prompts", a->o.prompts, "requests: records of slm data instruct (JSONL)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->o.out, "the kept records (JSONL, slm data instruct's fields; slm finetune --data reads it)")->required();
+  cmd->add_option("--tasks", a->tasks, "only these tasks' records, comma-separated");
+  cmd->add_option("--rewards", a->rewards, "a JSON reward config (as slm align grpo)")->check(CLI::ExistingFile);
+  cmd->add_option("--group", a->o.group, "completions sampled a request")->capture_default_str()->check(in_range(1, 1024));
+  cmd->add_option("--keep", a->o.keep, "passing completions kept a request at most, best reward first")
+      ->capture_default_str()
+      ->check(in_range(1, 1024));
+  cmd->add_option("--batch", a->o.batch, "requests decoded together (each --group times)")->capture_default_str()->check(in_range(1, 4096));
+  cmd->add_option("--require", a->require,
+                  "rules that must score 1 where they apply, comma-separated (words: every required word; eot: ended by "
+                  "itself; answer: the exact answer; features: every feature)")
+      ->capture_default_str();
+  cmd->add_option("--min-reward", a->o.min_reward, "and the total reward at least this")->capture_default_str()->check(in_range(0, 1));
+  cmd->add_flag("--allow-flaws", a->allow_flaws, "keep completions with a misspelled, doubled or looping word (not checked)");
+  cmd->add_option("--max-tokens", a->o.max_tokens, "a completion's length at most")->capture_default_str()->check(in_range(1, 1e6));
+  cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
+  cmd->add_option("--top-k", a->o.top_k, "sample from the k most likely tokens (0: all)")->capture_default_str()->check(in_range(0, 1e6));
+  cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
+  add_common(cmd, a->common);
+  cmd->footer(
+      "\nThen fine-tune on the kept records, mixed with the instruction data so other tasks are kept:\n"
+      "  slm align rft --model M --prompts sft/train.jsonl --tasks write_words --group 8 --out rft.jsonl\n"
+      "  cat rft.jsonl sft/train.jsonl > mix.jsonl && slm finetune --base M --data mix.jsonl --out run");
+  cmd->callback([a] {
+    a->o.seed = a->common.seed, a->o.threads = a->common.resolved_threads(), a->o.quiet = a->common.quiet;
+    if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
+    a->o.tasks = split_commas(a->tasks);
+    a->o.require = split_commas(a->require);
+    a->o.no_flaws = !a->allow_flaws;
+    const auto st = align::rejection_sample(a->o);
+    std::string failed;
+    for (const auto& [why, n] : st.failed) failed += fmt::format("{}{} {}", failed.empty() ? "" : ", ", why, n);
+    fmt::print(stderr, "{} records kept from {} samples of {} requests ({} requests with one; mean reward {:.3f}, kept {:.3f}); failed: {}\n",
+               st.kept, st.samples, st.requests, st.requests_kept, st.mean_reward, st.mean_kept_reward,
+               failed.empty() ? "none" : failed);
+    fmt::print("{}\n", a->o.out);
+  });
+}
+
 }  // namespace
 
 void add_align_commands(CLI::App& app) {
-  auto* align = app.add_subcommand("align", "Make a tuned model follow requests: GRPO with rule rewards, DPO");
+  auto* align = app.add_subcommand("align", "Make a tuned model follow requests: GRPO with rule rewards, DPO, rejection-sampled data");
   align->require_subcommand(1);
   add_grpo(align);
   add_dpo(align);
   add_preferences(align);
+  add_rft(align);
 }
 
 }  // namespace slm::cli

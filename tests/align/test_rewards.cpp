@@ -3,6 +3,8 @@
 // story, padded by repeating themselves; a whole story as the answer to a question) cannot.
 #include <gtest/gtest.h>
 
+#include "instruct_records.h"
+
 #include "slm/align/rewards.h"
 #include "slm/util/error.h"
 #include "test_util.h"
@@ -12,16 +14,7 @@ using namespace slm::align;
 
 namespace {
 
-const stories::InstructSet& records() {
-  static stories::InstructSet set = [] {
-    static stories::StoryGenerator gen;
-    stories::InstructOptions o;
-    o.stories = 120;
-    o.seed = 11;
-    return stories::make_instruct_set(gen, o);
-  }();
-  return set;
-}
+const stories::InstructSet& records() { return test::instruct_records(120, 11); }
 
 std::vector<const stories::InstructRecord*> of_task(const std::string& task) {
   std::vector<const stories::InstructRecord*> out;

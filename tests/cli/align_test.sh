@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # slm align end to end on a tiny model: GRPO and DPO runs write their run folders and
-# metrics; preference pairs come from the rule rewards; bad preference records and reward
+# metrics; preference pairs come from the rule rewards; rejection-sampled records train; bad preference records and reward
 # configs are refused with the file:line or field and leave no run folder behind.
 # Usage: align_test.sh PATH/TO/slm
 set -u
@@ -160,6 +160,33 @@ refuse 1 "--rejected" -- "$SLM" align preferences --prompts "$TMP/sft/train.json
 refuse 1 "--model" -- "$SLM" align preferences --prompts "$TMP/sft/train.jsonl" --chosen reference --out "$TMP/out.jsonl"
 refuse 1 "--group" -- "$SLM" align preferences --model "$M" --prompts "$TMP/sft/train.jsonl" --group 1 --out "$TMP/out.jsonl"
 refuse 2 "--nll-weight" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --nll-weight -1 --out "$TMP/out"
+
+# --- rejection-sampled data: with no check every request keeps --keep distinct samples,
+# written as instruction records that slm finetune trains on; the default checks (every
+# required word, its own end, no flawed word) keep only what passes, here little or nothing
+"$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 3 --keep 2 --batch 2 \
+  --max-tokens 24 --limit 5 --require "" --allow-flaws --threads 2 --out "$TMP/rft.jsonl" >/dev/null 2>"$TMP/rft.err" ||
+  { bad "rft run"; cat "$TMP/rft.err"; }
+python3 - "$TMP/rft.jsonl" <<'PY' || bad "rft records"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 10, len(rows)  # 5 requests x 2 kept
+for r in rows:
+    assert r["task"] == "write_words" and r["sampled"] is True and r["words"] and r["output"].strip(), r
+    assert 0 <= r["reward"] <= 1, r
+pairs = {}
+for r in rows: pairs.setdefault(r["instruction"], []).append(r)
+assert all(len(v) == 2 and v[0]["output"] != v[1]["output"] and v[0]["reward"] >= v[1]["reward"] for v in pairs.values()), pairs
+PY
+grep -q "10 records kept from 15 samples of 5 requests" "$TMP/rft.err" || { bad "rft says what it kept"; cat "$TMP/rft.err"; }
+"$SLM" finetune --base "$M" --data "$TMP/rft.jsonl" --max-steps 1 --quiet --out "$TMP/rft-ft" >/dev/null 2>&1 ||
+  bad "slm finetune reads rft's records"
+"$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 2 --max-tokens 24 --limit 3 \
+  --threads 2 --out "$TMP/rft-strict.jsonl" >/dev/null 2>"$TMP/rfts.err" || { bad "rft with the default checks"; cat "$TMP/rfts.err"; }
+grep -q "failed: .*words 6" "$TMP/rfts.err" || { bad "rft counts the samples without the required words"; cat "$TMP/rfts.err"; }
+[ -f "$TMP/rft-strict.jsonl" ] || bad "rft writes its file even when nothing passes"
+refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --require wrods --out "$TMP/out"
+refuse 1 "--keep" -- "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --group 2 --keep 3 --out "$TMP/out"
 
 # --- DPO with LoRA: the reference is the base without adapters, model/ a PEFT folder that
 # slm lora merge folds in; --lora-dropout is written into its config

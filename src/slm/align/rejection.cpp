@@ -1,0 +1,132 @@
+#include "slm/align/rejection.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "slm/align/flaws.h"
+#include "slm/align/grpo.h"
+#include "slm/align/run.h"
+#include "slm/infer/generate.h"
+#include "slm/tokenizer/chat_template.h"
+#include "slm/util/atomic_file.h"
+#include "slm/util/error.h"
+#include "slm/util/progress.h"
+
+namespace slm::align {
+
+using nlohmann::json;
+
+namespace {
+
+struct Sample {
+  std::string text;
+  Reward reward;
+  bool pass = true;
+};
+
+std::string record_line(const stories::InstructRecord& r, const Sample& s) {
+  // instruct_jsonl's fields, built here so that a sample cut inside a character (a byte
+  // token) is written with U+FFFD instead of stopping the run.
+  json j = {{"instruction", r.instruction}, {"input", r.input}, {"output", s.text}, {"task", r.task}};
+  if (!r.answer.empty()) j["answer"] = r.answer;
+  if (!r.words.empty()) j["words"] = r.words;
+  if (!r.features.empty()) j["features"] = r.features;
+  j["story"] = r.story, j["reward"] = s.reward.total, j["sampled"] = true;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void validate(const RejectionOptions& opt) {
+  if (opt.group < 1) throw Error(fmt::format("expected at least 1 completion a request, got {}", opt.group), "--group");
+  if (opt.keep < 1 || opt.keep > opt.group)
+    throw Error(fmt::format("expected 1 to --group ({}) records a request, got {}", opt.group, opt.keep), "--keep");
+  if (opt.batch < 1) throw Error(fmt::format("expected at least 1 request a batch, got {}", opt.batch), "--batch");
+  for (const auto& rule : opt.require) require_reward_rule(rule, "--require");
+  if (opt.model.empty()) throw Error("expected the model that writes the completions", "--model");
+}
+
+}  // namespace
+
+std::vector<std::string> rejection_failures(const RejectionOptions& opt, const Reward& reward, bool ended,
+                                            const std::string& text, const FlawFinder* flaws,
+                                            const std::set<std::string>& asked) {
+  std::vector<std::string> failed;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) failed.push_back("blank");
+  for (const auto& rule : opt.require) {
+    auto it = reward.rules.find(rule);
+    // A rule that does not apply (words on a question) is no check; "eot" is also checked
+    // from the finish itself, in case a reward config leaves its rule out.
+    const bool below = it != reward.rules.end() && it->second < 1.0 - 1e-9;
+    if (below || (rule == "eot" && !ended)) failed.push_back(rule);
+  }
+  if (reward.total < opt.min_reward) failed.push_back("min_reward");
+  if (flaws && !flaws->find(text, asked).empty()) failed.push_back("flaws");
+  return failed;
+}
+
+RejectionStats rejection_sample(const RejectionOptions& opt) {
+  validate(opt);
+  auto records = read_requests(opt.prompts, opt.tasks);
+  if (opt.limit > 0 && records.size() > size_t(opt.limit)) records.resize(size_t(opt.limit));
+  AlignRun run;
+  run.base = opt.model, run.threads = opt.threads;
+  AlignModels models = load_align_models(run);
+  models.reference.reset();  // only the policy samples
+  RewardModel rewards(opt.rewards);
+  std::unique_ptr<FlawFinder> flaws;
+  if (opt.no_flaws) flaws = std::make_unique<FlawFinder>(opt.rewards.hunspell_dir);
+  infer::GenerateOptions go;
+  go.max_tokens = opt.max_tokens;
+  go.sampling.temperature = opt.temperature;
+  go.sampling.top_k = opt.top_k;
+
+  RejectionStats stats;
+  double reward_sum = 0, kept_sum = 0;
+  std::string text;
+  const size_t G = size_t(opt.group);
+  Progress bar("sample", double(records.size()), "requests", opt.quiet);
+  for (size_t first = 0; first < records.size(); first += size_t(opt.batch)) {
+    const size_t last = std::min(records.size(), first + size_t(opt.batch));
+    std::vector<std::string> prompts;
+    for (size_t i = first; i < last; ++i)
+      prompts.insert(prompts.end(), G, tokenizer::alpaca_prompt(records[i].instruction, records[i].input));
+    go.seed = opt.seed + first * G;  // sequence k of the batch draws from seed + k: each sample its own stream
+    auto outs = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, go);
+    for (size_t i = first; i < last; ++i) {
+      const auto& r = records[i];
+      const std::set<std::string> asked =
+          flaws ? flaws->request_words(r.instruction + "\n" + r.input) : std::set<std::string>{};
+      std::vector<Sample> samples(G);
+      for (size_t k = 0; k < G; ++k) {
+        const auto& o = outs[(i - first) * G + k];
+        Sample& s = samples[k];
+        s.text = o.text;
+        s.reward = rewards.score(r, o.text, o.finish == "eot");
+        reward_sum += s.reward.total;
+        const auto failed = rejection_failures(opt, s.reward, o.finish == "eot", s.text, flaws.get(), asked);
+        for (const auto& why : failed) ++stats.failed[why];
+        s.pass = failed.empty();
+      }
+      std::stable_sort(samples.begin(), samples.end(),
+                       [](const Sample& a, const Sample& b) { return a.reward.total > b.reward.total; });
+      std::set<std::string> written;
+      for (const Sample& s : samples) {
+        if (!s.pass || int(written.size()) >= opt.keep || !written.insert(s.text).second) continue;
+        text += record_line(r, s), kept_sum += s.reward.total;
+      }
+      stats.kept += written.size(), stats.requests_kept += written.empty() ? 0 : 1;
+    }
+    stats.requests = last, stats.samples = last * G;
+    bar.update(double(last), fmt::format("kept {}", stats.kept));
+  }
+  bar.finish();
+  stats.mean_reward = stats.samples ? reward_sum / double(stats.samples) : 0;
+  stats.mean_kept_reward = stats.kept ? kept_sum / double(stats.kept) : 0;
+  write_file_atomic(opt.out, text);
+  return stats;
+}
+
+}  // namespace slm::align
