@@ -305,7 +305,7 @@ void add_rft(CLI::App* align) {
   cmd->add_option("--keep", a->o.keep, "passing completions kept a request at most, best reward first")
       ->capture_default_str()
       ->check(in_range(1, 1024));
-  cmd->add_option("--batch", a->o.batch, "requests decoded together (each --group times)")->capture_default_str()->check(in_range(1, 4096));
+  cmd->add_option("--batch", a->o.batch, "requests a thread decodes together (each --group times; each thread its own batch)")->capture_default_str()->check(in_range(1, 4096));
   cmd->add_option("--require", a->require,
                   "rules that must score 1 where they apply, comma-separated (words: every required word; eot: ended by "
                   "itself; answer: the exact answer; features: every feature)")

@@ -179,6 +179,10 @@ for r in rows: pairs.setdefault(r["instruction"], []).append(r)
 assert all(len(v) == 2 and v[0]["output"] != v[1]["output"] and v[0]["reward"] >= v[1]["reward"] for v in pairs.values()), pairs
 PY
 grep -q "10 records kept from 15 samples of 5 requests" "$TMP/rft.err" || { bad "rft says what it kept"; cat "$TMP/rft.err"; }
+# each thread decodes batches of its own: the same records on one thread
+"$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 3 --keep 2 --batch 2 \
+  --max-tokens 24 --limit 5 --require "" --allow-flaws --threads 1 --quiet --out "$TMP/rft1.jsonl" >/dev/null 2>&1 &&
+  cmp -s "$TMP/rft.jsonl" "$TMP/rft1.jsonl" || bad "rft on one thread wrote other records than on two"
 "$SLM" finetune --base "$M" --data "$TMP/rft.jsonl" --max-steps 1 --quiet --out "$TMP/rft-ft" >/dev/null 2>&1 ||
   bad "slm finetune reads rft's records"
 "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 2 --max-tokens 24 --limit 3 \

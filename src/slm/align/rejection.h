@@ -23,7 +23,7 @@ struct RejectionOptions {
   RewardConfig rewards;
   int group = 8;          // G: completions sampled a request
   int keep = 1;           // at most this many passing completions a request, best first (distinct texts)
-  int batch = 4;          // requests decoded together (batch x group sequences)
+  int batch = 8;          // requests a thread decodes together (batch x group sequences)
   int max_tokens = 300;
   float temperature = 1.0f;
   int top_k = 0;
