@@ -106,7 +106,10 @@ $SLM eval --compare "$RUN/pretrain/model" "$TUNED" --data "$RUN/shards" --storie
 
 echo
 echo "== 10. A story from the tuned model (it wraps the request in its Alpaca template)"
-$SLM generate --model "$TUNED" --prompt "Write a short story about a little dog who finds a red ball." \
+# Asked the way the instruction data asks (slm data instruct's writing requests): a model
+# this small follows the phrasings it was tuned on, and to "Write a short story about a
+# little dog who finds a red ball." one such model answered "Chester." (a question's answer).
+$SLM generate --model "$TUNED" --prompt "Write a simple story for a three-year-old in which a dog named Max is the hero. Use the words ball, red and happy." \
   --max-tokens 250 --temperature 0.7 --top-k 40 --seed 3
 
 echo

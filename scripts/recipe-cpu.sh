@@ -42,6 +42,9 @@
 #      of word-credit GRPO on the writing requests, each from the last, ~12 min each; item 14),
 #      RECIPE_WORD_CREDIT_KL (the weight of those stages' KL mix, --ptx-loss kl with the
 #      fine-tuned model as teacher: 1, the default, ~16 min a stage; 0: none; item 16),
+#      RECIPE_RFT_ROUNDS (0, the default: none; N: after stage 8, N rounds of rejection-sampling
+#      fine-tuning, slm align rft, ~22 min each; the word-credit stages then start from the last
+#      round's model; item 18),
 #      RECIPE_FLAW_DEBIT (those stages' --flaw-debit: the tokens of a made-up, doubled or
 #      looping word in the samples each get this penalty; 0, the default: none; 0.05 cost
 #      a stage its words, 56.2% against 70.5%, while halving the misspellings; item 17),
@@ -67,9 +70,11 @@ LORA=${RECIPE_LORA:-16}
 CONFIG=${RECIPE_CONFIG:-tiny}
 SPACE_MERGES=${RECIPE_SPACE_MERGES:-0.4}
 WC_STAGES=${RECIPE_WORD_CREDIT_STAGES:-0}
+RFT_ROUNDS=${RECIPE_RFT_ROUNDS:-0}
 WC_KL=${RECIPE_WORD_CREDIT_KL:-1}
 FLAW_DEBIT=${RECIPE_FLAW_DEBIT:-0}
 # Checked before any work: bash arithmetic would read a word as 0 stages without a word.
+[[ "$RFT_ROUNDS" =~ ^[0-9]+$ ]] || { echo "recipe-cpu: RECIPE_RFT_ROUNDS: expected a whole number of rounds, got '$RFT_ROUNDS'" >&2; exit 2; }
 [[ "$WC_STAGES" =~ ^[0-9]+$ ]] || { echo "recipe-cpu: RECIPE_WORD_CREDIT_STAGES: expected a whole number of stages, got '$WC_STAGES'" >&2; exit 2; }
 [[ "$WC_KL" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "recipe-cpu: RECIPE_WORD_CREDIT_KL: expected a weight >= 0, got '$WC_KL'" >&2; exit 2; }
 [[ "$FLAW_DEBIT" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "recipe-cpu: RECIPE_FLAW_DEBIT: expected a penalty >= 0, got '$FLAW_DEBIT'" >&2; exit 2; }
@@ -138,6 +143,55 @@ if [ ! -d "$RUN/grpo/model" ]; then
     $(resume_flag "$RUN/grpo")
 fi
 
+# Item 18 (docs/alignment.md): rejection-sampling fine-tuning rounds. Each round samples 8
+# stories for each of 3,200 writing requests of the training set (round i the i-th 3,200,
+# wrapping around), keeps the best 2 of each that use every required word, end by themselves
+# and have no made-up, doubled or looping word (slm align rft), and fine-tunes LoRA adapters
+# on them mixed with 4,000 records of the other tasks, then folds them in. Measured: required
+# words 60.8% -> 66.9% after one round, with the fine-tuned model's spelling and loops on 128
+# stories (~13 min of sampling and 9 of fine-tuning on 2 cores); a second round reached 68.4%
+# with twice the misspelled words, so one round is the measured setting.
+base=$TUNED
+for ((i = 1; i <= RFT_ROUNDS; i++)); do
+  stage "8b.$i Rejection-sampling fine-tuning, round $i of $RFT_ROUNDS"
+  R=$RUN/rft-$i
+  mkdir -p "$R"
+  if [ ! -f "$R/mix.jsonl" ]; then
+    python3 - "$RUN/sft/train.jsonl" "$R" "$i" <<'PY'
+import json, random, sys
+src, out, i = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = [json.loads(l) for l in open(src)]
+writing = [l for l, r in zip(open(src), rows) if r["task"] in ("write_words", "write_features")]
+others = [l for l, r in zip(open(src), rows) if r["task"] not in ("write_words", "write_features")]
+n = 3200
+start = ((i - 1) * n) % len(writing)
+take = (writing + writing)[start:start + n]
+open(f"{out}/requests.jsonl", "w").writelines(take)
+random.Random(i).shuffle(others)
+open(f"{out}/others.jsonl", "w").writelines(others[:4000])
+PY
+    $SLM align rft --model "$base" --prompts "$R/requests.jsonl" --group 8 --keep 2 --temperature 0.6 --top-k 40 \
+      --max-tokens 400 --seed "$((1000 * i + 11))" "${threads[@]}" --out "$R/samples.jsonl"
+    python3 - "$R" "$i" <<'PY'
+import random, sys
+out, i = sys.argv[1], int(sys.argv[2])
+mix = open(f"{out}/samples.jsonl").readlines() + open(f"{out}/others.jsonl").readlines()
+random.Random(i).shuffle(mix)
+tmp = f"{out}/mix.jsonl.tmp"
+open(tmp, "w").writelines(mix)
+import os; os.replace(tmp, f"{out}/mix.jsonl")
+PY
+  fi
+  if [ ! -d "$R/finetune/model" ]; then
+    # shellcheck disable=SC2046
+    $SLM finetune --base "$base" --data "$R/mix.jsonl" --out "$R/finetune" --words-weight 10 --lora 16 \
+      --set train.lr=1e-3 --max-steps 1000 --eval "$RUN/sft/heldout.jsonl" --eval-limit "$EVAL_LIMIT" "${threads[@]}" \
+      $(resume_flag "$R/finetune")
+  fi
+  [ -d "$R/model" ] || $SLM lora merge --base "$base" --adapter "$R/finetune/model" --out "$R/model"
+  base=$R/model
+done
+
 # Item 14 (docs/alignment.md): word-credit GRPO in stages of 300 steps, each stage starting
 # from the last one's model, which is also its reference (the KL restarts at 0) and gets a
 # fresh learning-rate schedule. Measured: required words 62.3% -> 72.8 / 78.1 / 81.4% after
@@ -150,11 +204,12 @@ fi
 # a stage resumes only with the RECIPE_FLAW_DEBIT it started with.)
 kl_mix=()
 [[ "$WC_KL" =~ ^0*[.]?0*$ ]] || kl_mix=(--ptx-data "$RUN/shards" --ptx-loss kl --ptx-coef "$WC_KL")
-base=$TUNED
+START=$base
 for ((i = 1; i <= WC_STAGES; i++)); do
-  # The teacher is the fine-tuned model: stage 1's reference already, later stages' named.
+  # The teacher is the model the stages start from (the fine-tuned one, or the last
+  # rejection-sampling round's): stage 1's reference already, later stages' named.
   teacher=()
-  [ ${#kl_mix[@]} -gt 0 ] && [ "$i" -gt 1 ] && teacher=(--ptx-teacher "$TUNED")
+  [ ${#kl_mix[@]} -gt 0 ] && [ "$i" -gt 1 ] && teacher=(--ptx-teacher "$START")
   stage "9.$i Word-credit GRPO, stage $i of $WC_STAGES (300 steps)"
   if [ ! -d "$RUN/words-$i/model" ]; then
     # shellcheck disable=SC2046
@@ -186,6 +241,10 @@ if os.path.exists(ft):
 rl = f"{run}/grpo/eval/instruct.json"
 if os.path.exists(rl):
     line("GRPO", json.load(open(rl))["scores"])
+i = 1
+while os.path.exists(f"{run}/rft-{i}/finetune/eval_instruct.json"):
+    line(f"rejection round {i}", json.load(open(f"{run}/rft-{i}/finetune/eval_instruct.json"))["finetuned"])
+    i += 1
 i = 1
 while os.path.exists(f"{run}/words-{i}/eval/instruct.json"):
     line(f"word-credit stage {i}", json.load(open(f"{run}/words-{i}/eval/instruct.json"))["scores"])
