@@ -318,9 +318,12 @@ void add_rft(CLI::App* align) {
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
   add_common(cmd, a->common);
   cmd->footer(
-      "\nThen fine-tune on the kept records, mixed with the instruction data so other tasks are kept:\n"
-      "  slm align rft --model M --prompts sft/train.jsonl --tasks write_words --group 8 --out rft.jsonl\n"
-      "  cat rft.jsonl sft/train.jsonl > mix.jsonl && slm finetune --base M --data mix.jsonl --out run");
+      "\nThen fine-tune on the kept records, mixed with other tasks' records so they are kept too\n"
+      "(docs/alignment.md, item 18, measured these settings):\n"
+      "  slm align rft --model M --prompts sft/train.jsonl --tasks write_words,write_features --group 8 --keep 2 \\\n"
+      "    --temperature 0.6 --top-k 40 --max-tokens 400 --out rft.jsonl\n"
+      "  cat rft.jsonl others.jsonl > mix.jsonl\n"
+      "  slm finetune --base M --data mix.jsonl --lora 16 --set train.lr=1e-3 --words-weight 10 --out run");
   cmd->callback([a] {
     a->o.seed = a->common.seed, a->o.threads = a->common.resolved_threads(), a->o.quiet = a->common.quiet;
     if (!a->rewards.empty()) a->o.rewards = align::RewardConfig::from_file(a->rewards);
