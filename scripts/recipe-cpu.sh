@@ -48,13 +48,14 @@
 #      RECIPE_FLAW_DEBIT (those stages' --flaw-debit: the tokens of a made-up, doubled or
 #      looping word in the samples each get this penalty; 0, the default: none; 0.05 cost
 #      a stage its words, 56.2% against 70.5%, while halving the misspellings; item 17),
+#      RECIPE_SLM (the slm binary to run: ./build/slm by default),
 #      RECIPE_CONTEXT (the model's context in tokens; the config's, 512 for tiny, by default),
 #      RECIPE_CONFIG (the model's shape and pre-training rate: tiny, the default, or small,
 #      configs/small.json, 3.15M parameters, 2.5x tiny, at half tiny's tokens a
 #      second; RECIPE_CONFIG=small RECIPE_PRE_STEPS=8000 is ~37 min of pre-training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SLM=./build/slm
+SLM=${RECIPE_SLM:-./build/slm}
 [ -x "$SLM" ] || ./scripts/setup.sh
 RUN=${RECIPE_RUN:-runs/recipe-cpu}
 SIZE_MB=${RECIPE_SIZE_MB:-80}
