@@ -149,8 +149,9 @@ fi
 # wrapping around), keeps the best 2 of each that use every required word, end by themselves
 # and have no made-up, doubled or looping word (slm align rft), and fine-tunes LoRA adapters
 # on them mixed with 4,000 records of the other tasks, then folds them in. Measured: required
-# words 60.8% -> 66.9% after one round, with the fine-tuned model's spelling and loops on 128
-# stories (~13 min of sampling and 9 of fine-tuning on 2 cores); a second round reached 68.4%
+# words 60.8% -> 66.9% after one round, with about the fine-tuned model's spelling and loops on
+# 256 stories (~13 min of sampling and 9 of fine-tuning on 2 cores; this stage as written, run on
+# 16 cores: 64.9% in 304 s); a second round reached 68.4%
 # with twice the misspelled words, so one round is the measured setting.
 base=$TUNED
 for ((i = 1; i <= RFT_ROUNDS; i++)); do
