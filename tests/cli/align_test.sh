@@ -189,6 +189,19 @@ grep -q "10 records kept from 15 samples of 5 requests" "$TMP/rft.err" || { bad 
   --threads 2 --out "$TMP/rft-strict.jsonl" >/dev/null 2>"$TMP/rfts.err" || { bad "rft with the default checks"; cat "$TMP/rfts.err"; }
 grep -q "failed: .*words 6" "$TMP/rfts.err" || { bad "rft counts the samples without the required words"; cat "$TMP/rfts.err"; }
 [ -f "$TMP/rft-strict.jsonl" ] || bad "rft writes its file even when nothing passes"
+# a request whose prompt leaves no room for an answer is left out and counted, not an error
+python3 - "$TMP/sft/train.jsonl" "$TMP/long.jsonl" "$TMP/longonly.jsonl" <<'PY'
+import json, sys
+r = next(json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["task"] == "write_words")
+long = dict(r, instruction=r["instruction"] + " Please make it good." * 200)
+open(sys.argv[2], "w").write(json.dumps(r) + "\n" + json.dumps(long) + "\n")
+open(sys.argv[3], "w").write(json.dumps(long) + "\n")
+PY
+"$SLM" align rft --model "$M" --prompts "$TMP/long.jsonl" --group 2 --max-tokens 8 --require "" --allow-flaws --threads 2 \
+  --out "$TMP/rft-long.jsonl" >/dev/null 2>"$TMP/rftl.err" || { bad "rft with an over-long request"; cat "$TMP/rftl.err"; }
+grep -q "1 requests left out" "$TMP/rftl.err" && [ "$(wc -l <"$TMP/rft-long.jsonl")" -eq 1 ] ||
+  { bad "rft leaves the over-long request out and keeps the other"; cat "$TMP/rftl.err"; }
+refuse 1 "no request leaves room" -- "$SLM" align rft --model "$M" --prompts "$TMP/longonly.jsonl" --out "$TMP/out"
 refuse 1 "unknown reward rule 'wrods'" -- "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --require wrods --out "$TMP/out"
 refuse 1 "--keep" -- "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --group 2 --keep 3 --out "$TMP/out"
 

@@ -1,6 +1,7 @@
 #include "slm/align/rejection.h"
 
 #include <algorithm>
+#include <exception>
 #include <numeric>
 #include <set>
 
@@ -76,6 +77,19 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
   run.base = opt.model, run.threads = opt.threads;
   AlignModels models = load_align_models(run);
   models.reference.reset();  // only the policy samples
+  // As GRPO does: a request whose prompt leaves under 16 tokens of the context is left out
+  // (and counted), not an error in the middle of a batch.
+  const int context = models.policy.model->config().context;
+  std::vector<stories::InstructRecord> fit;
+  for (auto& r : records)
+    if (int(models.policy.tok->encode(tokenizer::alpaca_prompt(r.instruction, r.input)).size()) + 16 <= context)
+      fit.push_back(std::move(r));
+  const size_t left_out = records.size() - fit.size();
+  records = std::move(fit);
+  if (records.empty())
+    throw Error(fmt::format("no request leaves room for an answer in the model's context of {} tokens", context), opt.prompts);
+  if (left_out > 0 && !opt.quiet)
+    fmt::print(stderr, "slm: note: {} requests left out: the prompt leaves under 16 tokens of the context\n", left_out);
   RewardModel rewards(opt.rewards);
   std::unique_ptr<FlawFinder> flaws;
   if (opt.no_flaws) flaws = std::make_unique<FlawFinder>(opt.rewards.hunspell_dir);
@@ -98,8 +112,9 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
   for (size_t wave = 0; wave < records.size(); wave += B * T) {
     const size_t n_batches = std::min(T, (records.size() - wave + B - 1) / B);
     std::vector<std::vector<infer::GenerateResult>> outs(n_batches);
+    std::vector<std::exception_ptr> errors(n_batches);  // an exception may not leave an OpenMP region
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(n_batches))
-    for (size_t t = 0; t < n_batches; ++t) {
+    for (size_t t = 0; t < n_batches; ++t) try {
       const size_t first = wave + t * B, last = std::min(records.size(), first + B);
       std::vector<std::string> prompts;
       for (size_t i = first; i < last; ++i)
@@ -107,7 +122,11 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
       infer::GenerateOptions mine = go;
       mine.seed = opt.seed + first * G;  // sequence k of the batch draws from seed + k: each sample its own stream
       outs[t] = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, mine);
+    } catch (...) {
+      errors[t] = std::current_exception();
     }
+    for (const auto& e : errors)
+      if (e) omp_set_max_active_levels(saved_levels), std::rethrow_exception(e);
     const size_t last = std::min(records.size(), wave + n_batches * B);
     for (size_t i = wave; i < last; ++i) {
       const auto& r = records[i];
