@@ -18,7 +18,14 @@ const assert = require('node:assert/strict');
   await page.waitForFunction(() => document.querySelectorAll('#model option').length > 0);
   await page.selectOption('#model', 'tuned');
   await page.fill('#request', 'Write a story about a cat and a hat.');
-  // Count the updates of the story box: streamed text arrives in more than one piece.
+  // Count the updates of the story box: streamed text arrives in more than one piece. The
+  // network is throttled for this request (20 KB/s, Chromium's own emulation), so that a
+  // server which finishes the whole story before the browser first reads (a loaded CI
+  // machine: once only 2 updates) still reaches the page in many reads, as it would over a
+  // real network.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 20 * 1024, uploadThroughput: -1 });
   await page.evaluate(() => {
     window.updates = 0;
     new MutationObserver((records) => { window.updates += records.length; }).observe(document.getElementById('story'), { childList: true, characterData: true, subtree: true });
@@ -29,6 +36,7 @@ const assert = require('node:assert/strict');
   assert.ok(story.trim().length > 0, 'a story is shown');
   const updates = await page.evaluate(() => window.updates);
   assert.ok(updates > 2, `the story streams in (${updates} updates of ${JSON.stringify(story)})`);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   for (const f of ['grammar', 'creativity', 'consistency', 'age_appropriate']) await page.click(`label[for=${f}4]`);
   await page.focus('#plot1');  // the keyboard: arrow keys move along a star row
   await page.keyboard.press('Space');
