@@ -57,10 +57,6 @@ struct Rollout {
 };
 
 // A request in the Alpaca template; a story beginning as it is (the model continues it).
-std::string request_prompt(const stories::InstructRecord& r) {
-  return r.task == kStoryBeginningTask ? r.instruction : tokenizer::alpaca_prompt(r.instruction, r.input);
-}
-
 // The GRPO objective as a batch source for the training loop: each micro-batch is a
 // group-sampled rollout (reused for updates_per_batch steps); forward_backward() takes the
 // policy's log-probabilities from the training forward itself and hands the backward pass
@@ -464,6 +460,25 @@ class GrpoSource : public train::BatchSource {
 
 }  // namespace
 
+std::string request_prompt(const stories::InstructRecord& r) {
+  return r.task == kStoryBeginningTask ? r.instruction : tokenizer::alpaca_prompt(r.instruction, r.input);
+}
+
+std::vector<stories::InstructRecord> requests_that_fit(std::vector<stories::InstructRecord> requests,
+                                                       const tokenizer::Tokenizer& tok, int context, bool quiet,
+                                                       const std::string& origin) {
+  const size_t all = requests.size();
+  std::vector<stories::InstructRecord> fit;
+  for (auto& r : requests)
+    if (int(tok.encode(request_prompt(r)).size()) + 16 <= context) fit.push_back(std::move(r));
+  if (fit.empty())
+    throw Error(fmt::format("no request leaves room for an answer in the model's context of {} tokens", context), origin);
+  if (fit.size() < all && !quiet)
+    fmt::print(stderr, "slm: note: {} of {} requests left out: the prompt leaves under 16 tokens of the context\n",
+               all - fit.size(), all);
+  return fit;
+}
+
 std::vector<stories::InstructRecord> read_requests(const std::string& path, const std::vector<std::string>& tasks) {
   auto all = eval::read_instruct_records(path);
   if (tasks.empty()) return all;
@@ -520,15 +535,7 @@ train::TrainResult grpo_train(model::Transformer<float>& policy, const Reference
     throw Error("expected a finite penalty >= 0 (0: off)", "--flaw-debit");
   for (const auto& rule : settings.filter_rules) require_reward_rule(rule, "--filter-rules");
   // Requests whose prompt leaves no room for an answer are left out, and counted.
-  std::vector<stories::InstructRecord> fit;
-  for (const auto& r : requests)
-    if (int(tok.encode(request_prompt(r)).size()) + 16 <= policy.config().context) fit.push_back(r);
-  if (fit.empty())
-    throw Error(fmt::format("no request leaves room for an answer in the model's context of {} tokens",
-                            policy.config().context), "grpo");
-  if (fit.size() < requests.size() && !lo.quiet)
-    fmt::print(stderr, "slm: note: {} of {} requests left out: the prompt leaves under 16 tokens of the context\n",
-               requests.size() - fit.size(), requests.size());
+  std::vector<stories::InstructRecord> fit = requests_that_fit(requests, tok, policy.config().context, lo.quiet, "grpo");
   // Story beginnings, a share of the requests that fit, from a generator seed of their own.
   add_story_beginnings(fit, settings.story_share, 777);
   std::unique_ptr<PretrainMix> mix;

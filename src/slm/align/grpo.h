@@ -75,6 +75,16 @@ struct GrpoOptions {
 // Records of `slm data instruct`, only those of the given tasks (empty: all); none is an error.
 std::vector<stories::InstructRecord> read_requests(const std::string& path, const std::vector<std::string>& tasks);
 
+// The prompt a request is sampled from: Alpaca's template, or a story beginning as it is.
+std::string request_prompt(const stories::InstructRecord& r);
+
+// The requests whose prompt leaves at least 16 tokens of the model's context for an answer;
+// the others are left out and counted in a note (unless quiet). None fitting is an Error
+// naming origin.
+std::vector<stories::InstructRecord> requests_that_fit(std::vector<stories::InstructRecord> requests,
+                                                       const tokenizer::Tokenizer& tok, int context, bool quiet,
+                                                       const std::string& origin);
+
 // Adds story beginnings (kStoryBeginningTask) to requests, so that they are `share` of the
 // whole: the first sentences of stories the generator makes from `seed` (not the seeds of
 // the evaluation's beginnings).

@@ -13,7 +13,6 @@
 #include "slm/align/grpo.h"
 #include "slm/align/run.h"
 #include "slm/infer/generate.h"
-#include "slm/tokenizer/chat_template.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 #include "slm/util/progress.h"
@@ -77,19 +76,10 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
   run.base = opt.model, run.threads = opt.threads;
   AlignModels models = load_align_models(run);
   models.reference.reset();  // only the policy samples
-  // As GRPO does: a request whose prompt leaves under 16 tokens of the context is left out
-  // (and counted), not an error in the middle of a batch.
-  const int context = models.policy.model->config().context;
-  std::vector<stories::InstructRecord> fit;
-  for (auto& r : records)
-    if (int(models.policy.tok->encode(tokenizer::alpaca_prompt(r.instruction, r.input)).size()) + 16 <= context)
-      fit.push_back(std::move(r));
-  const size_t left_out = records.size() - fit.size();
-  records = std::move(fit);
-  if (records.empty())
-    throw Error(fmt::format("no request leaves room for an answer in the model's context of {} tokens", context), opt.prompts);
-  if (left_out > 0 && !opt.quiet)
-    fmt::print(stderr, "slm: note: {} requests left out: the prompt leaves under 16 tokens of the context\n", left_out);
+  // As GRPO does: a request whose prompt leaves no room for an answer is left out (and
+  // counted), not an error in the middle of a batch.
+  records = requests_that_fit(std::move(records), *models.policy.tok, models.policy.model->config().context, opt.quiet,
+                              opt.prompts);
   RewardModel rewards(opt.rewards);
   std::unique_ptr<FlawFinder> flaws;
   if (opt.no_flaws) flaws = std::make_unique<FlawFinder>(opt.rewards.hunspell_dir);
@@ -106,8 +96,11 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
   // 1-3M model is too small to split well: measured 2.1 requests a second on one thread
   // with batches of 8 x 8, 0.8 on two threads sharing batches of 4 x 8); scoring (Hunspell)
   // stays on one thread. A batch's samples depend only on its place, not on the threads.
-  const int saved_levels = omp_get_max_active_levels();
-  omp_set_max_active_levels(1);
+  struct NoNesting {  // restored however the function ends
+    int saved = omp_get_max_active_levels();
+    NoNesting() { omp_set_max_active_levels(1); }
+    ~NoNesting() { omp_set_max_active_levels(saved); }
+  } no_nesting;
   Progress bar("sample", double(records.size()), "requests", opt.quiet);
   for (size_t wave = 0; wave < records.size(); wave += B * T) {
     const size_t n_batches = std::min(T, (records.size() - wave + B - 1) / B);
@@ -118,7 +111,7 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
       const size_t first = wave + t * B, last = std::min(records.size(), first + B);
       std::vector<std::string> prompts;
       for (size_t i = first; i < last; ++i)
-        prompts.insert(prompts.end(), G, tokenizer::alpaca_prompt(records[i].instruction, records[i].input));
+        prompts.insert(prompts.end(), G, request_prompt(records[i]));
       infer::GenerateOptions mine = go;
       mine.seed = opt.seed + first * G;  // sequence k of the batch draws from seed + k: each sample its own stream
       outs[t] = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, mine);
@@ -126,7 +119,7 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
       errors[t] = std::current_exception();
     }
     for (const auto& e : errors)
-      if (e) omp_set_max_active_levels(saved_levels), std::rethrow_exception(e);
+      if (e) std::rethrow_exception(e);
     const size_t last = std::min(records.size(), wave + n_batches * B);
     for (size_t i = wave; i < last; ++i) {
       const auto& r = records[i];
@@ -155,7 +148,6 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
     stats.requests = last, stats.samples = last * G;
     bar.update(double(last), fmt::format("kept {}", stats.kept));
   }
-  omp_set_max_active_levels(saved_levels);
   bar.finish();
   stats.mean_reward = stats.samples ? reward_sum / double(stats.samples) : 0;
   stats.mean_kept_reward = stats.kept ? kept_sum / double(stats.kept) : 0;
