@@ -316,6 +316,13 @@ void add_rft(CLI::App* align) {
   cmd->add_option("--temperature", a->o.temperature, "sampling temperature")->capture_default_str()->check(in_range(0, 10, Ends::open_low));
   cmd->add_option("--top-k", a->o.top_k, "sample from the k most likely tokens (0: all)")->capture_default_str()->check(in_range(0, 1e6));
   cmd->add_option("--limit", a->o.limit, "requests at most (0: all)")->capture_default_str()->check(in_range(0, kMaxCount));
+  cmd->add_option("--guide", a->o.guide,
+                  "guide the sampling to the required words: +B on the logit of an unwritten word's first token (0: off)")
+      ->capture_default_str()
+      ->check(in_range(0, 100));
+  cmd->add_option("--guide-next", a->o.guide_next,
+                  "and +C on the next token of a word already started, so it is finished as spelled (default 2B)")
+      ->check(in_range(0, 100));
   add_common(cmd, a->common);
   cmd->footer(
       "\nThen fine-tune on the kept records, mixed with other tasks' records so they are kept too\n"

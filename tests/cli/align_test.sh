@@ -189,6 +189,20 @@ grep -q "10 records kept from 15 samples of 5 requests" "$TMP/rft.err" || { bad 
   --threads 2 --out "$TMP/rft-strict.jsonl" >/dev/null 2>"$TMP/rfts.err" || { bad "rft with the default checks"; cat "$TMP/rfts.err"; }
 grep -q "failed: .*words 6" "$TMP/rfts.err" || { bad "rft counts the samples without the required words"; cat "$TMP/rfts.err"; }
 [ -f "$TMP/rft-strict.jsonl" ] || bad "rft writes its file even when nothing passes"
+# the word guide at its largest bonus writes every word the unguided run missed (words 6
+# above) into every sample (the words rule may still refuse one, which asks for a sentence)
+"$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --tasks write_words --group 2 --max-tokens 24 --limit 3 \
+  --require "" --allow-flaws --guide 100 --threads 2 --out "$TMP/rft-guided.jsonl" >/dev/null 2>"$TMP/rftg.err" ||
+  { bad "rft --guide"; cat "$TMP/rftg.err"; }
+python3 - "$TMP/rft-guided.jsonl" <<'PY' || bad "rft --guide records"
+import json, re, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 3, len(rows)
+for r in rows:
+    assert r["guide"] == [100, 200], r  # start, next (2 x start)
+    for w in r["words"]: assert re.search(r"\b" + re.escape(w), r["output"], re.I), (w, r["output"])
+PY
+refuse 2 "--guide" -- "$SLM" align rft --model "$M" --prompts "$TMP/sft/train.jsonl" --guide 101 --out "$TMP/out"
 # a request whose prompt leaves no room for an answer is left out and counted, not an error
 python3 - "$TMP/sft/train.jsonl" "$TMP/long.jsonl" "$TMP/longonly.jsonl" <<'PY'
 import json, sys

@@ -12,6 +12,7 @@
 #include "slm/align/flaws.h"
 #include "slm/align/grpo.h"
 #include "slm/align/run.h"
+#include "slm/align/word_guide.h"
 #include "slm/infer/generate.h"
 #include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
@@ -29,7 +30,7 @@ struct Sample {
   bool pass = true;
 };
 
-std::string record_line(const stories::InstructRecord& r, const Sample& s) {
+std::string record_line(const stories::InstructRecord& r, const Sample& s, float start, float next) {
   // instruct_jsonl's fields, built here so that a sample cut inside a character (a byte
   // token) is written with U+FFFD instead of stopping the run.
   json j = {{"instruction", r.instruction}, {"input", r.input}, {"output", s.text}, {"task", r.task}};
@@ -37,6 +38,7 @@ std::string record_line(const stories::InstructRecord& r, const Sample& s) {
   if (!r.words.empty()) j["words"] = r.words;
   if (!r.features.empty()) j["features"] = r.features;
   j["story"] = r.story, j["reward"] = s.reward.total, j["sampled"] = true;
+  if (start > 0 || next > 0) j["guide"] = {start, next};
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -45,6 +47,10 @@ void validate(const RejectionOptions& opt) {
   if (opt.keep < 1 || opt.keep > opt.group)
     throw Error(fmt::format("expected 1 to --group ({}) records a request, got {}", opt.group, opt.keep), "--keep");
   if (opt.batch < 1) throw Error(fmt::format("expected at least 1 request a batch, got {}", opt.batch), "--batch");
+  if (!(opt.guide >= 0 && opt.guide <= 100))
+    throw Error(fmt::format("expected a logit bonus from 0 to 100, got {}", opt.guide), "--guide");
+  if (!(opt.guide_next <= 100))
+    throw Error(fmt::format("expected a logit bonus up to 100, got {}", opt.guide_next), "--guide-next");
   for (const auto& rule : opt.require) require_reward_rule(rule, "--require");
   if (opt.model.empty()) throw Error("expected the model that writes the completions", "--model");
 }
@@ -81,6 +87,8 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
   records = requests_that_fit(std::move(records), *models.policy.tok, models.policy.model->config().context, opt.quiet,
                               opt.prompts);
   RewardModel rewards(opt.rewards);
+  const float guide_next = opt.guide_next < 0 ? 2 * opt.guide : opt.guide_next;
+  const bool guided = opt.guide > 0 || guide_next > 0;
   std::unique_ptr<FlawFinder> flaws;
   if (opt.no_flaws) flaws = std::make_unique<FlawFinder>(opt.rewards.hunspell_dir);
   infer::GenerateOptions go;
@@ -114,6 +122,14 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
         prompts.insert(prompts.end(), G, request_prompt(records[i]));
       infer::GenerateOptions mine = go;
       mine.seed = opt.seed + first * G;  // sequence k of the batch draws from seed + k: each sample its own stream
+      std::vector<WordGuide> guides;  // one a request of the batch
+      if (guided) {
+        for (size_t i = first; i < last; ++i)
+          guides.emplace_back(*models.policy.tok, records[i].words, opt.guide, guide_next);
+        mine.bias = [&guides, G](size_t seq, const std::vector<uint32_t>& generated, float* logits) {
+          guides[seq / G].apply(generated, logits);
+        };
+      }
       outs[t] = infer::generate_batch(*models.policy.model, *models.policy.tok, prompts, mine);
     } catch (...) {
       errors[t] = std::current_exception();
@@ -141,7 +157,7 @@ RejectionStats rejection_sample(const RejectionOptions& opt) {
       std::set<std::string> written;
       for (const Sample& s : samples) {
         if (!s.pass || int(written.size()) >= opt.keep || !written.insert(s.text).second) continue;
-        text += record_line(r, s), kept_sum += s.reward.total;
+        text += record_line(r, s, opt.guide, guide_next), kept_sum += s.reward.total;
       }
       stats.kept += written.size(), stats.requests_kept += written.empty() ? 0 : 1;
     }

@@ -33,6 +33,10 @@ struct RejectionOptions {
   std::vector<std::string> require = {"words", "eot"};
   double min_reward = 0;  // and the total reward at least this
   bool no_flaws = true;   // and no misspelled, doubled or looping word (flaws.h)
+  // The word guide (word_guide.h): while a required word is unwritten its first token's
+  // logit gets +guide, the next token of a started one +guide_next (< 0: 2 x guide); both
+  // 0: unguided sampling.
+  float guide = 0, guide_next = -1;
   uint64_t seed = 1;
   int threads = 1;
   bool quiet = false;
@@ -56,7 +60,8 @@ std::vector<std::string> rejection_failures(const RejectionOptions& opt, const R
                                             const std::set<std::string>& asked);
 
 // Writes out (JSONL, atomically): each kept completion as its request's record with the
-// completion as "output", plus "reward" (the total) and "sampled": true.
+// completion as "output", plus "reward" (the total) and "sampled": true (and "guide":
+// [start, next] when the word guide was on).
 RejectionStats rejection_sample(const RejectionOptions& opt);
 
 }  // namespace slm::align

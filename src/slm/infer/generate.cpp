@@ -146,6 +146,11 @@ class BatchDecoder {
   // Draws sequence i's next token from its logits and decides whether it goes on.
   void accept(size_t i, const float* logits) {
     Live& s = live_[i];
+    if (opt_.bias) {
+      biased_.assign(logits, logits + V_);
+      opt_.bias(i, s.result.tokens, biased_.data());
+      logits = biased_.data();
+    }
     uint32_t next = sample_token(logits, V_, opt_.sampling, s.rng, s.ids);
     if (opt_.stop_at_eot && next == eot_) return finish(i, "eot");
     s.ids.push_back(next);
@@ -183,6 +188,7 @@ class BatchDecoder {
   std::vector<std::vector<float>> first_logits_;
   std::vector<Engine::Row> rows_;
   std::vector<size_t> which_;
+  std::vector<float> biased_;  // the logits with opt_.bias applied
 };
 
 }  // namespace

@@ -23,6 +23,10 @@ struct GenerateOptions {
   // When the context is full: stop (false), or drop the oldest half of the text and go
   // on (true; the kept half is run through the model again at its new positions).
   bool context_shift = false;
+  // Called before each draw with the sequence's index in the batch, the tokens it has
+  // generated so far and a writable copy of its logits: a bias that depends on the text
+  // written (align's word guide, rejection.h). Empty: the logits as the model gave them.
+  std::function<void(size_t seq, const std::vector<uint32_t>& generated, float* logits)> bias;
 };
 
 struct GenerateResult {
