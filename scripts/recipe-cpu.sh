@@ -13,8 +13,10 @@
 #   8.   GRPO 100 steps, evaluated before/after (~3 min + evaluation)
 #   8b.  one round of rejection-sampling fine-tuning from the fine-tuned model: its own stories
 #        that use every required word, LoRA on them, merged (~11 min); the recipe's model
-# Measured on a quiet 2-core machine (2026-12-03, RECIPE_EVAL_LIMIT=400, the data and
-# tokenizer of an earlier run): required words 62.3% after fine-tuning, 66.7% after GRPO;
+# Measured on a quiet 2-core machine (2026-12-04, RECIPE_EVAL_LIMIT=400): required words
+# 60.8% after fine-tuning, 60.6% after GRPO, 66.9% after the rejection round (10 min 57 s);
+# questions 97.4%, 90.7%, 96.4% (docs/alignment.md, item 19). Earlier (2026-12-03, the data and
+# tokenizer of an earlier run): words 62.3% after fine-tuning, 66.7% after GRPO;
 # questions 93.8%, 89.6%. Without shared spellings (RECIPE_SHARE_SPACE=0) 49.1% and 52.7%
 # of the words, 95.3% and 94.3% of the questions; with GPT-2's BPE (RECIPE_SPACE_MERGES=0)
 # 36.4% and 82.9% before GRPO, and with every weight fine-tuned (RECIPE_LORA=0) 23.9% and
