@@ -322,7 +322,7 @@ void add_rft(CLI::App* align) {
       ->check(in_range(0, 100));
   cmd->add_option("--guide-next", a->o.guide_next,
                   "and +C on the next token of a word already started, so it is finished as spelled (default 2B)")
-      ->check(in_range(0, 100));
+      ->check(in_range(0, 200));
   add_common(cmd, a->common);
   cmd->footer(
       "\nThen fine-tune on the kept records, mixed with other tasks' records so they are kept too\n"

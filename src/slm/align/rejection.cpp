@@ -49,8 +49,8 @@ void validate(const RejectionOptions& opt) {
   if (opt.batch < 1) throw Error(fmt::format("expected at least 1 request a batch, got {}", opt.batch), "--batch");
   if (!(opt.guide >= 0 && opt.guide <= 100))
     throw Error(fmt::format("expected a logit bonus from 0 to 100, got {}", opt.guide), "--guide");
-  if (!(opt.guide_next <= 100))
-    throw Error(fmt::format("expected a logit bonus up to 100, got {}", opt.guide_next), "--guide-next");
+  if (!(opt.guide_next <= 200))
+    throw Error(fmt::format("expected a logit bonus up to 200, got {}", opt.guide_next), "--guide-next");
   for (const auto& rule : opt.require) require_reward_rule(rule, "--require");
   if (opt.model.empty()) throw Error("expected the model that writes the completions", "--model");
 }

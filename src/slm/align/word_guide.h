@@ -1,12 +1,14 @@
 #pragma once
-// A soft lexical constraint for sampling (`slm align rft --guide B --guide-continue C`):
+// A soft lexical constraint for sampling (`slm align rft --guide B --guide-next C`):
 // while a required word is not yet written, the logit of its next token is raised. Where
 // no part of the word has been written, its first token gets +B at every step, so the
 // model still picks the place (it comes where the word is already likely); once the last
 // tokens written are the start of the word, its next token gets +C, so the word is
 // finished as it is spelled rather than turned into a made-up one ("hunt" + "idy"). The
 // word is the tokenizer's spelling after a space (" ball"), the one a story uses
-// mid-sentence.
+// mid-sentence. A word counts as written when that run of tokens has been written: a
+// capitalised "Ball" at a sentence's start is not seen (the bonus goes on), and " ball"
+// followed by "oon" is; the rewards' word check, not this, decides what is kept.
 //
 // Why: rejection sampling can only keep what the model writes unaided, so the requests it
 // fails on, the words it cannot yet copy, never reach the fine-tuning data. Guided, it
