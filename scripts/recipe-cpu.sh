@@ -273,12 +273,9 @@ for i in range(1, stages + 1):
         line(f"word-credit stage {i}", json.load(open(f))["scores"])
 print("goal (issue 16): >= 80% required words, >= 60% questions; GRPO's story metrics: " + f"{run}/grpo/eval/report.html")
 PY
-# The recipe's model: the last stage's (a word-credit stage, else a rejection round that
-# trained, else GRPO).
-final=$RUN/grpo/model
-for ((i = RFT_ROUNDS; i >= 1; i--)); do
-  [ -d "$RUN/rft-$i/model" ] && { final=$RUN/rft-$i/model; break; }
-done
-((WC_STAGES > 0)) && final=$RUN/words-$WC_STAGES/model
+# The recipe's model: the last stage's. $base is the last word-credit stage's or rejection
+# round's model, or still the fine-tuned one when neither trained: then GRPO's.
+final=$base
+[ "$final" = "$TUNED" ] && final=$RUN/grpo/model
 echo "the recipe's model: $final"
 echo "total: $(($(date +%s) - start)) s"

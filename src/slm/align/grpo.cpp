@@ -56,7 +56,6 @@ struct Rollout {
   }
 };
 
-// A request in the Alpaca template; a story beginning as it is (the model continues it).
 // The GRPO objective as a batch source for the training loop: each micro-batch is a
 // group-sampled rollout (reused for updates_per_batch steps); forward_backward() takes the
 // policy's log-probabilities from the training forward itself and hands the backward pass
