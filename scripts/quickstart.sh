@@ -86,14 +86,17 @@ $SLM align grpo --base "$RUN/finetune/model" --prompts "$RUN/sft/train.jsonl" --
   --eval "$RUN/sft/heldout.jsonl" --eval-limit 120 --eval-stories 8 "${rl_resume[@]}"
 # The later steps use the GRPO model when it follows requests better than the fine-tuned one:
 # more required words used and open questions (not yes/no, which a constant answer half
-# fits) answered, without answering more questions with one and the same answer.
+# fits) answered, without answering more questions with one and the same answer or writing
+# more of one story for every request (4-grams shared between the requests' stories).
 TUNED=$(python3 - "$RUN" <<'PY'
 import json, sys
 run = sys.argv[1]
 r = json.load(open(f"{run}/grpo/eval/instruct.json"))
 score = lambda s: (s.get("required_words") or 0) + (s.get("question_open_contains_answer") or 0)
 same = lambda s: s.get("question_same_answer_share") or 0
-better = score(r["scores"]) > score(r["base_scores"]) and same(r["scores"]) <= max(0.5, same(r["base_scores"]))
+shared = lambda s: s.get("writing_shared_4grams") or 0
+better = (score(r["scores"]) > score(r["base_scores"]) and same(r["scores"]) <= max(0.5, same(r["base_scores"]))
+          and shared(r["scores"]) <= max(0.5, shared(r["base_scores"])))
 print(f"{run}/grpo/model" if better else f"{run}/finetune/model")
 PY
 )

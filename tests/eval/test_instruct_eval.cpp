@@ -81,6 +81,29 @@ TEST(InstructEval, ACollapsedModelIsSeenForWhatItIs) {
   EXPECT_DOUBLE_EQ(ev.same_answer, 0.5);
 }
 
+TEST(InstructEval, OneStoryForEveryRequestIsCaught) {
+  // A model that ignores its requests writes the same story to each: every 4-gram of it is
+  // in another request's story. Stories of their own share none.
+  const std::string same = "One day, a girl named Sofia played with her toy train at the shop.";
+  auto eval_of = [](const std::vector<std::string>& outputs) {
+    InstructEval ev;
+    for (const auto& o : outputs) ev.samples.push_back({{"output", o}, {"words_used", 0.0}, {"instruction", "Use cat."}});
+    collapse_checks(ev);
+    return ev;
+  };
+  EXPECT_DOUBLE_EQ(eval_of({same, same, same}).story_shared, 1.0);
+  // Two of three alike, the third all its own: (1 + 1 + 0) / 3.
+  EXPECT_DOUBLE_EQ(eval_of({same, same, "Max the dog ran to the park and found a big red ball."}).story_shared, 2.0 / 3);
+  // The same opening only: "once upon a time" is one 4-gram of "once upon a time there
+  // was a cat" (5 of them), so each story shares a fifth.
+  EXPECT_DOUBLE_EQ(eval_of({"Once upon a time there was a cat.", "Once upon a time, Tom met a frog."}).story_shared, 0.2);
+  const InstructEval one = eval_of({same});
+  EXPECT_DOUBLE_EQ(one.story_shared, -1) << "one story has nothing to be shared with";
+  EXPECT_TRUE(one.to_json()["writing_shared_4grams"].is_null());
+  EXPECT_DOUBLE_EQ(eval_of({same, same, "Yes."}).story_shared, 1.0) << "an output under four words is left out";
+  EXPECT_NE(instruct_table({{"model", &one}}).find("4-grams also in another story"), std::string::npos);
+}
+
 TEST(InstructEval, RequiredWordsAreSplitByWhetherTheRequestQuotesThem) {
   InstructEval ev;
   ev.samples.push_back({{"instruction", "Use the words ball, jump and sad."}, {"words_used", 1.0}});

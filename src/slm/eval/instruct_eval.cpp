@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -97,6 +98,7 @@ json InstructEval::to_json() const {
   put("required_words_same_spelling", words_same);
   put("required_words_one_token", words_one_token);
   put("required_words_other_spelling", words_other);
+  put("writing_shared_4grams", story_shared);
   if (same_answer >= 0) j["question_common_answer"] = common_answer;
   return j;
 }
@@ -110,8 +112,34 @@ std::string word_spelling(const tokenizer::Tokenizer& tok, const std::string& wo
   return "other";
 }
 
+// The distinct word 4-grams of a text (lower case, letters and digits: ROUGE's words).
+static std::set<std::string> word_4grams(const std::string& text) {
+  const std::vector<std::string> w = rouge_tokens(text);
+  std::set<std::string> out;
+  for (size_t i = 0; i + 4 <= w.size(); ++i) out.insert(w[i] + ' ' + w[i + 1] + ' ' + w[i + 2] + ' ' + w[i + 3]);
+  return out;
+}
+
+// InstructEval::story_shared: each writing output's share of 4-grams found in another's.
+static double shared_4grams(const std::vector<std::set<std::string>>& stories) {
+  std::map<std::string, int> outputs_with;  // 4-gram -> how many outputs have it
+  for (const auto& s : stories)
+    for (const auto& g : s) ++outputs_with[g];
+  double sum = 0;
+  int n = 0;
+  for (const auto& s : stories) {
+    if (s.empty()) continue;  // too short to say
+    int shared = 0;
+    for (const auto& g : s) shared += outputs_with[g] > 1;
+    sum += double(shared) / double(s.size());
+    ++n;
+  }
+  return stories.size() < 2 || n == 0 ? -1 : sum / n;
+}
+
 void collapse_checks(InstructEval& ev) {
   std::map<std::string, int> answers;
+  std::vector<std::set<std::string>> stories;  // writing outputs' 4-grams
   int questions = 0, open = 0, open_right = 0;
   double words[2] = {}, requests[2] = {};  // [quoted]
   std::map<std::string, std::pair<int, int>> spelled;  // class -> (used, asked)
@@ -121,6 +149,7 @@ void collapse_checks(InstructEval& ev) {
       words[quoted] += s["words_used"].get<double>();
       ++requests[quoted];
     }
+    if (s.contains("words_used") && s.contains("output")) stories.push_back(word_4grams(s["output"].get<std::string>()));
     if (s.contains("word_spelling")) {
       const json missing = s.value("missing_words", json::array());
       for (const auto& [w, cls] : s["word_spelling"].items()) {
@@ -144,6 +173,7 @@ void collapse_checks(InstructEval& ev) {
     return it == spelled.end() ? -1.0 : double(it->second.first) / it->second.second;
   };
   ev.words_same = share("same"), ev.words_one_token = share("one_token"), ev.words_other = share("other");
+  ev.story_shared = shared_4grams(stories);
   if (!questions) return;
   const auto top = std::max_element(answers.begin(), answers.end(),
                                     [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -303,6 +333,7 @@ std::string instruct_table(const std::vector<std::pair<std::string, const Instru
   row("  words: one token after a space", [](const InstructEval& e) { return e.words_one_token; }, pct);
   row("  words: spelled otherwise", [](const InstructEval& e) { return e.words_other; }, pct);
   row("writing: features shown", [](const InstructEval& e) { return e.features; }, pct);
+  row("  4-grams also in another story", [](const InstructEval& e) { return e.story_shared; }, pct);
   row("summaries, endings: ROUGE-L", [](const InstructEval& e) { return e.rouge; }, num);
   // Per task, the figure its kind is scored by.
   if (!cols.empty())

@@ -54,6 +54,13 @@ struct InstructEval {
   // story's spelling) against alone, as after a quote (the request's): word_spelling's
   // classes "same", "one_token", "other". -1: no word of that class.
   double words_same = -1, words_one_token = -1, words_other = -1;
+  // Writing: the share of a story's distinct word 4-grams that another request's story
+  // also has, averaged over the writing outputs (-1: fewer than two). A model that writes
+  // one story whatever it is asked, the request's hero, words and features ignored, is
+  // near 1: the quickstart's fine-tune 0.86, the template a GRPO run on its writing requests
+  // found 0.89. slm data instruct's own stories share 0.2-0.3 (the generator's stock
+  // phrases), the recipe's fine-tune 0.43 (docs/finetuning.md).
+  double story_shared = -1;
   std::vector<nlohmann::json> samples; // every record with its output and scores
   nlohmann::json to_json() const;
 };
@@ -76,8 +83,8 @@ void score_output(const stories::InstructRecord& r, const std::string& output, T
 // alone `all ig a tor`; GPT-2's BPE spells most words this way).
 std::string word_spelling(const tokenizer::Tokenizer& tok, const std::string& word);
 
-// Sets ev's open_contains, same_answer, common_answer, words_quoted, words_unquoted and
-// the words_by-spelling shares from its scored samples (a writing sample's
+// Sets ev's open_contains, same_answer, common_answer, words_quoted, words_unquoted,
+// story_shared and the words_by-spelling shares from its scored samples (a writing sample's
 // "word_spelling": {word: class}, and "missing_words").
 void collapse_checks(InstructEval& ev);
 
