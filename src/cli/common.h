@@ -48,6 +48,7 @@ void add_scaling_commands(CLI::App& app);  // slm scaling sweep, fit, holdout
 void add_align_commands(CLI::App& app);
 void add_distill_commands(CLI::App& app);
 void add_lora_commands(CLI::App& app);
+void add_merge_commands(CLI::App& app);  // slm merge
 void add_self_instruct_commands(CLI::App& app);  // after add_data_commands: it joins `slm data`
 void add_explain_commands(CLI::App& app);
 

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   slm::cli::add_align_commands(app);
   slm::cli::add_distill_commands(app);
   slm::cli::add_lora_commands(app);
+  slm::cli::add_merge_commands(app);
   slm::cli::add_self_instruct_commands(app);
   slm::cli::add_explain_commands(app);
   slm::cli::add_scaling_commands(app);

@@ -228,6 +228,17 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["r"] == 4 
   "$TMP/dpo-lora/model/adapter_config.json" || bad "dpo --lora adapter config"
 "$SLM" lora merge --base "$M" --adapter "$TMP/dpo-lora/model" --out "$TMP/dpo-merged" >/dev/null 2>&1 &&
   [ -s "$TMP/dpo-merged/model.safetensors" ] || bad "slm lora merge of the DPO adapter"
+# --- slm merge: the base plus weighted changes; weight 1 is the model itself, and so are
+# two halves of it; half of it is a model the other commands run
+"$SLM" merge --base "$M" --add 1 "$TMP/dpo-merged" --out "$TMP/merge1" >/dev/null 2>&1 &&
+  cmp -s "$TMP/merge1/model.safetensors" "$TMP/dpo-merged/model.safetensors" || bad "slm merge --add 1 is the model"
+"$SLM" merge --base "$M" --add 0.5 "$TMP/dpo-merged" --add 0.5 "$TMP/dpo-merged" --out "$TMP/merge2" >/dev/null 2>&1 &&
+  cmp -s "$TMP/merge2/model.safetensors" "$TMP/dpo-merged/model.safetensors" || bad "slm merge: two halves are the model"
+"$SLM" merge --base "$M" --add 0.5 "$TMP/dpo-merged" --out "$TMP/merge-half" >/dev/null 2>"$TMP/merge.err" &&
+  "$SLM" generate --model "$TMP/merge-half" --prompt "Once" --max-tokens 5 >/dev/null 2>&1 || bad "slm merge --add 0.5, then generate"
+grep -q "the merge is .* from the base (L2)" "$TMP/merge.err" || { bad "slm merge's summary"; cat "$TMP/merge.err"; }
+refuse 1 "not a number" -- "$SLM" merge --base "$M" --add nan "$TMP/dpo-merged" --out "$TMP/out"
+refuse 2 "--add" -- "$SLM" merge --base "$M" --out "$TMP/out"
 refuse 2 "--lora-dropout" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --lora 4 --lora-dropout 1 --out "$TMP/out"
 refuse 2 "--lora" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --lora-dropout 0.1 --out "$TMP/out"
 
