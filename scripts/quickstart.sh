@@ -57,6 +57,10 @@ val = [r for r in rows if "val_loss" in r]
 print(f"validation loss: {val[0]['val_loss']:.3f} at step {val[0]['step']} -> {val[-1]['val_loss']:.3f} at step {val[-1]['step']}")
 PY
 echo "loss curve: $RUN/pretrain/loss.svg"
+# Does the model use a story's header yet? The Words: line swapped between stories: near 0,
+# it does not copy the header's words into the story yet, and the later stages have no
+# copying to build on (the hour-long scripts/recipe-cpu.sh's model: 0.116; docs/explain.md).
+$SLM explain swap --model "$RUN/pretrain/model" --data "$RUN/data/val.jsonl" --limit 100 --quiet
 
 echo
 echo "== 6. Instruction data from the story world (Alpaca format; held-out stories kept apart)"

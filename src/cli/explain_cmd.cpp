@@ -5,8 +5,14 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/common.h"
+#include "slm/data/corpus_text.h"
+#include "slm/explain/line_swap.h"
 #include "slm/explain/run.h"
+#include "slm/model/model_files.h"
+#include "slm/util/atomic_file.h"
 #include "slm/util/error.h"
 
 namespace slm::cli {
@@ -34,6 +40,55 @@ CLI::App* add_explain_command(CLI::App* ex, const char* name, const char* what, 
 void add_answer_flags(CLI::App* c, std::shared_ptr<ExplainArgs> a) {
   c->add_option("--answer", a->in.answer, "the answer to follow, one token (default: the model's own prediction)");
   c->add_flag("--first-token", a->o.first_token, "score an answer of several tokens by its first token");
+}
+
+// slm explain swap: what one line of the documents is worth to the model (line_swap.h).
+void add_swap_command(CLI::App* ex) {
+  struct Args {
+    std::string model, data, line = "Words:", out;
+    int limit = 0;
+    Common common;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = ex->add_subcommand("swap", "What one line is worth: the loss after it, as written and swapped between documents");
+  c->add_option("--model", a->model, "a model folder or a .gguf file")->required()->check(CLI::ExistingPath);
+  c->add_option("--data", a->data, "documents: a JSONL or text file (e.g. a validation split of slm data import)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  c->add_option("--line", a->line, "the line to swap: the first one starting with this text")->capture_default_str();
+  c->add_option("--limit", a->limit, "documents at most (0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--out", a->out, "also write the figures as JSON here");
+  add_common(c, a->common);
+  c->footer(
+      "Examples:\n"
+      "  slm explain swap --model runs/quickstart/pretrain/model --data runs/quickstart/data/val.jsonl\n"
+      "  slm explain swap --model M --data val.jsonl --line 'Random sentence:'\n"
+      "Near 0 nats a token: the model does not use the line yet (docs/explain.md, \"What a line is worth\").");
+  c->callback([a] {
+    auto loaded = model::load_model_and_tokenizer(a->model);
+    std::vector<std::string> docs;
+    data::for_each_document({a->data}, [&](std::string&& d) {
+      if (a->limit == 0 || int(docs.size()) < a->limit) docs.push_back(std::move(d));
+    });
+    const explain::LineSwap r = explain::line_swap(*loaded.model, *loaded.tok, docs, a->line, a->common.seed, a->common.quiet);
+    fmt::print("'{}' line: loss {:.4f} a token after it as written, {:.4f} with another document's; "
+               "the line is worth {:.4f} nats a token ({} documents, {} tokens)\n",
+               a->line, r.loss_written, r.loss_swapped, r.worth(), r.documents, r.tokens);
+    if (r.without_line)
+      fmt::print(stderr, "slm: note: left out {} document(s) without the line or text after it\n", r.without_line);
+    if (r.past_context)
+      fmt::print(stderr, "slm: note: left out {} document(s) whose text after the line starts past the model's context\n",
+                 r.past_context);
+    if (!a->out.empty()) {
+      const nlohmann::json j = {{"model", a->model},          {"data", a->data},
+                                {"line", a->line},            {"documents", r.documents},
+                                {"without_line", r.without_line}, {"past_context", r.past_context},
+                                {"tokens", r.tokens},         {"loss_written", r.loss_written},
+                                {"loss_swapped", r.loss_swapped}, {"worth", r.worth()},
+                                {"seed", a->common.seed}};
+      write_file_atomic(a->out, j.dump(2) + "\n");
+    }
+  });
 }
 
 }  // namespace
@@ -101,6 +156,8 @@ void add_explain_commands(CLI::App& app) {
   am->add_option("--prompt", at->in.prompt, "the prompt")->required();
   am->footer("Example:\n  slm explain attention --model M --prompt 'Lily saw Tom. Lily waved at' --out attention");
   am->callback([at] { fmt::print("{}: {}\n", at->o.out, explain::run_attention(at->o, at->in)); });
+
+  add_swap_command(ex);
 }
 
 }  // namespace slm::cli

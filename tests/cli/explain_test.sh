@@ -48,3 +48,25 @@ for row in att[1][1]:
     assert abs(sum(row) - 1) < 1e-4
 print("explain: outputs checked")
 PY
+
+# slm explain swap: instruct-form stories, the Words: line swapped between them; the figures
+# on stdout and as JSON; a line no document has, and a missing model, are refused
+"$SLM" data stories --count 40 --seed 3 --instruct --quiet --out "$TMP/ins.txt"
+"$SLM" explain swap -q --model "$M" --data "$TMP/ins.txt" --out "$TMP/swap.json" >"$TMP/swap.out"
+grep -q "'Words:' line: loss .* the line is worth .* nats a token ([0-9]* documents" "$TMP/swap.out" ||
+  { echo "FAIL: explain swap's line"; cat "$TMP/swap.out"; exit 1; }
+python3 - "$TMP/swap.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+# A context of 64: a long header leaves a story's start past it (counted, not scored).
+assert j["documents"] + j["past_context"] == 40 and j["documents"] >= 20 and j["without_line"] == 0, j
+assert j["tokens"] > 0, j
+assert abs(j["worth"] - (j["loss_swapped"] - j["loss_written"])) < 1e-12, j
+PY
+if "$SLM" explain swap -q --model "$M" --data "$TMP/ins.txt" --line "Nothing:" --out "$TMP/no.json" 2>"$TMP/err"; then
+  echo "FAIL: explain swap with a line no document has"; exit 1
+fi
+grep -q "^slm: error: 0 of the 40 documents have a line starting with 'Nothing:'" "$TMP/err" ||
+  { echo "FAIL: explain swap's error"; cat "$TMP/err"; exit 1; }
+[ ! -e "$TMP/no.json" ] || { echo "FAIL: explain swap left a file behind"; exit 1; }
+echo "explain swap: checked"
