@@ -2,6 +2,7 @@
 // interpolation, ExPO's extrapolation, soups of runs), as mergekit's task_arithmetic.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -36,7 +37,10 @@ void add_merge_commands(CLI::App& app) {
       "Every model must have the base's config and tokenizer (docs/alignment.md, \"Merging runs\").");
   cmd->callback([a] {
     std::vector<model::MergeTerm> terms;
-    for (const auto& [w, m] : a->adds) terms.push_back({w, m});
+    for (const auto& [w, m] : a->adds) {
+      if (!std::isfinite(w)) throw CLI::ValidationError("--add", fmt::format("the weight {} is not a finite number", w));
+      terms.push_back({w, m});
+    }
     const model::MergeSummary s = model::merge_models(a->base, terms, a->out);
     if (!a->quiet) {
       for (size_t i = 0; i < terms.size(); ++i)

@@ -237,7 +237,9 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["r"] == 4 
 "$SLM" merge --base "$M" --add 0.5 "$TMP/dpo-merged" --out "$TMP/merge-half" >/dev/null 2>"$TMP/merge.err" &&
   "$SLM" generate --model "$TMP/merge-half" --prompt "Once" --max-tokens 5 >/dev/null 2>&1 || bad "slm merge --add 0.5, then generate"
 grep -q "the merge is .* from the base (L2)" "$TMP/merge.err" || { bad "slm merge's summary"; cat "$TMP/merge.err"; }
-refuse 1 "not a number" -- "$SLM" merge --base "$M" --add nan "$TMP/dpo-merged" --out "$TMP/out"
+refuse 2 "not a finite number" -- "$SLM" merge --base "$M" --add nan "$TMP/dpo-merged" --out "$TMP/out"
+refuse 1 "--out is one of the models" -- "$SLM" merge --base "$M" --add 0.5 "$TMP/merge1" --out "$TMP/merge1"
+[ -s "$TMP/merge1/model.safetensors" ] || bad "a refused merge into its own input left the input"
 refuse 2 "--add" -- "$SLM" merge --base "$M" --out "$TMP/out"
 refuse 2 "--lora-dropout" -- "$SLM" align grpo --base "$M" --prompts "$TMP/sft/train.jsonl" --lora 4 --lora-dropout 1 --out "$TMP/out"
 refuse 2 "--lora" -- "$SLM" align dpo --base "$M" --data "$TMP/prefs.jsonl" --lora-dropout 0.1 --out "$TMP/out"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # slm explain trace|patch|lens|attention end to end on a small trained model: each writes
 # index.html with inline SVG, each SVG parses as XML (Python's parser), result.json holds
-# the numbers, and a prompt file gives the average indirect effect. Usage: explain_test.sh PATH/TO/slm
+# the numbers, and a prompt file gives the average indirect effect; slm explain swap's
+# line and JSON. Usage: explain_test.sh PATH/TO/slm
 set -euo pipefail
 SLM=$1
 TMP=$(mktemp -d)
@@ -50,7 +51,7 @@ print("explain: outputs checked")
 PY
 
 # slm explain swap: instruct-form stories, the Words: line swapped between them; the figures
-# on stdout and as JSON; a line no document has, and a missing model, are refused
+# on stdout and as JSON; a line no document has is refused
 "$SLM" data stories --count 40 --seed 3 --instruct --quiet --out "$TMP/ins.txt"
 "$SLM" explain swap -q --model "$M" --data "$TMP/ins.txt" --out "$TMP/swap.json" >"$TMP/swap.out"
 grep -q "'Words:' line: loss .* the line is worth .* nats a token ([0-9]* documents" "$TMP/swap.out" ||

@@ -101,6 +101,7 @@ TEST(InstructEval, OneStoryForEveryRequestIsCaught) {
   EXPECT_DOUBLE_EQ(one.story_shared, -1) << "one story has nothing to be shared with";
   EXPECT_TRUE(one.to_json()["writing_shared_4grams"].is_null());
   EXPECT_DOUBLE_EQ(eval_of({same, same, "Yes."}).story_shared, 1.0) << "an output under four words is left out";
+  EXPECT_DOUBLE_EQ(eval_of({same, "Yes."}).story_shared, -1) << "and then one story is left: nothing to compare";
   EXPECT_NE(instruct_table({{"model", &one}}).find("4-grams also in another story"), std::string::npos);
 }
 

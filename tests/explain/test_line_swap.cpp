@@ -62,6 +62,17 @@ TEST(LineSwap, AModelThatUsesTheLineLosesWhenItIsSwapped) {
   EXPECT_EQ(r.documents, 16);
   EXPECT_EQ(r.tokens, 16 * 6) << "every tail token, the first predicted from the line's last";
   EXPECT_GT(r.worth(), 0.5) << "written " << r.loss_written << ", swapped " << r.loss_swapped;
+  // As written: the mean loss of every tail token, the first predicted from the line's last,
+  // computed here from whole sequences.
+  double want = 0;
+  for (const auto& d : docs) {
+    std::vector<int32_t> x(d.line.begin(), d.line.end()), y;
+    x.insert(x.end(), d.tail.begin(), d.tail.end());
+    for (size_t t = 1; t < x.size(); ++t) y.push_back(t >= d.line.size() ? x[t] : -1);
+    x.pop_back();
+    want += m->loss(x.data(), y.data(), 1, int(x.size())) / double(docs.size());
+  }
+  EXPECT_NEAR(r.loss_written, want, 1e-9);
 
   // The same line in every document: swapping changes nothing, to the bit.
   for (auto& d : docs) d.line = docs[0].line;

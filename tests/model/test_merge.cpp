@@ -4,6 +4,7 @@
 // tokenizer refused with the reason, nothing written.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "slm/model/merge.h"
@@ -101,7 +102,23 @@ TEST(Merge, RefusesAModelOfAnotherShapeOrTokenizer) {
   const std::string tok = refusal(other);
   EXPECT_NE(tok.find("tokenizer"), std::string::npos) << tok;
 
+  // A model upcycled to experts has every field of the dense base and more.
+  model::ModelConfig moe_config = t.m->config();
+  moe_config.n_experts = 4;
+  model::Transformer<float> moe(moe_config);
+  moe.init_weights(1);
+  fs::create_directories(dir / "moe");
+  model::save_model_files(dir / "moe", moe);
+  test::spit(dir / "moe/tokenizer.json", t.tok->to_json());
+  const std::string experts = refusal(dir / "moe");
+  EXPECT_NE(experts.find("is not set in the base and"), std::string::npos) << experts;
+
   EXPECT_FALSE(fs::exists(dir / "out")) << "a refused merge writes nothing";
+  // Never over a folder it reads: the base stays as it was.
+  const std::string before = test::slurp(dir / "base/model.safetensors");
+  EXPECT_THROW(model::merge_models(base, {{0.5, base}}, base), Error);
+  EXPECT_EQ(test::slurp(dir / "base/model.safetensors"), before);
+  EXPECT_THROW(model::merge_models(base, {{std::nan(""), base}}, dir / "nan"), Error);
   EXPECT_EQ(refusal(write_model(dir / "ok", t, 0.01f, 1)), "no error") << "a model of the base's shape merges";
   EXPECT_THROW(model::merge_models(base, {}, dir / "none"), Error) << "nothing to merge";
   EXPECT_FALSE(fs::exists(dir / "none"));

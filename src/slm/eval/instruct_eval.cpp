@@ -134,7 +134,7 @@ static double shared_4grams(const std::vector<std::set<std::string>>& stories) {
     sum += double(shared) / double(s.size());
     ++n;
   }
-  return stories.size() < 2 || n == 0 ? -1 : sum / n;
+  return n < 2 ? -1 : sum / n;  // one story long enough has no other to share with
 }
 
 void collapse_checks(InstructEval& ev) {

@@ -55,11 +55,12 @@ struct InstructEval {
   // classes "same", "one_token", "other". -1: no word of that class.
   double words_same = -1, words_one_token = -1, words_other = -1;
   // Writing: the share of a story's distinct word 4-grams that another request's story
-  // also has, averaged over the writing outputs (-1: fewer than two). A model that writes
-  // one story whatever it is asked, the request's hero, words and features ignored, is
-  // near 1: the quickstart's fine-tune 0.86, the template a GRPO run on its writing requests
-  // found 0.89. slm data instruct's own stories share 0.2-0.3 (the generator's stock
-  // phrases), the recipe's fine-tune 0.43 (docs/finetuning.md).
+  // also has, averaged over the writing outputs of four words or more (-1: fewer than
+  // two). A model that writes one story whatever it is asked, the request's hero, words
+  // and features ignored, is near 1: the quickstart's fine-tune 0.86, the template a GRPO
+  // run on its writing requests found 0.89. slm data instruct's own stories share a fifth
+  // to a third (the generator's stock phrases), the recipe's fine-tune 0.43
+  // (docs/finetuning.md).
   double story_shared = -1;
   std::vector<nlohmann::json> samples; // every record with its output and scores
   nlohmann::json to_json() const;

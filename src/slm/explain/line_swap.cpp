@@ -26,6 +26,7 @@ LineSpan find_line(const std::string& doc, const std::string& prefix) {
 }
 
 std::vector<size_t> derangement(size_t n, uint64_t seed) {
+  if (n < 2) throw Error("a derangement needs two items or more", "line swap");
   std::vector<size_t> p(n);
   for (size_t i = 0; i < n; ++i) p[i] = i;
   Rng rng(seed);
@@ -51,6 +52,8 @@ double tail_loss(model::Transformer<float>& m, const DocumentParts& p, const std
 LineSwap line_swap_parts(model::Transformer<float>& m, const std::vector<DocumentParts>& parts, uint64_t seed,
                          bool quiet) {
   if (parts.size() < 2) throw Error("a swap needs two documents with the line", "--line");
+  for (const auto& p : parts)  // the line's last token (or the head's) predicts the tail's first
+    if (p.line.empty()) throw Error("a document's line has no tokens", "--line");
   LineSwap r;
   const std::vector<size_t> other = derangement(parts.size(), seed);
   const int64_t context = m.config().context;
