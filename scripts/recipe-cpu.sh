@@ -13,6 +13,8 @@
 #   8.   GRPO 100 steps, evaluated before/after (~3 min + evaluation)
 #   8b.  one round of rejection-sampling fine-tuning from the fine-tuned model: its own stories
 #        that use every required word, LoRA on them, merged (~11 min); the recipe's model
+# Times are for 2 cores with AVX-512; with AVX2 only, pre-training runs at ~8,200 tokens/s
+# (~50 min for its 12,000 steps) and the recipe takes about 80 min (docs/alignment.md, item 20).
 # Measured on a quiet 2-core machine (2026-12-04, RECIPE_EVAL_LIMIT=400): required words
 # 60.8% after fine-tuning, 60.6% after GRPO, 66.9% after the rejection round (10 min 57 s);
 # questions 97.4%, 90.7%, 96.4% (docs/alignment.md, item 19). Earlier (2026-12-03, the data and
