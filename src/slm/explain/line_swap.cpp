@@ -13,12 +13,9 @@ namespace slm::explain {
 
 LineSpan find_line(const std::string& doc, const std::string& prefix) {
   for (size_t at = 0; at < doc.size();) {
-    if (doc.compare(at, prefix.size(), prefix) == 0) {
-      const size_t nl = doc.find('\n', at);
-      if (nl == std::string::npos || nl + 1 >= doc.size()) return {};  // nothing after it
-      return {at, nl + 1};
-    }
-    const size_t nl = doc.find('\n', at);
+    const size_t nl = doc.find('\n', at);  // the end of the line starting at `at`
+    if (doc.compare(at, prefix.size(), prefix) == 0)
+      return nl == std::string::npos || nl + 1 >= doc.size() ? LineSpan{} : LineSpan{at, nl + 1};  // {}: nothing after it
     if (nl == std::string::npos) break;
     at = nl + 1;
   }
